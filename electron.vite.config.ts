@@ -1,0 +1,39 @@
+import { resolve } from 'node:path'
+import { defineConfig } from 'electron-vite'
+import vue from '@vitejs/plugin-vue'
+
+// Modules that are only present on GPU workstations (`npm run setup:gpu`) stay outside the bundle.
+const optionalNative = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']
+
+export default defineConfig({
+  main: {
+    build: {
+      rollupOptions: {
+        input: {
+          index: resolve('main/index.ts'),
+          cli: resolve('main/cli.ts'),
+          start: resolve('main/start.ts'),
+          'setup-gpu': resolve('main/setup-gpu.ts'),
+          probe: resolve('main/backends/probe-entry.ts'),
+        },
+        external: optionalNative,
+      },
+    },
+  },
+  preload: {
+    build: {
+      rollupOptions: {
+        input: { index: resolve('preload/index.ts') },
+        // A sandboxed preload must be a single CommonJS file.
+        output: { format: 'cjs', entryFileNames: '[name].cjs' },
+      },
+    },
+  },
+  renderer: {
+    root: resolve('renderer'),
+    build: {
+      rollupOptions: { input: { index: resolve('renderer/index.html') } },
+    },
+    plugins: [vue()],
+  },
+})

@@ -1,0 +1,88 @@
+import { join } from 'node:path'
+import { Command, Option } from 'commander'
+import { probeInChildProcess } from '../../backends/probe-process'
+import { packageRoot } from '../../package-root'
+import { startServer } from '../../serve/server'
+import { isLoopbackHost, newToken } from '../../serve/auth'
+import { WorkbenchHost } from '../../services/workbench'
+import { Store } from '../../store/store'
+import { prepareWorkspace, resolveWorkspace, WorkspaceLock } from '../../store/workspace'
+import { UsageError } from '../errors'
+import { progress } from '../output'
+import { withWorkspace, type WorkspaceOptions } from '../workspace-option'
+
+interface ServeOptions extends WorkspaceOptions {
+  host: string
+  port: number
+  token?: string
+  allowRemote?: boolean
+}
+
+function parsePort(value: string): number {
+  const port = Number(value)
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`--port ${value}: expected 0-65535 (0 = any free port)`)
+  return port
+}
+
+export function serveCommand(): Command {
+  return withWorkspace(new Command('serve'))
+    .description('serve the workbench UI to a browser (for GPU servers reached over SSH)')
+    .addOption(new Option('--port <port>', 'port to listen on; 0 picks a free one').default(0).argParser(parsePort))
+    .option('--host <host>', 'address to bind; beyond loopback also needs --allow-remote', '127.0.0.1')
+    .option('--token <token>', 'access token (default: $CWB_TOKEN, else a random one)')
+    .option('--allow-remote', 'allow binding to a non-loopback address')
+    .action(async (options: ServeOptions) => {
+      if (!isLoopbackHost(options.host)) {
+        if (!options.allowRemote) {
+          throw new UsageError(
+            `--host ${options.host} is not a loopback address; add --allow-remote to expose the workbench beyond this machine`,
+          )
+        }
+        progress(`warning: serving on ${options.host}: anyone who can reach this address and has the token can use the workbench`)
+      }
+      const token = options.token || process.env.CWB_TOKEN || newToken()
+      if (!/^[\w-]{8,}$/.test(token)) throw new UsageError('--token must be at least 8 characters of A-Z, a-z, 0-9, _ or -')
+
+      const { dir, database } = prepareWorkspace(resolveWorkspace(options.workspace))
+      const lock = WorkspaceLock.acquire(dir, 'serve')
+      const store = new Store(database)
+      const workbench = new WorkbenchHost({
+        store,
+        workspace: dir,
+        host: 'browser',
+        probe: () => probeInChildProcess(),
+        log: progress,
+      })
+      workbench.start()
+      const server = await startServer({
+        host: options.host,
+        port: options.port,
+        token,
+        rendererDir: join(packageRoot(), 'out', 'renderer'),
+        workbench,
+      }).catch((error: unknown) => {
+        workbench.close()
+        store.close()
+        lock.release()
+        throw error
+      })
+      lock.update({ url: server.baseUrl })
+      process.stdout.write(`Workbench at ${server.url}\n`)
+
+      await new Promise<void>((resolve) => {
+        const shutdown = (signal: string): void => {
+          progress(`${signal}: stopping the workbench server`)
+          // Trainers are owned here once runs exist; they are stopped (checkpoint, then exit) before the store closes.
+          void server.close().then(() => {
+            workbench.close()
+            store.close()
+            lock.release()
+            resolve()
+          })
+        }
+        process.once('SIGINT', shutdown)
+        process.once('SIGTERM', shutdown)
+      })
+    })
+}

@@ -1,0 +1,23 @@
+// The CLI's output rules: results on stdout (with --json, one JSON object as the last stdout line),
+// progress and errors on stderr, errors as one line.
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`)
+}
+
+export function progress(message: string): void {
+  process.stderr.write(`${message}\n`)
+}
+
+/** Left-aligned columns for human-readable tables. */
+export function table(rows: string[][]): string {
+  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? []
+  return rows
+    .map((row) =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')
+}

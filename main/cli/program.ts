@@ -1,0 +1,42 @@
+import { Command, CommanderError } from 'commander'
+import { packageVersion } from '../package-root'
+import { doctorCommand } from './commands/doctor'
+import { runsCommand } from './commands/runs'
+import { serveCommand } from './commands/serve'
+import { EXIT, UsageError } from './errors'
+
+const oneLine = (text: string): string => text.trim().replace(/\s*\n\s*/g, ' ')
+
+export function buildProgram(): Command {
+  const program = new Command('cwb')
+    .description('Co-rewarding Workbench: label-free RL on language-model reasoning')
+    .version(packageVersion(), '-V, --version')
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(`cwb: ${oneLine(text)}\n`) })
+  for (const command of [serveCommand(), doctorCommand(), runsCommand()]) {
+    program.addCommand(
+      command
+        .exitOverride()
+        .configureOutput({ outputError: (text, write) => write(`cwb ${command.name()}: ${oneLine(text)}\n`) }),
+    )
+  }
+  return program
+}
+
+/** Runs the CLI and returns its exit code: 0 ok, 1 failure, 2 usage. */
+export async function runCli(argv: string[]): Promise<number> {
+  const program = buildProgram()
+  try {
+    await program.parseAsync(argv)
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help')
+        return EXIT.ok
+      return EXIT.usage // commander has already printed the one-line message
+    }
+    const message = (error as Error)?.message ?? String(error)
+    process.stderr.write(`cwb: error: ${message.split('\n')[0]}\n`)
+    return error instanceof UsageError ? EXIT.usage : EXIT.failure
+  }
+}

@@ -1,0 +1,68 @@
+// The Electron entry: one window over the workspace's store; the same services as `cwb serve`, over IPC.
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { app, dialog, ipcMain, session, type BrowserWindow } from 'electron'
+import { IPC_CALL, IPC_EVENT } from '../preload/channels'
+import { createMainWindow } from './app/window'
+import { hardenContents, hardenSession } from './app/security'
+import { probeInChildProcess } from './backends/probe-process'
+import { WorkbenchHost } from './services/workbench'
+import { Store } from './store/store'
+import { prepareWorkspace, resolveWorkspace, WorkspaceLock } from './store/workspace'
+
+const here = fileURLToPath(new URL('.', import.meta.url))
+const paths = {
+  preload: join(here, '../preload/index.cjs'),
+  html: join(here, '../renderer/index.html'),
+  icon: join(here, '../../resources/icon.png'),
+}
+
+function workspaceArgument(argv: string[]): string | undefined {
+  const index = argv.indexOf('--workspace')
+  return index >= 0 ? argv[index + 1] : argv.find((arg) => arg.startsWith('--workspace='))?.slice('--workspace='.length)
+}
+
+let window: BrowserWindow | undefined
+const shutdown: (() => void)[] = []
+
+async function open(): Promise<void> {
+  hardenSession(session.defaultSession)
+  app.on('web-contents-created', (_event, contents) => hardenContents(contents))
+
+  const { dir, database } = prepareWorkspace(resolveWorkspace(workspaceArgument(process.argv)))
+  const lock = WorkspaceLock.acquire(dir, 'app')
+  shutdown.push(() => lock.release())
+  const store = new Store(database)
+  shutdown.unshift(() => store.close())
+  const workbench = new WorkbenchHost({ store, workspace: dir, host: 'electron', probe: () => probeInChildProcess() })
+  shutdown.unshift(() => workbench.close())
+
+  ipcMain.handle(IPC_CALL, (event, method: unknown, params: unknown) => {
+    // Only our own page may call the API.
+    if (!event.senderFrame?.url.startsWith('file://'))
+      return { ok: false, error: { code: 'invalid_request', message: 'unknown sender' } }
+    return workbench.dispatch(method, params)
+  })
+  window = createMainWindow(paths)
+  workbench.onEvent((name, payload) => window?.webContents.send(IPC_EVENT, name, payload))
+  window.on('closed', () => (window = undefined))
+  workbench.start()
+}
+
+if (!app.requestSingleInstanceLock()) {
+  app.quit()
+} else {
+  app.on('second-instance', () => {
+    if (window?.isMinimized()) window.restore()
+    window?.focus()
+  })
+  app
+    .whenReady()
+    .then(open)
+    .catch((error: unknown) => {
+      dialog.showErrorBox('Co-rewarding Workbench cannot start', (error as Error).message)
+      app.quit()
+    })
+  app.on('window-all-closed', () => app.quit())
+  app.on('will-quit', () => shutdown.splice(0).forEach((step) => step()))
+}

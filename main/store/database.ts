@@ -1,0 +1,49 @@
+import Database from 'better-sqlite3'
+import { packageRoot } from '../package-root'
+import { LATEST_SCHEMA_VERSION, migrations, type Migration } from './migrations'
+import { sqliteBindingFor } from './native-binding'
+
+export type Db = Database.Database
+
+/** How long a writer waits for another process's transaction (CLI, trainer, app) before giving up. */
+export const BUSY_TIMEOUT_MS = 5000
+
+export function openDatabase(file: string, options: { upTo?: number; readonly?: boolean } = {}): Db {
+  const nativeBinding = sqliteBindingFor(
+    { electron: process.versions.electron, modules: process.versions.modules },
+    packageRoot(),
+    process.env,
+  )
+  const db = new Database(file, { nativeBinding, readonly: options.readonly ?? false, timeout: BUSY_TIMEOUT_MS })
+  try {
+    if (!options.readonly) db.pragma('journal_mode = WAL')
+    db.pragma('foreign_keys = ON')
+    db.pragma('synchronous = NORMAL')
+    if (!options.readonly) migrate(db, options.upTo ?? LATEST_SCHEMA_VERSION, file)
+    return db
+  } catch (error) {
+    db.close()
+    throw error
+  }
+}
+
+export function schemaVersion(db: Db): number {
+  return db.pragma('user_version', { simple: true }) as number
+}
+
+/** Brings the database up to `target`, one migration per transaction, so a failure leaves the last good version. */
+export function migrate(db: Db, target: number, file: string): void {
+  const current = schemaVersion(db)
+  if (current > LATEST_SCHEMA_VERSION) {
+    throw new Error(
+      `${file} is at schema version ${current}, newer than this workbench understands (${LATEST_SCHEMA_VERSION}); update the workbench.`,
+    )
+  }
+  const pending: Migration[] = migrations.filter((m) => m.version > current && m.version <= target)
+  for (const migration of pending) {
+    db.transaction(() => {
+      db.exec(migration.sql)
+      db.pragma(`user_version = ${migration.version}`)
+    }).immediate()
+  }
+}

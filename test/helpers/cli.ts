@@ -1,0 +1,71 @@
+// Runs the built `cwb` (out/main/cli.js, as `npx cwb` does) in a child process.
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+
+export const root = resolve(import.meta.dirname, '..', '..')
+export const cliPath = join(root, 'out', 'main', 'cli.js')
+
+export function assertBuilt(): void {
+  if (!existsSync(cliPath)) throw new Error(`${cliPath} is missing: run \`npm run build\` first (npm test does).`)
+}
+
+export interface CliResult {
+  code: number | null
+  stdout: string
+  stderr: string
+}
+
+export function cwb(args: string[], env: NodeJS.ProcessEnv = {}): CliResult {
+  assertBuilt()
+  const result = spawnSync(process.execPath, [cliPath, ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, CWB_WORKSPACE: '', CWB_TOKEN: '', ...env },
+    timeout: 60_000,
+  })
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr }
+}
+
+export interface Served {
+  url: string
+  base: string
+  token: string
+  process: ChildProcessWithoutNullStreams
+  stderr: () => string
+  stop: (signal?: NodeJS.Signals) => Promise<number | null>
+}
+
+/** Starts `cwb serve --port 0` and resolves once it prints its one ready line. */
+export function serve(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Served> {
+  assertBuilt()
+  const child = spawn(process.execPath, [cliPath, 'serve', '--port', '0', ...args], {
+    cwd: root,
+    env: { ...process.env, CWB_TOKEN: '', ...env },
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  const exited = new Promise<number | null>((done) => child.on('exit', (code) => done(code)))
+  return new Promise((resolveServed, reject) => {
+    const timer = setTimeout(() => reject(new Error(`cwb serve did not start: ${stderr}`)), 20_000)
+    void exited.then((code) => reject(new Error(`cwb serve exited with ${code}: ${stderr}`)))
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString()
+      const match = /^Workbench at (http:\/\/[^/]+\/)\?token=(\S+)\n/m.exec(stdout)
+      if (!match) return
+      clearTimeout(timer)
+      resolveServed({
+        url: `${match[1]}?token=${match[2]}`,
+        base: match[1]!,
+        token: match[2]!,
+        process: child,
+        stderr: () => stderr,
+        stop: (signal = 'SIGTERM') => {
+          if (child.exitCode === null) child.kill(signal)
+          return exited
+        },
+      })
+    })
+  })
+}
