@@ -6,7 +6,7 @@ import { join, dirname } from 'node:path'
 import { causeOf } from './launch/electron'
 import { packageRoot } from './package-root'
 
-const require = createRequire(import.meta.url)
+const nodeRequire = createRequire(import.meta.url)
 const log = (message: string): void => void process.stderr.write(`${message}\n`)
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
 
@@ -23,7 +23,7 @@ const tf = step('Installing @tensorflow/tfjs-node-gpu 4.22 (downloads libtensorf
   '--no-save',
   '@tensorflow/tfjs-node-gpu@4.22.0',
 ])
-const ortInstaller = join(dirname(require.resolve('onnxruntime-node/package.json')), 'script', 'install.js')
+const ortInstaller = join(dirname(nodeRequire.resolve('onnxruntime-node/package.json')), 'script', 'install.js')
 const ort = step("Installing onnxruntime-node's CUDA 12 execution provider", process.execPath, [ortInstaller], {
   ...process.env,
   ONNXRUNTIME_NODE_INSTALL: 'cuda12',

@@ -1,7 +1,7 @@
 // What `npm start` needs before the desktop app can run: Electron's binary (downloaded by the electron
 // package on first use) and a better-sqlite3 build for Electron's ABI, kept apart from the Node build.
 import { spawnSync } from 'node:child_process'
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -9,7 +9,7 @@ import { electronBindingDir, electronBindingPath } from '../store/native-binding
 
 export class LaunchError extends Error {}
 
-const require = createRequire(import.meta.url)
+const nodeRequire = createRequire(import.meta.url)
 
 export interface ElectronPackage {
   dir: string
@@ -18,7 +18,7 @@ export interface ElectronPackage {
 }
 
 export function electronPackage(): ElectronPackage {
-  const dir = dirname(require.resolve('electron/package.json'))
+  const dir = dirname(nodeRequire.resolve('electron/package.json'))
   const version = (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version
   return { dir, version, abi: readFileSync(join(dir, 'abi_version'), 'utf8').trim() }
 }
@@ -63,7 +63,7 @@ export function ensureElectronBinary(pkg: ElectronPackage, log: (message: string
 export function ensureElectronSqlite(pkg: ElectronPackage, root: string, log: (message: string) => void): string {
   const target = electronBindingPath(root, pkg.abi)
   if (existsSync(target)) return target
-  const moduleDir = dirname(require.resolve('better-sqlite3/package.json'))
+  const moduleDir = dirname(nodeRequire.resolve('better-sqlite3/package.json'))
   const work = mkdtempSync(join(tmpdir(), 'cwb-sqlite-electron-'))
   try {
     log(`Fetching the SQLite module for Electron ${pkg.version} (ABI ${pkg.abi}, first start only)...`)
@@ -71,7 +71,7 @@ export function ensureElectronSqlite(pkg: ElectronPackage, root: string, log: (m
     const prebuild = spawnSync(
       process.execPath,
       [
-        require.resolve('prebuild-install/bin.js'),
+        nodeRequire.resolve('prebuild-install/bin.js'),
         '--runtime',
         'electron',
         '--target',
@@ -93,7 +93,7 @@ export function ensureElectronSqlite(pkg: ElectronPackage, root: string, log: (m
       const gyp = spawnSync(
         process.execPath,
         [
-          require.resolve('node-gyp/bin/node-gyp.js'),
+          nodeRequire.resolve('node-gyp/bin/node-gyp.js'),
           'rebuild',
           '--release',
           `--target=${pkg.version}`,

@@ -44,6 +44,11 @@ export function serveCommand(): Command {
       const token = options.token || process.env.CWB_TOKEN || newToken()
       if (!/^[\w-]{8,}$/.test(token)) throw new UsageError('--token must be at least 8 characters of A-Z, a-z, 0-9, _ or -')
 
+      // Listen for the stop signals first, so one that arrives while the server is starting still stops it cleanly.
+      const stopRequested = new Promise<NodeJS.Signals>((resolve) => {
+        process.once('SIGINT', resolve)
+        process.once('SIGTERM', resolve)
+      })
       const { dir, database } = prepareWorkspace(resolveWorkspace(options.workspace))
       const lock = WorkspaceLock.acquire(dir, 'serve')
       const store = new Store(database)
@@ -70,19 +75,12 @@ export function serveCommand(): Command {
       lock.update({ url: server.baseUrl })
       process.stdout.write(`Workbench at ${server.url}\n`)
 
-      await new Promise<void>((resolve) => {
-        const shutdown = (signal: string): void => {
-          progress(`${signal}: stopping the workbench server`)
-          // Trainers are owned here once runs exist; they are stopped (checkpoint, then exit) before the store closes.
-          void server.close().then(() => {
-            workbench.close()
-            store.close()
-            lock.release()
-            resolve()
-          })
-        }
-        process.once('SIGINT', shutdown)
-        process.once('SIGTERM', shutdown)
-      })
+      const signal = await stopRequested
+      progress(`${signal}: stopping the workbench server`)
+      // Trainers are owned here once runs exist; they are stopped (checkpoint, then exit) before the store closes.
+      await server.close()
+      workbench.close()
+      store.close()
+      lock.release()
     })
 }
