@@ -1,6 +1,17 @@
-import { resolve } from 'node:path'
-import { defineConfig } from 'electron-vite'
+import { chmodSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { defineConfig, type Plugin } from 'electron-vite'
 import vue from '@vitejs/plugin-vue'
+
+/** `cwb` is package.json's bin: its built file must be executable for `npx cwb`. */
+function executableCli(): Plugin {
+  return {
+    name: 'cwb-executable-cli',
+    writeBundle(options, bundle) {
+      if ('cli.js' in bundle && options.dir) chmodSync(join(options.dir, 'cli.js'), 0o755)
+    },
+  }
+}
 
 // Modules that are only present on GPU workstations (`npm run setup:gpu`) stay outside the bundle.
 const optionalNative = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']
@@ -19,6 +30,7 @@ export default defineConfig({
         external: optionalNative,
       },
     },
+    plugins: [executableCli()],
   },
   preload: {
     build: {

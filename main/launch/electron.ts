@@ -88,17 +88,17 @@ export function ensureElectronSqlite(pkg: ElectronPackage, root: string, log: (m
     if (prebuild.status !== 0 || !existsSync(built)) {
       log('No prebuilt module; compiling it against Electron headers...')
       const source = join(work, 'source')
-      spawnSync('cp', ['-R', moduleDir, source])
-      rmSync(join(source, 'build'), { recursive: true, force: true })
+      cpSync(moduleDir, source, { recursive: true, filter: (path) => !path.startsWith(join(moduleDir, 'build')) })
+      // npm tells the scripts it runs where its own node-gyp is.
+      const nodeGyp = process.env.npm_config_node_gyp
+      if (!nodeGyp) {
+        throw new LaunchError(
+          `No prebuilt SQLite module for Electron ${pkg.version} (${causeOf(output)}), and no node-gyp to build one: run \`npm start\`.`,
+        )
+      }
       const gyp = spawnSync(
         process.execPath,
-        [
-          nodeRequire.resolve('node-gyp/bin/node-gyp.js'),
-          'rebuild',
-          '--release',
-          `--target=${pkg.version}`,
-          '--dist-url=https://electronjs.org/headers',
-        ],
+        [nodeGyp, 'rebuild', '--release', `--target=${pkg.version}`, '--dist-url=https://electronjs.org/headers'],
         { cwd: source, encoding: 'utf8', timeout: 900_000 },
       )
       built = join(source, 'build', 'Release', 'better_sqlite3.node')

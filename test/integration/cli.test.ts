@@ -42,7 +42,9 @@ describe('the cwb command line', () => {
     writeFileSync(file, '')
     const result = cwb(['runs', '--workspace', file])
     expect(result.code).toBe(1)
-    expect(result.stderr).toBe(`cwb: error: Cannot use ${file} as the workspace: it is a file. Pass --workspace DIR with a folder.\n`)
+    expect(result.stderr).toBe(
+      `cwb: error: Cannot use ${file} as the workspace: it is a file. Pass --workspace DIR with a folder.\n`,
+    )
   })
 
   it('lists no runs in a bare workspace, as text and as JSON', () => {
@@ -57,7 +59,9 @@ describe('the cwb command line', () => {
     const dir = workspace()
     cwb(['runs', '--workspace', dir])
     const db = new Database(join(dir, 'workbench.db'))
-    db.prepare(`INSERT INTO runs (name, mode, config, status) VALUES ('gt-seed1', 'ground_truth', '{}', 'finished'), ('co2', 'co_rewarding_ii', '{}', 'running')`).run()
+    db.prepare(
+      `INSERT INTO runs (name, mode, config, status) VALUES ('gt-seed1', 'ground_truth', '{}', 'finished'), ('co2', 'co_rewarding_ii', '{}', 'running')`,
+    ).run()
     db.prepare(`INSERT INTO metrics (run_id, step, key, value, wall_time) VALUES (2, 12, 'critic/score/mean', 0.5, 1)`).run()
     db.close()
     const runs = JSON.parse(lastLine(cwb(['runs', '--workspace', dir, '--json']).stdout)).runs
@@ -74,7 +78,9 @@ describe('the cwb command line', () => {
     const fromEnv = workspace()
     const fromFlag = workspace()
     expect(JSON.parse(lastLine(cwb(['runs', '--json'], { CWB_WORKSPACE: fromEnv }).stdout)).workspace).toBe(fromEnv)
-    expect(JSON.parse(lastLine(cwb(['runs', '--json', '--workspace', fromFlag], { CWB_WORKSPACE: fromEnv }).stdout)).workspace).toBe(fromFlag)
+    expect(
+      JSON.parse(lastLine(cwb(['runs', '--json', '--workspace', fromFlag], { CWB_WORKSPACE: fromEnv }).stdout)).workspace,
+    ).toBe(fromFlag)
     expect(existsSync(join(fromFlag, 'workbench.db'))).toBe(true)
   })
 
@@ -83,7 +89,10 @@ describe('the cwb command line', () => {
     expect(result.code).toBe(0)
     const lines = result.stdout.trimEnd().split('\n')
     for (const name of ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu', 'cuda']) {
-      expect(lines.some((line) => new RegExp(`\\s${name}\\s+(available|missing)\\s+\\S`).test(line)), name).toBe(true)
+      expect(
+        lines.some((line) => new RegExp(`\\s${name}\\s+(available|missing)\\s+\\S`).test(line)),
+        name,
+      ).toBe(true)
     }
     expect(lines.filter((line) => /^(tfjs|onnxruntime)\s/.test(line))).toHaveLength(6)
     expect(result.stderr).toContain('Probing')

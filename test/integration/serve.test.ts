@@ -111,7 +111,9 @@ describe('cwb serve', () => {
     db.prepare(`INSERT INTO runs (name, mode, config) VALUES ('from-cli', 'majority_voting', '{}')`).run()
     db.close()
     expect(await changed).toMatchObject({ event: 'store.changed', payload: { dataVersion: expect.any(Number) } })
-    expect(((await (await call(served, 'runs.list', {})).json()) as { result: { name: string }[] }).result[0]?.name).toBe('from-cli')
+    expect(((await (await call(served, 'runs.list', {})).json()) as { result: { name: string }[] }).result[0]?.name).toBe(
+      'from-cli',
+    )
     ws!.close()
   })
 
@@ -119,7 +121,9 @@ describe('cwb serve', () => {
     const served = await started()
     const second = cwb(['serve', '--workspace', served.workspace, '--port', '0'])
     expect(second.code).toBe(1)
-    expect(second.stderr).toMatch(/^cwb: error: Workspace .* is already open in cwb serve at http:\/\/127\.0\.0\.1:\d+\/, process \d+\./)
+    expect(second.stderr).toMatch(
+      /^cwb: error: Workspace .* is already open in cwb serve at http:\/\/127\.0\.0\.1:\d+\/, process \d+\./,
+    )
     expect(cwb(['runs', '--workspace', served.workspace]).code).toBe(0)
   })
 

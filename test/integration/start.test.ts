@@ -16,11 +16,18 @@ describe('npm start where Electron cannot be downloaded', () => {
       const result = spawnSync(process.execPath, [join(root, 'out/main/start.js')], {
         encoding: 'utf8',
         timeout: 120_000,
-        env: { ...process.env, ELECTRON_MIRROR: 'http://127.0.0.1:9/', electron_config_cache: cache.dir, ELECTRON_OVERRIDE_DIST_PATH: '' },
+        env: {
+          ...process.env,
+          ELECTRON_MIRROR: 'http://127.0.0.1:9/',
+          electron_config_cache: cache.dir,
+          ELECTRON_OVERRIDE_DIST_PATH: '',
+        },
       })
       expect(result.status).toBe(1)
       const lines = result.stderr.trimEnd().split('\n')
-      expect(lines.at(-1)).toMatch(/^Cannot open the desktop app: Electron's binary could not be downloaded \(.+\)\. Use the workbench in a browser instead: npx cwb serve$/)
+      expect(lines.at(-1)).toMatch(
+        /^Cannot open the desktop app: Electron's binary could not be downloaded \(.+\)\. Use the workbench in a browser instead: npx cwb serve$/,
+      )
       expect(lines.filter((line) => !line.startsWith('Downloading Electron'))).toHaveLength(1)
       expect(result.stderr).not.toMatch(/^\s+at /m)
       expect(result.stdout).toBe('')

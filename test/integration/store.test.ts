@@ -16,9 +16,11 @@ function dbFile(): string {
 
 /** The schema as SQLite reports it, to compare a migrated database with a fresh one. */
 function schemaOf(db: Database.Database): string[] {
-  return (db.prepare(`SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name`).all() as { sql: string }[]).map(
-    (row) => JSON.stringify(row),
-  )
+  return (
+    db.prepare(`SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name`).all() as {
+      sql: string
+    }[]
+  ).map((row) => JSON.stringify(row))
 }
 
 /** One row in every table a version has, so an upgrade can be checked to keep data. */
@@ -52,7 +54,9 @@ describe('the run store', () => {
 
   it('has a table for every entity of the design', () => {
     const store = new Store(dbFile())
-    const tables = (store.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as { name: string }[]).map((t) => t.name)
+    const tables = (store.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as { name: string }[]).map(
+      (t) => t.name,
+    )
     for (const name of ['datasets', 'records', 'paraphrases', 'edits', 'runs', 'metrics', 'samples', 'checkpoints', 'events']) {
       expect(tables).toContain(name)
     }
@@ -96,9 +100,9 @@ describe('the run store', () => {
   it('enforces references: deleting a run deletes its metrics, samples, checkpoints and events', () => {
     const store = new Store(dbFile())
     seed(store.db, LATEST_SCHEMA_VERSION)
-    expect(() => store.db.prepare(`INSERT INTO metrics (run_id, step, key, value, wall_time) VALUES (99, 1, 'k', 1, 0)`).run()).toThrow(
-      /FOREIGN KEY/,
-    )
+    expect(() =>
+      store.db.prepare(`INSERT INTO metrics (run_id, step, key, value, wall_time) VALUES (99, 1, 'k', 1, 0)`).run(),
+    ).toThrow(/FOREIGN KEY/)
     store.db.prepare('DELETE FROM runs WHERE id = 1').run()
     for (const table of ['metrics', 'samples', 'checkpoints', 'events']) {
       expect((store.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n, table).toBe(0)

@@ -20,8 +20,14 @@ describe("browser mode's token", () => {
   })
 
   it('is read from ?token=, then a Bearer header, then the cookie', () => {
-    expect(presentedToken(request({ authorization: 'Bearer h', cookie: 'cwb_token=c' }), at('/?token=q'))).toEqual({ token: 'q', source: 'query' })
-    expect(presentedToken(request({ authorization: 'Bearer h', cookie: 'cwb_token=c' }), at('/'))).toEqual({ token: 'h', source: 'header' })
+    expect(presentedToken(request({ authorization: 'Bearer h', cookie: 'cwb_token=c' }), at('/?token=q'))).toEqual({
+      token: 'q',
+      source: 'query',
+    })
+    expect(presentedToken(request({ authorization: 'Bearer h', cookie: 'cwb_token=c' }), at('/'))).toEqual({
+      token: 'h',
+      source: 'header',
+    })
     expect(presentedToken(request({ cookie: 'other=1; cwb_token=c%2Dd' }), at('/'))).toEqual({ token: 'c-d', source: 'cookie' })
     expect(presentedToken(request({ authorization: 'Basic abc' }), at('/'))).toBeUndefined()
   })

@@ -61,7 +61,10 @@ describe('the API boundary', () => {
       }),
       (error) => logged.push(error),
     )
-    expect(await dispatch('runs.list', {})).toEqual({ ok: false, error: { code: 'internal', message: 'runs.list failed: disk on fire' } })
+    expect(await dispatch('runs.list', {})).toEqual({
+      ok: false,
+      error: { code: 'internal', message: 'runs.list failed: disk on fire' },
+    })
     expect(await dispatch('datasets.list', {})).toEqual({ ok: false, error: { code: 'not_found', message: 'no such dataset' } })
     expect(logged).toHaveLength(1)
   })

@@ -25,7 +25,8 @@ describe('npm start, before Electron runs', () => {
   })
 
   it('names the network cause of a failed download rather than a stack frame', () => {
-    const output = 'TypeError: fetch failed\n    at node:internal/deps/undici\n  [cause]: Error: getaddrinfo ENOTFOUND github.com\n    at x'
+    const output =
+      'TypeError: fetch failed\n    at node:internal/deps/undici\n  [cause]: Error: getaddrinfo ENOTFOUND github.com\n    at x'
     expect(causeOf(output)).toBe('[cause]: Error: getaddrinfo ENOTFOUND github.com')
     expect(causeOf('TypeError: fetch failed\n    at y')).toBe('TypeError: fetch failed')
     expect(causeOf('')).toBe('no output')

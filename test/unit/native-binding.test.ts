@@ -11,7 +11,9 @@ describe('the better-sqlite3 loader', () => {
 
   it('gives Electron (runtime mocked) the build for its own ABI, kept apart from the Node build', () => {
     const expected = electronBindingPath(root, '150')
-    expect(expected).toBe(join(root, 'node_modules/.cache/co-rewarding-workbench/better-sqlite3-electron-abi150/better_sqlite3.node'))
+    expect(expected).toBe(
+      join(root, 'node_modules/.cache/co-rewarding-workbench/better-sqlite3-electron-abi150/better_sqlite3.node'),
+    )
     expect(sqliteBindingFor({ electron: '45.5.0', modules: '150' }, root, {}, (path) => path === expected)).toBe(expected)
   })
 

@@ -27,12 +27,17 @@ const realImport: Importer = (specifier) => import(specifier)
 
 describe('the backend probe', () => {
   it('finds wasm, cpu and onnxruntime cpu here, and says why the native TensorFlow packages are missing', async () => {
-    const backends = await probeBackends({ importer: (s) => (s.startsWith('@tensorflow/tfjs-node') ? Promise.reject(notInstalled(s)) : realImport(s)) })
+    const backends = await probeBackends({
+      importer: (s) => (s.startsWith('@tensorflow/tfjs-node') ? Promise.reject(notInstalled(s)) : realImport(s)),
+    })
     const byName = Object.fromEntries(backends.map((b) => [`${b.family}/${b.name}`, b]))
     expect(byName['tfjs/wasm']?.available).toBe(true)
     expect(byName['tfjs/cpu']?.available).toBe(true)
     expect(byName['onnxruntime/cpu']?.available).toBe(true)
-    expect(byName['tfjs/tensorflow-gpu']).toMatchObject({ available: false, detail: expect.stringContaining('npm run setup:gpu') })
+    expect(byName['tfjs/tensorflow-gpu']).toMatchObject({
+      available: false,
+      detail: expect.stringContaining('npm run setup:gpu'),
+    })
     expect(byName['tfjs/tensorflow']).toMatchObject({ available: false, detail: expect.stringContaining('not installed') })
     expect(preferredTfBackend(backends)?.name).toBe('wasm')
   })
@@ -46,7 +51,9 @@ describe('the backend probe', () => {
   })
 
   it('reports the first line of a native load failure, e.g. missing CUDA libraries (module mocked)', async () => {
-    const cudaMissing = new Error('libcudart.so.11.0: cannot open shared object file: No such file or directory\n    at Module._load')
+    const cudaMissing = new Error(
+      'libcudart.so.11.0: cannot open shared object file: No such file or directory\n    at Module._load',
+    )
     const backends = await probeBackends({
       importer: (s) => (s === '@tensorflow/tfjs-node-gpu' ? Promise.reject(cudaMissing) : realImport(s)),
     })
@@ -56,7 +63,12 @@ describe('the backend probe', () => {
   })
 
   it("sees onnxruntime's CUDA provider only once its library is installed (onnxruntime CUDA provider mocked)", async () => {
-    const ort = { listSupportedBackends: () => [{ name: 'cpu', bundled: true }, { name: 'cuda', bundled: false }] }
+    const ort = {
+      listSupportedBackends: () => [
+        { name: 'cpu', bundled: true },
+        { name: 'cuda', bundled: false },
+      ],
+    }
     const { dir, remove } = tempDir()
     const binDir = join(dir, 'bin', 'napi-v6', process.platform, process.arch)
     mkdirSync(binDir, { recursive: true })

@@ -14,7 +14,10 @@ describe('the renderer process boundary', () => {
     try {
       writeFileSync(join(dir, 'leak.ts'), forbidden)
       const config = join(dir, 'tsconfig.json')
-      writeFileSync(config, JSON.stringify({ extends: '../../tsconfig.web.json', include: ['leak.ts'], compilerOptions: { composite: false } }))
+      writeFileSync(
+        config,
+        JSON.stringify({ extends: '../../tsconfig.web.json', include: ['leak.ts'], compilerOptions: { composite: false } }),
+      )
       const result = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', config, '--noEmit'], {
         encoding: 'utf8',
       })

@@ -3,7 +3,14 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { defaultWorkspace, LOCK_FILE, prepareWorkspace, resolveWorkspace, WorkspaceBusyError, WorkspaceLock } from '../../main/store/workspace'
+import {
+  defaultWorkspace,
+  LOCK_FILE,
+  prepareWorkspace,
+  resolveWorkspace,
+  WorkspaceBusyError,
+  WorkspaceLock,
+} from '../../main/store/workspace'
 import { tempDir } from '../helpers/workspace'
 
 const cleanups: (() => void)[] = []
@@ -19,7 +26,9 @@ describe('the workspace folder', () => {
     expect(defaultWorkspace('linux', {}, '/home/ada')).toBe('/home/ada/.local/share/co-rewarding-workbench')
     expect(defaultWorkspace('linux', { XDG_DATA_HOME: '/data' }, '/home/ada')).toBe('/data/co-rewarding-workbench')
     expect(defaultWorkspace('darwin', {}, '/Users/ada')).toBe('/Users/ada/Library/Application Support/co-rewarding-workbench')
-    expect(defaultWorkspace('win32', { APPDATA: 'C:\\Users\\ada\\AppData\\Roaming' }, 'C:\\Users\\ada')).toContain('co-rewarding-workbench')
+    expect(defaultWorkspace('win32', { APPDATA: 'C:\\Users\\ada\\AppData\\Roaming' }, 'C:\\Users\\ada')).toContain(
+      'co-rewarding-workbench',
+    )
   })
 
   it('takes --workspace over CWB_WORKSPACE over the default', () => {
@@ -41,7 +50,9 @@ describe('the workspace lock', () => {
     const first = WorkspaceLock.acquire(dir, 'serve')
     first.update({ url: 'http://127.0.0.1:5555/' })
     expect(() => WorkspaceLock.acquire(dir, 'app')).toThrow(WorkspaceBusyError)
-    expect(() => WorkspaceLock.acquire(dir, 'app')).toThrow(/already open in cwb serve at http:\/\/127\.0\.0\.1:5555\/, process \d+/)
+    expect(() => WorkspaceLock.acquire(dir, 'app')).toThrow(
+      /already open in cwb serve at http:\/\/127\.0\.0\.1:5555\/, process \d+/,
+    )
     first.release()
     expect(existsSync(join(dir, LOCK_FILE))).toBe(false)
     WorkspaceLock.acquire(dir, 'app').release()

@@ -1,0 +1,24 @@
+import { mkdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import type { Page } from '@playwright/test'
+import { PNG } from 'pngjs'
+
+export const screenshotDir = resolve(import.meta.dirname, '../../test-results/screenshots')
+
+/** How much of a screenshot is not its most common colour, and how many colours it has: a blank page scores ~0. */
+export function visibleContent(png: Buffer): { inkShare: number; colours: number } {
+  const image = PNG.sync.read(png)
+  const counts = new Map<number, number>()
+  for (let i = 0; i < image.data.length; i += 4) {
+    const key = (image.data[i]! << 16) | (image.data[i + 1]! << 8) | image.data[i + 2]!
+    counts.set(key, (counts.get(key) ?? 0) + 1)
+  }
+  const pixels = image.width * image.height
+  const background = Math.max(...counts.values())
+  return { inkShare: 1 - background / pixels, colours: counts.size }
+}
+
+export async function saveScreenshot(page: Page, name: string): Promise<Buffer> {
+  mkdirSync(screenshotDir, { recursive: true })
+  return page.screenshot({ path: join(screenshotDir, `${name}.png`), fullPage: true })
+}
