@@ -1,6 +1,7 @@
 import { chmodSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { defineConfig, type Plugin } from 'electron-vite'
+import { defineConfig } from 'electron-vite'
+import type { Plugin } from 'vite'
 import vue from '@vitejs/plugin-vue'
 
 /** `cwb` is package.json's bin: its built file must be executable for `npx cwb`. */
