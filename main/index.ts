@@ -2,7 +2,7 @@
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { app, dialog, ipcMain, session, type BrowserWindow } from 'electron'
-import { IPC_CALL, IPC_EVENT } from '../preload/channels'
+import { serveOverIpc } from './app/ipc'
 import { createMainWindow } from './app/window'
 import { hardenContents, hardenSession } from './app/security'
 import { probeInChildProcess } from './backends/probe-process'
@@ -34,17 +34,11 @@ async function open(): Promise<void> {
   shutdown.push(() => lock.release())
   const store = new Store(database)
   shutdown.unshift(() => store.close())
-  const workbench = new WorkbenchHost({ store, workspace: dir, host: 'electron', probe: () => probeInChildProcess() })
+  const workbench = new WorkbenchHost({ store, workspace: dir, host: 'electron', probe: (signal) => probeInChildProcess(signal) })
   shutdown.unshift(() => workbench.close())
 
-  ipcMain.handle(IPC_CALL, (event, method: unknown, params: unknown) => {
-    // Only our own page may call the API.
-    if (!event.senderFrame?.url.startsWith('file://'))
-      return { ok: false, error: { code: 'invalid_request', message: 'unknown sender' } }
-    return workbench.dispatch(method, params)
-  })
+  serveOverIpc(ipcMain, workbench, () => window?.webContents)
   window = createMainWindow(paths)
-  workbench.onEvent((name, payload) => window?.webContents.send(IPC_EVENT, name, payload))
   window.on('closed', () => (window = undefined))
   workbench.start()
 }

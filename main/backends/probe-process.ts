@@ -4,12 +4,13 @@ import type { Backend } from '../../preload/contract'
 import { packageRoot } from '../package-root'
 
 /** Runs out/main/probe.js in a child process (Electron runs it as plain Node) and returns its report. */
-export function probeInChildProcess(timeoutMs = 60_000): Promise<Backend[]> {
+export function probeInChildProcess(signal?: AbortSignal, timeoutMs = 60_000): Promise<Backend[]> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(packageRoot(), 'out', 'main', 'probe.js')], {
       env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: timeoutMs,
+      signal,
     })
     let stdout = ''
     let stderr = ''

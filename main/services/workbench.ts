@@ -12,7 +12,8 @@ export interface HostOptions {
   store: Store
   workspace: string
   host: AppInfo['host']
-  probe: () => Promise<Backend[]>
+  /** Runs the backend probe; the signal aborts it when the host closes. */
+  probe: (signal: AbortSignal) => Promise<Backend[]>
   /** How often to look for commits by other processes (CLI, trainers). */
   watchIntervalMs?: number
   log?: (message: string) => void
@@ -24,6 +25,7 @@ export class WorkbenchHost {
   private backends: Promise<Backend[]> | undefined
   private watchTimer: NodeJS.Timeout | undefined
   private lastDataVersion: number
+  private readonly closing = new AbortController()
 
   constructor(private readonly options: HostOptions) {
     const { store } = options
@@ -64,7 +66,7 @@ export class WorkbenchHost {
   private probe(refresh: boolean): Promise<Backend[]> {
     if (!this.backends || refresh) {
       const probing = this.options
-        .probe()
+        .probe(this.closing.signal)
         .catch((error: unknown) => [
           { family: 'tfjs' as const, name: 'probe', available: false, detail: (error as Error).message },
         ])
@@ -83,6 +85,7 @@ export class WorkbenchHost {
   }
 
   close(): void {
+    this.closing.abort()
     clearInterval(this.watchTimer)
     this.listeners.clear()
   }

@@ -56,7 +56,7 @@ export function serveCommand(): Command {
         store,
         workspace: dir,
         host: 'browser',
-        probe: () => probeInChildProcess(),
+        probe: (signal) => probeInChildProcess(signal),
         log: progress,
       })
       workbench.start()
