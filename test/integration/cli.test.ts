@@ -1,17 +1,11 @@
 import Database from 'better-sqlite3'
 import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { cwb } from '../helpers/cli'
-import { tempDir } from '../helpers/workspace'
+import { freshDirs } from '../helpers/workspace'
 
-const cleanups: (() => void)[] = []
-afterEach(() => cleanups.splice(0).forEach((clean) => clean()))
-function workspace(): string {
-  const { dir, remove } = tempDir()
-  cleanups.push(remove)
-  return dir
-}
+const workspace = freshDirs()
 const lastLine = (text: string): string => text.trimEnd().split('\n').at(-1) ?? ''
 
 describe('the cwb command line', () => {

@@ -1,18 +1,13 @@
 import Database from 'better-sqlite3'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { BUSY_TIMEOUT_MS, openDatabase, schemaVersion } from '../../main/store/database'
 import { LATEST_SCHEMA_VERSION, migrations } from '../../main/store/migrations'
 import { Store } from '../../main/store/store'
-import { tempDir } from '../helpers/workspace'
+import { freshDirs } from '../helpers/workspace'
 
-const cleanups: (() => void)[] = []
-afterEach(() => cleanups.splice(0).forEach((clean) => clean()))
-function dbFile(): string {
-  const { dir, remove } = tempDir()
-  cleanups.push(remove)
-  return join(dir, 'workbench.db')
-}
+const freshDir = freshDirs()
+const dbFile = (): string => join(freshDir(), 'workbench.db')
 
 /** The schema as SQLite reports it, to compare a migrated database with a fresh one. */
 function schemaOf(db: Database.Database): string[] {

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import {
   defaultWorkspace,
   LOCK_FILE,
@@ -11,15 +11,9 @@ import {
   WorkspaceBusyError,
   WorkspaceLock,
 } from '../../main/store/workspace'
-import { tempDir } from '../helpers/workspace'
+import { freshDirs } from '../helpers/workspace'
 
-const cleanups: (() => void)[] = []
-afterEach(() => cleanups.splice(0).forEach((clean) => clean()))
-function fresh(): string {
-  const { dir, remove } = tempDir()
-  cleanups.push(remove)
-  return dir
-}
+const fresh = freshDirs()
 
 describe('the workspace folder', () => {
   it("defaults to the user's data folder on each platform", () => {
