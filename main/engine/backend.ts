@@ -1,0 +1,49 @@
+// Chooses the tfjs backend the engine computes on: tensorflow-gpu (@tensorflow/tfjs-node-gpu), then
+// tensorflow (@tensorflow/tfjs-node), then wasm, then cpu; the first that loads and computes wins.
+import * as tf from '@tensorflow/tfjs'
+import { reasonOf, type Importer } from '../backends/probe'
+
+export const BACKEND_ORDER = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const
+export type EngineBackend = (typeof BACKEND_ORDER)[number]
+
+const loaders: Record<EngineBackend, { module?: string; tfName: string }> = {
+  'tensorflow-gpu': { module: '@tensorflow/tfjs-node-gpu', tfName: 'tensorflow' },
+  tensorflow: { module: '@tensorflow/tfjs-node', tfName: 'tensorflow' },
+  wasm: { module: '@tensorflow/tfjs-backend-wasm', tfName: 'wasm' },
+  cpu: { tfName: 'cpu' },
+}
+
+export interface BackendChoice {
+  backend: EngineBackend
+  /** Why each preferred backend before the chosen one was passed over. */
+  skipped: { backend: EngineBackend; reason: string }[]
+}
+
+let current: BackendChoice | undefined
+
+/**
+ * Loads the best available backend, or exactly `wanted` (e.g. CWB_BACKEND=wasm for reproducible runs).
+ * Idempotent: later calls return the first choice.
+ */
+export async function useBackend(
+  wanted: EngineBackend | 'auto' = (process.env.CWB_BACKEND as EngineBackend | undefined) ?? 'auto',
+  importer: Importer = (specifier) => import(/* @vite-ignore */ specifier),
+): Promise<BackendChoice> {
+  if (current) return current
+  const order = wanted === 'auto' ? BACKEND_ORDER : [wanted]
+  const skipped: BackendChoice['skipped'] = []
+  for (const backend of order) {
+    const loader = loaders[backend]
+    try {
+      if (!loader) throw new Error(`unknown backend ${backend}; choose one of ${BACKEND_ORDER.join(', ')}`)
+      if (loader.module) await importer(loader.module)
+      if (!(await tf.setBackend(loader.tfName))) throw new Error(`tf.setBackend('${loader.tfName}') failed`)
+      await tf.ready()
+      current = { backend, skipped }
+      return current
+    } catch (error) {
+      skipped.push({ backend, reason: reasonOf(error) })
+    }
+  }
+  throw new Error(`No tfjs backend could be loaded: ${skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')}`)
+}

@@ -1,0 +1,128 @@
+// Sampling G completions per prompt with a KV cache: temperature, top-p, a token budget, stop at EOS.
+// Token choice happens in JavaScript with a seeded generator per row, so a seed gives the same
+// completions on a given backend.
+import * as tf from '@tensorflow/tfjs'
+import { disposeCache, type Transformer } from './model/transformer'
+import { Random } from './random'
+
+export interface SamplingOptions {
+  /** 0 means greedy. */
+  temperature: number
+  topP: number
+  maxNewTokens: number
+  /** Completions per prompt (G). */
+  samples: number
+  seed: number
+  eosTokenId: number
+  padTokenId: number
+}
+
+export interface Completion {
+  prompt: number
+  sample: number
+  tokens: number[]
+  /** True when the completion ended with EOS (false: it hit maxNewTokens). */
+  finished: boolean
+}
+
+/** Left-pads token lists to one length: ids and mask (1 = real) as [B, T] int32 tensors. */
+export function leftPad(rows: number[][], padTokenId: number): { ids: tf.Tensor2D; mask: tf.Tensor2D; length: number } {
+  const length = Math.max(1, ...rows.map((row) => row.length))
+  const ids = new Int32Array(rows.length * length).fill(padTokenId)
+  const mask = new Int32Array(rows.length * length)
+  rows.forEach((row, r) => {
+    const offset = r * length + (length - row.length)
+    ids.set(row, offset)
+    mask.fill(1, offset, offset + row.length)
+  })
+  return {
+    ids: tf.tensor2d(ids, [rows.length, length], 'int32'),
+    mask: tf.tensor2d(mask, [rows.length, length], 'int32'),
+    length,
+  }
+}
+
+/** Picks a token from one row of logits: argmax when greedy, else temperature + nucleus (top-p) sampling. */
+export function chooseToken(
+  logits: Float32Array,
+  offset: number,
+  vocab: number,
+  temperature: number,
+  topP: number,
+  random: Random,
+): number {
+  if (temperature <= 0) {
+    let best = 0
+    for (let i = 1; i < vocab; i++) if (logits[offset + i]! > logits[offset + best]!) best = i
+    return best
+  }
+  let max = -Infinity
+  for (let i = 0; i < vocab; i++) max = Math.max(max, logits[offset + i]! / temperature)
+  const probs = new Float64Array(vocab)
+  let total = 0
+  for (let i = 0; i < vocab; i++) total += probs[i] = Math.exp(logits[offset + i]! / temperature - max)
+  let candidates: number[]
+  if (topP < 1) {
+    const order = Array.from({ length: vocab }, (_, i) => i).sort((a, b) => probs[b]! - probs[a]! || a - b)
+    candidates = []
+    let mass = 0
+    for (const token of order) {
+      candidates.push(token)
+      mass += probs[token]! / total
+      if (mass >= topP) break
+    }
+  } else {
+    candidates = Array.from({ length: vocab }, (_, i) => i)
+  }
+  const kept = candidates.reduce((sum, token) => sum + probs[token]!, 0)
+  let target = random.next() * kept
+  for (const token of candidates) {
+    target -= probs[token]!
+    if (target < 0) return token
+  }
+  return candidates[candidates.length - 1]!
+}
+
+export function generate(model: Transformer, prompts: number[][], options: SamplingOptions): Completion[] {
+  const rows = prompts.flatMap((prompt) => Array.from({ length: options.samples }, () => prompt))
+  const randoms = rows.map((_, row) => new Random(options.seed).fork(row))
+  const outputs: number[][] = rows.map(() => [])
+  const done = rows.map(() => false)
+  const vocab = model.config.vocab_size
+  const { ids, mask } = leftPad(rows, options.padTokenId)
+  let { logits, cache } = model.prefill(ids, mask)
+  tf.dispose([ids, mask])
+  try {
+    for (let step = 0; step < options.maxNewTokens; step++) {
+      const values = logits.dataSync() as Float32Array
+      logits.dispose()
+      const next = new Int32Array(rows.length)
+      rows.forEach((_, row) => {
+        if (done[row]) {
+          next[row] = options.padTokenId
+          return
+        }
+        const token = chooseToken(values, row * vocab, vocab, options.temperature, options.topP, randoms[row]!)
+        next[row] = token
+        if (token === options.eosTokenId) done[row] = true
+        else outputs[row]!.push(token)
+      })
+      if (done.every(Boolean) || step === options.maxNewTokens - 1) {
+        logits = tf.zeros([0, 0])
+        break
+      }
+      const input = tf.tensor1d(next, 'int32')
+      ;({ logits, cache } = model.decode(input, cache))
+      input.dispose()
+    }
+  } finally {
+    logits.dispose()
+    disposeCache(cache)
+  }
+  return rows.map((_, row) => ({
+    prompt: Math.floor(row / options.samples),
+    sample: row % options.samples,
+    tokens: outputs[row]!,
+    finished: done[row]!,
+  }))
+}
