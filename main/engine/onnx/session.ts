@@ -1,0 +1,33 @@
+// Running an exported model with onnxruntime-node: CPU here, the CUDA provider where it is installed.
+import * as ort from 'onnxruntime-node'
+import { inputsFor } from './export'
+
+export type ExecutionProvider = 'cpu' | 'cuda'
+
+export class OnnxModel {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly vocabSize: number,
+  ) {}
+
+  static async create(bytes: Uint8Array, vocabSize: number, providers: ExecutionProvider[] = ['cpu']): Promise<OnnxModel> {
+    const session = await ort.InferenceSession.create(bytes, { executionProviders: providers, graphOptimizationLevel: 'all' })
+    return new OnnxModel(session, vocabSize)
+  }
+
+  /** Logits [B, T, V] (flat) for left-padded `ids` with `mask` (1 = real token), both [B, T] row-major. */
+  async logits(ids: Int32Array, mask: Int32Array, batch: number, length: number): Promise<Float32Array> {
+    const { inputIds, positionIds, attentionBias } = inputsFor(ids, mask, batch, length)
+    const feeds = {
+      input_ids: new ort.Tensor('int64', inputIds, [batch, length]),
+      position_ids: new ort.Tensor('int64', positionIds, [batch, length]),
+      attention_bias: new ort.Tensor('float32', attentionBias, [batch, 1, length, length]),
+    }
+    const result = await this.session.run(feeds)
+    return result.logits!.data as Float32Array
+  }
+
+  async release(): Promise<void> {
+    await this.session.release()
+  }
+}

@@ -1,0 +1,51 @@
+import * as tf from '@tensorflow/tfjs'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { useBackend } from '../../main/engine/backend'
+import { parseModelConfig } from '../../main/engine/model/config'
+import { Transformer } from '../../main/engine/model/transformer'
+import { exportOnnx } from '../../main/engine/onnx/export'
+import { OnnxModel } from '../../main/engine/onnx/session'
+import { Random } from '../../main/engine/random'
+import { leftPad } from '../../main/engine/sampling'
+
+beforeAll(async () => {
+  await useBackend('wasm')
+})
+
+describe.each(['learned', 'rotary'] as const)('the ONNX export with %s positions, run by onnxruntime-node on CPU', (position) => {
+  it('matches the tfjs forward pass within 1e-4 on random left-padded inputs', async () => {
+    const config = parseModelConfig(
+      {
+        model_type: 'cwb-gpt',
+        vocab_size: 61,
+        hidden_size: 48,
+        num_hidden_layers: 3,
+        num_attention_heads: 4,
+        intermediate_size: 96,
+        max_position_embeddings: 40,
+        position_embedding_type: position,
+        bos_token_id: 1,
+        eos_token_id: 2,
+        pad_token_id: 0,
+      },
+      'test',
+    )
+    const model = Transformer.initialise(config, 21)
+    const onnxModel = await OnnxModel.create(exportOnnx(config, model.toArrays()), config.vocab_size)
+    const random = new Random(5)
+    const rows = Array.from({ length: 5 }, (_, r) => Array.from({ length: 6 + r * 3 }, () => 3 + random.int(58)))
+    const { ids, mask, length } = leftPad(rows, 0)
+    const expected = model.forward(ids, mask)
+    const actual = await onnxModel.logits(ids.dataSync() as Int32Array, mask.dataSync() as Int32Array, rows.length, length)
+    const reference = expected.dataSync()
+    const maskValues = mask.dataSync()
+    let worst = 0
+    for (let i = 0; i < reference.length; i++) {
+      if (maskValues[Math.floor(i / config.vocab_size)] === 1) worst = Math.max(worst, Math.abs(reference[i]! - actual[i]!))
+    }
+    expect(worst).toBeLessThan(1e-4)
+    tf.dispose([ids, mask, expected])
+    await onnxModel.release()
+    model.dispose()
+  })
+})
