@@ -3,7 +3,7 @@
 // completions on a given backend.
 import * as tf from '@tensorflow/tfjs'
 import { disposeCache, type Transformer } from './model/transformer'
-import { Random } from './random'
+import { Random } from '../random'
 
 export interface SamplingOptions {
   /** 0 means greedy. */

@@ -5,7 +5,7 @@ import { parseModelConfig } from '../../main/engine/model/config'
 import { Transformer } from '../../main/engine/model/transformer'
 import { exportOnnx } from '../../main/engine/onnx/export'
 import { OnnxModel } from '../../main/engine/onnx/session'
-import { Random } from '../../main/engine/random'
+import { Random } from '../../main/random'
 import { leftPad } from '../../main/engine/sampling'
 
 beforeAll(async () => {

@@ -1,7 +1,7 @@
 // The demo model: a decoder-only transformer (pre-norm, causal attention, learned or rotary positions,
 // tied embeddings) on @tensorflow/tfjs. Prompts are left-padded; positions count valid tokens only.
 import * as tf from '@tensorflow/tfjs'
-import { Random } from '../random'
+import { Random } from '../../random'
 import { weightShapes, type ModelConfig } from './config'
 import { embed, gelu, layerNorm, linear } from './ops'
 

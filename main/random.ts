@@ -28,8 +28,25 @@ export class Random {
     return Math.floor(this.next() * n)
   }
 
-  /** Fisher-Yates shuffle of a copy. */
-  shuffle<T>(items: readonly T[]): T[] {
+  pick<T>(items: readonly T[]): T {
+    if (items.length === 0) throw new Error('Cannot pick from an empty list.')
+    return items[this.int(items.length)]!
+  }
+
+  /** An index drawn with probability proportional to its weight; weights must not all be zero. */
+  weighted(weights: readonly number[]): number {
+    const total = weights.reduce((sum, weight) => sum + weight, 0)
+    let left = this.next() * total
+    for (const [index, weight] of weights.entries()) {
+      if (weight <= 0) continue
+      left -= weight
+      if (left < 0) return index
+    }
+    return weights.findLastIndex((weight) => weight > 0)
+  }
+
+  /** A shuffled copy (Fisher-Yates). */
+  shuffled<T>(items: readonly T[]): T[] {
     const out = items.slice()
     for (let i = out.length - 1; i > 0; i--) {
       const j = this.int(i + 1)

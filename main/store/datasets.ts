@@ -1,0 +1,165 @@
+// Writing datasets to the run store: one transaction per dataset, so an import that fails part-way leaves
+// nothing behind.
+import { DEMO_TASK_DEFAULTS, generateDemoTask, type DemoTaskOptions } from '../data/demo'
+import type { Db } from './database'
+
+export const paraphraseOrigins = ['template', 'llm', 'manual', 'imported'] as const
+export const paraphraseStatuses = ['pending', 'accepted', 'rejected'] as const
+
+export type ParaphraseOrigin = (typeof paraphraseOrigins)[number]
+export type ParaphraseStatus = (typeof paraphraseStatuses)[number]
+
+export interface NewParaphrase {
+  text: string
+  origin: ParaphraseOrigin
+  status?: ParaphraseStatus
+  checks?: object
+}
+
+export interface NewRecord {
+  question: string
+  answer?: string | null
+  split?: string
+  source?: object
+  flags?: string[]
+  paraphrases?: NewParaphrase[]
+}
+
+export interface NewDataset {
+  name: string
+  description?: string
+  source?: object
+  records: NewRecord[]
+}
+
+export interface CreatedDataset {
+  id: number
+  records: number
+  paraphrases: number
+  withAnswer: number
+}
+
+export const DEMO_DATASET_NAME = 'demo-arithmetic'
+
+function nameTaken(db: Db, name: string): boolean {
+  return db.prepare('SELECT 1 FROM datasets WHERE name = ?').get(name) !== undefined
+}
+
+/** The first of "name (2)", "name (3)", ... that no dataset uses. */
+export function freeDatasetName(db: Db, name: string): string {
+  for (let n = 2; ; n++) {
+    const candidate = `${name} (${n})`
+    if (!nameTaken(db, candidate)) return candidate
+  }
+}
+
+/** Checks what SQLite would refuse less clearly, naming the record (1-based, as a user counts) and field. */
+function checkRecord(record: NewRecord, number: number): void {
+  const where = `Record ${number}`
+  if (typeof record.question !== 'string' || record.question.trim() === '') {
+    throw new Error(`${where} has an empty question; give every record a question or leave the record out.`)
+  }
+  if (record.flags !== undefined && !(Array.isArray(record.flags) && record.flags.every((flag) => typeof flag === 'string'))) {
+    throw new Error(`${where}: flags must be a list of words, got ${JSON.stringify(record.flags)}.`)
+  }
+  for (const [i, paraphrase] of (record.paraphrases ?? []).entries()) {
+    const at = `${where}, paraphrase ${i + 1}`
+    if (typeof paraphrase.text !== 'string' || paraphrase.text.trim() === '') {
+      throw new Error(`${at} has empty text; remove it or write the paraphrase.`)
+    }
+    if (!paraphraseOrigins.includes(paraphrase.origin)) {
+      throw new Error(
+        `${at}: origin ${JSON.stringify(paraphrase.origin)} is not one of ${paraphraseOrigins.join(', ')}; use one of them.`,
+      )
+    }
+    if (paraphrase.status !== undefined && !paraphraseStatuses.includes(paraphrase.status)) {
+      throw new Error(
+        `${at}: status ${JSON.stringify(paraphrase.status)} is not one of ${paraphraseStatuses.join(', ')}; use one of them.`,
+      )
+    }
+  }
+}
+
+/** Stores a dataset with its records and paraphrases in one transaction; a taken name is refused. */
+export function createDataset(db: Db, input: NewDataset): CreatedDataset {
+  const name = input.name.trim()
+  if (name === '') throw new Error('A dataset needs a name; pass a non-empty name.')
+  const insertDataset = db.prepare('INSERT INTO datasets (name, description, source) VALUES (?, ?, ?)')
+  const insertRecord = db.prepare(
+    'INSERT INTO records (dataset_id, position, question, answer, split, source, flags) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  )
+  const insertParaphrase = db.prepare('INSERT INTO paraphrases (record_id, text, origin, status, checks) VALUES (?, ?, ?, ?, ?)')
+  const write = db.transaction((): CreatedDataset => {
+    if (nameTaken(db, name)) {
+      throw new Error(`A dataset named "${name}" already exists; choose another name, e.g. "${freeDatasetName(db, name)}".`)
+    }
+    const id = Number(insertDataset.run(name, input.description ?? '', JSON.stringify(input.source ?? {})).lastInsertRowid)
+    const created: CreatedDataset = { id, records: 0, paraphrases: 0, withAnswer: 0 }
+    for (const [position, record] of input.records.entries()) {
+      checkRecord(record, position + 1)
+      const answer = record.answer ?? null
+      const recordId = insertRecord.run(
+        id,
+        position,
+        record.question,
+        answer,
+        record.split ?? 'train',
+        JSON.stringify(record.source ?? {}),
+        JSON.stringify(record.flags ?? []),
+      ).lastInsertRowid
+      created.records++
+      if (answer !== null && answer.trim() !== '') created.withAnswer++
+      for (const paraphrase of record.paraphrases ?? []) {
+        insertParaphrase.run(
+          recordId,
+          paraphrase.text,
+          paraphrase.origin,
+          paraphrase.status ?? 'pending',
+          JSON.stringify(paraphrase.checks ?? {}),
+        )
+        created.paraphrases++
+      }
+    }
+    return created
+  })
+  return write.immediate()
+}
+
+function demoDatasetId(db: Db): number | undefined {
+  const row = db.prepare('SELECT id FROM datasets WHERE name = ?').get(DEMO_DATASET_NAME) as { id: number } | undefined
+  return row?.id
+}
+
+/**
+ * Stores the demo task as the dataset "demo-arithmetic" unless it is there already; returns its id.
+ * `options` only matter the first time (the shipped sizes and seed by default).
+ */
+export function ensureDemoDataset(db: Db, options: Partial<DemoTaskOptions> = {}): number {
+  const existing = demoDatasetId(db)
+  if (existing !== undefined) return existing
+  const task = generateDemoTask({ ...DEMO_TASK_DEFAULTS, ...options })
+  // Another process may have stored it while the task was being generated: check again under the write lock.
+  const store = db.transaction(
+    (): number =>
+      demoDatasetId(db) ??
+      createDataset(db, {
+        name: DEMO_DATASET_NAME,
+        description:
+          'Synthetic grade-school word problems (1 to 3 steps) with worked solutions; each question is paraphrased in every other scenario of its problem type.',
+        source: { generator: 'demo', ...task.options },
+        records: task.records.map((record) => ({
+          question: record.question,
+          answer: record.answer,
+          split: record.split,
+          source: { type: record.type, steps: record.steps, family: record.family, solution: record.solution },
+          paraphrases: record.paraphrases.map((paraphrase) => ({
+            text: paraphrase.text,
+            origin: 'template',
+            status: 'accepted',
+            checks: { family: paraphrase.family },
+          })),
+        })),
+      }).id,
+  )
+  return store.immediate()
+}
