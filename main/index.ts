@@ -7,7 +7,7 @@ import { createMainWindow } from './app/window'
 import { hardenContents, hardenSession } from './app/security'
 import { probeInChildProcess } from './backends/probe-process'
 import { WorkbenchHost } from './services/workbench'
-import { Store } from './store/store'
+import { demoWanted, openWorkspace } from './store/open'
 import { prepareWorkspace, resolveWorkspace, WorkspaceLock } from './store/workspace'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
@@ -29,10 +29,10 @@ async function open(): Promise<void> {
   hardenSession(session.defaultSession)
   app.on('web-contents-created', (_event, contents) => hardenContents(contents))
 
-  const { dir, database } = prepareWorkspace(resolveWorkspace(workspaceArgument(process.argv)))
+  const dir = prepareWorkspace(resolveWorkspace(workspaceArgument(process.argv))).dir
   const lock = WorkspaceLock.acquire(dir, 'app')
   shutdown.push(() => lock.release())
-  const store = new Store(database)
+  const { store } = openWorkspace(dir, demoWanted(process.argv.includes('--no-demo') ? false : undefined))
   shutdown.unshift(() => store.close())
   const workbench = new WorkbenchHost({ store, workspace: dir, host: 'electron', probe: (signal) => probeInChildProcess(signal) })
   shutdown.unshift(() => workbench.close())

@@ -1,7 +1,11 @@
 import { Command, CommanderError } from 'commander'
 import { packageVersion } from '../package-root'
 import { doctorCommand } from './commands/doctor'
+import { generateCommand } from './commands/generate'
+import { pretrainCommand } from './commands/pretrain'
+import { rewardsCommand } from './commands/rewards'
 import { runsCommand } from './commands/runs'
+import { scoreCommand } from './commands/score'
 import { serveCommand } from './commands/serve'
 import { EXIT, UsageError } from './errors'
 
@@ -13,7 +17,15 @@ export function buildProgram(): Command {
     .version(packageVersion(), '-V, --version')
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(`cwb: ${oneLine(text)}\n`) })
-  for (const command of [serveCommand(), doctorCommand(), runsCommand()]) {
+  for (const command of [
+    serveCommand(),
+    doctorCommand(),
+    runsCommand(),
+    scoreCommand(),
+    rewardsCommand(),
+    pretrainCommand(),
+    generateCommand(),
+  ]) {
     program.addCommand(
       command
         .exitOverride()

@@ -4,8 +4,8 @@
 import { extractAnswer, type Extractor } from './answers/extract'
 import { isEquivalent } from './answers/equivalence'
 import { majorityVote } from './answers/vote'
-import type { Transformer } from './model/transformer'
-import { generate } from './sampling'
+import { Transformer } from './model/transformer'
+import { generate, tfjsLogits, type LogitsSource } from './sampling'
 import type { ChatMessage, Tokenizer } from './tokenizer/tokenizer'
 
 export interface LabelledQuestion {
@@ -36,6 +36,12 @@ export interface Evaluation {
   greedy: { answer: string; correct: boolean; text: string }[]
 }
 
+/** Makes a fresh logits source per generation batch (e.g. an onnxruntime session's). */
+export type LogitsSourceFactory = () => LogitsSource
+
+const sourceOf = (model: Transformer | LogitsSourceFactory): LogitsSource =>
+  model instanceof Transformer ? tfjsLogits(model) : model()
+
 export function promptFor(tokenizer: Tokenizer, systemPrompt: string, question: string): number[] {
   const messages: ChatMessage[] = [
     { role: 'system', content: systemPrompt },
@@ -44,12 +50,12 @@ export function promptFor(tokenizer: Tokenizer, systemPrompt: string, question: 
   return tokenizer.chatPrompt(messages)
 }
 
-export function evaluate(
-  model: Transformer,
+export async function evaluate(
+  model: Transformer | LogitsSourceFactory,
   tokenizer: Tokenizer,
   questions: LabelledQuestion[],
   options: EvaluationOptions,
-): Evaluation {
+): Promise<Evaluation> {
   const batchSize = options.batchSize ?? 64
   const prompts = questions.map((q) => promptFor(tokenizer, options.systemPrompt, q.question))
   const base = { maxNewTokens: options.maxNewTokens, eosTokenId: tokenizer.eosTokenId, padTokenId: tokenizer.padTokenId, topP: 1 }
@@ -60,7 +66,7 @@ export function evaluate(
   const greedy: Evaluation['greedy'] = []
   const total = questions.length * (options.samples > 0 ? 2 : 1)
   for (let start = 0; start < prompts.length; start += batchSize) {
-    const completions = generate(model, prompts.slice(start, start + batchSize), {
+    const completions = await generate(sourceOf(model), prompts.slice(start, start + batchSize), {
       ...base,
       temperature: 0,
       samples: 1,
@@ -79,7 +85,7 @@ export function evaluate(
   const pass: number[] = []
   const maj: number[] = []
   for (let start = 0; start < prompts.length; start += perPrompt) {
-    const completions = generate(model, prompts.slice(start, start + perPrompt), {
+    const completions = await generate(sourceOf(model), prompts.slice(start, start + perPrompt), {
       ...base,
       temperature: options.temperature,
       samples: options.samples,

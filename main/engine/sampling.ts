@@ -2,7 +2,7 @@
 // Token choice happens in JavaScript with a seeded generator per row, so a seed gives the same
 // completions on a given backend.
 import * as tf from '@tensorflow/tfjs'
-import { disposeCache, type Transformer } from './model/transformer'
+import { disposeCache, type KvCache, type Transformer } from './model/transformer'
 import { Random } from '../random'
 
 export interface SamplingOptions {
@@ -83,41 +83,72 @@ export function chooseToken(
   return candidates[candidates.length - 1]!
 }
 
-export function generate(model: Transformer, prompts: number[][], options: SamplingOptions): Completion[] {
+/** Where next-token logits come from: the tfjs model with its KV cache, or an ONNX session. */
+export interface LogitsSource {
+  readonly vocabSize: number
+  /** Logits [B, V] (flat) for the token after each left-padded prompt row. */
+  prefill(rows: number[][], padTokenId: number): Float32Array | Promise<Float32Array>
+  /** Appends one token per row and returns the logits for the next one. */
+  step(tokens: Int32Array): Float32Array | Promise<Float32Array>
+  dispose(): void
+}
+
+/** The tfjs model as a logits source, decoding incrementally with its KV cache. */
+export function tfjsLogits(model: Transformer): LogitsSource {
+  let cache: KvCache | undefined
+  const read = (logits: tf.Tensor2D): Float32Array => {
+    const values = logits.dataSync() as Float32Array
+    logits.dispose()
+    return values
+  }
+  return {
+    vocabSize: model.config.vocab_size,
+    prefill(rows, padTokenId) {
+      const { ids, mask } = leftPad(rows, padTokenId)
+      const result = model.prefill(ids, mask)
+      tf.dispose([ids, mask])
+      cache = result.cache
+      return read(result.logits)
+    },
+    step(tokens) {
+      const input = tf.tensor1d(tokens, 'int32')
+      const result = model.decode(input, cache!)
+      input.dispose()
+      cache = result.cache
+      return read(result.logits)
+    },
+    dispose() {
+      if (cache) disposeCache(cache)
+      cache = undefined
+    },
+  }
+}
+
+export async function generate(source: LogitsSource, prompts: number[][], options: SamplingOptions): Promise<Completion[]> {
   const rows = prompts.flatMap((prompt) => Array.from({ length: options.samples }, () => prompt))
   const randoms = rows.map((_, row) => new Random(options.seed).fork(row))
   const outputs: number[][] = rows.map(() => [])
   const done = rows.map(() => false)
-  const vocab = model.config.vocab_size
-  const { ids, mask } = leftPad(rows, options.padTokenId)
-  let { logits, cache } = model.prefill(ids, mask)
-  tf.dispose([ids, mask])
+  const vocab = source.vocabSize
   try {
+    let logits = await source.prefill(rows, options.padTokenId)
     for (let step = 0; step < options.maxNewTokens; step++) {
-      const values = logits.dataSync() as Float32Array
-      logits.dispose()
       const next = new Int32Array(rows.length)
       rows.forEach((_, row) => {
         if (done[row]) {
           next[row] = options.padTokenId
           return
         }
-        const token = chooseToken(values, row * vocab, vocab, options.temperature, options.topP, randoms[row]!)
+        const token = chooseToken(logits, row * vocab, vocab, options.temperature, options.topP, randoms[row]!)
         next[row] = token
         if (token === options.eosTokenId) done[row] = true
         else outputs[row]!.push(token)
       })
-      if (done.every(Boolean) || step === options.maxNewTokens - 1) {
-        logits = tf.zeros([0, 0])
-        break
-      }
-      const input = tf.tensor1d(next, 'int32')
-      ;({ logits, cache } = model.decode(input, cache))
-      input.dispose()
+      if (done.every(Boolean) || step === options.maxNewTokens - 1) break
+      logits = await source.step(next)
     }
   } finally {
-    logits.dispose()
-    disposeCache(cache)
+    source.dispose()
   }
   return rows.map((_, row) => ({
     prompt: Math.floor(row / options.samples),

@@ -11,7 +11,7 @@ let workspace: { dir: string; remove: () => void }
 
 test.beforeAll(async () => {
   workspace = tempDir('cwb-e2e-')
-  served = await serve(['--workspace', workspace.dir])
+  served = await serve(['--workspace', workspace.dir, '--no-demo'])
 })
 
 test.afterAll(async () => {

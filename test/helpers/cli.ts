@@ -21,7 +21,7 @@ export function cwb(args: string[], env: NodeJS.ProcessEnv = {}): CliResult {
   const result = spawnSync(process.execPath, [cliPath, ...args], {
     cwd: root,
     encoding: 'utf8',
-    env: { ...process.env, CWB_WORKSPACE: '', CWB_TOKEN: '', ...env },
+    env: { ...process.env, CWB_WORKSPACE: '', CWB_TOKEN: '', CWB_DEMO: '0', ...env },
     timeout: 60_000,
   })
   return { code: result.status, stdout: result.stdout, stderr: result.stderr }
@@ -41,7 +41,7 @@ export function serve(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Serv
   assertBuilt()
   const child = spawn(process.execPath, [cliPath, 'serve', '--port', '0', ...args], {
     cwd: root,
-    env: { ...process.env, CWB_TOKEN: '', ...env },
+    env: { ...process.env, CWB_TOKEN: '', CWB_DEMO: '0', ...env },
   })
   let stdout = ''
   let stderr = ''

@@ -2,7 +2,8 @@ import Database from 'better-sqlite3'
 import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { cwb } from '../helpers/cli'
+import { Store } from '../../main/store/store'
+import { cwb, root } from '../helpers/cli'
 import { freshDirs } from '../helpers/workspace'
 
 const workspace = freshDirs()
@@ -93,5 +94,27 @@ describe('the cwb command line', () => {
     const json = JSON.parse(lastLine(cwb(['doctor', '--json']).stdout))
     expect(json.backends).toHaveLength(6)
     expect(json.preferred).toBe('wasm')
+  })
+
+  it('starts a new workspace with the demo dataset and base model, unless --no-demo or CWB_DEMO=0', () => {
+    const withDemo = workspace()
+    expect(cwb(['runs', '--workspace', withDemo], { CWB_DEMO: '' }).code).toBe(0)
+    const store = new Store(join(withDemo, 'workbench.db'))
+    expect(store.listDatasets()).toMatchObject([{ name: 'demo-arithmetic', records: 2500, withAnswer: 2500, paraphrases: 12500 }])
+    store.close()
+    expect(existsSync(join(withDemo, 'models/demo-base/config.json'))).toBe(
+      existsSync(join(root, 'resources/base-model/config.json')),
+    )
+    for (const [args, env] of [
+      [['--no-demo'], { CWB_DEMO: '' }],
+      [[], { CWB_DEMO: '0' }],
+    ] as const) {
+      const bare = workspace()
+      expect(cwb(['runs', '--workspace', bare, ...args], env).code).toBe(0)
+      const bareStore = new Store(join(bare, 'workbench.db'))
+      expect(bareStore.listDatasets()).toEqual([])
+      bareStore.close()
+      expect(existsSync(join(bare, 'models'))).toBe(false)
+    }
   })
 })

@@ -4,7 +4,7 @@ import { useBackend } from '../../main/engine/backend'
 import { parseModelConfig, type ModelConfig } from '../../main/engine/model/config'
 import { tokenEntropy, tokenLogProbs, tokenSelfCertainty } from '../../main/engine/model/token-stats'
 import { Transformer } from '../../main/engine/model/transformer'
-import { generate, leftPad } from '../../main/engine/sampling'
+import { generate, leftPad, tfjsLogits } from '../../main/engine/sampling'
 
 const tiny = (position: 'learned' | 'rotary'): ModelConfig =>
   parseModelConfig(
@@ -93,11 +93,11 @@ describe('model initialisation and sampling', () => {
     ;[a, b, c].forEach((m) => m!.dispose())
   })
 
-  it('samples the same completions for the same seed, G per prompt, stopping at EOS or the budget', () => {
+  it('samples the same completions for the same seed, G per prompt, stopping at EOS or the budget', async () => {
     const model = Transformer.initialise(tiny('learned'), 11)
     const options = { temperature: 1, topP: 1, maxNewTokens: 6, samples: 4, seed: 5, eosTokenId: 2, padTokenId: 0 }
-    const first = generate(model, prompts, options)
-    const again = generate(model, prompts, options)
+    const first = await generate(tfjsLogits(model), prompts, options)
+    const again = await generate(tfjsLogits(model), prompts, options)
     expect(first).toEqual(again)
     expect(first).toHaveLength(prompts.length * 4)
     expect(first.filter((c) => c.prompt === 2).map((c) => c.sample)).toEqual([0, 1, 2, 3])
@@ -106,13 +106,13 @@ describe('model initialisation and sampling', () => {
       expect(completion.tokens).not.toContain(2)
       if (!completion.finished) expect(completion.tokens).toHaveLength(6)
     }
-    expect(generate(model, prompts, { ...options, seed: 6 })).not.toEqual(first)
+    expect(await generate(tfjsLogits(model), prompts, { ...options, seed: 6 })).not.toEqual(first)
     model.dispose()
   })
 
-  it('decodes greedily to the argmax of the full forward pass', () => {
+  it('decodes greedily to the argmax of the full forward pass', async () => {
     const model = Transformer.initialise(tiny('rotary'), 4)
-    const [greedy] = generate(model, [prompts[0]!], {
+    const [greedy] = await generate(tfjsLogits(model), [prompts[0]!], {
       temperature: 0,
       topP: 1,
       maxNewTokens: 3,

@@ -5,7 +5,7 @@ import { packageRoot } from '../../package-root'
 import { startServer } from '../../serve/server'
 import { isLoopbackHost, newToken } from '../../serve/auth'
 import { WorkbenchHost } from '../../services/workbench'
-import { Store } from '../../store/store'
+import { demoWanted, openWorkspace } from '../../store/open'
 import { prepareWorkspace, resolveWorkspace, WorkspaceLock } from '../../store/workspace'
 import { UsageError } from '../errors'
 import { progress } from '../output'
@@ -49,9 +49,9 @@ export function serveCommand(): Command {
         process.once('SIGINT', resolve)
         process.once('SIGTERM', resolve)
       })
-      const { dir, database } = prepareWorkspace(resolveWorkspace(options.workspace))
+      const dir = prepareWorkspace(resolveWorkspace(options.workspace)).dir
       const lock = WorkspaceLock.acquire(dir, 'serve')
-      const store = new Store(database)
+      const { store } = openWorkspace(dir, demoWanted(options.demo))
       const workbench = new WorkbenchHost({
         store,
         workspace: dir,

@@ -4,7 +4,6 @@ import { demoVocabularyPieces } from '../../data/demo'
 import { parseModelConfig, type ModelConfig } from '../model/config'
 import { wordLevelTokenizerJson, type TokenizerConfig } from '../tokenizer/tokenizer'
 
-export const DEMO_SYSTEM_PROMPT = 'Solve it step by step and put the final answer in \\boxed{}.'
 export const DEMO_SPECIAL_TOKENS = ['<pad>', '<s>', '</s>', '<unk>', '<|system|>', '<|user|>', '<|assistant|>']
 export const DEMO_CHAT_TEMPLATE =
   '{{ bos_token }}{% for message in messages %}{{ "<|" + message.role + "|>" }}{{ message.content }}{% endfor %}' +

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs'
 import { DEMO_TASK_DEFAULTS, generateDemoTask, generatePretrainingExamples } from '../../data/demo'
 import { useBackend } from '../backend'
 import { evaluate, promptFor, type Evaluation } from '../evaluate'
+import { SYSTEM_PROMPT } from '../prompt'
 import { saveModel } from '../model/load'
 import { tokenLogProbs } from '../model/token-stats'
 import { Transformer } from '../model/transformer'
@@ -12,41 +13,13 @@ import { AdamW, ADAMW_DEFAULTS, learningRateAt } from '../optim/adamw'
 import { Random } from '../../random'
 import { leftPad } from '../sampling'
 import { loadTokenizer, type Tokenizer } from '../tokenizer/tokenizer'
+import type { PretrainOptions } from './pretrain-defaults'
 import {
-  DEMO_ARCHITECTURE,
   DEMO_MAX_PROMPT_TOKENS,
   DEMO_MAX_RESPONSE_TOKENS,
-  DEMO_SYSTEM_PROMPT,
   demoModelConfig,
   demoTokenizerFiles,
-  type DemoArchitecture,
 } from './base-model'
-
-export interface PretrainOptions {
-  out: string
-  seed: number
-  steps: number
-  batchSize: number
-  learningRate: number
-  warmupFraction: number
-  /** Validation questions used for the periodic greedy check and the final evaluation. */
-  evalQuestions: number
-  evalEvery: number
-  architecture: DemoArchitecture
-  log: (message: string) => void
-  shouldStop?: () => boolean
-}
-
-export const PRETRAIN_DEFAULTS: Omit<PretrainOptions, 'out' | 'log'> = {
-  seed: 1,
-  steps: 1200,
-  batchSize: 32,
-  learningRate: 1e-3,
-  warmupFraction: 0.05,
-  evalQuestions: 200,
-  evalEvery: 200,
-  architecture: DEMO_ARCHITECTURE,
-}
 
 export interface PretrainResult {
   out: string
@@ -64,7 +37,7 @@ interface EncodedExample {
 }
 
 export function encodeExample(tokenizer: Tokenizer, question: string, solution: string): EncodedExample {
-  const prompt = promptFor(tokenizer, DEMO_SYSTEM_PROMPT, question)
+  const prompt = promptFor(tokenizer, SYSTEM_PROMPT, question)
   const response = [...tokenizer.encode(solution), tokenizer.eosTokenId]
   if (prompt.length > DEMO_MAX_PROMPT_TOKENS || response.length > DEMO_MAX_RESPONSE_TOKENS) {
     throw new Error(
@@ -119,8 +92,8 @@ export async function pretrainDemoModel(options: PretrainOptions): Promise<Pretr
   const warmup = Math.round(options.steps * options.warmupFraction)
   const order = new Random(options.seed ^ 0x5eed).shuffled(examples.map((_, i) => i))
   let finalLoss = Number.NaN
-  let step = 0
-  for (step = 1; step <= options.steps; step++) {
+  let step = 1
+  for (; step <= options.steps; step++) {
     if (options.shouldStop?.()) break
     const batch = order.slice((step - 1) * options.batchSize, step * options.batchSize).map((i) => examples[i]!)
     const { value, grads } = tf.variableGrads(() => responseLoss(model, batch, tokenizer.padTokenId))
@@ -130,8 +103,8 @@ export async function pretrainDemoModel(options: PretrainOptions): Promise<Pretr
     tf.dispose([value, ...Object.values(grads)])
     if (!Number.isFinite(finalLoss)) throw new Error(`pre-training diverged at step ${step}: loss ${finalLoss}`)
     if (step % options.evalEvery === 0 || step === options.steps) {
-      const check = evaluate(model, tokenizer, validation, {
-        systemPrompt: DEMO_SYSTEM_PROMPT,
+      const check = await evaluate(model, tokenizer, validation, {
+        systemPrompt: SYSTEM_PROMPT,
         maxNewTokens: DEMO_MAX_RESPONSE_TOKENS,
         samples: 0,
         temperature: 1,
@@ -144,8 +117,8 @@ export async function pretrainDemoModel(options: PretrainOptions): Promise<Pretr
     }
   }
   options.log('Evaluating: greedy, and 8 samples at temperature 1...')
-  const final = evaluate(model, tokenizer, validation, {
-    systemPrompt: DEMO_SYSTEM_PROMPT,
+  const final = await evaluate(model, tokenizer, validation, {
+    systemPrompt: SYSTEM_PROMPT,
     maxNewTokens: DEMO_MAX_RESPONSE_TOKENS,
     samples: 8,
     temperature: 1,

@@ -1,21 +1,23 @@
 // ONNX export of the demo model (opset 13), for onnxruntime-node. The graph takes token ids, their
 // positions and the additive attention bias (both computed from the padding mask exactly as the tfjs
 // model does, see inputsFor) and returns logits [B, T, V]. Weights are graph initializers.
-import { onnx } from 'onnx-proto'
+import onnxProto, { type onnx as Onnx } from 'onnx-proto'
 import { weightShapes, type ModelConfig } from '../model/config'
 
+// onnx-proto is CommonJS: its namespace comes through the default export.
+const { onnx } = onnxProto
 const OPSET = 13
 const MASKED = -1e9
 
-type Attr = onnx.IAttributeProto
+type Attr = Onnx.IAttributeProto
 
 class GraphBuilder {
-  readonly nodes: onnx.INodeProto[] = []
-  readonly initializers: onnx.ITensorProto[] = []
+  readonly nodes: Onnx.INodeProto[] = []
+  readonly initializers: Onnx.ITensorProto[] = []
   private counter = 0
 
   constant(name: string, dims: number[], values: Float32Array | number[], type: 'float' | 'int64' = 'float'): string {
-    const tensor: onnx.ITensorProto = { name, dims }
+    const tensor: Onnx.ITensorProto = { name, dims }
     if (type === 'float') {
       tensor.dataType = onnx.TensorProto.DataType.FLOAT
       const floats = values instanceof Float32Array ? values : Float32Array.from(values)
@@ -38,9 +40,8 @@ class GraphBuilder {
 
 const ints = (name: string, values: number[]): Attr => ({ name, type: onnx.AttributeProto.AttributeType.INTS, ints: values })
 const int = (name: string, value: number): Attr => ({ name, type: onnx.AttributeProto.AttributeType.INT, i: value })
-const float = (name: string, value: number): Attr => ({ name, type: onnx.AttributeProto.AttributeType.FLOAT, f: value })
 
-function valueInfo(name: string, elemType: number, dims: (number | string)[]): onnx.IValueInfoProto {
+function valueInfo(name: string, elemType: number, dims: (number | string)[]): Onnx.IValueInfoProto {
   return {
     name,
     type: {
@@ -167,7 +168,7 @@ export function exportOnnx(config: ModelConfig, weights: Record<string, Float32A
     for (let col = 0; col < d; col++) transposed[col * config.vocab_size + row] = embedding[row * d + col]!
   g.op('MatMul', [final, g.constant('lm_head.weight', [d, config.vocab_size], transposed)], [], 'logits')
 
-  const model: onnx.IModelProto = {
+  const model: Onnx.IModelProto = {
     irVersion: 7,
     producerName: 'co-rewarding-workbench',
     opsetImport: [{ domain: '', version: OPSET }],

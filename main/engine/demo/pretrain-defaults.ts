@@ -1,0 +1,28 @@
+// The pre-training settings, kept apart from the training code so the CLI can show them without loading tfjs.
+import { DEMO_ARCHITECTURE, type DemoArchitecture } from './base-model'
+
+export interface PretrainOptions {
+  out: string
+  seed: number
+  steps: number
+  batchSize: number
+  learningRate: number
+  warmupFraction: number
+  /** Validation questions used for the periodic greedy check and the final evaluation. */
+  evalQuestions: number
+  evalEvery: number
+  architecture: DemoArchitecture
+  log: (message: string) => void
+  shouldStop?: () => boolean
+}
+
+export const PRETRAIN_DEFAULTS: Omit<PretrainOptions, 'out' | 'log'> = {
+  seed: 1,
+  steps: 1200,
+  batchSize: 32,
+  learningRate: 1e-3,
+  warmupFraction: 0.05,
+  evalQuestions: 200,
+  evalEvery: 200,
+  architecture: DEMO_ARCHITECTURE,
+}

@@ -1,0 +1,23 @@
+// GT reward: the reference's compute_score against each question's ground truth.
+import { groundTruthReward } from '../answers/equivalence'
+import { extractAnswer } from '../answers/extract'
+import type { RewardMode } from './types'
+
+/** The reference's compute_score on a raw response: its last box, GT-equivalent to the ground truth. */
+export function computeScore(response: string, groundTruth: string): 0 | 1 {
+  return groundTruthReward(extractAnswer(response), groundTruth)
+}
+
+export const groundTruthMode: RewardMode = {
+  id: 'ground_truth',
+  binary: true,
+  extraViews: [],
+  needsTokenStats: false,
+  usesGroundTruth: true,
+  score: (groups) =>
+    groups.map(({ views, groundTruth }, index) => {
+      if (groundTruth === undefined)
+        throw new Error(`ground_truth: question ${index + 1} of the step has no ground truth; give every question one`)
+      return { original: { rewards: views.original.map((rollout) => groundTruthReward(rollout.answer, groundTruth)) } }
+    }),
+}

@@ -1,0 +1,61 @@
+// The one interface every reward mode implements (method doc section 5): a mode scores the question groups of
+// a step, view by view, and says which pseudo label scored each view so the audit can check it.
+import type { Vote, VoteOptions } from '../answers/vote'
+
+/** original: the policy on the question; paraphrase: the policy on its rewrite (Co-I); teacher: the EMA teacher (Co-II). */
+export type View = 'original' | 'paraphrase' | 'teacher'
+
+/** Per-token statistics of one response (main/engine/model/token-stats.ts), over its padded length. */
+export interface TokenStats {
+  /** logsumexp(logits) - mean(logits) at each position. */
+  selfCertainty: ArrayLike<number>
+  /** -sum p log p at each position. */
+  entropy: ArrayLike<number>
+  /** 1 at the response's own tokens, 0 at padding. */
+  mask: ArrayLike<number>
+}
+
+export interface Rollout {
+  text: string
+  /** The extracted final answer; null or "" when the response gives none. */
+  answer: string | null
+  /** Needed by self_certainty and entropy only. */
+  tokens?: TokenStats
+}
+
+export interface QuestionGroup {
+  views: { original: Rollout[]; paraphrase?: Rollout[]; teacher?: Rollout[] }
+  /** Read only by ground_truth and the audit: the registry hides it from every other mode. */
+  groundTruth?: string
+}
+
+export interface ScoredView {
+  /** One reward per rollout of the view, in rollout order. */
+  rewards: number[]
+  /** The vote whose label scored this view (modes that reward agreement with a pseudo label). */
+  vote?: Vote
+}
+
+/** The views that train, each with its own GRPO group: original always, paraphrase too for co_rewarding_i. */
+export interface GroupScore {
+  original: ScoredView
+  paraphrase?: ScoredView
+}
+
+export interface ScoreOptions {
+  voting?: VoteOptions
+}
+
+export interface RewardMode {
+  /** The mode's name in configs, the CLI and metrics (its key in the registry, main/engine/rewards/index.ts). */
+  id: string
+  /** Rewards are 0 or 1, so they can be checked against the GT reward (coreward/reward_acc). */
+  binary: boolean
+  /** The views each question must bring besides original. */
+  extraViews: readonly Exclude<View, 'original'>[]
+  /** Needs per-token statistics (so it cannot score saved text alone). */
+  needsTokenStats: boolean
+  /** Reads the ground truth; every other mode gets groups without it. */
+  usesGroundTruth: boolean
+  score(groups: readonly QuestionGroup[], options: ScoreOptions): GroupScore[]
+}

@@ -1,0 +1,33 @@
+// Opening a workspace's store. A workspace created now starts with the demo: the demo dataset in the store
+// and the shipped base model under models/demo-base (unless --no-demo or CWB_DEMO=0 asks for a bare one).
+import { cpSync, existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { packageRoot } from '../package-root'
+import { ensureDemoDataset } from './datasets'
+import { Store } from './store'
+import { prepareWorkspace, resolveWorkspace } from './workspace'
+
+export const DEMO_MODEL_FOLDER = join('models', 'demo-base')
+
+/** Whether a new workspace gets the demo: `--no-demo` (demo: false) or CWB_DEMO=0 turn it off. */
+export function demoWanted(option: boolean | undefined, env: NodeJS.ProcessEnv = process.env): boolean {
+  if (option === false) return false
+  return env.CWB_DEMO !== '0'
+}
+
+export function openWorkspace(option: string | undefined, demo: boolean): { dir: string; store: Store; created: boolean } {
+  const { dir, database } = prepareWorkspace(resolveWorkspace(option))
+  const created = !existsSync(database)
+  const store = new Store(database)
+  if (created && demo) {
+    try {
+      ensureDemoDataset(store.db)
+      const baseModel = join(packageRoot(), 'resources', 'base-model')
+      if (existsSync(baseModel)) cpSync(baseModel, join(dir, DEMO_MODEL_FOLDER), { recursive: true })
+    } catch (error) {
+      store.close()
+      throw error
+    }
+  }
+  return { dir, store, created }
+}
