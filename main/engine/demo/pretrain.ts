@@ -14,12 +14,7 @@ import { Random } from '../../random'
 import { leftPad } from '../sampling'
 import { loadTokenizer, type Tokenizer } from '../tokenizer/tokenizer'
 import type { PretrainOptions } from './pretrain-defaults'
-import {
-  DEMO_MAX_PROMPT_TOKENS,
-  DEMO_MAX_RESPONSE_TOKENS,
-  demoModelConfig,
-  demoTokenizerFiles,
-} from './base-model'
+import { DEMO_MAX_PROMPT_TOKENS, DEMO_MAX_RESPONSE_TOKENS, demoModelConfig, demoTokenizerFiles } from './base-model'
 
 export interface PretrainResult {
   out: string
