@@ -2,7 +2,7 @@
 // temperature, avg@K (mean single-sample accuracy), pass@K (any sample right) and maj@K (the majority
 // answer right), all judged by the reference's answer extraction and GT equivalence.
 import { extractAnswer, type Extractor } from './answers/extract'
-import { isEquivalent } from './answers/equivalence'
+import { groundTruthReward, isEquivalent } from './answers/equivalence'
 import { majorityVote } from './answers/vote'
 import { Transformer } from './model/transformer'
 import { generate, tfjsLogits, type LogitsSource } from './sampling'
@@ -61,7 +61,7 @@ export async function evaluate(
   const base = { maxNewTokens: options.maxNewTokens, eosTokenId: tokenizer.eosTokenId, padTokenId: tokenizer.padTokenId, topP: 1 }
   const judge = (text: string, answer: string): { answer: string; correct: boolean } => {
     const extracted = extractAnswer(text, options.extractor)
-    return { answer: extracted ?? '', correct: extracted !== null && isEquivalent(extracted, answer) }
+    return { answer: extracted ?? '', correct: groundTruthReward(extracted, answer) === 1 }
   }
   const greedy: Evaluation['greedy'] = []
   const total = questions.length * (options.samples > 0 ? 2 : 1)

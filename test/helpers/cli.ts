@@ -16,11 +16,13 @@ export interface CliResult {
   stderr: string
 }
 
-export function cwb(args: string[], env: NodeJS.ProcessEnv = {}): CliResult {
+/** Runs the built cwb; `input` is written to its stdin. */
+export function cwb(args: string[], env: NodeJS.ProcessEnv = {}, input?: string): CliResult {
   assertBuilt()
   const result = spawnSync(process.execPath, [cliPath, ...args], {
     cwd: root,
     encoding: 'utf8',
+    input,
     env: { ...process.env, CWB_WORKSPACE: '', CWB_TOKEN: '', CWB_DEMO: '0', ...env },
     timeout: 60_000,
   })

@@ -1,11 +1,10 @@
-import { spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { cliPath, cwb, root } from '../helpers/cli'
+import { cwb } from '../helpers/cli'
 import { freshDirs } from '../helpers/workspace'
+import { sharedData } from '../helpers/shared-data'
 
-const sharedData = process.env.CWB_SHARED_DATA ?? join(root, '..', 'shared', 'data')
 const scoreExamples = join(sharedData, 'conformance', 'score_examples.jsonl')
 const groupExamples = join(sharedData, 'conformance', 'group_examples.jsonl')
 const missing = !existsSync(scoreExamples) || !existsSync(groupExamples)
@@ -16,12 +15,6 @@ const jsonLines = (text: string): Record<string, unknown>[] =>
     .split('\n')
     .filter((line) => line.trim())
     .map((line) => JSON.parse(line) as Record<string, unknown>)
-
-/** Runs the built cwb with `input` on stdin. */
-function cwbWithStdin(args: string[], input: string): { code: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [cliPath, ...args], { cwd: root, input, encoding: 'utf8', timeout: 60_000 })
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr }
-}
 
 function writeInput(lines: string[]): string {
   const file = join(folder(), 'input.jsonl')
@@ -53,7 +46,7 @@ describe.skipIf(missing)(
     it('cwb score prints the reference answer and an integer score for every example, from a file and from stdin', () => {
       const examples = jsonLines(readFileSync(scoreExamples, 'utf8'))
       const fromFile = cwb(['score', '--input', scoreExamples])
-      const fromStdin = cwbWithStdin(['score', '--input', '-'], readFileSync(scoreExamples, 'utf8'))
+      const fromStdin = cwb(['score', '--input', '-'], {}, readFileSync(scoreExamples, 'utf8'))
       for (const result of [fromFile, fromStdin]) {
         expect(result.code, result.stderr).toBe(0)
         expect(result.stderr).toBe('')
@@ -69,7 +62,7 @@ describe.skipIf(missing)(
     it('cwb rewards prints each group as the reference computed it, from a file and from stdin', () => {
       const examples = jsonLines(readFileSync(groupExamples, 'utf8'))
       const fromFile = cwb(['rewards', '--input', groupExamples])
-      const fromStdin = cwbWithStdin(['rewards', '--input', '-'], readFileSync(groupExamples, 'utf8'))
+      const fromStdin = cwb(['rewards', '--input', '-'], {}, readFileSync(groupExamples, 'utf8'))
       for (const result of [fromFile, fromStdin]) {
         expect(result.code, result.stderr).toBe(0)
         const outputs = jsonLines(result.stdout)
@@ -96,8 +89,9 @@ describe('cwb score and cwb rewards on hand-made input', () => {
   })
 
   it('score with another extractor when asked', () => {
-    const result = cwbWithStdin(
+    const result = cwb(
       ['score', '--input', '-', '--extractor', 'gsm8k'],
+      {},
       '{"response": "so #### 1,000", "ground_truth": "1000"}\n',
     )
     expect(result.stdout).toBe('{"answer":"1000","score":1}\n')
@@ -144,7 +138,7 @@ describe('cwb score and cwb rewards on hand-made input', () => {
       ],
     ]
     for (const [command, line, message] of cases) {
-      const result = cwbWithStdin([...command, '--input', '-'], `${line}\n`)
+      const result = cwb([...command, '--input', '-'], {}, `${line}\n`)
       expect(result.code, line).toBe(1)
       expect(result.stdout, line).toBe('')
       expect(result.stderr.split('\n'), line).toHaveLength(2)
@@ -153,7 +147,7 @@ describe('cwb score and cwb rewards on hand-made input', () => {
   })
 
   it('count physical lines, blank ones included', () => {
-    const result = cwbWithStdin(['score', '--input', '-'], '\n\n{"response": "1", "ground_truth": "1"}\nnope\n')
+    const result = cwb(['score', '--input', '-'], {}, '\n\n{"response": "1", "ground_truth": "1"}\nnope\n')
     expect(result.stderr).toMatch(/^line 4: \(line\): not valid JSON/)
   })
 

@@ -5,9 +5,8 @@ import { isEquivalent, normalizeAnswer, NormalisationError, pythonInt } from '..
 import { extractAnswer, lastBoxedOnlyString, removeBoxed } from '../../main/engine/answers/extract'
 import { majorityVote } from '../../main/engine/answers/vote'
 import { computeScore } from '../../main/engine/rewards/ground_truth'
-import { root } from '../helpers/cli'
+import { sharedData } from '../helpers/shared-data'
 
-const sharedData = process.env.CWB_SHARED_DATA ?? join(root, '..', 'shared', 'data')
 const scoreExamples = join(sharedData, 'conformance', 'score_examples.jsonl')
 
 interface ScoreExample {

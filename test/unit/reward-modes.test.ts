@@ -7,9 +7,8 @@ import { auditStep } from '../../main/engine/rewards/audit'
 import { REWARD_MODES, REWARD_MODE_IDS, scoreStep, type RewardModeId } from '../../main/engine/rewards'
 import { maskedMean } from '../../main/engine/rewards/self_certainty'
 import type { GroupScore, QuestionGroup, RewardMode, Rollout } from '../../main/engine/rewards/types'
-import { root } from '../helpers/cli'
+import { sharedData } from '../helpers/shared-data'
 
-const sharedData = process.env.CWB_SHARED_DATA ?? join(root, '..', 'shared', 'data')
 const groupExamples = join(sharedData, 'conformance', 'group_examples.jsonl')
 
 const rollouts = (texts: string[]): Rollout[] => texts.map((text) => ({ text, answer: extractAnswer(text) }))

@@ -4,7 +4,7 @@ import { extractAnswer } from '../../engine/answers/extract'
 import { groupAdvantages } from '../../engine/grpo/advantages'
 import { REWARD_MODES, isRewardModeId, scoreStep, type RewardModeId } from '../../engine/rewards'
 import type { GroupScore, QuestionGroup, Rollout, ScoredView } from '../../engine/rewards/types'
-import { LineError, inputOption, mapJsonLines, parseLine } from './score'
+import { LineError, inputOption, mapJsonLines, parseLine } from '../jsonl'
 
 const texts = z.array(z.string()).min(1)
 const rollouts = (responses: string[]): Rollout[] => responses.map((text) => ({ text, answer: extractAnswer(text) }))
