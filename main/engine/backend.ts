@@ -19,17 +19,24 @@ export interface BackendChoice {
   skipped: { backend: EngineBackend; reason: string }[]
 }
 
-let current: BackendChoice | undefined
+let current: Promise<BackendChoice> | undefined
 
 /**
- * Loads the best available backend, or exactly `wanted` (e.g. CWB_BACKEND=wasm for reproducible runs).
- * Idempotent: later calls return the first choice.
+ * Loads the best available backend, or exactly `wanted` (e.g. CWB_BACKEND=wasm for reproducible runs), once
+ * per process: later calls return the first choice.
  */
-export async function useBackend(
+export function useBackend(
   wanted: EngineBackend | 'auto' = (process.env.CWB_BACKEND as EngineBackend | undefined) ?? 'auto',
+): Promise<BackendChoice> {
+  current ??= chooseBackend(wanted)
+  return current
+}
+
+/** Tries the backends in order of preference (or only `wanted`) and switches tfjs to the first that loads. */
+export async function chooseBackend(
+  wanted: EngineBackend | 'auto',
   importer: Importer = (specifier) => import(/* @vite-ignore */ specifier),
 ): Promise<BackendChoice> {
-  if (current) return current
   const order = wanted === 'auto' ? BACKEND_ORDER : [wanted]
   const skipped: BackendChoice['skipped'] = []
   for (const backend of order) {
@@ -39,8 +46,7 @@ export async function useBackend(
       if (loader.module) await importer(loader.module)
       if (!(await tf.setBackend(loader.tfName))) throw new Error(`tf.setBackend('${loader.tfName}') failed`)
       await tf.ready()
-      current = { backend, skipped }
-      return current
+      return { backend, skipped }
     } catch (error) {
       skipped.push({ backend, reason: reasonOf(error) })
     }

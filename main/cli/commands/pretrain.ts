@@ -31,6 +31,11 @@ export function pretrainCommand(): Command {
         .default(PRETRAIN_DEFAULTS.evalEvery)
         .argParser(integerOption('--eval-every', 1)),
     )
+    .addOption(
+      new Option('--eval-questions <n>', 'validation questions for the checks and the final evaluation')
+        .default(PRETRAIN_DEFAULTS.evalQuestions)
+        .argParser(integerOption('--eval-questions', 1)),
+    )
     .option('--json', 'print the result as one JSON object on the last stdout line')
     .action(
       async (options: {
@@ -40,6 +45,7 @@ export function pretrainCommand(): Command {
         batchSize: number
         learningRate: number
         evalEvery: number
+        evalQuestions: number
         json?: boolean
       }) => {
         let stop = false
@@ -57,6 +63,7 @@ export function pretrainCommand(): Command {
           batchSize: options.batchSize,
           learningRate: options.learningRate,
           evalEvery: options.evalEvery,
+          evalQuestions: options.evalQuestions,
           log: progress,
           shouldStop: () => stop,
         })
