@@ -27,6 +27,7 @@ export default defineConfig({
           start: resolve('main/start.ts'),
           'setup-gpu': resolve('main/setup-gpu.ts'),
           probe: resolve('main/backends/probe-entry.ts'),
+          trainer: resolve('main/trainer-entry.ts'),
         },
         external: optionalNative,
       },

@@ -1,0 +1,202 @@
+// A run's complete configuration: every hyper-parameter of a GRPO run, with the reference's defaults
+// (co-rewarding.md section 6) scaled for the demo model where noted. resources/run-config.schema.json is
+// generated from this schema (a test keeps them equal); `cwb train --print-config MODE` prints the defaults.
+import { z } from 'zod'
+import { COLLAPSE_DEFAULTS, type CollapseOptions } from './collapse'
+import { REWARD_MODE_IDS, type RewardModeId } from './rewards'
+
+/** KL coefficients: the reference's for Co-rewarding-I (0.005) and II (0.001); it publishes none for the four
+ * baselines, so they default to 0.001, Co-rewarding-II's (a setting, `kl.coef`). */
+export const DEFAULT_KL_COEF: Record<RewardModeId, number> = {
+  ground_truth: 0.001,
+  majority_voting: 0.001,
+  self_certainty: 0.001,
+  entropy: 0.001,
+  co_rewarding_i: 0.005,
+  co_rewarding_ii: 0.001,
+}
+
+const probability = z.number().min(0).max(1)
+const positiveInt = z.number().int().min(1)
+
+export const EmaConfig = z
+  .object({
+    enabled: z.boolean().default(true).describe('Update the teacher (off = the frozen-teacher ablation)'),
+    alpha_start: probability.default(0.01).describe('EMA rate at the first step'),
+    alpha_end: probability.default(1e-5).describe('EMA rate at the last step'),
+    update_interval: positiveInt.default(1).describe('Update the teacher every N steps'),
+    teacher_view: z
+      .enum(['original', 'paraphrase'])
+      .default('original')
+      .describe('Teacher answers the original or the paraphrase (hybrid)'),
+  })
+  .strict()
+export type EmaConfig = z.output<typeof EmaConfig>
+
+export const RunConfig = z
+  .object({
+    name: z.string().min(1).max(200).describe('Run name shown in the run list'),
+    mode: z.enum(REWARD_MODE_IDS as [RewardModeId, ...RewardModeId[]]).describe('Reward mode'),
+    seed: z
+      .number()
+      .int()
+      .min(0)
+      .max(2 ** 31 - 1)
+      .default(1)
+      .describe('Seed for data order, sampling and paraphrase choice'),
+    dataset: z.string().min(1).default('demo-arithmetic').describe('Training dataset (name or id)'),
+    train_split: z.string().min(1).default('train').describe('Split the questions are drawn from'),
+    validation_split: z.string().min(1).default('validation').describe('Labelled held-out split for greedy validation'),
+    checkpoint: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Starting checkpoint: a folder or RUN:STEP (default: the shipped base model)'),
+    steps: positiveInt.max(1_000_000).default(60).describe('Training steps (optimizer updates x mini-batches)'),
+    batch_size: positiveInt.max(4096).default(8).describe('Questions per step (reference 128; 8 for the demo model)'),
+    rollouts: z.number().int().min(2).max(64).default(8).describe('Rollouts per question and view (G)'),
+    temperature: z.number().gt(0).max(10).default(1).describe('Sampling temperature for rollouts'),
+    top_p: z.number().gt(0).max(1).default(1).describe('Nucleus sampling mass for rollouts'),
+    max_prompt_tokens: positiveInt.max(65536).default(48).describe('Longest prompt (reference 512; 48 for the demo)'),
+    max_response_tokens: positiveInt.max(65536).default(32).describe('Response budget (reference 3072; 32 for the demo)'),
+    learning_rate: z
+      .number()
+      .gt(0)
+      .max(1)
+      .default(5e-5)
+      .describe('Peak learning rate (reference 3e-6 for 1.7B-8B models; 5e-5 for the ~1M-parameter demo model)'),
+    warmup_fraction: probability.default(0.1).describe('Share of steps with linear warm-up, then half-cosine to 0'),
+    weight_decay: z.number().min(0).max(1).default(0.01).describe('AdamW weight decay'),
+    adam_betas: z.tuple([probability, probability]).default([0.9, 0.999]).describe('AdamW betas'),
+    grad_clip: z.number().min(0).default(1).describe('Gradient-norm clip (0 = off)'),
+    clip_ratio_low: z.number().min(0).max(1).default(0.2).describe('PPO clip epsilon below 1'),
+    clip_ratio_high: z.number().min(0).max(10).default(0.2).describe('PPO clip epsilon above 1'),
+    dual_clip: z.number().min(1).default(3).describe('Dual-clip constant c for negative advantages'),
+    mini_batches: positiveInt
+      .max(64)
+      .default(1)
+      .describe('Optimizer updates per step over the batch (1 = fully on-policy, the reference default)'),
+    micro_batch_size: positiveInt
+      .max(4096)
+      .default(32)
+      .describe('Sequences per backward pass (memory only; results do not depend on it)'),
+    kl: z
+      .object({
+        coef: z.number().min(0).max(10).optional().describe('KL loss coefficient (default by mode: Co-I 0.005, others 0.001)'),
+      })
+      .strict()
+      .default({})
+      .describe('k3 KL loss against the frozen initial model (Co-II: the EMA teacher), clamped to [-10, 10]'),
+    ema: EmaConfig.optional().describe('Co-rewarding-II teacher (only for mode co_rewarding_ii)'),
+    voting: z
+      .object({
+        normalised: z.boolean().default(false).describe('Match answers by GT equivalence (the reference matches exact strings)'),
+      })
+      .strict()
+      .default({ normalised: false }),
+    extractor: z.enum(['boxed', 'gsm8k', 'last-number']).default('boxed').describe('Answer extractor'),
+    validation: z
+      .object({
+        every: positiveInt.default(10).describe('Validate every N steps (and at step 0)'),
+        questions: positiveInt.max(100000).default(200).describe('Held-out questions per validation'),
+      })
+      .strict()
+      .default({ every: 10, questions: 200 }),
+    checkpoint_every: positiveInt.default(10).describe('Save a checkpoint every N steps (and at the end)'),
+    keep_checkpoints: z.number().int().min(0).default(0).describe('Keep the last K checkpoints besides tagged ones (0 = all)'),
+    sample_groups: z.number().int().min(0).default(8).describe('Question groups per step whose rollouts are stored'),
+    stop_on_collapse: z.boolean().default(false).describe('Stop the run when a collapse rule fires'),
+    collapse: z
+      .object({
+        min_steps: z
+          .number()
+          .int()
+          .min(0)
+          .default(COLLAPSE_DEFAULTS.minSteps)
+          .describe('No collapse rule fires before this step'),
+        smoothing: positiveInt
+          .default(COLLAPSE_DEFAULTS.smoothing)
+          .describe('Trailing mean over this many logged values before comparing'),
+        gt_drop_threshold: probability
+          .default(COLLAPSE_DEFAULTS.gtDropThreshold)
+          .describe('Held-out accuracy drop below its best that, with a rising reward, is flagged'),
+        reward_rise_window: z
+          .number()
+          .int()
+          .min(2)
+          .default(COLLAPSE_DEFAULTS.rewardRiseWindow)
+          .describe('Steps over which the training reward must be rising'),
+        length_collapse_fraction: probability
+          .default(COLLAPSE_DEFAULTS.lengthCollapseFraction)
+          .describe('Mean response length below this fraction of its start is flagged'),
+        clip_ratio_pinned: probability
+          .default(COLLAPSE_DEFAULTS.clipRatioPinned)
+          .describe('Clip ratio at or above this counts as pinned at the maximum length'),
+        pinned_steps: positiveInt.default(COLLAPSE_DEFAULTS.pinnedSteps).describe('Consecutive pinned steps that are flagged'),
+        pseudo_drop_threshold: probability
+          .default(COLLAPSE_DEFAULTS.pseudoDropThreshold)
+          .describe('Pseudo-label accuracy drop below its best that is flagged'),
+      })
+      .strict()
+      .default({
+        min_steps: COLLAPSE_DEFAULTS.minSteps,
+        smoothing: COLLAPSE_DEFAULTS.smoothing,
+        gt_drop_threshold: COLLAPSE_DEFAULTS.gtDropThreshold,
+        reward_rise_window: COLLAPSE_DEFAULTS.rewardRiseWindow,
+        length_collapse_fraction: COLLAPSE_DEFAULTS.lengthCollapseFraction,
+        clip_ratio_pinned: COLLAPSE_DEFAULTS.clipRatioPinned,
+        pinned_steps: COLLAPSE_DEFAULTS.pinnedSteps,
+        pseudo_drop_threshold: COLLAPSE_DEFAULTS.pseudoDropThreshold,
+      })
+      .describe('Collapse rules (see main/engine/collapse.ts)'),
+  })
+  .strict()
+
+export type RunConfig = z.output<typeof RunConfig>
+export type RunConfigInput = z.input<typeof RunConfig>
+
+export function klCoefficient(config: RunConfig): number {
+  return config.kl.coef ?? DEFAULT_KL_COEF[config.mode]
+}
+
+export function collapseOptions(config: RunConfig): CollapseOptions {
+  const c = config.collapse
+  return {
+    minSteps: c.min_steps,
+    smoothing: c.smoothing,
+    gtDropThreshold: c.gt_drop_threshold,
+    rewardRiseWindow: c.reward_rise_window,
+    lengthCollapseFraction: c.length_collapse_fraction,
+    clipRatioPinned: c.clip_ratio_pinned,
+    pinnedSteps: c.pinned_steps,
+    pseudoDropThreshold: c.pseudo_drop_threshold,
+    maxResponseLength: config.max_response_tokens,
+  }
+}
+
+export function emaConfig(config: RunConfig): EmaConfig {
+  return config.ema ?? EmaConfig.parse({})
+}
+
+/** Validates a run config, naming the first bad field and why (`<source>: <field>: <reason>`). */
+export function parseRunConfig(raw: unknown, source: string): RunConfig {
+  const parsed = RunConfig.safeParse(raw)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    throw new Error(`${source}: ${issue?.path.join('.') || '(config)'}: ${issue?.message}`)
+  }
+  if (parsed.data.mode !== 'co_rewarding_ii' && parsed.data.ema !== undefined) {
+    throw new Error(`${source}: ema: only co_rewarding_ii has an EMA teacher; remove ema or use mode co_rewarding_ii`)
+  }
+  return parsed.data
+}
+
+/** The complete default config of a mode, as `cwb train --print-config MODE` prints it. */
+export function defaultRunConfig(mode: RewardModeId): RunConfig {
+  const config = RunConfig.parse({ name: `demo-${mode}`, mode })
+  return { ...config, kl: { coef: klCoefficient(config) }, ...(mode === 'co_rewarding_ii' ? { ema: emaConfig(config) } : {}) }
+}
+
+export function runConfigJsonSchema(): object {
+  return z.toJSONSchema(RunConfig, { io: 'input', target: 'draft-2020-12' })
+}

@@ -1,0 +1,594 @@
+// The GRPO trainer. One step (design.md section 5): sample the batch -> rollouts (policy; the paraphrase view
+// for Co-rewarding-I; the EMA teacher for Co-rewarding-II) -> answers -> rewards + audit -> advantages ->
+// loss + update -> events (metrics, samples) -> validation every N steps -> checkpoint every M steps.
+// Everything random is a function of (seed, step), so a run resumed from a checkpoint continues exactly.
+import { join } from 'node:path'
+import * as tf from '@tensorflow/tfjs'
+import { extractAnswer } from '../answers/extract'
+import { useBackend } from '../backend'
+import { evaluate, promptFor } from '../evaluate'
+import { groupAdvantages } from '../grpo/advantages'
+import { loadModel, saveModel, asTensors, type LanguageModel } from '../model/load'
+import { weightShapes } from '../model/config'
+import { Transformer } from '../model/transformer'
+import { accumulatedGradients } from '../optim/accumulate'
+import { AdamW, learningRateAt } from '../optim/adamw'
+import { SYSTEM_PROMPT } from '../prompt'
+import { auditStep } from '../rewards/audit'
+import { REWARD_MODES } from '../rewards'
+import type { GroupScore, QuestionGroup, Rollout } from '../rewards/types'
+import { collapseOptions, emaConfig, klCoefficient, type RunConfig } from '../run-config'
+import { generate, tfjsLogits, type Completion } from '../sampling'
+import { CollapseWatch, type CollapseFlag } from '../collapse'
+import { Random } from '../../random'
+import { emaRate, updateTeacher } from './ema'
+import { microBatchLoss, responseTokenStats, type TrainingRow } from './grpo'
+
+export interface TrainRecord {
+  id: number | null
+  question: string
+  /** Ground truth, for the GT reward and the audit only. */
+  answer: string | null
+  /** Accepted paraphrases (Co-rewarding-I draws one per step). */
+  paraphrases: string[]
+}
+
+export interface TrainerJob {
+  config: RunConfig
+  /** This run's folder: checkpoints go to <runDir>/checkpoints/step-N. */
+  runDir: string
+  /** The checkpoint the run starts from (folder). */
+  startCheckpoint: string
+  /** A checkpoint of this run to resume from. */
+  resumeFrom?: string
+  train: TrainRecord[]
+  validation: { question: string; answer: string }[]
+  /** `<source>` of val-core/<source>/reward/mean@1. */
+  validationSource: string
+  /** When resuming: the run's stored metrics and the collapse flags already raised, so the rules see the whole run. */
+  history?: { series: Record<string, [number, number | null][]>; flags: CollapseFlag[] }
+}
+
+export interface SampleEvent {
+  recordId: number | null
+  groupIndex: number
+  view: 'original' | 'paraphrase' | 'teacher'
+  prompt: string
+  text: string
+  answer: string
+  pseudoLabel: string | null
+  reward: number | null
+  advantage: number | null
+}
+
+export type TrainerEvent =
+  | { type: 'started'; step: number; totalSteps: number; backend: string; parameters: number; resumed: boolean }
+  | { type: 'phase'; step: number; phase: 'rollout' | 'scoring' | 'update' | 'validation' | 'checkpoint' }
+  | { type: 'step'; step: number; wallTime: number; tokens: number; metrics: Record<string, number>; samples: SampleEvent[] }
+  | { type: 'checkpoint'; step: number; path: string }
+  | { type: 'alert'; step: number; rule: string; message: string; detail: Record<string, number> }
+  | { type: 'log'; level: 'info' | 'warning'; message: string }
+
+const CHECKPOINT_FILES = { optimizer: 'optimizer.safetensors', teacher: 'teacher.safetensors' }
+
+interface TrainerState {
+  step: number
+  wallTime: number
+  tokens: number
+}
+
+/** A stable 32-bit mix of the seed and small integers, for per-step random streams. */
+function streamSeed(seed: number, ...parts: number[]): number {
+  let h = seed >>> 0
+  for (const part of parts) h = Math.imul(h ^ (part + 0x9e3779b9), 0x85ebca6b) >>> 0
+  return h
+}
+
+export class Trainer {
+  private readonly mode
+  private readonly klCoef: number
+  private readonly teacher: Transformer | undefined
+  private readonly reference: Transformer
+  private readonly optimizer: AdamW
+  private readonly watch: CollapseWatch
+  private readonly series: Record<string, [number, number | null][]> = {}
+  private state: TrainerState = { step: 0, wallTime: 0, tokens: 0 }
+
+  private constructor(
+    private readonly job: TrainerJob,
+    private readonly model: LanguageModel,
+    private readonly emit: (event: TrainerEvent) => void,
+    private readonly backend: string,
+  ) {
+    const { config } = job
+    this.mode = REWARD_MODES[config.mode]
+    this.klCoef = klCoefficient(config)
+    // Co-rewarding-II's KL reference is the moving teacher; every other mode's is the frozen initial policy.
+    this.teacher = config.mode === 'co_rewarding_ii' ? model.transformer.clone() : undefined
+    this.reference = this.teacher ?? model.transformer.clone()
+    this.optimizer = new AdamW(model.transformer.weights, {
+      beta1: config.adam_betas[0],
+      beta2: config.adam_betas[1],
+      epsilon: 1e-8,
+      weightDecay: config.weight_decay,
+      maxGradNorm: config.grad_clip,
+    })
+    this.watch = new CollapseWatch(collapseOptions(config), job.history?.flags ?? [])
+    for (const [key, points] of Object.entries(job.history?.series ?? {})) this.series[key] = [...points]
+  }
+
+  static async create(job: TrainerJob, emit: (event: TrainerEvent) => void): Promise<Trainer> {
+    const { backend } = await useBackend()
+    const from = job.resumeFrom ?? job.startCheckpoint
+    const extra = job.resumeFrom
+      ? [CHECKPOINT_FILES.optimizer, ...(job.config.mode === 'co_rewarding_ii' ? [CHECKPOINT_FILES.teacher] : [])]
+      : []
+    const model = loadModel(from, { extraTensors: extra })
+    const trainer = new Trainer(job, model, emit, backend)
+    trainer.checkPrompts()
+    if (job.resumeFrom) trainer.restore(model)
+    return trainer
+  }
+
+  private restore(model: LanguageModel): void {
+    const state = model.trainerState as
+      { step?: number; wall_time?: number; tokens?: number; initial_checkpoint?: string } | undefined
+    if (!state || typeof state.step !== 'number')
+      throw new Error(`${model.dir}/trainer_state.json has no step: it is not a checkpoint of a run`)
+    this.state = { step: state.step, wallTime: state.wall_time ?? 0, tokens: state.tokens ?? 0 }
+    const optimizer = model.extraTensors[CHECKPOINT_FILES.optimizer] ?? {}
+    const tensors: Record<string, { shape: number[]; data: Float32Array }> = {}
+    let step = 0
+    for (const [name, tensor] of Object.entries(optimizer)) {
+      if (name === 'step') step = Number((tensor.data as Float32Array)[0])
+      else tensors[name] = { shape: tensor.shape, data: tensor.data as Float32Array }
+    }
+    this.optimizer.restore({ step, tensors })
+    const teacherTensors = model.extraTensors[CHECKPOINT_FILES.teacher]
+    if (this.teacher && teacherTensors) {
+      for (const [name, variable] of this.teacher.weights)
+        variable.assign(tf.tensor(teacherTensors[name]!.data as Float32Array, variable.shape))
+    }
+    if (!this.teacher) {
+      // The frozen reference is the run's starting model, not the resumed weights.
+      const initial = loadModel(state.initial_checkpoint ?? this.job.startCheckpoint)
+      for (const [name, variable] of this.reference.weights) variable.assign(initial.transformer.weights.get(name)!)
+      initial.transformer.dispose()
+    }
+  }
+
+  private checkPrompts(): void {
+    const { config } = this.job
+    if (this.job.train.length === 0) throw new Error('the training split has no questions')
+    const usesParaphrases =
+      config.mode === 'co_rewarding_i' || (config.mode === 'co_rewarding_ii' && emaConfig(config).teacher_view === 'paraphrase')
+    const check = (text: string, what: string): void => {
+      const length = this.prompt(text).length
+      if (length > config.max_prompt_tokens) {
+        throw new Error(
+          `${what}: the prompt is ${length} tokens, over max_prompt_tokens ${config.max_prompt_tokens}; raise it or shorten the text`,
+        )
+      }
+    }
+    this.job.train.forEach((record, i) => {
+      const name = `training record ${record.id ?? i + 1}`
+      check(record.question, name)
+      if (usesParaphrases) record.paraphrases.forEach((text, p) => check(text, `${name}, paraphrase ${p + 1}`))
+    })
+    const without = usesParaphrases ? this.job.train.filter((r) => r.paraphrases.length === 0).length : 0
+    if (without > 0) {
+      this.emit({
+        type: 'log',
+        level: 'warning',
+        message: `${without} training questions have no accepted paraphrase; their paraphrase view repeats the original`,
+      })
+    }
+  }
+
+  private prompt(text: string): number[] {
+    return promptFor(this.model.tokenizer, SYSTEM_PROMPT, text)
+  }
+
+  private get transformer(): Transformer {
+    return this.model.transformer
+  }
+
+  get currentStep(): number {
+    return this.state.step
+  }
+
+  /** The questions of step `step` (1-based): epochs of a seeded shuffle of the training split. */
+  batchFor(step: number): TrainRecord[] {
+    const { batch_size: size, seed } = this.job.config
+    const n = this.job.train.length
+    const batch: TrainRecord[] = []
+    for (let i = (step - 1) * size; i < step * size; i++) {
+      const epoch = Math.floor(i / n)
+      const order = new Random(streamSeed(seed, 1, epoch)).shuffled(this.job.train.map((_, j) => j))
+      batch.push(this.job.train[order[i % n]!]!)
+    }
+    return batch
+  }
+
+  private async rollouts(prompts: number[][], step: number, view: number, model: Transformer): Promise<Completion[]> {
+    const { config } = this.job
+    return generate(tfjsLogits(model), prompts, {
+      temperature: config.temperature,
+      topP: config.top_p,
+      maxNewTokens: config.max_response_tokens,
+      samples: config.rollouts,
+      seed: streamSeed(config.seed, 2, step, view),
+      eosTokenId: this.model.tokenizer.eosTokenId,
+      padTokenId: this.model.tokenizer.padTokenId,
+    })
+  }
+
+  private async validate(): Promise<Record<string, number>> {
+    const { config } = this.job
+    const started = performance.now()
+    const questions = this.job.validation.slice(0, config.validation.questions)
+    const result = await evaluate(this.transformer, this.model.tokenizer, questions, {
+      systemPrompt: SYSTEM_PROMPT,
+      maxNewTokens: config.max_response_tokens,
+      samples: 0,
+      temperature: 0,
+      seed: config.seed,
+      extractor: config.extractor,
+    })
+    return {
+      [`val-core/${this.job.validationSource}/reward/mean@1`]: result.pass1,
+      'timing_s/testing': (performance.now() - started) / 1000,
+    }
+  }
+
+  /** Runs from the current step to the end (or until `shouldStop`), emitting events; returns the last step done. */
+  async run(
+    shouldStop: () => boolean,
+  ): Promise<{ status: 'finished' | 'stopped'; steps: number; final: Record<string, number> }> {
+    const { config } = this.job
+    const resumed = this.state.step > 0
+    this.emit({
+      type: 'started',
+      step: this.state.step,
+      totalSteps: config.steps,
+      backend: this.backend,
+      parameters: this.transformer.trainableVariables().reduce((sum, v) => sum + v.size, 0),
+      resumed,
+    })
+    let final: Record<string, number> = {}
+    if (!resumed) {
+      this.emit({ type: 'phase', step: 0, phase: 'validation' })
+      const metrics = await this.validate()
+      this.record(0, metrics)
+      this.emit({ type: 'step', step: 0, wallTime: 0, tokens: 0, metrics, samples: [] })
+    }
+    let stopped = false
+    while (this.state.step < config.steps) {
+      if (shouldStop()) {
+        stopped = true
+        break
+      }
+      const step = this.state.step + 1
+      const started = performance.now()
+      const { metrics, samples, tokens } = await this.trainStep(step)
+      if (step % config.validation.every === 0 || step === config.steps) {
+        this.emit({ type: 'phase', step, phase: 'validation' })
+        Object.assign(metrics, await this.validate())
+      }
+      const seconds = (performance.now() - started) / 1000
+      metrics['timing_s/step'] = seconds
+      metrics['perf/total_num_tokens'] = tokens
+      metrics['perf/throughput'] = tokens / seconds
+      metrics['perf/max_memory_allocated_gb'] = process.memoryUsage().rss / 2 ** 30
+      this.state = { step, wallTime: this.state.wallTime + seconds, tokens: this.state.tokens + tokens }
+      for (const [key, value] of Object.entries(metrics)) if (!Number.isFinite(value)) this.numericalFault(step, key, value)
+      this.record(step, metrics)
+      this.emit({ type: 'step', step, wallTime: this.state.wallTime, tokens: this.state.tokens, metrics, samples })
+      final = metrics
+      const flags = this.watch.update(this.series)
+      for (const flag of flags)
+        this.emit({ type: 'alert', step: flag.step, rule: flag.rule, message: flag.message, detail: flag.detail })
+      const stopForFlag = config.stop_on_collapse && flags.length > 0
+      if (step % config.checkpoint_every === 0 || step === config.steps || shouldStop() || stopForFlag) this.checkpoint(step)
+      if (stopForFlag) {
+        stopped = true
+        break
+      }
+    }
+    if (stopped && this.state.step > 0 && this.state.step % config.checkpoint_every !== 0) this.checkpoint(this.state.step)
+    return { status: stopped ? 'stopped' : 'finished', steps: this.state.step, final }
+  }
+
+  private numericalFault(step: number, key: string, value: number): never {
+    throw new Error(`numerical fault at step ${step}: ${key} is ${value}; the run stops and keeps its last good checkpoint`)
+  }
+
+  private record(step: number, metrics: Record<string, number>): void {
+    for (const [key, value] of Object.entries(metrics))
+      (this.series[key] ??= []).push([step, Number.isFinite(value) ? value : null])
+  }
+
+  private async trainStep(step: number): Promise<{ metrics: Record<string, number>; samples: SampleEvent[]; tokens: number }> {
+    const { config } = this.job
+    const tokenizer = this.model.tokenizer
+    const metrics: Record<string, number> = {}
+    const timed = async <T>(key: string, work: () => T | Promise<T>): Promise<T> => {
+      const start = performance.now()
+      const result = await work()
+      metrics[key] = (performance.now() - start) / 1000
+      return result
+    }
+    const batch = this.batchFor(step)
+    const paraphraseRandom = new Random(streamSeed(config.seed, 3, step))
+    const paraphraseOf = batch.map((record) =>
+      record.paraphrases.length ? paraphraseRandom.pick(record.paraphrases) : record.question,
+    )
+    const originalPrompts = batch.map((record) => this.prompt(record.question))
+    const paraphrasePrompts = paraphraseOf.map((text) => this.prompt(text))
+
+    this.emit({ type: 'phase', step, phase: 'rollout' })
+    const views: { view: 'original' | 'paraphrase' | 'teacher'; prompts: number[][]; completions: Completion[] }[] = []
+    views.push({
+      view: 'original',
+      prompts: originalPrompts,
+      completions: await timed('timing_s/gen', () => this.rollouts(originalPrompts, step, 0, this.transformer)),
+    })
+    if (config.mode === 'co_rewarding_i') {
+      views.push({
+        view: 'paraphrase',
+        prompts: paraphrasePrompts,
+        completions: await timed('timing_s/gen_aug', () => this.rollouts(paraphrasePrompts, step, 1, this.transformer)),
+      })
+    }
+    if (this.teacher) {
+      const ema = emaConfig(config)
+      if (ema.enabled && (step - 1) % ema.update_interval === 0) {
+        updateTeacher(this.teacher, this.transformer, emaRate(step, config.steps, ema.alpha_start, ema.alpha_end))
+      }
+      const teacherPrompts = ema.teacher_view === 'paraphrase' ? paraphrasePrompts : originalPrompts
+      views.push({
+        view: 'teacher',
+        prompts: teacherPrompts,
+        completions: await timed('timing_s/gen_ref', () => this.rollouts(teacherPrompts, step, 2, this.teacher!)),
+      })
+    }
+
+    this.emit({ type: 'phase', step, phase: 'scoring' })
+    const G = config.rollouts
+    const texts = new Map(views.map((v) => [v.view, v.completions.map((c) => tokenizer.decode(c.tokens))]))
+    const responses = new Map(
+      views.map((v) => [v.view, v.completions.map((c) => (c.finished ? [...c.tokens, tokenizer.eosTokenId] : c.tokens))]),
+    )
+    const trainedViews = views.filter((v) => v.view !== 'teacher')
+    const rowsOf = (v: (typeof views)[number]): { prompt: number[]; response: number[] }[] =>
+      v.completions.map((c, i) => ({ prompt: v.prompts[c.prompt]!, response: responses.get(v.view)![i]! }))
+    const needsStats = this.mode.needsTokenStats
+    const policyStats = await timed('timing_s/old_log_prob', () =>
+      trainedViews.map((v) =>
+        responseTokenStats(this.transformer, rowsOf(v), tokenizer.padTokenId, config.micro_batch_size, true),
+      ),
+    )
+    const refStats = await timed('timing_s/ref', () =>
+      trainedViews.map((v) =>
+        responseTokenStats(this.reference, rowsOf(v), tokenizer.padTokenId, config.micro_batch_size, false),
+      ),
+    )
+
+    const groups: QuestionGroup[] = batch.map((record, q) => {
+      const rolloutsOf = (view: 'original' | 'paraphrase' | 'teacher'): Rollout[] | undefined => {
+        const viewTexts = texts.get(view)
+        if (!viewTexts) return undefined
+        const trainedIndex = trainedViews.findIndex((v) => v.view === view)
+        return viewTexts.slice(q * G, (q + 1) * G).map((text, i) => {
+          const rollout: Rollout = { text, answer: extractAnswer(text, config.extractor) }
+          if (needsStats && trainedIndex >= 0) {
+            const stats = policyStats[trainedIndex]!
+            const index = q * G + i
+            rollout.tokens = {
+              selfCertainty: stats.selfCertainty[index]!,
+              entropy: stats.entropy[index]!,
+              mask: new Float32Array(stats.entropy[index]!.length).fill(1),
+            }
+          }
+          return rollout
+        })
+      }
+      return {
+        views: { original: rolloutsOf('original')!, paraphrase: rolloutsOf('paraphrase'), teacher: rolloutsOf('teacher') },
+        groundTruth: record.answer ?? undefined,
+      }
+    })
+    const options = { voting: { normalised: config.voting.normalised } }
+    const scores: GroupScore[] = await timed('timing_s/reward', () =>
+      this.mode.score(this.mode.usesGroundTruth ? groups : groups.map(({ views }) => ({ views })), options),
+    )
+    Object.assign(metrics, auditStep(this.mode, groups, scores, options))
+
+    // Advantages per view group, then the update.
+    this.emit({ type: 'phase', step, phase: 'update' })
+    const rows: (TrainingRow & { view: 'original' | 'paraphrase' })[] = []
+    trainedViews.forEach((v, t) => {
+      const view = v.view as 'original' | 'paraphrase'
+      scores.forEach((score, q) => {
+        const rewards = (view === 'original' ? score.original : score.paraphrase!).rewards
+        const advantages = groupAdvantages(rewards)
+        for (let i = 0; i < G; i++) {
+          const index = q * G + i
+          rows.push({
+            view,
+            prompt: v.prompts[q]!,
+            response: responses.get(view)![index]!,
+            advantage: advantages[i]!,
+            oldLogProbs: policyStats[t]!.logProbs[index]!,
+            refLogProbs: refStats[t]!.logProbs[index]!,
+            weight: 0,
+          })
+        }
+      })
+    })
+    const update = await timed('timing_s/update_actor', () => this.update(rows, step))
+    Object.assign(metrics, update)
+
+    // Scores, advantages and lengths of the step (original view, as the reference's critic/score).
+    const originalRewards = scores.flatMap((s) => s.original.rewards)
+    Object.assign(metrics, summary('critic/score', originalRewards))
+    if (config.mode === 'co_rewarding_i') metrics['critic/score_aug/mean'] = mean(scores.flatMap((s) => s.paraphrase!.rewards))
+    const tokenAdvantages = rows.flatMap((row) => row.response.map(() => row.advantage))
+    Object.assign(metrics, summary('critic/advantages', tokenAdvantages))
+    const lengths = responses.get('original')!.map((r) => r.length)
+    Object.assign(metrics, summary('response_length', lengths))
+    metrics['response_length/clip_ratio'] = mean(views[0]!.completions.map((c) => (c.finished ? 0 : 1)))
+    const tokens = views.reduce(
+      (sum, v) => sum + v.completions.reduce((s, c, i) => s + v.prompts[c.prompt]!.length + responses.get(v.view)![i]!.length, 0),
+      0,
+    )
+    return { metrics, samples: this.samples(batch, views, texts, scores, rows), tokens }
+  }
+
+  private async update(
+    rows: (TrainingRow & { view: 'original' | 'paraphrase' })[],
+    step: number,
+  ): Promise<Record<string, number>> {
+    const { config } = this.job
+    const lr = learningRateAt(step, config.learning_rate, Math.round(config.steps * config.warmup_fraction), config.steps)
+    const order = new Random(streamSeed(config.seed, 4, step)).shuffled(rows.map((_, i) => i))
+    const perMini = Math.ceil(rows.length / config.mini_batches)
+    const totals = { pg: new Map<string, number>(), kl: new Map<string, number>(), clip: 0, entropy: 0, gradNorm: 0 }
+    const viewsPresent = new Set(rows.map((r) => r.view))
+    for (let m = 0; m < config.mini_batches; m++) {
+      const mini = order.slice(m * perMini, (m + 1) * perMini).map((i) => rows[i]!)
+      if (mini.length === 0) continue
+      const chunks: (() => tf.Scalar)[] = []
+      const parts: { view: string; pg: number; kl: number; clip: number; entropy: number }[] = []
+      for (const view of viewsPresent) {
+        const ofView = mini.filter((r) => r.view === view)
+        const tokens = ofView.reduce((sum, r) => sum + r.response.length, 0)
+        for (const row of ofView) row.weight = tokens === 0 ? 0 : 1 / tokens
+        for (let start = 0; start < ofView.length; start += config.micro_batch_size) {
+          const micro = ofView.slice(start, start + config.micro_batch_size)
+          chunks.push(() => {
+            const part = microBatchLoss(
+              this.transformer,
+              micro,
+              {
+                clipLow: config.clip_ratio_low,
+                clipHigh: config.clip_ratio_high,
+                dualClip: config.dual_clip,
+                klCoef: this.klCoef,
+              },
+              this.model.tokenizer.padTokenId,
+            )
+            parts.push({ view, pg: part.pgLoss, kl: part.klLoss, clip: part.clipFraction, entropy: part.entropy })
+            return part.loss
+          })
+        }
+      }
+      const { grads } = accumulatedGradients(chunks)
+      totals.gradNorm = this.optimizer.apply(grads, lr)
+      tf.dispose(Object.values(grads))
+      for (const part of parts) {
+        totals.pg.set(part.view, (totals.pg.get(part.view) ?? 0) + part.pg / config.mini_batches)
+        totals.kl.set(part.view, (totals.kl.get(part.view) ?? 0) + part.kl / config.mini_batches)
+        totals.clip += part.clip / (config.mini_batches * viewsPresent.size)
+        totals.entropy += part.entropy / (config.mini_batches * viewsPresent.size)
+      }
+    }
+    const sumOf = (map: Map<string, number>): number => [...map.values()].reduce((a, b) => a + b, 0)
+    const metrics: Record<string, number> = {
+      'actor/pg_loss': sumOf(totals.pg),
+      'actor/kl_loss': sumOf(totals.kl),
+      'actor/entropy': totals.entropy,
+      'actor/grad_norm': totals.gradNorm,
+      'actor/lr': lr,
+      'actor/pg_clipfrac': totals.clip,
+    }
+    if (viewsPresent.has('paraphrase')) {
+      metrics['actor/pg_loss_ori'] = totals.pg.get('original') ?? 0
+      metrics['actor/pg_loss_aug'] = totals.pg.get('paraphrase') ?? 0
+      metrics['actor/kl_loss_ori'] = totals.kl.get('original') ?? 0
+      metrics['actor/kl_loss_aug'] = totals.kl.get('paraphrase') ?? 0
+    }
+    return metrics
+  }
+
+  private samples(
+    batch: TrainRecord[],
+    views: { view: 'original' | 'paraphrase' | 'teacher'; prompts: number[][]; completions: Completion[] }[],
+    texts: Map<string, string[]>,
+    scores: GroupScore[],
+    rows: (TrainingRow & { view: 'original' | 'paraphrase' })[],
+  ): SampleEvent[] {
+    const G = this.job.config.rollouts
+    const groups = Math.min(this.job.config.sample_groups, batch.length)
+    const out: SampleEvent[] = []
+    for (const v of views) {
+      const firstRow = rows.findIndex((r) => r.view === v.view)
+      for (let q = 0; q < groups; q++) {
+        const score = v.view === 'original' ? scores[q]!.original : v.view === 'paraphrase' ? scores[q]!.paraphrase : undefined
+        const promptText = this.model.tokenizer.decode(v.prompts[q]!)
+        for (let i = 0; i < G; i++) {
+          const text = texts.get(v.view)![q * G + i]!
+          out.push({
+            recordId: batch[q]!.id,
+            groupIndex: q,
+            view: v.view,
+            prompt: promptText,
+            text,
+            answer: extractAnswer(text, this.job.config.extractor) ?? '',
+            pseudoLabel: score?.vote?.label ?? null,
+            reward: score ? score.rewards[i]! : null,
+            advantage: firstRow >= 0 ? rows[firstRow + q * G + i]!.advantage : null,
+          })
+        }
+      }
+    }
+    return out
+  }
+
+  /** Saves policy, optimizer, teacher and trainer state as <runDir>/checkpoints/step-N (atomically). */
+  checkpoint(step: number): string {
+    this.emit({ type: 'phase', step, phase: 'checkpoint' })
+    const path = join(this.job.runDir, 'checkpoints', `step-${step}`)
+    const optimizerState = this.optimizer.state()
+    const optimizerTensors = asTensors(
+      Object.fromEntries(Object.entries(optimizerState.tensors).map(([name, t]) => [name, t.data])),
+      Object.fromEntries(Object.entries(optimizerState.tensors).map(([name, t]) => [name, t.shape])),
+    )
+    optimizerTensors.step = { dtype: 'F32', shape: [1], data: Float32Array.of(optimizerState.step) }
+    const extraTensors: Record<string, ReturnType<typeof asTensors>> = { [CHECKPOINT_FILES.optimizer]: optimizerTensors }
+    if (this.teacher) extraTensors[CHECKPOINT_FILES.teacher] = asTensors(this.teacher.toArrays(), weightShapes(this.model.config))
+    saveModel(path, this.model, {
+      trainerState: {
+        kind: 'grpo',
+        step,
+        wall_time: this.state.wallTime,
+        tokens: this.state.tokens,
+        seed: this.job.config.seed,
+        initial_checkpoint: this.job.startCheckpoint,
+        config: this.job.config as unknown as Record<string, unknown>,
+      },
+      extraTensors,
+    })
+    this.emit({ type: 'checkpoint', step, path })
+    return path
+  }
+
+  dispose(): void {
+    this.optimizer.dispose()
+    this.teacher?.dispose()
+    if (this.reference !== this.teacher) this.reference.dispose()
+    this.model.transformer.dispose()
+  }
+}
+
+function mean(values: number[]): number {
+  return values.length === 0 ? 0 : values.reduce((a, b) => a + b, 0) / values.length
+}
+
+function summary(prefix: string, values: number[]): Record<string, number> {
+  return {
+    [`${prefix}/mean`]: mean(values),
+    [`${prefix}/max`]: values.length ? Math.max(...values) : 0,
+    [`${prefix}/min`]: values.length ? Math.min(...values) : 0,
+  }
+}

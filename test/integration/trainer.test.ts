@@ -1,0 +1,138 @@
+// Trains a tiny model (about 10k parameters) for a few steps under every reward mode, in-process, and checks
+// the events the trainer streams: metrics with the method's keys, stored rollouts, checkpoints, and that a
+// resumed run reproduces an uninterrupted one.
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { DEMO_TASK_DEFAULTS, generateDemoTask } from '../../main/data/demo'
+import { useBackend } from '../../main/engine/backend'
+import { REWARD_MODE_IDS, type RewardModeId } from '../../main/engine/rewards'
+import { RunConfig } from '../../main/engine/run-config'
+import { Trainer, type TrainerEvent, type TrainerJob } from '../../main/engine/trainer/trainer'
+import { writeTinyCheckpoint } from '../helpers/tiny-model'
+import { freshDirs } from '../helpers/workspace'
+
+const folder = freshDirs()
+const task = generateDemoTask({ ...DEMO_TASK_DEFAULTS, train: 40, validation: 6, test: 0 })
+
+beforeAll(async () => {
+  await useBackend('wasm')
+})
+
+function job(mode: RewardModeId, steps: number, dir: string, start: string): TrainerJob {
+  return {
+    config: RunConfig.parse({
+      name: `tiny-${mode}`,
+      mode,
+      steps,
+      batch_size: 2,
+      rollouts: 4,
+      max_response_tokens: 8,
+      learning_rate: 1e-3,
+      validation: { every: 2, questions: 4 },
+      checkpoint_every: 3,
+      micro_batch_size: 4,
+      sample_groups: 1,
+      seed: 5,
+    }),
+    runDir: dir,
+    startCheckpoint: start,
+    train: task.records
+      .filter((r) => r.split === 'train')
+      .map((r, i) => ({ id: i + 1, question: r.question, answer: r.answer, paraphrases: r.paraphrases.map((p) => p.text) })),
+    validation: task.records.filter((r) => r.split === 'validation').map((r) => ({ question: r.question, answer: r.answer })),
+    validationSource: 'demo-arithmetic',
+  }
+}
+
+async function train(j: TrainerJob): Promise<{ events: TrainerEvent[]; result: Awaited<ReturnType<Trainer['run']>> }> {
+  const events: TrainerEvent[] = []
+  const trainer = await Trainer.create(j, (event) => events.push(event))
+  const result = await trainer.run(() => false)
+  trainer.dispose()
+  return { events, result }
+}
+
+const steps = (events: TrainerEvent[]): Extract<TrainerEvent, { type: 'step' }>[] =>
+  events.filter((e): e is Extract<TrainerEvent, { type: 'step' }> => e.type === 'step')
+
+const COMMON_KEYS = [
+  'critic/score/mean',
+  'critic/score/max',
+  'critic/score/min',
+  'critic/score/zero_std_frac',
+  'critic/advantages/mean',
+  'response_length/mean',
+  'response_length/clip_ratio',
+  'actor/pg_loss',
+  'actor/kl_loss',
+  'actor/entropy',
+  'actor/grad_norm',
+  'actor/lr',
+  'actor/pg_clipfrac',
+  'timing_s/gen',
+  'timing_s/reward',
+  'timing_s/old_log_prob',
+  'timing_s/ref',
+  'timing_s/update_actor',
+  'timing_s/step',
+  'perf/throughput',
+  'perf/total_num_tokens',
+  'perf/max_memory_allocated_gb',
+]
+
+describe.each(REWARD_MODE_IDS)('a %s run on a tiny model', (mode) => {
+  it('trains 3 steps, streaming metrics, rollouts and a checkpoint', async () => {
+    const dir = folder()
+    writeTinyCheckpoint(join(dir, 'base'))
+    const { events, result } = await train(job(mode, 3, join(dir, 'run'), join(dir, 'base')))
+    expect(result).toMatchObject({ status: 'finished', steps: 3 })
+    const stepEvents = steps(events)
+    expect(stepEvents.map((e) => e.step)).toEqual([0, 1, 2, 3])
+    expect(Object.keys(stepEvents[0]!.metrics)).toContain('val-core/demo-arithmetic/reward/mean@1')
+    for (const event of stepEvents.slice(1)) {
+      for (const key of COMMON_KEYS) expect(event.metrics[key], `${mode} step ${event.step} ${key}`).toEqual(expect.any(Number))
+      expect(event.metrics['response_length/mean']).toBeLessThanOrEqual(9)
+      expect(event.samples.filter((s) => s.view === 'original')).toHaveLength(4)
+    }
+    expect(stepEvents[2]!.metrics['val-core/demo-arithmetic/reward/mean@1']).toEqual(expect.any(Number))
+    const binary = mode !== 'self_certainty' && mode !== 'entropy'
+    for (const sample of stepEvents[1]!.samples) if (binary && sample.reward !== null) expect([0, 1]).toContain(sample.reward)
+    if (mode === 'co_rewarding_i') {
+      expect(stepEvents[1]!.metrics['critic/score_aug/mean']).toEqual(expect.any(Number))
+      expect(stepEvents[1]!.metrics['actor/pg_loss_aug']).toEqual(expect.any(Number))
+      expect(stepEvents[1]!.samples.some((s) => s.view === 'paraphrase')).toBe(true)
+    }
+    if (mode === 'co_rewarding_ii') {
+      expect(stepEvents[1]!.metrics['timing_s/gen_ref']).toEqual(expect.any(Number))
+      expect(stepEvents[1]!.samples.filter((s) => s.view === 'teacher').every((s) => s.reward === null)).toBe(true)
+    }
+    if (mode !== 'ground_truth' && mode !== 'self_certainty' && mode !== 'entropy') {
+      expect(stepEvents[1]!.metrics['coreward/pseudo_acc']).toEqual(expect.any(Number))
+    }
+    const checkpoint = events.find((e) => e.type === 'checkpoint')
+    expect(checkpoint).toMatchObject({ step: 3 })
+    expect(existsSync(join(dir, 'run/checkpoints/step-3/optimizer.safetensors'))).toBe(true)
+    expect(existsSync(join(dir, 'run/checkpoints/step-3/teacher.safetensors'))).toBe(mode === 'co_rewarding_ii')
+  })
+
+  it('resumed after 3 steps, reproduces 6 uninterrupted steps (metrics within 1e-6)', async () => {
+    const dir = folder()
+    writeTinyCheckpoint(join(dir, 'base'))
+    const straight = steps((await train(job(mode, 6, join(dir, 'straight'), join(dir, 'base')))).events)
+    const first = job(mode, 6, join(dir, 'split'), join(dir, 'base'))
+    const events: TrainerEvent[] = []
+    const trainer = await Trainer.create(first, (e) => events.push(e))
+    await trainer.run(() => trainer.currentStep >= 3)
+    trainer.dispose()
+    const resumed = await train({ ...first, resumeFrom: join(dir, 'split/checkpoints/step-3') })
+    const split = [...steps(events), ...steps(resumed.events)]
+    expect(split.map((e) => e.step)).toEqual([0, 1, 2, 3, 4, 5, 6])
+    for (const [i, event] of split.entries()) {
+      for (const [key, value] of Object.entries(straight[i]!.metrics)) {
+        if (key.startsWith('timing_s/') || key.startsWith('perf/')) continue
+        expect(event.metrics[key], `step ${event.step} ${key}`).toBeCloseTo(value, 6)
+      }
+    }
+  })
+})
