@@ -1,12 +1,16 @@
 import { Command, CommanderError } from 'commander'
 import { packageVersion } from '../package-root'
+import { demoCommand } from './commands/demo'
 import { doctorCommand } from './commands/doctor'
+import { evalCommand } from './commands/eval'
 import { generateCommand } from './commands/generate'
+import { metricsCommand } from './commands/metrics'
 import { pretrainCommand } from './commands/pretrain'
 import { rewardsCommand } from './commands/rewards'
 import { runsCommand } from './commands/runs'
 import { scoreCommand } from './commands/score'
 import { serveCommand } from './commands/serve'
+import { trainCommand } from './commands/train'
 import { EXIT, UsageError } from './errors'
 
 const oneLine = (text: string): string => text.trim().replace(/\s*\n\s*/g, ' ')
@@ -25,6 +29,10 @@ export function buildProgram(): Command {
     rewardsCommand(),
     pretrainCommand(),
     generateCommand(),
+    trainCommand(),
+    demoCommand(),
+    metricsCommand(),
+    evalCommand(),
   ]) {
     program.addCommand(
       command

@@ -163,3 +163,66 @@ export function ensureDemoDataset(db: Db, options: Partial<DemoTaskOptions> = {}
   )
   return store.immediate()
 }
+
+export interface StoredDataset {
+  id: number
+  name: string
+  description: string
+  source: Record<string, unknown>
+  createdAt: string
+}
+
+export interface DatasetRecord {
+  id: number
+  question: string
+  answer: string | null
+  split: string
+  source: Record<string, unknown>
+}
+
+// A record is labelled when its ground-truth answer is not blank (as listDatasets counts withAnswer).
+const LABELLED = `TRIM(COALESCE(answer, '')) <> ''`
+
+type DatasetRow = Omit<StoredDataset, 'source'> & { source: string }
+
+/** A dataset by id, or by name; a string of digits is tried as an id first. */
+export function findDataset(db: Db, idOrName: string | number): StoredDataset | undefined {
+  const select = 'SELECT id, name, description, source, created_at AS createdAt FROM datasets'
+  const byId =
+    typeof idOrName === 'number' || /^\d+$/.test(idOrName)
+      ? (db.prepare(`${select} WHERE id = ?`).get(Number(idOrName)) as DatasetRow | undefined)
+      : undefined
+  const row =
+    byId ??
+    (typeof idOrName === 'string' ? (db.prepare(`${select} WHERE name = ?`).get(idOrName) as DatasetRow | undefined) : undefined)
+  return row && { ...row, source: JSON.parse(row.source) as Record<string, unknown> }
+}
+
+/** A dataset's records in their stored order: one split when given, only those with an answer when labelledOnly. */
+export function datasetRecords(
+  db: Db,
+  datasetId: number,
+  options: { split?: string; labelledOnly?: boolean } = {},
+): DatasetRecord[] {
+  const rows = db
+    .prepare(
+      `SELECT id, question, answer, split, source FROM records
+       WHERE dataset_id = @dataset AND (@split IS NULL OR split = @split) AND (@labelled = 0 OR ${LABELLED})
+       ORDER BY position`,
+    )
+    .all({ dataset: datasetId, split: options.split ?? null, labelled: options.labelledOnly ? 1 : 0 }) as (Omit<
+    DatasetRecord,
+    'source'
+  > & { source: string })[]
+  return rows.map((row) => ({ ...row, source: JSON.parse(row.source) as Record<string, unknown> }))
+}
+
+/** How many records each split of a dataset holds (only those with an answer when labelledOnly), by split name. */
+export function datasetSplits(db: Db, datasetId: number, options: { labelledOnly?: boolean } = {}): Record<string, number> {
+  const rows = db
+    .prepare(
+      `SELECT split, COUNT(*) AS n FROM records WHERE dataset_id = ? AND (? = 0 OR ${LABELLED}) GROUP BY split ORDER BY split`,
+    )
+    .all(datasetId, options.labelledOnly ? 1 : 0) as { split: string; n: number }[]
+  return Object.fromEntries(rows.map((row) => [row.split, row.n]))
+}

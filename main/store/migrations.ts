@@ -123,6 +123,17 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX events_by_run ON events(run_id, id);
     `,
   },
+  {
+    version: 3,
+    name: 'live trainers on runs: process, host, heartbeat and stop request; metrics by step',
+    sql: `
+      ALTER TABLE runs ADD COLUMN trainer_pid INTEGER;
+      ALTER TABLE runs ADD COLUMN trainer_host TEXT;
+      ALTER TABLE runs ADD COLUMN heartbeat_at TEXT;
+      ALTER TABLE runs ADD COLUMN stop_requested INTEGER NOT NULL DEFAULT 0 CHECK (stop_requested IN (0, 1));
+      CREATE INDEX metrics_by_run_step ON metrics(run_id, step);
+    `,
+  },
 ]
 
 export const LATEST_SCHEMA_VERSION = migrations.length

@@ -2,10 +2,12 @@
 // and the shipped base model under models/demo-base (unless --no-demo or CWB_DEMO=0 asks for a bare one).
 import { cpSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
+import { hostname } from 'node:os'
 import { packageRoot } from '../package-root'
 import { ensureDemoDataset } from './datasets'
+import { markInterruptedRuns } from './runs'
 import { Store } from './store'
-import { prepareWorkspace, resolveWorkspace } from './workspace'
+import { prepareWorkspace, processAlive, resolveWorkspace } from './workspace'
 
 export const DEMO_MODEL_FOLDER = join('models', 'demo-base')
 
@@ -29,5 +31,7 @@ export function openWorkspace(option: string | undefined, demo: boolean): { dir:
       throw error
     }
   }
+  // Runs left running by a trainer that is gone (a crash, a reboot) become interrupted, ready to resume.
+  markInterruptedRuns(store.db, (pid, host) => host === hostname() && processAlive(pid))
   return { dir, store, created }
 }

@@ -48,7 +48,8 @@ export interface LockOwner {
   since: string
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process of this machine is alive (EPERM: alive, owned by someone else). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true
@@ -88,7 +89,7 @@ export class WorkspaceLock {
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
         const holder = readOwner(file)
-        if (holder && holder.host === owner.host && isAlive(holder.pid)) {
+        if (holder && holder.host === owner.host && processAlive(holder.pid)) {
           const what = holder.kind === 'serve' ? `cwb serve${holder.url ? ` at ${holder.url}` : ''}` : 'the desktop app'
           throw new WorkspaceBusyError(
             `Workspace ${dir} is already open in ${what}, process ${holder.pid}. Use that window, stop it first, or pass --workspace DIR for another workspace.`,

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { BUSY_TIMEOUT_MS, openDatabase, schemaVersion } from '../../main/store/database'
 import { LATEST_SCHEMA_VERSION, migrations } from '../../main/store/migrations'
+import { getRun } from '../../main/store/runs'
 import { Store } from '../../main/store/store'
 import { freshDirs } from '../helpers/workspace'
 
@@ -34,6 +35,11 @@ function seed(db: Database.Database, version: number): void {
     ).run()
     db.prepare(`INSERT INTO checkpoints (run_id, step, path) VALUES (1, 1, '/ckpt')`).run()
     db.prepare(`INSERT INTO events (run_id, level, kind, message) VALUES (1, 'info', 'log', 'hello')`).run()
+  }
+  if (version >= 3) {
+    db.prepare(
+      `UPDATE runs SET trainer_pid = 42, trainer_host = 'gpu-1', heartbeat_at = '2025-01-02T03:04:05.000Z', stop_requested = 1 WHERE id = 1`,
+    ).run()
   }
 }
 
@@ -76,6 +82,8 @@ describe('the run store', () => {
       expect(schemaOf(upgraded.db)).toEqual(schemaOf(fresh.db))
       if (from >= 1) expect(upgraded.listDatasets()).toMatchObject([{ name: 'math', records: 1, withAnswer: 1, paraphrases: 1 }])
       if (from >= 2) expect(upgraded.listRuns()).toMatchObject([{ name: 'gt', mode: 'ground_truth', status: 'queued', steps: 1 }])
+      if (from === 2) expect(getRun(upgraded.db, 1)).toMatchObject({ trainerPid: null, heartbeatAt: null, stopRequested: false })
+      if (from >= 3) expect(getRun(upgraded.db, 1)).toMatchObject({ trainerPid: 42, trainerHost: 'gpu-1', stopRequested: true })
       upgraded.close()
       fresh.close()
     })

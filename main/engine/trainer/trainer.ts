@@ -264,6 +264,8 @@ export class Trainer {
     }
     let stopped = false
     while (this.state.step < config.steps) {
+      // Tensor work is synchronous: let the owner's messages (stop) in between steps.
+      await new Promise((resolve) => setImmediate(resolve))
       if (shouldStop()) {
         stopped = true
         break
@@ -289,6 +291,7 @@ export class Trainer {
       for (const flag of flags)
         this.emit({ type: 'alert', step: flag.step, rule: flag.rule, message: flag.message, detail: flag.detail })
       const stopForFlag = config.stop_on_collapse && flags.length > 0
+      await new Promise((resolve) => setImmediate(resolve))
       if (step % config.checkpoint_every === 0 || step === config.steps || shouldStop() || stopForFlag) this.checkpoint(step)
       if (stopForFlag) {
         stopped = true

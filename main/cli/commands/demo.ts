@@ -1,0 +1,115 @@
+import { Command, Option } from 'commander'
+import { REWARD_MODES } from '../../../preload/contract'
+import { printJson, progress, table } from '../output'
+import { integerOption } from '../parse'
+import { openWorkspaceStore, withWorkspace, type WorkspaceOptions } from '../workspace-option'
+
+interface DemoOptions extends WorkspaceOptions {
+  steps: number
+  seeds: number
+  parallel: number
+  json?: boolean
+}
+
+interface DemoRow {
+  mode: string
+  seed: number
+  run: number
+  status: string
+  before: number
+  best: number
+  bestStep: number
+  final: number
+  pseudo: number | null
+  flags: string[]
+}
+
+const pct = (x: number | null): string => (x === null ? '-' : `${(x * 100).toFixed(1)}%`)
+const spread = (values: number[]): string => {
+  const mean = values.reduce((a, b) => a + b, 0) / values.length
+  return values.length > 1 ? `${pct(mean)} [${pct(Math.min(...values))}, ${pct(Math.max(...values))}]` : pct(mean)
+}
+
+export function demoCommand(): Command {
+  return withWorkspace(new Command('demo'))
+    .description("the paper's comparison in miniature: the six reward modes from the shipped base model on the demo task")
+    .addOption(new Option('--steps <n>', 'training steps per run').default(60).argParser(integerOption('--steps', 1)))
+    .addOption(
+      new Option('--seeds <k>', 'seeds per mode (mean and spread in the table)')
+        .default(1)
+        .argParser(integerOption('--seeds', 1)),
+    )
+    .addOption(
+      new Option('--parallel <n>', 'runs at a time (one core each)').default(2).argParser(integerOption('--parallel', 1)),
+    )
+    .option('--json', 'print the results as one JSON object on the last stdout line')
+    .action(async (options: DemoOptions) => {
+      const { defaultRunConfig } = await import('../../engine/run-config')
+      const { trainNewRun } = await import('../../services/run-owner')
+      const { metricSeries, runEvents } = await import('../../store/runs')
+      const { dir, store } = openWorkspaceStore(options)
+      const started = performance.now()
+      const jobs = REWARD_MODES.flatMap((mode) =>
+        Array.from({ length: options.seeds }, (_, s) => ({
+          mode,
+          seed: s + 1,
+          config: { ...defaultRunConfig(mode), name: `demo-${mode}-seed${s + 1}`, seed: s + 1, steps: options.steps },
+        })),
+      )
+      progress(`Training ${jobs.length} runs (${options.steps} steps each, ${options.parallel} at a time) in ${dir}`)
+      const rows: DemoRow[] = []
+      let next = 0
+      const worker = async (): Promise<void> => {
+        while (next < jobs.length) {
+          const job = jobs[next++]!
+          const outcome = await trainNewRun(job.config, {
+            db: store.db,
+            workspace: dir,
+            onProgress: (p) => {
+              if (p.phase === 'done' && p.step % 10 === 0) progress(`${job.config.name}: step ${p.step}/${p.totalSteps}`)
+            },
+          })
+          const series = metricSeries(store.db, outcome.run)
+          const heldOut = Object.entries(series).find(([key]) => key.startsWith('val-core/'))?.[1] ?? []
+          const points = heldOut.filter((p): p is [number, number] => p[1] !== null)
+          const best = points.reduce((a, b) => (b[1] > a[1] ? b : a), points[0] ?? [0, 0])
+          const pseudo = series['coreward/pseudo_acc']?.filter((p) => p[1] !== null).at(-1)?.[1] ?? null
+          const flags = runEvents(store.db, outcome.run, { kinds: ['alert'] }).map((e) => `${String(e.data.rule)}@${e.step}`)
+          rows.push({
+            mode: job.mode,
+            seed: job.seed,
+            run: outcome.run,
+            status: outcome.status,
+            before: points[0]?.[1] ?? 0,
+            best: best[1],
+            bestStep: best[0],
+            final: points.at(-1)?.[1] ?? 0,
+            pseudo,
+            flags,
+          })
+          progress(
+            `${job.config.name}: ${outcome.status}; held-out ${pct(points[0]?.[1] ?? 0)} -> ${pct(points.at(-1)?.[1] ?? 0)}`,
+          )
+        }
+      }
+      await Promise.all(Array.from({ length: Math.min(options.parallel, jobs.length) }, () => worker()))
+      store.close()
+      const minutes = (performance.now() - started) / 60000
+      if (options.json) return printJson({ workspace: dir, steps: options.steps, seeds: options.seeds, minutes, runs: rows })
+      const byMode = REWARD_MODES.map((mode) => rows.filter((r) => r.mode === mode))
+      process.stdout.write(
+        `\nHeld-out greedy accuracy (validation split), ${options.steps} steps, ${options.seeds} seed(s), ${minutes.toFixed(1)} minutes:\n` +
+          `${table([
+            ['MODE', 'BEFORE', 'BEST (STEP)', 'FINAL', 'PSEUDO-LABEL ACC', 'COLLAPSE FLAGS'],
+            ...byMode.map((runs) => [
+              runs[0]!.mode,
+              spread(runs.map((r) => r.before)),
+              `${spread(runs.map((r) => r.best))} (${runs.map((r) => r.bestStep).join('/')})`,
+              spread(runs.map((r) => r.final)),
+              runs.every((r) => r.pseudo === null) ? '-' : spread(runs.map((r) => r.pseudo ?? 0)),
+              runs.flatMap((r) => r.flags).join(', ') || 'none',
+            ]),
+          ])}\n`,
+      )
+    })
+}

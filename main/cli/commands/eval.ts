@@ -1,0 +1,154 @@
+import { Command, Option } from 'commander'
+import { SYSTEM_PROMPT } from '../../engine/prompt'
+import { datasetRecords, datasetSplits, findDataset, type DatasetRecord } from '../../store/datasets'
+import { checkpointFolder } from '../checkpoint-option'
+import { printJson, progress } from '../output'
+import { integerOption, numberOption } from '../parse'
+import { openWorkspaceStore, withWorkspace, type WorkspaceOptions } from '../workspace-option'
+
+interface EvalOptions extends WorkspaceOptions {
+  dataset: string
+  split?: string
+  samples?: number
+  temperature: number
+  seed: number
+  limit?: number
+  maxNewTokens: number
+  json?: boolean
+}
+
+/** The labelled questions to evaluate on; `split` is null when the dataset has no labelled test or validation split. */
+interface Questions {
+  dataset: string
+  split: string | null
+  records: DatasetRecord[]
+}
+
+const counts = (splits: Record<string, number>): string =>
+  Object.entries(splits)
+    .map(([split, n]) => `${split} (${n})`)
+    .join(', ')
+
+/** The requested split, else test, else validation, else all labelled records; each error names what there is instead. */
+function chooseSplit(
+  dataset: string,
+  requested: string | undefined,
+  labelled: Record<string, number>,
+  all: Record<string, number>,
+): string | null {
+  const withAnswers = Object.keys(labelled).length > 0 ? `Splits with answers: ${counts(labelled)}.` : ''
+  if (requested !== undefined) {
+    if (labelled[requested]) return requested
+    if (all[requested]) {
+      throw new Error(
+        `Split "${requested}" of dataset "${dataset}" has ${all[requested]} records but none with an answer, and eval needs ground-truth answers. ${withAnswers || 'No split of it has answers.'}`,
+      )
+    }
+    throw new Error(`Dataset "${dataset}" has no split "${requested}"; its splits are ${counts(all) || 'none (it is empty)'}.`)
+  }
+  if (labelled.test) return 'test'
+  if (labelled.validation) return 'validation'
+  if (Object.keys(labelled).length > 0) return null
+  throw new Error(
+    `Dataset "${dataset}" has no records with an answer (${counts(all) || 'it is empty'}), and eval needs ground-truth answers; choose a labelled dataset.`,
+  )
+}
+
+function labelledQuestions(options: EvalOptions): Questions {
+  const { dir, store } = openWorkspaceStore(options)
+  try {
+    const dataset = findDataset(store.db, options.dataset)
+    if (!dataset) {
+      const names = store
+        .listDatasets()
+        .map((d) => `"${d.name}"`)
+        .reverse()
+      throw new Error(
+        names.length > 0
+          ? `No dataset "${options.dataset}" in ${dir}; it has ${names.join(', ')}. Pass one of those (or its id) to --dataset.`
+          : `No dataset "${options.dataset}" in ${dir}: the workspace has no datasets yet.`,
+      )
+    }
+    const labelled = datasetSplits(store.db, dataset.id, { labelledOnly: true })
+    const split = chooseSplit(dataset.name, options.split, labelled, datasetSplits(store.db, dataset.id))
+    const records = datasetRecords(store.db, dataset.id, { split: split ?? undefined, labelledOnly: true })
+    return { dataset: dataset.name, split, records }
+  } finally {
+    store.close()
+  }
+}
+
+export function evalCommand(): Command {
+  return withWorkspace(new Command('eval'))
+    .description('evaluate a checkpoint on the labelled questions of a stored dataset: greedy pass@1, and avg@K, pass@K, maj@K')
+    .argument('<checkpoint>', 'a checkpoint folder or RUN:STEP')
+    .requiredOption('--dataset <dataset>', 'a stored dataset: its name or id')
+    .option('--split <split>', 'the split to evaluate on (default: test, else validation, else all labelled records)')
+    .addOption(
+      new Option('--samples <k>', 'also sample K completions per question for avg@K, pass@K and maj@K').argParser(
+        integerOption('--samples', 2),
+      ),
+    )
+    .addOption(
+      new Option('--temperature <t>', 'sampling temperature for --samples')
+        .default(1)
+        .argParser(numberOption('--temperature', 0, 10)),
+    )
+    .addOption(new Option('--seed <n>', 'sampling seed').default(0).argParser(integerOption('--seed', 0)))
+    .addOption(new Option('--limit <n>', 'evaluate only the first N questions').argParser(integerOption('--limit', 1)))
+    .addOption(
+      new Option('--max-new-tokens <n>', 'token budget per completion')
+        .default(32)
+        .argParser(integerOption('--max-new-tokens', 1)),
+    )
+    .option('--json', 'print {"checkpoint", "dataset", "split", "questions", "pass@1", ...} as the last stdout line')
+    .action(async (spec: string, options: EvalOptions) => {
+      const { dataset, split, records } = labelledQuestions(options)
+      const questions = records.slice(0, options.limit).map((r) => ({ question: r.question, answer: r.answer ?? '' }))
+      const folder = checkpointFolder(spec, options)
+      const where = split === null ? 'all labelled records (no labelled test or validation split)' : `split ${split}`
+      progress(
+        `Dataset ${dataset}, ${where}: ${records.length} labelled question(s)${questions.length < records.length ? `, evaluating the first ${questions.length}` : ''}.`,
+      )
+      // The engine (tfjs) loads only for the commands that compute.
+      const { useBackend } = await import('../../engine/backend')
+      const { evaluate, promptFor } = await import('../../engine/evaluate')
+      const { loadModel } = await import('../../engine/model/load')
+      const { backend } = await useBackend()
+      const model = loadModel(folder)
+      const limit = model.config.max_position_embeddings
+      const longest = questions
+        .map((q, i) => ({ i, tokens: promptFor(model.tokenizer, SYSTEM_PROMPT, q.question).length }))
+        .reduce((a, b) => (b.tokens > a.tokens ? b : a))
+      if (longest.tokens + options.maxNewTokens > limit) {
+        throw new Error(
+          `Question ${longest.i + 1} (record ${records[longest.i]!.id}) is ${longest.tokens} tokens and --max-new-tokens ${options.maxNewTokens} would pass the model's context of ${limit} tokens (${folder}/config.json max_position_embeddings); lower --max-new-tokens or evaluate another split.`,
+        )
+      }
+      const samples = options.samples ?? 0
+      progress(
+        `Evaluating ${folder} on ${backend}: greedy${samples > 0 ? `, then ${samples} samples at T=${options.temperature}` : ''}...`,
+      )
+      const n = questions.length
+      const result = await evaluate(model.transformer, model.tokenizer, questions, {
+        systemPrompt: SYSTEM_PROMPT,
+        maxNewTokens: options.maxNewTokens,
+        samples,
+        temperature: options.temperature,
+        seed: options.seed,
+        onProgress: (done) => progress(done <= n ? `greedy ${done}/${n}` : `${samples} samples ${done - n}/${n}`),
+      })
+      model.transformer.dispose()
+      const scores: [string, number][] = [['pass@1', result.pass1]]
+      if (samples > 0) {
+        scores.push([`avg@${samples}`, result.avgK!], [`pass@${samples}`, result.passK!], [`maj@${samples}`, result.majK!])
+      }
+      if (options.json) {
+        return printJson({ checkpoint: folder, dataset, split, questions: n, ...Object.fromEntries(scores) })
+      }
+      process.stdout.write(`${folder} on ${dataset}, ${where}, ${n} question(s):\n`)
+      for (const [name, value] of scores) {
+        process.stdout.write(`  ${name.padEnd(8)} ${(value * 100).toFixed(1)}%${name === 'pass@1' ? '  (greedy)' : ''}\n`)
+      }
+    })
+}

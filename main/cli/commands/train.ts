@@ -1,0 +1,90 @@
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { Command, Option } from 'commander'
+import { REWARD_MODES } from '../../../preload/contract'
+import { UsageError } from '../errors'
+import { printJson, progress } from '../output'
+import { openWorkspaceStore, withWorkspace, type WorkspaceOptions } from '../workspace-option'
+
+interface TrainOptions extends WorkspaceOptions {
+  config?: string
+  printConfig?: string
+  printSchema?: boolean
+  resume?: string
+  json?: boolean
+}
+
+const pct = (value: number | undefined): string => (value === undefined ? '-' : `${(value * 100).toFixed(1)}%`)
+
+export function trainCommand(): Command {
+  return withWorkspace(new Command('train'))
+    .description('train a run with GRPO under a reward mode; progress on stderr, a summary at the end')
+    .option('--config <file>', 'run config (JSON; see --print-config and resources/run-config.schema.json)')
+    .addOption(
+      new Option('--print-config <mode>', 'print the complete default config of a reward mode and exit').choices(REWARD_MODES),
+    )
+    .option('--print-schema', 'print the run config JSON Schema (resources/run-config.schema.json) and exit')
+    .option('--resume <run>', 'resume a stopped, failed or interrupted run (id or name) from its latest checkpoint')
+    .option('--json', 'print {"run", "status", "steps", "final"} as the last stdout line')
+    .action(async (options: TrainOptions) => {
+      const { defaultRunConfig, parseRunConfig, runConfigJsonSchema } = await import('../../engine/run-config')
+      if (options.printSchema) {
+        process.stdout.write(`${JSON.stringify(runConfigJsonSchema(), null, 2)}\n`)
+        return
+      }
+      if (options.printConfig) {
+        process.stdout.write(
+          `${JSON.stringify(defaultRunConfig(options.printConfig as (typeof REWARD_MODES)[number]), null, 2)}\n`,
+        )
+        return
+      }
+      if (!options.config === !options.resume) throw new UsageError('give either --config FILE (a new run) or --resume RUN')
+      let config
+      if (options.config) {
+        const file = resolve(options.config)
+        let raw: unknown
+        try {
+          raw = JSON.parse(readFileSync(file, 'utf8'))
+        } catch (error) {
+          throw new Error(`cannot read the run config ${file}: ${(error as Error).message}`, { cause: error })
+        }
+        config = parseRunConfig(raw, file)
+      }
+      const { trainNewRun, resumeRun } = await import('../../services/run-owner')
+      const { dir, store } = openWorkspaceStore(options)
+      let interrupted = 0
+      const onSignal = (): void => {
+        interrupted += 1
+        if (interrupted === 1) progress('Stopping after this step (with a checkpoint); press Ctrl-C again to abandon the step.')
+        else process.exit(130)
+      }
+      process.on('SIGINT', onSignal)
+      try {
+        const owner = {
+          db: store.db,
+          workspace: dir,
+          onLog: progress,
+          shouldStop: () => interrupted > 0,
+          onProgress: (p: { step: number; totalSteps: number; phase: string; metrics?: Record<string, number> }) => {
+            if (p.phase !== 'done' || !p.metrics) return
+            const m = p.metrics
+            const validation = Object.entries(m).find(([key]) => key.startsWith('val-core/'))?.[1]
+            const parts = [`step ${p.step}/${p.totalSteps}`]
+            if (m['critic/score/mean'] !== undefined) parts.push(`reward ${m['critic/score/mean'].toFixed(3)}`)
+            if (m['response_length/mean'] !== undefined) parts.push(`length ${m['response_length/mean'].toFixed(1)}`)
+            if (validation !== undefined) parts.push(`held-out ${pct(validation)}`)
+            if (m['timing_s/step'] !== undefined) parts.push(`${m['timing_s/step'].toFixed(1)} s`)
+            progress(parts.join('  '))
+          },
+        }
+        const outcome = options.resume ? await resumeRun(options.resume, owner) : await trainNewRun(config!, owner)
+        if (outcome.status === 'failed') progress(`Run ${outcome.run} failed: ${outcome.error}`)
+        if (options.json) printJson({ run: outcome.run, status: outcome.status, steps: outcome.steps, final: outcome.final })
+        else process.stdout.write(`Run ${outcome.run} ${outcome.status} after ${outcome.steps} steps.\n`)
+        if (outcome.status === 'failed') process.exitCode = 1
+      } finally {
+        process.off('SIGINT', onSignal)
+        store.close()
+      }
+    })
+}

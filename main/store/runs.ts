@@ -1,0 +1,576 @@
+// Training runs in the run store: what a trainer writes while it runs (status, heartbeat, metrics, samples,
+// checkpoints, events) and what the CLI and the UI read back. Every write is one immediate transaction, so
+// readers in other processes (WAL) see a step whole or not at all.
+import { hostname } from 'node:os'
+import type Database from 'better-sqlite3'
+import { REWARD_MODES, RUN_STATUSES } from '../../preload/contract'
+import type { Db } from './database'
+
+export type RewardMode = (typeof REWARD_MODES)[number]
+export type RunStatus = (typeof RUN_STATUSES)[number]
+
+export const RUN_ORIGINS = ['local', 'verl', 'trl', 'imported'] as const
+export type RunOrigin = (typeof RUN_ORIGINS)[number]
+
+export const SAMPLE_VIEWS = ['original', 'paraphrase', 'teacher'] as const
+export type SampleView = (typeof SAMPLE_VIEWS)[number]
+
+export const EVENT_LEVELS = ['debug', 'info', 'warning', 'error'] as const
+export type EventLevel = (typeof EVENT_LEVELS)[number]
+
+export const EVENT_KINDS = ['log', 'alert', 'status'] as const
+export type EventKind = (typeof EVENT_KINDS)[number]
+
+/** A run on another host counts as interrupted once its last heartbeat is older than this; trainers beat far more often. */
+export const HEARTBEAT_TIMEOUT_MS = 2 * 60 * 1000
+
+const LIVE_STATUSES: readonly RunStatus[] = ['queued', 'running', 'stopping']
+const now = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`
+
+export interface NewRun {
+  name: string
+  mode: RewardMode
+  /** The full training configuration, stored as JSON. */
+  config: object
+  seed: number
+  datasetId?: number | null
+  parentCheckpointId?: number | null
+  origin?: RunOrigin
+  environment?: object
+}
+
+export interface Run {
+  id: number
+  name: string
+  mode: RewardMode
+  config: Record<string, unknown>
+  status: RunStatus
+  backend: string | null
+  seed: number
+  datasetId: number | null
+  parentCheckpointId: number | null
+  origin: RunOrigin
+  notes: string
+  tags: string[]
+  environment: Record<string, unknown>
+  createdAt: string
+  startedAt: string | null
+  finishedAt: string | null
+  trainerPid: number | null
+  trainerHost: string | null
+  heartbeatAt: string | null
+  stopRequested: boolean
+}
+
+export interface RunUpdate {
+  status: RunStatus
+  backend: string | null
+  trainerPid: number | null
+  trainerHost: string | null
+  /** ISO 8601 times, as `new Date().toISOString()` writes them. */
+  startedAt: string | null
+  finishedAt: string | null
+  environment: object
+  notes: string
+  name: string
+  tags: string[]
+  /** A trainer that resumes a stopped run clears the old request with false. */
+  stopRequested: boolean
+}
+
+export interface SampleRow {
+  recordId?: number | null
+  groupIndex: number
+  view: SampleView
+  prompt: string
+  text: string
+  answer: string
+  pseudoLabel?: string | null
+  reward?: number | null
+  advantage?: number | null
+}
+
+export interface StoredSample extends Required<SampleRow> {
+  id: number
+  step: number
+}
+
+export interface StepRecord {
+  step: number
+  /** Seconds since the run started. */
+  wallTime: number
+  /** Tokens processed so far in the run. */
+  tokens: number
+  /** NaN is stored as NULL (read back as null); ±Infinity is stored as is. */
+  metrics: Record<string, number>
+  /** When given, replaces all samples of this step (an empty list clears them); when left out, they stay. */
+  samples?: SampleRow[]
+}
+
+export interface RunCheckpoint {
+  id: number
+  runId: number
+  step: number
+  path: string
+  tags: string[]
+  createdAt: string
+}
+
+export interface NewEvent {
+  level: EventLevel
+  kind: EventKind
+  step?: number | null
+  message: string
+  data?: object
+}
+
+export interface RunEvent {
+  id: number
+  runId: number | null
+  time: string
+  level: EventLevel
+  kind: EventKind
+  step: number | null
+  message: string
+  data: Record<string, unknown>
+}
+
+/** One metric's points, steps ascending; null is a NaN the trainer logged. */
+export type MetricSeries = Record<string, [number, number | null][]>
+
+// Statements are prepared once per connection: recordStep runs every training step.
+const statements = new WeakMap<Db, Map<string, Database.Statement>>()
+
+function prepared(db: Db, sql: string): Database.Statement {
+  let cache = statements.get(db)
+  if (!cache) statements.set(db, (cache = new Map()))
+  let statement = cache.get(sql)
+  if (!statement) cache.set(sql, (statement = db.prepare(sql)))
+  return statement
+}
+
+const parseObject = (text: string): Record<string, unknown> => JSON.parse(text) as Record<string, unknown>
+const parseTags = (text: string): string[] => JSON.parse(text) as string[]
+
+function checkChoice<T extends string>(value: unknown, choices: readonly T[], what: string): asserts value is T {
+  if (!choices.includes(value as T)) {
+    throw new Error(`${what} ${JSON.stringify(value)} is not one of ${choices.join(', ')}; use one of them.`)
+  }
+}
+
+function checkInteger(value: unknown, what: string, min = 0): asserts value is number {
+  if (!Number.isSafeInteger(value) || (value as number) < min) {
+    throw new Error(`${what} must be a whole number of at least ${min}, got ${JSON.stringify(value)}.`)
+  }
+}
+
+function checkObject(value: unknown, what: string): void {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new Error(`${what} must be a JSON object, got ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}.`)
+  }
+}
+
+function checkTags(value: unknown, what: string): asserts value is string[] {
+  if (!Array.isArray(value) || !value.every((tag) => typeof tag === 'string' && tag.trim() !== '')) {
+    throw new Error(`${what} must be a list of non-empty words, got ${JSON.stringify(value)}.`)
+  }
+}
+
+const RUN_COLUMNS = `id, name, mode, config, status, backend, seed, dataset_id AS datasetId,
+  parent_checkpoint_id AS parentCheckpointId, origin, notes, tags, environment, created_at AS createdAt,
+  started_at AS startedAt, finished_at AS finishedAt, trainer_pid AS trainerPid, trainer_host AS trainerHost,
+  heartbeat_at AS heartbeatAt, stop_requested AS stopRequested`
+
+type RunRow = Omit<Run, 'config' | 'tags' | 'environment' | 'stopRequested'> & {
+  config: string
+  tags: string
+  environment: string
+  stopRequested: number
+}
+
+const parseRun = (row: RunRow): Run => ({
+  ...row,
+  config: parseObject(row.config),
+  tags: parseTags(row.tags),
+  environment: parseObject(row.environment),
+  stopRequested: row.stopRequested === 1,
+})
+
+function requireRun(db: Db, id: number): Run {
+  const run = getRun(db, id)
+  if (!run) throw new Error(`No run with id ${id} in this workspace; \`cwb runs\` lists the runs.`)
+  return run
+}
+
+/** Stores a new run (status queued) and returns its id. */
+export function createRun(db: Db, run: NewRun): number {
+  const name = typeof run.name === 'string' ? run.name.trim() : ''
+  if (name === '') throw new Error('A run needs a name; pass a non-empty name.')
+  checkChoice(run.mode, REWARD_MODES, 'Reward mode')
+  checkChoice(run.origin ?? 'local', RUN_ORIGINS, 'Run origin')
+  checkObject(run.config, 'The run config')
+  if (run.environment !== undefined) checkObject(run.environment, 'The run environment')
+  checkInteger(run.seed, 'The run seed')
+  const insert = prepared(
+    db,
+    `INSERT INTO runs (name, mode, config, seed, dataset_id, parent_checkpoint_id, origin, environment)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+  )
+  const write = db.transaction((): number =>
+    Number(
+      insert.run(
+        name,
+        run.mode,
+        JSON.stringify(run.config),
+        run.seed,
+        run.datasetId ?? null,
+        run.parentCheckpointId ?? null,
+        run.origin ?? 'local',
+        JSON.stringify(run.environment ?? {}),
+      ).lastInsertRowid,
+    ),
+  )
+  return write.immediate()
+}
+
+const UPDATE_COLUMNS: Record<keyof RunUpdate, string> = {
+  status: 'status',
+  backend: 'backend',
+  trainerPid: 'trainer_pid',
+  trainerHost: 'trainer_host',
+  startedAt: 'started_at',
+  finishedAt: 'finished_at',
+  environment: 'environment',
+  notes: 'notes',
+  name: 'name',
+  tags: 'tags',
+  stopRequested: 'stop_requested',
+}
+
+function columnValue(field: keyof RunUpdate, value: unknown): string | number | null {
+  switch (field) {
+    case 'status':
+      checkChoice(value, RUN_STATUSES, 'Run status')
+      return value
+    case 'name': {
+      const name = typeof value === 'string' ? value.trim() : ''
+      if (name === '') throw new Error('A run needs a name; pass a non-empty name.')
+      return name
+    }
+    case 'trainerPid':
+      if (value !== null) checkInteger(value, 'The trainer pid', 1)
+      return value as number | null
+    case 'environment':
+      checkObject(value, 'The run environment')
+      return JSON.stringify(value)
+    case 'tags':
+      checkTags(value, 'Run tags')
+      return JSON.stringify(value)
+    case 'stopRequested':
+      return value ? 1 : 0
+    default:
+      return value as string | null
+  }
+}
+
+/** Changes the given fields of a run (others stay) and returns the run as stored. */
+export function updateRun(db: Db, id: number, fields: Partial<RunUpdate>): Run {
+  const given = (Object.keys(UPDATE_COLUMNS) as (keyof RunUpdate)[]).filter((field) => fields[field] !== undefined)
+  const values: Record<string, string | number | null> = { id }
+  for (const field of given) values[field] = columnValue(field, fields[field])
+  const write = db.transaction((): Run => {
+    requireRun(db, id)
+    if (given.length > 0) {
+      const sets = given.map((field) => `${UPDATE_COLUMNS[field]} = @${field}`).join(', ')
+      prepared(db, `UPDATE runs SET ${sets} WHERE id = @id`).run(values)
+    }
+    return requireRun(db, id)
+  })
+  return write.immediate()
+}
+
+/** A run by id, or by name (the newest run of that name); a string of digits is tried as an id first. */
+export function getRun(db: Db, idOrName: string | number): Run | undefined {
+  const byId = (id: number): RunRow | undefined =>
+    prepared(db, `SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`).get(id) as RunRow | undefined
+  let row: RunRow | undefined
+  if (typeof idOrName === 'number') row = byId(idOrName)
+  else {
+    if (/^\d+$/.test(idOrName)) row = byId(Number(idOrName))
+    row ??= prepared(db, `SELECT ${RUN_COLUMNS} FROM runs WHERE name = ? ORDER BY id DESC LIMIT 1`).get(idOrName) as
+      RunRow | undefined
+  }
+  return row && parseRun(row)
+}
+
+/** Records that the run's trainer is alive now; call it every few seconds while training. */
+export function heartbeat(db: Db, id: number): void {
+  if (prepared(db, `UPDATE runs SET heartbeat_at = ${now} WHERE id = ?`).run(id).changes === 0) requireRun(db, id)
+}
+
+/**
+ * Marks runs left running or stopping by a trainer that is gone as interrupted, with a status event saying why,
+ * and returns their ids. On this host `isAlive(pid, host)` decides; a run of another host (or one with no
+ * trainer process recorded) is gone once its last heartbeat is older than HEARTBEAT_TIMEOUT_MS.
+ */
+export function markInterruptedRuns(
+  db: Db,
+  isAlive: (pid: number, host: string) => boolean,
+  options: { host?: string; now?: number } = {},
+): number[] {
+  const thisHost = options.host ?? hostname()
+  const at = options.now ?? Date.now()
+  const select = prepared(
+    db,
+    `SELECT id, status, trainer_pid AS pid, trainer_host AS host, COALESCE(heartbeat_at, started_at, created_at) AS lastSign
+     FROM runs WHERE status IN ('running', 'stopping') ORDER BY id`,
+  )
+  const interrupt = prepared(db, `UPDATE runs SET status = 'interrupted' WHERE id = ?`)
+  const write = db.transaction((): number[] => {
+    const interrupted: number[] = []
+    const live = select.all() as { id: number; status: RunStatus; pid: number | null; host: string | null; lastSign: string }[]
+    for (const run of live) {
+      let why: string | undefined
+      if (run.pid !== null && run.host === thisHost) {
+        if (!isAlive(run.pid, run.host)) why = `its trainer (process ${run.pid} on ${run.host}) is no longer running`
+      } else if (at - Date.parse(run.lastSign) > HEARTBEAT_TIMEOUT_MS) {
+        why = `no heartbeat from its trainer${run.host ? ` on ${run.host}` : ''} since ${run.lastSign}`
+      }
+      if (why === undefined) continue
+      interrupt.run(run.id)
+      addEvent(db, run.id, {
+        level: 'warning',
+        kind: 'status',
+        message: `Run interrupted while ${run.status}: ${why}. Resume it from its last checkpoint.`,
+        data: { previousStatus: run.status, trainerPid: run.pid, trainerHost: run.host, lastSign: run.lastSign },
+      })
+      interrupted.push(run.id)
+    }
+    return interrupted
+  })
+  return write.immediate()
+}
+
+/**
+ * Asks the run's trainer to stop after its current step (a running run becomes stopping) and returns the run's
+ * status; a run that has already ended is refused, naming its status.
+ */
+export function requestStop(db: Db, id: number): RunStatus {
+  const write = db.transaction((): RunStatus => {
+    const run = requireRun(db, id)
+    if (!LIVE_STATUSES.includes(run.status)) {
+      throw new Error(`Run ${id} ("${run.name}") is already ${run.status}; there is nothing to stop.`)
+    }
+    if (run.stopRequested) return run.status
+    const status = run.status === 'running' ? 'stopping' : run.status
+    prepared(db, 'UPDATE runs SET stop_requested = 1, status = ? WHERE id = ?').run(status, id)
+    addEvent(db, id, { level: 'info', kind: 'status', message: 'Stop requested: the trainer stops after its current step.' })
+    return status
+  })
+  return write.immediate()
+}
+
+/** Whether a stop was requested; also true when the run no longer exists (deleted under its trainer). */
+export function stopRequested(db: Db, id: number): boolean {
+  const row = prepared(db, 'SELECT stop_requested AS stop FROM runs WHERE id = ?').get(id) as { stop: number } | undefined
+  return row === undefined || row.stop === 1
+}
+
+function checkSample(sample: SampleRow, what: string): void {
+  checkInteger(sample.groupIndex, `${what}: groupIndex`)
+  checkChoice(sample.view, SAMPLE_VIEWS, `${what}: view`)
+  for (const field of ['prompt', 'text', 'answer'] as const) {
+    if (typeof sample[field] !== 'string')
+      throw new Error(`${what}: ${field} must be text, got ${JSON.stringify(sample[field])}.`)
+  }
+}
+
+/** Writes one training step in one transaction: upserts its metrics and, when samples are given, replaces its samples. */
+export function recordStep(db: Db, runId: number, record: StepRecord): void {
+  const at = `Step ${record.step} of run ${runId}`
+  checkInteger(record.step, `The step of run ${runId}`)
+  checkInteger(record.tokens, `${at}: tokens`)
+  if (!Number.isFinite(record.wallTime) || record.wallTime < 0) {
+    throw new Error(`${at}: wallTime must be the seconds since the run started, got ${JSON.stringify(record.wallTime)}.`)
+  }
+  const metrics = Object.entries(record.metrics)
+  for (const [key, value] of metrics) {
+    if (key === '') throw new Error(`${at}: a metric has an empty key; name every metric.`)
+    if (typeof value !== 'number') throw new Error(`${at}: metric "${key}" must be a number, got ${JSON.stringify(value)}.`)
+  }
+  record.samples?.forEach((sample, i) => checkSample(sample, `${at}, sample ${i + 1}`))
+  const upsert = prepared(
+    db,
+    `INSERT INTO metrics (run_id, step, key, value, wall_time, tokens) VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT (run_id, key, step) DO UPDATE SET value = excluded.value, wall_time = excluded.wall_time, tokens = excluded.tokens`,
+  )
+  const clearSamples = prepared(db, 'DELETE FROM samples WHERE run_id = ? AND step = ?')
+  const insertSample = prepared(
+    db,
+    `INSERT INTO samples (run_id, step, record_id, group_index, view, prompt, text, answer, pseudo_label, reward, advantage)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  )
+  const write = db.transaction(() => {
+    requireRun(db, runId)
+    for (const [key, value] of metrics) {
+      upsert.run(runId, record.step, key, Number.isNaN(value) ? null : value, record.wallTime, record.tokens)
+    }
+    if (record.samples === undefined) return
+    clearSamples.run(runId, record.step)
+    for (const s of record.samples) {
+      insertSample.run(
+        runId,
+        record.step,
+        s.recordId ?? null,
+        s.groupIndex,
+        s.view,
+        s.prompt,
+        s.text,
+        s.answer,
+        s.pseudoLabel ?? null,
+        s.reward ?? null,
+        s.advantage ?? null,
+      )
+    }
+  })
+  write.immediate()
+}
+
+/** The samples stored for one step of a run, in the order they were written. */
+export function stepSamples(db: Db, runId: number, step: number): StoredSample[] {
+  return prepared(
+    db,
+    `SELECT id, step, record_id AS recordId, group_index AS groupIndex, view, prompt, text, answer,
+            pseudo_label AS pseudoLabel, reward, advantage
+     FROM samples WHERE run_id = ? AND step = ? ORDER BY id`,
+  ).all(runId, step) as StoredSample[]
+}
+
+/**
+ * Deletes the metrics, samples and step-tagged events at `step` and later, so a run resumed from the checkpoint
+ * of step-1 writes those steps afresh; returns how many rows of each went. Checkpoints stay (addCheckpoint replaces them).
+ */
+export function discardFromStep(db: Db, runId: number, step: number): { metrics: number; samples: number; events: number } {
+  checkInteger(step, `The step to discard from in run ${runId}`)
+  const write = db.transaction(() => {
+    requireRun(db, runId)
+    return {
+      metrics: prepared(db, 'DELETE FROM metrics WHERE run_id = ? AND step >= ?').run(runId, step).changes,
+      samples: prepared(db, 'DELETE FROM samples WHERE run_id = ? AND step >= ?').run(runId, step).changes,
+      events: prepared(db, 'DELETE FROM events WHERE run_id = ? AND step >= ?').run(runId, step).changes,
+    }
+  })
+  return write.immediate()
+}
+
+/** Records the checkpoint folder of a run's step (replacing the path and tags of one already at that step); returns its id. */
+export function addCheckpoint(db: Db, runId: number, step: number, path: string, tags: string[] = []): number {
+  checkInteger(step, `The checkpoint step of run ${runId}`)
+  checkTags(tags, 'Checkpoint tags')
+  if (typeof path !== 'string' || path.trim() === '')
+    throw new Error(`The checkpoint of run ${runId} at step ${step} needs a folder path.`)
+  const upsert = prepared(
+    db,
+    `INSERT INTO checkpoints (run_id, step, path, tags) VALUES (?, ?, ?, ?)
+     ON CONFLICT (run_id, step) DO UPDATE SET path = excluded.path, tags = excluded.tags, created_at = ${now}
+     RETURNING id`,
+  )
+  const write = db.transaction((): number => {
+    requireRun(db, runId)
+    return (upsert.get(runId, step, path, JSON.stringify(tags)) as { id: number }).id
+  })
+  return write.immediate()
+}
+
+/** Adds and removes tags of a checkpoint (by checkpoint id) and returns its tags, in the order they were first added. */
+export function tagCheckpoint(db: Db, checkpointId: number, add: string[], remove: string[] = []): string[] {
+  checkTags(add, 'Tags to add')
+  checkTags(remove, 'Tags to remove')
+  const write = db.transaction((): string[] => {
+    const row = prepared(db, 'SELECT tags FROM checkpoints WHERE id = ?').get(checkpointId) as { tags: string } | undefined
+    if (!row) throw new Error(`No checkpoint with id ${checkpointId} in this workspace; \`cwb runs\` lists the runs.`)
+    const tags = [...new Set([...parseTags(row.tags), ...add])].filter((tag) => !remove.includes(tag))
+    prepared(db, 'UPDATE checkpoints SET tags = ? WHERE id = ?').run(JSON.stringify(tags), checkpointId)
+    return tags
+  })
+  return write.immediate()
+}
+
+/** A run's checkpoints, steps ascending. */
+export function listRunCheckpoints(db: Db, runId: number): RunCheckpoint[] {
+  const rows = prepared(
+    db,
+    `SELECT id, run_id AS runId, step, path, tags, created_at AS createdAt FROM checkpoints WHERE run_id = ? ORDER BY step`,
+  ).all(runId) as (Omit<RunCheckpoint, 'tags'> & { tags: string })[]
+  return rows.map((row) => ({ ...row, tags: parseTags(row.tags) }))
+}
+
+/** Adds a log line, alert or status change to a run (null: to the workspace) and returns the event's id. */
+export function addEvent(db: Db, runId: number | null, event: NewEvent): number {
+  checkChoice(event.level, EVENT_LEVELS, 'Event level')
+  checkChoice(event.kind, EVENT_KINDS, 'Event kind')
+  if (event.step !== undefined && event.step !== null) checkInteger(event.step, 'The event step')
+  if (event.data !== undefined) checkObject(event.data, 'Event data')
+  const insert = prepared(db, 'INSERT INTO events (run_id, level, kind, step, message, data) VALUES (?, ?, ?, ?, ?, ?)')
+  const write = db.transaction((): number =>
+    Number(
+      insert.run(runId, event.level, event.kind, event.step ?? null, event.message, JSON.stringify(event.data ?? {}))
+        .lastInsertRowid,
+    ),
+  )
+  return write.immediate()
+}
+
+/** A run's events in the order they were added: only `kinds` when given, only those after `afterId` (to follow a log), at most `limit`. */
+export function runEvents(
+  db: Db,
+  runId: number | null,
+  options: { kinds?: EventKind[]; afterId?: number; limit?: number } = {},
+): RunEvent[] {
+  const rows = prepared(
+    db,
+    `SELECT id, run_id AS runId, time, level, kind, step, message, data FROM events
+     WHERE run_id IS @run AND id > @after AND (@kinds IS NULL OR kind IN (SELECT value FROM json_each(@kinds)))
+     ORDER BY id LIMIT @limit`,
+  ).all({
+    run: runId,
+    after: options.afterId ?? 0,
+    kinds: options.kinds ? JSON.stringify(options.kinds) : null,
+    limit: options.limit ?? -1,
+  }) as (Omit<RunEvent, 'data'> & { data: string })[]
+  return rows.map((row) => ({ ...row, data: parseObject(row.data) }))
+}
+
+/** Each metric's [step, value] points, steps ascending: all the run's keys when none are given; an unknown key maps to []. */
+export function metricSeries(db: Db, runId: number, keys?: string[]): MetricSeries {
+  const series = new Map<string, [number, number | null][]>(keys?.map((key) => [key, []]))
+  const rows = (
+    keys === undefined
+      ? prepared(db, 'SELECT key, step, value FROM metrics WHERE run_id = ? ORDER BY key, step').all(runId)
+      : prepared(
+          db,
+          'SELECT key, step, value FROM metrics WHERE run_id = ? AND key IN (SELECT value FROM json_each(?)) ORDER BY key, step',
+        ).all(runId, JSON.stringify(keys))
+  ) as { key: string; step: number; value: number | null }[]
+  for (const row of rows) {
+    let points = series.get(row.key)
+    if (!points) series.set(row.key, (points = []))
+    points.push([row.step, row.value])
+  }
+  return Object.fromEntries(series)
+}
+
+/** The metric keys a run has logged, sorted. */
+export function metricKeys(db: Db, runId: number): string[] {
+  return (prepared(db, 'SELECT DISTINCT key FROM metrics WHERE run_id = ? ORDER BY key').all(runId) as { key: string }[]).map(
+    (row) => row.key,
+  )
+}
+
+/** The highest step with a metric, or undefined before the first one. */
+export function lastStep(db: Db, runId: number): number | undefined {
+  return (
+    (prepared(db, 'SELECT MAX(step) AS step FROM metrics WHERE run_id = ?').get(runId) as { step: number | null }).step ??
+    undefined
+  )
+}

@@ -1,0 +1,148 @@
+// `cwb train` end to end: a real trainer process on a tiny model over the stored demo dataset, writing the
+// real SQLite store; stop, resume, a crashing trainer, and a bad config.
+import { spawn } from 'node:child_process'
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { getRun, listRunCheckpoints, metricSeries, requestStop, runEvents } from '../../main/store/runs'
+import { Store } from '../../main/store/store'
+import { cliPath, cwb, root } from '../helpers/cli'
+import { writeTinyCheckpoint } from '../helpers/tiny-model'
+import { freshDirs } from '../helpers/workspace'
+
+const folder = freshDirs()
+const withDemo = { CWB_DEMO: '' }
+
+function setUp(overrides: Record<string, unknown> = {}): { workspace: string; config: string } {
+  const workspace = folder()
+  writeTinyCheckpoint(join(workspace, 'tiny'))
+  const config = join(workspace, 'run.json')
+  writeFileSync(
+    config,
+    JSON.stringify({
+      name: 'tiny-gt',
+      mode: 'ground_truth',
+      checkpoint: join(workspace, 'tiny'),
+      steps: 3,
+      batch_size: 2,
+      rollouts: 4,
+      max_response_tokens: 8,
+      validation: { every: 2, questions: 4 },
+      checkpoint_every: 2,
+      micro_batch_size: 8,
+      ...overrides,
+    }),
+  )
+  return { workspace, config }
+}
+
+const lastJson = (stdout: string): Record<string, unknown> =>
+  JSON.parse(stdout.trimEnd().split('\n').at(-1)!) as Record<string, unknown>
+
+describe('cwb train', () => {
+  it('trains a run in a trainer process and stores its metrics, rollouts and checkpoints', () => {
+    const { workspace, config } = setUp({ mode: 'co_rewarding_i', name: 'tiny-co1' })
+    const result = cwb(['train', '--config', config, '--workspace', workspace, '--json'], withDemo)
+    expect(result.stderr).toMatch(/step 3\/3 {2}reward /)
+    expect(result.code).toBe(0)
+    expect(lastJson(result.stdout)).toMatchObject({
+      run: 1,
+      status: 'finished',
+      steps: 3,
+      final: { 'critic/score_aug/mean': expect.any(Number) },
+    })
+    const store = new Store(join(workspace, 'workbench.db'))
+    const run = getRun(store.db, 1)!
+    expect(run).toMatchObject({ name: 'tiny-co1', mode: 'co_rewarding_i', status: 'finished', backend: 'wasm', trainerPid: null })
+    expect(run.environment).toMatchObject({ workbench: expect.any(String), node: process.versions.node, seed: 1 })
+    const series = metricSeries(store.db, 1)
+    expect(series['critic/score/mean']!.map(([step]) => step)).toEqual([1, 2, 3])
+    expect(series['val-core/demo-arithmetic/reward/mean@1']!.map(([step]) => step)).toEqual([0, 2, 3])
+    expect(listRunCheckpoints(store.db, 1).map((c) => c.step)).toEqual([2, 3])
+    const views = store.db.prepare('SELECT view, COUNT(*) AS n FROM samples WHERE run_id = 1 AND step = 1 GROUP BY view').all()
+    expect(views).toEqual([
+      { view: 'original', n: 8 },
+      { view: 'paraphrase', n: 8 },
+    ])
+    store.close()
+    const metrics = lastJson(cwb(['metrics', '1', '--key', 'critic/score/mean', '--workspace', workspace, '--json']).stdout)
+    expect(metrics).toEqual({ run: 1, series: { 'critic/score/mean': series['critic/score/mean'] } })
+    expect(cwb(['runs', '--workspace', workspace]).stdout).toMatch(/1\s+tiny-co1\s+co_rewarding_i\s+finished\s+3/)
+  })
+
+  it('stops after the current step with a checkpoint when asked, then resumes to the end', async () => {
+    const { workspace, config } = setUp({ steps: 30, checkpoint_every: 50 })
+    const child = spawn(process.execPath, [cliPath, 'train', '--config', config, '--workspace', workspace, '--json'], {
+      cwd: root,
+      env: { ...process.env, CWB_DEMO: '' },
+    })
+    let stderr = ''
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    await new Promise<void>((resolve) => {
+      const check = setInterval(() => {
+        if (/step 2\/30/.test(stderr)) {
+          clearInterval(check)
+          const store = new Store(join(workspace, 'workbench.db'))
+          requestStop(store.db, 1)
+          store.close()
+          resolve()
+        }
+      }, 50)
+    })
+    const code = await new Promise((resolve) => child.on('exit', resolve))
+    expect(code).toBe(0)
+    const store = new Store(join(workspace, 'workbench.db'))
+    const stopped = getRun(store.db, 1)!
+    expect(stopped.status).toBe('stopped')
+    const stopStep = listRunCheckpoints(store.db, 1).at(-1)!.step
+    expect(stopStep).toBeGreaterThanOrEqual(2)
+    expect(stopStep).toBeLessThan(30)
+    store.close()
+
+    const resumed = cwb(['train', '--resume', '1', '--workspace', workspace, '--json'])
+    expect(resumed.stderr).toContain(`Resuming run 1 from step ${stopStep}`)
+    expect(lastJson(resumed.stdout)).toMatchObject({ run: 1, status: 'finished', steps: 30 })
+    const after = new Store(join(workspace, 'workbench.db'))
+    expect(metricSeries(after.db, 1)['critic/score/mean']!.map(([step]) => step)).toEqual(
+      Array.from({ length: 30 }, (_, i) => i + 1),
+    )
+    after.close()
+  })
+
+  it('marks the run failed with the error when the trainer fails, and keeps the owner alive', () => {
+    const { workspace, config } = setUp()
+    writeFileSync(join(workspace, 'tiny', 'model.safetensors'), 'not a safetensors file')
+    const result = cwb(['train', '--config', config, '--workspace', workspace, '--json'], withDemo)
+    expect(result.code).toBe(1)
+    expect(lastJson(result.stdout)).toMatchObject({ run: 1, status: 'failed' })
+    const store = new Store(join(workspace, 'workbench.db'))
+    expect(getRun(store.db, 1)!.status).toBe('failed')
+    expect(runEvents(store.db, 1).some((e) => e.level === 'error' && /model\.safetensors/.test(e.message))).toBe(true)
+    store.close()
+  })
+
+  it('refuses a bad config naming the field and the reason, before creating a run', () => {
+    const { workspace, config } = setUp({ rollouts: 1 })
+    const result = cwb(['train', '--config', config, '--workspace', workspace], withDemo)
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(/run\.json: rollouts: .*>=2/)
+    const unknown = setUp({ mode: 'vibes' })
+    expect(cwb(['train', '--config', unknown.config, '--workspace', unknown.workspace], withDemo).stderr).toMatch(
+      /mode: Invalid option/,
+    )
+    expect(readFileSync(config, 'utf8')).toContain('"rollouts":1')
+  })
+
+  it('prints a complete default config for every mode that validates as is', () => {
+    for (const mode of ['ground_truth', 'majority_voting', 'self_certainty', 'entropy', 'co_rewarding_i', 'co_rewarding_ii']) {
+      const printed = cwb(['train', '--print-config', mode])
+      expect(printed.code).toBe(0)
+      const dir = folder()
+      writeFileSync(join(dir, 'c.json'), printed.stdout)
+      const config = JSON.parse(printed.stdout) as { mode: string; kl: { coef: number }; ema?: object }
+      expect(config.mode).toBe(mode)
+      expect(config.kl.coef).toBe(mode === 'co_rewarding_i' ? 0.005 : 0.001)
+      expect(config.ema !== undefined).toBe(mode === 'co_rewarding_ii')
+    }
+  })
+})
