@@ -10,6 +10,7 @@ import { rewardsCommand } from './commands/rewards'
 import { runsCommand } from './commands/runs'
 import { scoreCommand } from './commands/score'
 import { serveCommand } from './commands/serve'
+import { stopCommand } from './commands/stop'
 import { trainCommand } from './commands/train'
 import { EXIT, UsageError } from './errors'
 
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
     pretrainCommand(),
     generateCommand(),
     trainCommand(),
+    stopCommand(),
     demoCommand(),
     metricsCommand(),
     evalCommand(),

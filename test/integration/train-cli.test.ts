@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { getRun, listRunCheckpoints, metricSeries, requestStop, runEvents } from '../../main/store/runs'
 import { Store } from '../../main/store/store'
+import { processAlive } from '../../main/store/workspace'
 import { cliPath, cwb, root } from '../helpers/cli'
 import { writeTinyCheckpoint } from '../helpers/tiny-model'
 import { freshDirs } from '../helpers/workspace'
@@ -144,5 +145,48 @@ describe('cwb train', () => {
       expect(config.kl.coef).toBe(mode === 'co_rewarding_i' ? 0.005 : 0.001)
       expect(config.ema !== undefined).toBe(mode === 'co_rewarding_ii')
     }
+  })
+
+  it('ends the trainer when its owner dies, and marks the run interrupted at the next start-up, ready to resume', async () => {
+    const { workspace, config } = setUp({ steps: 40, checkpoint_every: 2 })
+    const child = spawn(process.execPath, [cliPath, 'train', '--config', config, '--workspace', workspace], {
+      cwd: root,
+      env: { ...process.env, CWB_DEMO: '' },
+    })
+    let stderr = ''
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    await new Promise<void>((resolve) => {
+      const check = setInterval(() => /step 3\/40/.test(stderr) && (clearInterval(check), resolve()), 50)
+    })
+    const store = new Store(join(workspace, 'workbench.db'))
+    const trainerPid = getRun(store.db, 1)!.trainerPid!
+    store.close()
+    child.kill('SIGKILL')
+    await expect.poll(() => processAlive(trainerPid), { timeout: 10_000 }).toBe(false)
+    const listed = JSON.parse(cwb(['runs', '--workspace', workspace, '--json']).stdout.trimEnd().split('\n').at(-1)!) as {
+      runs: { status: string }[]
+    }
+    expect(listed.runs[0]!.status).toBe('interrupted')
+    const resumed = cwb(['train', '--resume', '1', '--workspace', workspace, '--json'])
+    expect(lastJson(resumed.stdout)).toMatchObject({ status: 'finished', steps: 40 })
+  })
+
+  it('kills a running trainer at once with cwb stop --kill, and the run is marked failed with the reason', async () => {
+    const { workspace, config } = setUp({ steps: 200 })
+    const child = spawn(process.execPath, [cliPath, 'train', '--config', config, '--workspace', workspace, '--json'], {
+      cwd: root,
+      env: { ...process.env, CWB_DEMO: '' },
+    })
+    let stderr = ''
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    await new Promise<void>((resolve) => {
+      const check = setInterval(() => /step 2\/200/.test(stderr) && (clearInterval(check), resolve()), 50)
+    })
+    expect(cwb(['stop', '1', '--kill', '--workspace', workspace]).stdout).toMatch(/^Killed the trainer of run 1/)
+    expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(1)
+    const store = new Store(join(workspace, 'workbench.db'))
+    expect(getRun(store.db, 1)!.status).toBe('failed')
+    expect(runEvents(store.db, 1).some((e) => /exited on SIGKILL/.test(e.message))).toBe(true)
+    store.close()
   })
 })
