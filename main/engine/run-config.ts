@@ -76,6 +76,10 @@ export const RunConfig = z
       .max(64)
       .default(1)
       .describe('Optimizer updates per step over the batch (1 = fully on-policy, the reference default)'),
+    logprob_engine: z
+      .enum(['onnx', 'tfjs'])
+      .default('onnx')
+      .describe('Where the log-prob passes (old policy, KL reference) run: onnxruntime (native kernels) or tfjs'),
     micro_batch_size: positiveInt
       .max(4096)
       .default(32)

@@ -5,6 +5,8 @@ import { parseModelConfig } from '../../main/engine/model/config'
 import { Transformer } from '../../main/engine/model/transformer'
 import { exportOnnx } from '../../main/engine/onnx/export'
 import { OnnxModel } from '../../main/engine/onnx/session'
+import { onnxResponseStats } from '../../main/engine/onnx/token-stats'
+import { responseTokenStats } from '../../main/engine/trainer/grpo'
 import { Random } from '../../main/random'
 import { leftPad } from '../../main/engine/sampling'
 
@@ -45,6 +47,43 @@ describe.each(['learned', 'rotary'] as const)('the ONNX export with %s positions
     }
     expect(worst).toBeLessThan(1e-4)
     tf.dispose([ids, mask, expected])
+    await onnxModel.release()
+    model.dispose()
+  })
+})
+
+describe('log-prob passes on onnxruntime', () => {
+  it('give the same per-token log-probs, entropies and self-certainties as tfjs', async () => {
+    const config = parseModelConfig(
+      {
+        model_type: 'cwb-gpt',
+        vocab_size: 37,
+        hidden_size: 32,
+        num_hidden_layers: 2,
+        num_attention_heads: 4,
+        intermediate_size: 64,
+        max_position_embeddings: 32,
+        position_embedding_type: 'learned',
+        bos_token_id: 1,
+        eos_token_id: 2,
+        pad_token_id: 0,
+      },
+      'test',
+    )
+    const model = Transformer.initialise(config, 8)
+    const onnxModel = await OnnxModel.create(exportOnnx(config, model.toArrays()), config.vocab_size)
+    const rows = [
+      { prompt: [1, 5, 6, 7], response: [9, 10, 2] },
+      { prompt: [1, 8], response: [11, 12, 13, 14, 2] },
+      { prompt: [1, 3, 4, 5, 6, 7], response: [20] },
+    ]
+    const expected = responseTokenStats(model, rows, 0, 2, true)
+    const actual = await onnxResponseStats(onnxModel, rows, 0, 2, true)
+    for (const key of ['logProbs', 'entropy', 'selfCertainty'] as const) {
+      expected[key].forEach((values, r) =>
+        values.forEach((value, j) => expect(Math.abs(actual[key][r]![j]! - value), `${key} ${r} ${j}`).toBeLessThan(1e-4)),
+      )
+    }
     await onnxModel.release()
     model.dispose()
   })

@@ -45,8 +45,17 @@ export interface PackedRows {
   length: number
 }
 
+export interface PackedArrays {
+  ids: Int32Array
+  mask: Int32Array
+  targets: Int32Array
+  responseMask: Float32Array
+  starts: number[]
+  length: number
+}
+
 /** Left-pads prompt+response rows and marks the positions that predict response tokens (position t predicts token t+1). */
-export function packRows(rows: { prompt: number[]; response: number[] }[], padTokenId: number): PackedRows {
+export function packArrays(rows: { prompt: number[]; response: number[] }[], padTokenId: number): PackedArrays {
   const length = Math.max(...rows.map((r) => r.prompt.length + r.response.length))
   const ids = new Int32Array(rows.length * length).fill(padTokenId)
   const mask = new Int32Array(rows.length * length)
@@ -65,13 +74,20 @@ export function packRows(rows: { prompt: number[]; response: number[] }[], padTo
       responseMask[r * length + first + j] = 1
     })
   })
+  return { ids, mask, targets, responseMask, starts, length }
+}
+
+/** packArrays as [B, T] tensors. */
+export function packRows(rows: { prompt: number[]; response: number[] }[], padTokenId: number): PackedRows {
+  const packed = packArrays(rows, padTokenId)
+  const shape: [number, number] = [rows.length, packed.length]
   return {
-    ids: tf.tensor2d(ids, [rows.length, length], 'int32'),
-    mask: tf.tensor2d(mask, [rows.length, length], 'int32'),
-    targets: tf.tensor2d(targets, [rows.length, length], 'int32'),
-    responseMask: tf.tensor2d(responseMask, [rows.length, length]),
-    starts,
-    length,
+    ids: tf.tensor2d(packed.ids, shape, 'int32'),
+    mask: tf.tensor2d(packed.mask, shape, 'int32'),
+    targets: tf.tensor2d(packed.targets, shape, 'int32'),
+    responseMask: tf.tensor2d(packed.responseMask, shape),
+    starts: packed.starts,
+    length: packed.length,
   }
 }
 

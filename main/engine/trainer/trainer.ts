@@ -22,6 +22,9 @@ import { generate, tfjsLogits, type Completion } from '../sampling'
 import { CollapseWatch, type CollapseFlag } from '../collapse'
 import { Random } from '../../random'
 import { emaRate, updateTeacher } from './ema'
+import { exportOnnx } from '../onnx/export'
+import { OnnxModel } from '../onnx/session'
+import { onnxResponseStats, type ResponseStats } from '../onnx/token-stats'
 import { microBatchLoss, responseTokenStats, type TrainingRow } from './grpo'
 
 export interface TrainRecord {
@@ -91,6 +94,8 @@ export class Trainer {
   private readonly reference: Transformer
   private readonly optimizer: AdamW
   private readonly watch: CollapseWatch
+  /** The frozen reference exported to onnxruntime once (modes whose KL reference never changes). */
+  private frozenReference: OnnxModel | undefined
   private readonly series: Record<string, [number, number | null][]> = {}
   private state: TrainerState = { step: 0, wallTime: 0, tokens: 0 }
 
@@ -448,6 +453,30 @@ export class Trainer {
     return { metrics, samples: this.samples(batch, views, texts, scores, rows), tokens }
   }
 
+  /** Log-probs (and token statistics) of each view's rows under the policy or the KL reference, with no gradient. */
+  private async tokenStats(
+    which: 'policy' | 'reference',
+    views: { prompt: number[]; response: number[] }[][],
+    withStats: boolean,
+  ): Promise<ResponseStats[]> {
+    const { config } = this.job
+    const pad = this.model.tokenizer.padTokenId
+    const model = which === 'policy' ? this.transformer : this.reference
+    if (config.logprob_engine === 'tfjs')
+      return views.map((rows) => responseTokenStats(model, rows, pad, config.micro_batch_size, withStats))
+    // The policy changes every step (and Co-rewarding-II's teacher too): their weights reach onnxruntime by re-export.
+    const frozen = which === 'reference' && !this.teacher
+    const onnx =
+      frozen && this.frozenReference
+        ? this.frozenReference
+        : await OnnxModel.create(exportOnnx(this.model.config, model.toArrays()), this.model.config.vocab_size)
+    if (frozen) this.frozenReference = onnx
+    const stats: ResponseStats[] = []
+    for (const rows of views) stats.push(await onnxResponseStats(onnx, rows, pad, config.micro_batch_size, withStats))
+    if (!frozen) await onnx.release()
+    return stats
+  }
+
   private async update(
     rows: (TrainingRow & { view: 'original' | 'paraphrase' })[],
     step: number,
@@ -577,6 +606,7 @@ export class Trainer {
   }
 
   dispose(): void {
+    void this.frozenReference?.release()
     this.optimizer.dispose()
     this.teacher?.dispose()
     if (this.reference !== this.teacher) this.reference.dispose()

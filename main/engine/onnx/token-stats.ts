@@ -1,0 +1,58 @@
+// Per-response-token log-probabilities (and entropies, self-certainties) computed by onnxruntime: the
+// log-prob passes of a GRPO step need no gradient, so they run on native kernels instead of tfjs.
+import { packArrays } from '../trainer/grpo'
+import type { OnnxModel } from './session'
+
+export interface ResponseStats {
+  logProbs: Float32Array[]
+  entropy: Float32Array[]
+  selfCertainty: Float32Array[]
+}
+
+/** The same values as responseTokenStats (tfjs), from the exported model. */
+export async function onnxResponseStats(
+  model: OnnxModel,
+  rows: { prompt: number[]; response: number[] }[],
+  padTokenId: number,
+  microBatch: number,
+  withStats: boolean,
+): Promise<ResponseStats> {
+  const out: ResponseStats = { logProbs: [], entropy: [], selfCertainty: [] }
+  const vocab = model.vocabSize
+  for (let start = 0; start < rows.length; start += microBatch) {
+    const chunk = rows.slice(start, start + microBatch)
+    const packed = packArrays(chunk, padTokenId)
+    const logits = await model.logits(packed.ids, packed.mask, chunk.length, packed.length)
+    chunk.forEach((row, r) => {
+      const n = row.response.length
+      const logProbs = new Float32Array(n)
+      const entropy = new Float32Array(withStats ? n : 0)
+      const certainty = new Float32Array(withStats ? n : 0)
+      for (let j = 0; j < n; j++) {
+        const offset = (r * packed.length + packed.starts[r]! + j) * vocab
+        let max = -Infinity
+        let sum = 0
+        for (let v = 0; v < vocab; v++) {
+          max = Math.max(max, logits[offset + v]!)
+          sum += logits[offset + v]!
+        }
+        let partition = 0
+        for (let v = 0; v < vocab; v++) partition += Math.exp(logits[offset + v]! - max)
+        const logZ = max + Math.log(partition)
+        logProbs[j] = logits[offset + row.response[j]!]! - logZ
+        if (!withStats) continue
+        let h = 0
+        for (let v = 0; v < vocab; v++) {
+          const logp = logits[offset + v]! - logZ
+          h -= Math.exp(logp) * logp
+        }
+        entropy[j] = h
+        certainty[j] = logZ - sum / vocab
+      }
+      out.logProbs.push(logProbs)
+      out.entropy.push(entropy)
+      out.selfCertainty.push(certainty)
+    })
+  }
+  return out
+}
