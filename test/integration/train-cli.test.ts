@@ -1,6 +1,6 @@
 // `cwb train` end to end: a real trainer process on a tiny model over the stored demo dataset, writing the
 // real SQLite store; stop, resume, a crashing trainer, and a bad config.
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -35,6 +35,18 @@ function setUp(overrides: Record<string, unknown> = {}): { workspace: string; co
     }),
   )
   return { workspace, config }
+}
+
+/** Starts `cwb train` in the background and resolves once it reports `step N/total` on stderr. */
+async function trainUntil(workspace: string, config: string, pattern: RegExp): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [cliPath, 'train', '--config', config, '--workspace', workspace, '--json'], {
+    cwd: root,
+    env: { ...process.env, CWB_DEMO: '' },
+  })
+  let stderr = ''
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  await expect.poll(() => pattern.test(stderr), { timeout: 60_000, interval: 50 }).toBe(true)
+  return child
 }
 
 const lastJson = (stdout: string): Record<string, unknown> =>
@@ -73,23 +85,10 @@ describe('cwb train', () => {
 
   it('stops after the current step with a checkpoint when asked, then resumes to the end', async () => {
     const { workspace, config } = setUp({ steps: 30, checkpoint_every: 50 })
-    const child = spawn(process.execPath, [cliPath, 'train', '--config', config, '--workspace', workspace, '--json'], {
-      cwd: root,
-      env: { ...process.env, CWB_DEMO: '' },
-    })
-    let stderr = ''
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-    await new Promise<void>((resolve) => {
-      const check = setInterval(() => {
-        if (/step 2\/30/.test(stderr)) {
-          clearInterval(check)
-          const store = new Store(join(workspace, 'workbench.db'))
-          requestStop(store.db, 1)
-          store.close()
-          resolve()
-        }
-      }, 50)
-    })
+    const child = await trainUntil(workspace, config, /step 2\/30/)
+    const running = new Store(join(workspace, 'workbench.db'))
+    requestStop(running.db, 1)
+    running.close()
     const code = await new Promise((resolve) => child.on('exit', resolve))
     expect(code).toBe(0)
     const store = new Store(join(workspace, 'workbench.db'))
@@ -149,15 +148,7 @@ describe('cwb train', () => {
 
   it('ends the trainer when its owner dies, and marks the run interrupted at the next start-up, ready to resume', async () => {
     const { workspace, config } = setUp({ steps: 40, checkpoint_every: 2 })
-    const child = spawn(process.execPath, [cliPath, 'train', '--config', config, '--workspace', workspace], {
-      cwd: root,
-      env: { ...process.env, CWB_DEMO: '' },
-    })
-    let stderr = ''
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-    await new Promise<void>((resolve) => {
-      const check = setInterval(() => /step 3\/40/.test(stderr) && (clearInterval(check), resolve()), 50)
-    })
+    const child = await trainUntil(workspace, config, /step 3\/40/)
     const store = new Store(join(workspace, 'workbench.db'))
     const trainerPid = getRun(store.db, 1)!.trainerPid!
     store.close()
@@ -173,15 +164,7 @@ describe('cwb train', () => {
 
   it('kills a running trainer at once with cwb stop --kill, and the run is marked failed with the reason', async () => {
     const { workspace, config } = setUp({ steps: 200 })
-    const child = spawn(process.execPath, [cliPath, 'train', '--config', config, '--workspace', workspace, '--json'], {
-      cwd: root,
-      env: { ...process.env, CWB_DEMO: '' },
-    })
-    let stderr = ''
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-    await new Promise<void>((resolve) => {
-      const check = setInterval(() => /step 2\/200/.test(stderr) && (clearInterval(check), resolve()), 50)
-    })
+    const child = await trainUntil(workspace, config, /step 2\/200/)
     expect(cwb(['stop', '1', '--kill', '--workspace', workspace]).stdout).toMatch(/^Killed the trainer of run 1/)
     expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(1)
     const store = new Store(join(workspace, 'workbench.db'))

@@ -5,7 +5,7 @@ import { extractAnswer } from '../../main/engine/answers/extract'
 import { groupAdvantages } from '../../main/engine/grpo/advantages'
 import { auditStep } from '../../main/engine/rewards/audit'
 import { REWARD_MODES, REWARD_MODE_IDS, scoreStep, type RewardModeId } from '../../main/engine/rewards'
-import { maskedMean } from '../../main/engine/rewards/self_certainty'
+import { maskedMean } from '../../main/engine/rewards/token-stat-mode'
 import type { GroupScore, QuestionGroup, RewardMode, Rollout } from '../../main/engine/rewards/types'
 import { sharedData } from '../helpers/shared-data'
 
