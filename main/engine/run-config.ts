@@ -63,8 +63,8 @@ export const RunConfig = z
       .number()
       .gt(0)
       .max(1)
-      .default(5e-5)
-      .describe('Peak learning rate (reference 3e-6 for 1.7B-8B models; 5e-5 for the ~1M-parameter demo model)'),
+      .default(1e-5)
+      .describe('Peak learning rate (reference 3e-6 for 1.7B-8B models; 1e-5 for the ~1M-parameter demo model)'),
     warmup_fraction: probability.default(0.1).describe('Share of steps with linear warm-up, then half-cosine to 0'),
     weight_decay: z.number().min(0).max(1).default(0.01).describe('AdamW weight decay'),
     adam_betas: z.tuple([probability, probability]).default([0.9, 0.999]).describe('AdamW betas'),
