@@ -18,6 +18,7 @@ import { Transformer } from '../../main/engine/model/transformer'
 import { exportOnnx } from '../../main/engine/onnx/export'
 import { onnxLogits } from '../../main/engine/onnx/generate'
 import { OnnxModel } from '../../main/engine/onnx/session'
+import { onnxResponseStats } from '../../main/engine/onnx/token-stats'
 import { accumulatedGradients } from '../../main/engine/optim/accumulate'
 import { AdamW } from '../../main/engine/optim/adamw'
 import { Random } from '../../main/random'
@@ -91,6 +92,11 @@ it('engine throughput against PyTorch', async () => {
     optimizer.apply(grads, 1e-4)
     tf.dispose(Object.values(grads))
   })
+  const responseRows = batch.map((row) => ({
+    prompt: row.slice(0, DEMO_MAX_PROMPT_TOKENS),
+    response: row.slice(DEMO_MAX_PROMPT_TOKENS),
+  }))
+  const logprobOnnx = await medianSeconds(() => onnxResponseStats(onnx, responseRows, 0, MICRO_BATCH, false))
   await onnx.release()
 
   const generated = rows * DEMO_MAX_RESPONSE_TOKENS
@@ -130,6 +136,7 @@ it('engine throughput against PyTorch', async () => {
       { work: 'rollout (tfjs, KV cache)', tokens: generated, seconds: rolloutTfjs, reference: torch?.rollout_s },
       { work: 'rollout (onnxruntime, CPU)', tokens: generated, seconds: rolloutOnnx, reference: torch?.rollout_s },
       { work: 'log-prob pass (tfjs)', tokens: scored, seconds: logprob, reference: torch?.logprob_s },
+      { work: 'log-prob pass (onnxruntime, the default)', tokens: scored, seconds: logprobOnnx, reference: torch?.logprob_s },
       { work: 'training step (tfjs, fwd+bwd+AdamW)', tokens: scored, seconds: train, reference: torch?.train_s },
     ],
   )
