@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { useBackend } from '../../main/engine/backend'
 import { parseModelConfig } from '../../main/engine/model/config'
 import { Transformer } from '../../main/engine/model/transformer'
-import { exportOnnx } from '../../main/engine/onnx/export'
+import { exportOnnx, onnxWeightFeeds } from '../../main/engine/onnx/export'
 import { OnnxModel } from '../../main/engine/onnx/session'
 import { onnxResponseStats } from '../../main/engine/onnx/token-stats'
 import { responseTokenStats } from '../../main/engine/trainer/grpo'
@@ -46,6 +46,25 @@ describe.each(['learned', 'rotary'] as const)('the ONNX export with %s positions
       if (maskValues[Math.floor(i / config.vocab_size)] === 1) worst = Math.max(worst, Math.abs(reference[i]! - actual[i]!))
     }
     expect(worst).toBeLessThan(1e-4)
+    // Exported once with weights as inputs, a session follows new weights fed with each run.
+    const moved = Transformer.initialise(config, 22)
+    const warm = await OnnxModel.create(exportOnnx(config, model.toArrays(), { weightsAsInputs: true }), config.vocab_size)
+    const fed = await warm.logits(
+      ids.dataSync() as Int32Array,
+      mask.dataSync() as Int32Array,
+      rows.length,
+      length,
+      onnxWeightFeeds(config, moved.toArrays()),
+    )
+    const movedReference = moved.forward(ids, mask).dataSync()
+    let worstFed = 0
+    for (let i = 0; i < movedReference.length; i++) {
+      if (maskValues[Math.floor(i / config.vocab_size)] === 1)
+        worstFed = Math.max(worstFed, Math.abs(movedReference[i]! - fed[i]!))
+    }
+    expect(worstFed).toBeLessThan(1e-4)
+    await warm.release()
+    moved.dispose()
     tf.dispose([ids, mask, expected])
     await onnxModel.release()
     model.dispose()

@@ -11,10 +11,28 @@ const MASKED = -1e9
 
 type Attr = Onnx.IAttributeProto
 
+/** A weight fed at run time: weights as graph inputs let one warm session follow a model that trains. */
+export interface WeightFeed {
+  dims: number[]
+  data: Float32Array
+}
+
 class GraphBuilder {
   readonly nodes: Onnx.INodeProto[] = []
   readonly initializers: Onnx.ITensorProto[] = []
+  readonly weightInputs: Onnx.IValueInfoProto[] = []
+  readonly feeds: Record<string, WeightFeed> = {}
   private counter = 0
+
+  constructor(private readonly weightsAsInputs: boolean) {}
+
+  /** A tensor derived from the model's weights: an initializer, or a graph input fed with each run. */
+  weight(name: string, dims: number[], values: Float32Array): string {
+    if (!this.weightsAsInputs) return this.constant(name, dims, values)
+    this.feeds[name] = { dims, data: values }
+    this.weightInputs.push(valueInfo(name, onnx.TensorProto.DataType.FLOAT, dims))
+    return name
+  }
 
   constant(name: string, dims: number[], values: Float32Array | number[], type: 'float' | 'int64' = 'float'): string {
     const tensor: Onnx.ITensorProto = { name, dims }
@@ -53,9 +71,33 @@ function valueInfo(name: string, elemType: number, dims: (number | string)[]): O
   }
 }
 
-/** Serialises the model with these weights to ONNX bytes. */
-export function exportOnnx(config: ModelConfig, weights: Record<string, Float32Array>): Uint8Array {
-  const g = new GraphBuilder()
+/** Serialises the model to ONNX bytes: with these weights inside, or (weightsAsInputs) expecting them as inputs. */
+export function exportOnnx(
+  config: ModelConfig,
+  weights: Record<string, Float32Array>,
+  options: { weightsAsInputs?: boolean } = {},
+): Uint8Array {
+  const { graph } = buildGraph(config, weights, options.weightsAsInputs ?? false)
+  const model: Onnx.IModelProto = {
+    irVersion: 7,
+    producerName: 'co-rewarding-workbench',
+    opsetImport: [{ domain: '', version: OPSET }],
+    graph,
+  }
+  return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish()
+}
+
+/** The inputs a weights-as-inputs export needs for these weights (cheap: no serialisation). */
+export function onnxWeightFeeds(config: ModelConfig, weights: Record<string, Float32Array>): Record<string, WeightFeed> {
+  return buildGraph(config, weights, true).feeds
+}
+
+function buildGraph(
+  config: ModelConfig,
+  weights: Record<string, Float32Array>,
+  weightsAsInputs: boolean,
+): { graph: Onnx.IGraphProto; feeds: Record<string, WeightFeed> } {
+  const g = new GraphBuilder(weightsAsInputs)
   const d = config.hidden_size
   const heads = config.num_attention_heads
   const headSize = d / heads
@@ -63,7 +105,7 @@ export function exportOnnx(config: ModelConfig, weights: Record<string, Float32A
   const w = (name: string): string => {
     const values = weights[name]
     if (!values) throw new Error(`weight ${name} is missing`)
-    return g.constant(name, shapes[name]!, values)
+    return g.weight(name, shapes[name]!, values)
   }
   // q, k and v get their own weights (a slice of the fused qkv) so the graph needs no Split.
   const qkvPart = (layer: number, part: 0 | 1 | 2): { weight: string; bias: string } => {
@@ -73,8 +115,8 @@ export function exportOnnx(config: ModelConfig, weights: Record<string, Float32A
     for (let row = 0; row < d; row++) sliced.set(weight.subarray(row * 3 * d + part * d, row * 3 * d + (part + 1) * d), row * d)
     const prefix = `layers.${layer}.attn.${'qkv'[part]}`
     return {
-      weight: g.constant(`${prefix}.weight`, [d, d], sliced),
-      bias: g.constant(`${prefix}.bias`, [d], bias.slice(part * d, (part + 1) * d)),
+      weight: g.weight(`${prefix}.weight`, [d, d], sliced),
+      bias: g.weight(`${prefix}.bias`, [d], bias.slice(part * d, (part + 1) * d)),
     }
   }
   const eps = g.constant('layer_norm_epsilon', [], [config.layer_norm_epsilon])
@@ -166,25 +208,21 @@ export function exportOnnx(config: ModelConfig, weights: Record<string, Float32A
   const transposed = new Float32Array(embedding.length)
   for (let row = 0; row < config.vocab_size; row++)
     for (let col = 0; col < d; col++) transposed[col * config.vocab_size + row] = embedding[row * d + col]!
-  g.op('MatMul', [final, g.constant('lm_head.weight', [d, config.vocab_size], transposed)], [], 'logits')
+  g.op('MatMul', [final, g.weight('lm_head.weight', [d, config.vocab_size], transposed)], [], 'logits')
 
-  const model: Onnx.IModelProto = {
-    irVersion: 7,
-    producerName: 'co-rewarding-workbench',
-    opsetImport: [{ domain: '', version: OPSET }],
-    graph: {
-      name: config.model_type,
-      node: g.nodes,
-      initializer: g.initializers,
-      input: [
-        valueInfo('input_ids', onnx.TensorProto.DataType.INT64, ['batch', 'sequence']),
-        valueInfo('position_ids', onnx.TensorProto.DataType.INT64, ['batch', 'sequence']),
-        valueInfo('attention_bias', onnx.TensorProto.DataType.FLOAT, ['batch', 1, 'sequence', 'sequence']),
-      ],
-      output: [valueInfo('logits', onnx.TensorProto.DataType.FLOAT, ['batch', 'sequence', config.vocab_size])],
-    },
+  const graph: Onnx.IGraphProto = {
+    name: config.model_type,
+    node: g.nodes,
+    initializer: g.initializers,
+    input: [
+      valueInfo('input_ids', onnx.TensorProto.DataType.INT64, ['batch', 'sequence']),
+      valueInfo('position_ids', onnx.TensorProto.DataType.INT64, ['batch', 'sequence']),
+      valueInfo('attention_bias', onnx.TensorProto.DataType.FLOAT, ['batch', 1, 'sequence', 'sequence']),
+      ...g.weightInputs,
+    ],
+    output: [valueInfo('logits', onnx.TensorProto.DataType.FLOAT, ['batch', 'sequence', config.vocab_size])],
   }
-  return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish()
+  return { graph, feeds: g.feeds }
 }
 
 /** The graph's inputs for left-padded rows: ids, positions (count of real tokens before each) and the causal, padding-aware bias. */

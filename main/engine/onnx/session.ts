@@ -1,6 +1,6 @@
 // Running an exported model with onnxruntime-node: CPU here, the CUDA provider where it is installed.
 import * as ort from 'onnxruntime-node'
-import { inputsFor } from './export'
+import { inputsFor, type WeightFeed } from './export'
 
 export type ExecutionProvider = 'cpu' | 'cuda'
 
@@ -15,14 +15,24 @@ export class OnnxModel {
     return new OnnxModel(session, vocabSize)
   }
 
-  /** Logits [B, T, V] (flat) for left-padded `ids` with `mask` (1 = real token), both [B, T] row-major. */
-  async logits(ids: Int32Array, mask: Int32Array, batch: number, length: number): Promise<Float32Array> {
+  /**
+   * Logits [B, T, V] (flat) for left-padded `ids` with `mask` (1 = real token), both [B, T] row-major.
+   * `weights` feeds a model exported with weights as inputs.
+   */
+  async logits(
+    ids: Int32Array,
+    mask: Int32Array,
+    batch: number,
+    length: number,
+    weights?: Record<string, WeightFeed>,
+  ): Promise<Float32Array> {
     const { inputIds, positionIds, attentionBias } = inputsFor(ids, mask, batch, length)
-    const feeds = {
+    const feeds: Record<string, ort.Tensor> = {
       input_ids: new ort.Tensor('int64', inputIds, [batch, length]),
       position_ids: new ort.Tensor('int64', positionIds, [batch, length]),
       attention_bias: new ort.Tensor('float32', attentionBias, [batch, 1, length, length]),
     }
+    for (const [name, feed] of Object.entries(weights ?? {})) feeds[name] = new ort.Tensor('float32', feed.data, feed.dims)
     const result = await this.session.run(feeds)
     return result.logits!.data as Float32Array
   }

@@ -1,6 +1,7 @@
 // Per-response-token log-probabilities (and entropies, self-certainties) computed by onnxruntime: the
 // log-prob passes of a GRPO step need no gradient, so they run on native kernels instead of tfjs.
 import { packArrays } from '../trainer/grpo'
+import type { WeightFeed } from './export'
 import type { OnnxModel } from './session'
 
 export interface ResponseStats {
@@ -16,13 +17,14 @@ export async function onnxResponseStats(
   padTokenId: number,
   microBatch: number,
   withStats: boolean,
+  weights?: Record<string, WeightFeed>,
 ): Promise<ResponseStats> {
   const out: ResponseStats = { logProbs: [], entropy: [], selfCertainty: [] }
   const vocab = model.vocabSize
   for (let start = 0; start < rows.length; start += microBatch) {
     const chunk = rows.slice(start, start + microBatch)
     const packed = packArrays(chunk, padTokenId)
-    const logits = await model.logits(packed.ids, packed.mask, chunk.length, packed.length)
+    const logits = await model.logits(packed.ids, packed.mask, chunk.length, packed.length, weights)
     chunk.forEach((row, r) => {
       const n = row.response.length
       const logProbs = new Float32Array(n)

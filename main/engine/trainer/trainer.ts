@@ -22,7 +22,7 @@ import { generate, tfjsLogits, type Completion } from '../sampling'
 import { CollapseWatch, type CollapseFlag } from '../collapse'
 import { Random } from '../../random'
 import { emaRate, updateTeacher } from './ema'
-import { exportOnnx } from '../onnx/export'
+import { exportOnnx, onnxWeightFeeds, type WeightFeed } from '../onnx/export'
 import { OnnxModel } from '../onnx/session'
 import { onnxResponseStats, type ResponseStats } from '../onnx/token-stats'
 import { microBatchLoss, responseTokenStats, type TrainingRow } from './grpo'
@@ -94,8 +94,10 @@ export class Trainer {
   private readonly reference: Transformer
   private readonly optimizer: AdamW
   private readonly watch: CollapseWatch
-  /** The frozen reference exported to onnxruntime once (modes whose KL reference never changes). */
-  private frozenReference: OnnxModel | undefined
+  /** One onnxruntime session for the log-prob passes, exported with weights as inputs so it stays warm. */
+  private session: OnnxModel | undefined
+  /** The frozen KL reference's weights as session inputs (computed once; Co-rewarding-II's teacher moves). */
+  private frozenFeeds: Record<string, WeightFeed> | undefined
   private readonly series: Record<string, [number, number | null][]> = {}
   private state: TrainerState = { step: 0, wallTime: 0, tokens: 0 }
 
@@ -464,16 +466,18 @@ export class Trainer {
     const model = which === 'policy' ? this.transformer : this.reference
     if (config.logprob_engine === 'tfjs')
       return views.map((rows) => responseTokenStats(model, rows, pad, config.micro_batch_size, withStats))
-    // The policy changes every step (and Co-rewarding-II's teacher too): their weights reach onnxruntime by re-export.
+    // New weights reach the session as inputs each step (the policy, Co-rewarding-II's teacher); the frozen reference's once.
+    this.session ??= await OnnxModel.create(
+      exportOnnx(this.model.config, model.toArrays(), { weightsAsInputs: true }),
+      this.model.config.vocab_size,
+    )
     const frozen = which === 'reference' && !this.teacher
-    const onnx =
-      frozen && this.frozenReference
-        ? this.frozenReference
-        : await OnnxModel.create(exportOnnx(this.model.config, model.toArrays()), this.model.config.vocab_size)
-    if (frozen) this.frozenReference = onnx
+    const feeds = frozen
+      ? (this.frozenFeeds ??= onnxWeightFeeds(this.model.config, model.toArrays()))
+      : onnxWeightFeeds(this.model.config, model.toArrays())
     const stats: ResponseStats[] = []
-    for (const rows of views) stats.push(await onnxResponseStats(onnx, rows, pad, config.micro_batch_size, withStats))
-    if (!frozen) await onnx.release()
+    for (const rows of views)
+      stats.push(await onnxResponseStats(this.session, rows, pad, config.micro_batch_size, withStats, feeds))
     return stats
   }
 
@@ -606,7 +610,7 @@ export class Trainer {
   }
 
   dispose(): void {
-    void this.frozenReference?.release()
+    void this.session?.release()
     this.optimizer.dispose()
     this.teacher?.dispose()
     if (this.reference !== this.teacher) this.reference.dispose()
