@@ -373,16 +373,8 @@ export class Trainer {
     const rowsOf = (v: (typeof views)[number]): { prompt: number[]; response: number[] }[] =>
       v.completions.map((c, i) => ({ prompt: v.prompts[c.prompt]!, response: responses.get(v.view)![i]! }))
     const needsStats = this.mode.needsTokenStats
-    const policyStats = await timed('timing_s/old_log_prob', () =>
-      trainedViews.map((v) =>
-        responseTokenStats(this.transformer, rowsOf(v), tokenizer.padTokenId, config.micro_batch_size, true),
-      ),
-    )
-    const refStats = await timed('timing_s/ref', () =>
-      trainedViews.map((v) =>
-        responseTokenStats(this.reference, rowsOf(v), tokenizer.padTokenId, config.micro_batch_size, false),
-      ),
-    )
+    const policyStats = await timed('timing_s/old_log_prob', () => this.tokenStats('policy', trainedViews.map(rowsOf), true))
+    const refStats = await timed('timing_s/ref', () => this.tokenStats('reference', trainedViews.map(rowsOf), false))
 
     const groups: QuestionGroup[] = batch.map((record, q) => {
       const rolloutsOf = (view: 'original' | 'paraphrase' | 'teacher'): Rollout[] | undefined => {
