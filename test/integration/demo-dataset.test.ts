@@ -1,19 +1,10 @@
-import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { DEMO_TASK_DEFAULTS, generateDemoTask } from '../../main/data/demo'
 import { createDataset, DEMO_DATASET_NAME, ensureDemoDataset } from '../../main/store/datasets'
 import { Store } from '../../main/store/store'
-import { freshDirs } from '../helpers/workspace'
+import { freshStores } from '../helpers/workspace'
 
-const freshDir = freshDirs()
-const opened: Store[] = []
-afterEach(() => opened.splice(0).forEach((store) => store.close()))
-
-function openStore(file = join(freshDir(), 'workbench.db')): Store {
-  const store = new Store(file)
-  opened.push(store)
-  return store
-}
+const openStore = freshStores()
 
 const count = (store: Store, table: 'datasets' | 'records' | 'paraphrases'): number =>
   (store.db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n

@@ -1,5 +1,4 @@
-import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createDataset, datasetRecords, datasetSplits, findDataset } from '../../main/store/datasets'
 import {
   addCheckpoint,
@@ -23,18 +22,9 @@ import {
   type NewRun,
   type SampleRow,
 } from '../../main/store/runs'
-import { Store } from '../../main/store/store'
-import { freshDirs } from '../helpers/workspace'
+import { freshStores } from '../helpers/workspace'
 
-const freshDir = freshDirs()
-const opened: Store[] = []
-afterEach(() => opened.splice(0).forEach((store) => store.close()))
-
-function openStore(file = join(freshDir(), 'workbench.db')): Store {
-  const store = new Store(file)
-  opened.push(store)
-  return store
-}
+const openStore = freshStores()
 
 const gtRun: NewRun = { name: 'gt', mode: 'ground_truth', config: { lr: 3e-6, group_size: 8 }, seed: 7 }
 
