@@ -3,6 +3,7 @@
 // failed run with its error and log, never a crashed owner. Used by `cwb train` (and the app's services).
 import { fork, type ChildProcess } from 'node:child_process'
 import { spawnSync } from 'node:child_process'
+import { rmSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { resolveCheckpoint } from '../engine/checkpoint/resolve'
@@ -107,6 +108,18 @@ export interface OwnerOptions {
   onLog?: (message: string) => void
   /** Polled with the store's stop request: true asks the trainer to stop after its current step. */
   shouldStop?: () => boolean
+}
+
+/** Keeps the last `keep` checkpoints of a run plus every tagged one (0 keeps all); the others' folders are deleted. */
+export function pruneCheckpoints(db: Db, runId: number, keep: number): number[] {
+  if (keep <= 0) return []
+  const checkpoints = listRunCheckpoints(db, runId)
+  const doomed = checkpoints.slice(0, Math.max(0, checkpoints.length - keep)).filter((c) => c.tags.length === 0)
+  for (const checkpoint of doomed) {
+    rmSync(checkpoint.path, { recursive: true, force: true })
+    db.prepare('DELETE FROM checkpoints WHERE id = ?').run(checkpoint.id)
+  }
+  return doomed.map((c) => c.step)
 }
 
 /** Creates a run from a config and trains it to the end (or until stopped). */
@@ -223,6 +236,7 @@ function own(runId: number, job: TrainerJob, options: OwnerOptions): Promise<Run
           break
         case 'checkpoint':
           addCheckpoint(db, runId, message.step, message.path, message.step === job.config.steps ? ['latest'] : [])
+          pruneCheckpoints(db, runId, job.config.keep_checkpoints)
           break
         case 'alert':
           addEvent(db, runId, {

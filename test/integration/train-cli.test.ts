@@ -1,7 +1,7 @@
 // `cwb train` end to end: a real trainer process on a tiny model over the stored demo dataset, writing the
 // real SQLite store; stop, resume, a crashing trainer, and a bad config.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { getRun, listRunCheckpoints, metricSeries, requestStop, runEvents } from '../../main/store/runs'
@@ -81,6 +81,16 @@ describe('cwb train', () => {
     const metrics = lastJson(cwb(['metrics', '1', '--key', 'critic/score/mean', '--workspace', workspace, '--json']).stdout)
     expect(metrics).toEqual({ run: 1, series: { 'critic/score/mean': series['critic/score/mean'] } })
     expect(cwb(['runs', '--workspace', workspace]).stdout).toMatch(/1\s+tiny-co1\s+co_rewarding_i\s+finished\s+3/)
+  })
+
+  it('keeps only the last K checkpoints (keep_checkpoints), deleting the others and their folders', () => {
+    const { workspace, config } = setUp({ steps: 6, checkpoint_every: 1, keep_checkpoints: 2 })
+    expect(cwb(['train', '--config', config, '--workspace', workspace], withDemo).code).toBe(0)
+    const store = new Store(join(workspace, 'workbench.db'))
+    expect(listRunCheckpoints(store.db, 1).map((c) => c.step)).toEqual([5, 6])
+    store.close()
+    expect(existsSync(join(workspace, 'runs/1/checkpoints/step-4'))).toBe(false)
+    expect(existsSync(join(workspace, 'runs/1/checkpoints/step-5/model.safetensors'))).toBe(true)
   })
 
   it('stops after the current step with a checkpoint when asked, then resumes to the end', async () => {
