@@ -1,5 +1,6 @@
 // A tiny checkpoint with the demo tokenizer, written through the engine's own save path, for fast tests.
 import { demoModelConfig, demoTokenizerFiles } from '../../main/engine/demo/base-model'
+import { parseModelConfig, type ModelConfig } from '../../main/engine/model/config'
 import { saveModel } from '../../main/engine/model/load'
 import { Transformer } from '../../main/engine/model/transformer'
 import { loadTokenizer } from '../../main/engine/tokenizer/tokenizer'
@@ -15,4 +16,25 @@ export function writeTinyCheckpoint(dir: string, seed = 1): void {
     tokenizerFiles: { tokenizer: files.tokenizer as Record<string, unknown>, tokenizerConfig: files.tokenizerConfig },
   })
   transformer.dispose()
+}
+
+/** A small model config for engine tests; `overrides` changes any field. */
+export function tinyConfig(overrides: Record<string, unknown> = {}): ModelConfig {
+  return parseModelConfig(
+    {
+      model_type: 'cwb-gpt',
+      vocab_size: 40,
+      hidden_size: 32,
+      num_hidden_layers: 2,
+      num_attention_heads: 4,
+      intermediate_size: 64,
+      max_position_embeddings: 32,
+      position_embedding_type: 'learned',
+      bos_token_id: 1,
+      eos_token_id: 2,
+      pad_token_id: 0,
+      ...overrides,
+    },
+    'test config',
+  )
 }

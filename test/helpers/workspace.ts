@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach } from 'vitest'
-import { Store } from '../../main/store/store'
 
 /** A fresh, bare folder that removes itself. */
 export function tempDir(prefix = 'cwb-test-'): { dir: string; remove: () => void } {
@@ -18,17 +17,5 @@ export function freshDirs(): () => string {
     const { dir, remove } = tempDir()
     made.push(remove)
     return dir
-  }
-}
-
-/** For a test file: returns an opener of run stores in fresh folders (or at `file`), each closed after its test. */
-export function freshStores(): (file?: string) => Store {
-  const freshDir = freshDirs()
-  const opened: Store[] = []
-  afterEach(() => opened.splice(0).forEach((store) => store.close()))
-  return (file = join(freshDir(), 'workbench.db')) => {
-    const store = new Store(file)
-    opened.push(store)
-    return store
   }
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { DEMO_TASK_DEFAULTS, generateDemoTask } from '../../main/data/demo'
 import { createDataset, DEMO_DATASET_NAME, ensureDemoDataset } from '../../main/store/datasets'
 import { Store } from '../../main/store/store'
-import { freshStores } from '../helpers/workspace'
+import { freshStores } from '../helpers/stores'
 
 const openStore = freshStores()
 

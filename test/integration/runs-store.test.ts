@@ -22,7 +22,7 @@ import {
   type NewRun,
   type SampleRow,
 } from '../../main/store/runs'
-import { freshStores } from '../helpers/workspace'
+import { freshStores } from '../helpers/stores'
 
 const openStore = freshStores()
 

@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { useBackend } from '../../main/engine/backend'
-import { parseModelConfig } from '../../main/engine/model/config'
 import { Transformer } from '../../main/engine/model/transformer'
 import { exportOnnx, onnxWeightFeeds } from '../../main/engine/onnx/export'
 import { OnnxModel } from '../../main/engine/onnx/session'
@@ -9,6 +8,7 @@ import { onnxResponseStats } from '../../main/engine/onnx/token-stats'
 import { responseTokenStats } from '../../main/engine/trainer/grpo'
 import { Random } from '../../main/random'
 import { leftPad } from '../../main/engine/sampling'
+import { tinyConfig } from '../helpers/tiny-model'
 
 beforeAll(async () => {
   await useBackend('wasm')
@@ -16,22 +16,14 @@ beforeAll(async () => {
 
 describe.each(['learned', 'rotary'] as const)('the ONNX export with %s positions, run by onnxruntime-node on CPU', (position) => {
   it('matches the tfjs forward pass within 1e-4 on random left-padded inputs', async () => {
-    const config = parseModelConfig(
-      {
-        model_type: 'cwb-gpt',
-        vocab_size: 61,
-        hidden_size: 48,
-        num_hidden_layers: 3,
-        num_attention_heads: 4,
-        intermediate_size: 96,
-        max_position_embeddings: 40,
-        position_embedding_type: position,
-        bos_token_id: 1,
-        eos_token_id: 2,
-        pad_token_id: 0,
-      },
-      'test',
-    )
+    const config = tinyConfig({
+      vocab_size: 61,
+      hidden_size: 48,
+      num_hidden_layers: 3,
+      intermediate_size: 96,
+      max_position_embeddings: 40,
+      position_embedding_type: position,
+    })
     const model = Transformer.initialise(config, 21)
     const onnxModel = await OnnxModel.create(exportOnnx(config, model.toArrays()), config.vocab_size)
     const random = new Random(5)
@@ -73,22 +65,7 @@ describe.each(['learned', 'rotary'] as const)('the ONNX export with %s positions
 
 describe('log-prob passes on onnxruntime', () => {
   it('give the same per-token log-probs, entropies and self-certainties as tfjs', async () => {
-    const config = parseModelConfig(
-      {
-        model_type: 'cwb-gpt',
-        vocab_size: 37,
-        hidden_size: 32,
-        num_hidden_layers: 2,
-        num_attention_heads: 4,
-        intermediate_size: 64,
-        max_position_embeddings: 32,
-        position_embedding_type: 'learned',
-        bos_token_id: 1,
-        eos_token_id: 2,
-        pad_token_id: 0,
-      },
-      'test',
-    )
+    const config = tinyConfig({ vocab_size: 37 })
     const model = Transformer.initialise(config, 8)
     const onnxModel = await OnnxModel.create(exportOnnx(config, model.toArrays()), config.vocab_size)
     const rows = [

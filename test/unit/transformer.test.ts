@@ -1,28 +1,13 @@
 import * as tf from '@tensorflow/tfjs'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { useBackend } from '../../main/engine/backend'
-import { parseModelConfig, type ModelConfig } from '../../main/engine/model/config'
+import type { ModelConfig } from '../../main/engine/model/config'
 import { tokenEntropy, tokenLogProbs, tokenSelfCertainty } from '../../main/engine/model/token-stats'
 import { Transformer } from '../../main/engine/model/transformer'
 import { generate, leftPad, tfjsLogits } from '../../main/engine/sampling'
+import { tinyConfig } from '../helpers/tiny-model'
 
-const tiny = (position: 'learned' | 'rotary'): ModelConfig =>
-  parseModelConfig(
-    {
-      model_type: 'cwb-gpt',
-      vocab_size: 40,
-      hidden_size: 32,
-      num_hidden_layers: 2,
-      num_attention_heads: 4,
-      intermediate_size: 64,
-      max_position_embeddings: 32,
-      position_embedding_type: position,
-      bos_token_id: 1,
-      eos_token_id: 2,
-      pad_token_id: 0,
-    },
-    'test config',
-  )
+const tiny = (position: 'learned' | 'rotary'): ModelConfig => tinyConfig({ position_embedding_type: position })
 
 beforeAll(async () => {
   await useBackend('wasm')

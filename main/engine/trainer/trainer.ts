@@ -373,7 +373,9 @@ export class Trainer {
     const rowsOf = (v: (typeof views)[number]): { prompt: number[]; response: number[] }[] =>
       v.completions.map((c, i) => ({ prompt: v.prompts[c.prompt]!, response: responses.get(v.view)![i]! }))
     const needsStats = this.mode.needsTokenStats
-    const policyStats = await timed('timing_s/old_log_prob', () => this.tokenStats('policy', trainedViews.map(rowsOf), true))
+    const policyStats = await timed('timing_s/old_log_prob', () =>
+      this.tokenStats('policy', trainedViews.map(rowsOf), needsStats),
+    )
     const refStats = await timed('timing_s/ref', () => this.tokenStats('reference', trainedViews.map(rowsOf), false))
 
     const groups: QuestionGroup[] = batch.map((record, q) => {
