@@ -6,12 +6,12 @@ import { spawnSync } from 'node:child_process'
 import { rmSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
-import { resolveCheckpoint } from '../engine/checkpoint/resolve'
 import type { CollapseFlag } from '../engine/collapse'
 import type { OwnerMessage, TrainerMessage } from '../engine/trainer/protocol'
 import type { TrainerJob, TrainRecord } from '../engine/trainer/trainer'
 import type { RunConfig } from '../engine/run-config'
 import { packageRoot, packageVersion } from '../package-root'
+import { checkpointFromStore } from '../store/checkpoint-spec'
 import { datasetRecords, findDataset } from '../store/datasets'
 import type { Db } from '../store/database'
 import {
@@ -42,21 +42,6 @@ export interface RunOutcome {
   steps: number
   final: Record<string, number>
   error?: string
-}
-
-/** The folder a checkpoint spec names, looking RUN:STEP up in this store. */
-export function checkpointFromStore(db: Db, spec: string): string {
-  return resolveCheckpoint(
-    spec,
-    (run, step) => {
-      const found = getRun(db, run)
-      return found ? listRunCheckpoints(db, found.id).find((c) => c.step === step)?.path : undefined
-    },
-    (run) => {
-      const found = getRun(db, run)
-      return found ? listRunCheckpoints(db, found.id).map((c) => c.step) : undefined
-    },
-  )
 }
 
 function gitCommit(): string | null {

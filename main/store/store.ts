@@ -54,31 +54,6 @@ export class Store {
     return rows.map((row) => ({ ...row, tags: jsonArray(row.tags) }))
   }
 
-  /** A run by id (all digits) or by name (the newest of that name). */
-  findRun(idOrName: string): { id: number; name: string } | undefined {
-    const byId = /^\d+$/.test(idOrName)
-      ? (this.db.prepare('SELECT id, name FROM runs WHERE id = ?').get(Number(idOrName)) as
-          { id: number; name: string } | undefined)
-      : undefined
-    return (
-      byId ??
-      (this.db.prepare('SELECT id, name FROM runs WHERE name = ? ORDER BY id DESC').get(idOrName) as
-        { id: number; name: string } | undefined)
-    )
-  }
-
-  checkpointSteps(run: number): number[] {
-    return (this.db.prepare('SELECT step FROM checkpoints WHERE run_id = ? ORDER BY step').all(run) as { step: number }[]).map(
-      (r) => r.step,
-    )
-  }
-
-  checkpointPath(run: number, step: number): string | undefined {
-    return (
-      this.db.prepare('SELECT path FROM checkpoints WHERE run_id = ? AND step = ?').get(run, step) as { path: string } | undefined
-    )?.path
-  }
-
   close(): void {
     this.db.close()
   }
