@@ -4,7 +4,9 @@
 import type { AppInfo, Backend, EventName, EventPayload } from '../../preload/contract'
 import { packageVersion } from '../package-root'
 import type { Store } from '../store/store'
+import { analysisHandlers } from './analysis'
 import { createDispatch, type Dispatch, type Handlers } from './dispatch'
+import { runHandlers } from './runs-service'
 
 export type EventListener = <E extends EventName>(event: E, payload: EventPayload<E>) => void
 
@@ -38,7 +40,8 @@ export class WorkbenchHost {
         schemaVersion: store.schemaVersion,
       }),
       'backends.list': ({ refresh }) => this.probe(refresh ?? false),
-      'runs.list': () => store.listRuns(),
+      ...runHandlers(store),
+      ...analysisHandlers(store.db),
       'datasets.list': () => store.listDatasets(),
       'checkpoints.list': ({ run }) => store.listCheckpoints(run),
     }

@@ -4,6 +4,8 @@ import App from './App.vue'
 import CheckpointsView from './views/CheckpointsView.vue'
 import CompareView from './views/CompareView.vue'
 import DatasetsView from './views/DatasetsView.vue'
+import RunDetailView from './views/RunDetailView.vue'
+import RolloutsView from './views/RolloutsView.vue'
 import RunsView from './views/RunsView.vue'
 import './styles.css'
 
@@ -13,6 +15,21 @@ const router = createRouter({
     { path: '/', redirect: '/runs' },
     { path: '/datasets', component: DatasetsView, meta: { title: 'Datasets' } },
     { path: '/runs', component: RunsView, meta: { title: 'Runs' } },
+    {
+      path: '/runs/:id(\\d+)',
+      component: RunDetailView,
+      props: (route) => ({ id: Number(route.params.id) }),
+      meta: { title: 'Run' },
+    },
+    {
+      path: '/runs/:id(\\d+)/rollouts',
+      component: RolloutsView,
+      props: (route) => ({
+        id: Number(route.params.id),
+        step: route.query.step === undefined ? undefined : Number(route.query.step),
+      }),
+      meta: { title: 'Rollouts' },
+    },
     { path: '/compare', component: CompareView, meta: { title: 'Compare' } },
     { path: '/checkpoints', component: CheckpointsView, meta: { title: 'Checkpoints' } },
   ],

@@ -1,14 +1,16 @@
 import { describe, expect, it } from 'vitest'
 import { ApiError, createDispatch, type Handlers } from '../../main/services/dispatch'
 
-const handlers = (overrides: Partial<Handlers> = {}): Handlers => ({
-  'app.info': () => ({ version: '0.0.0', workspace: '/w', host: 'browser', schemaVersion: 2 }),
-  'backends.list': () => [],
-  'runs.list': () => [],
-  'datasets.list': () => [],
-  'checkpoints.list': ({ run }) => [{ id: 1, run: run ?? 7, runName: 'r', step: 3, path: '/c', tags: [], createdAt: 'now' }],
-  ...overrides,
-})
+// Only the methods these tests call; the others are left out.
+const handlers = (overrides: Partial<Handlers> = {}): Handlers =>
+  ({
+    'app.info': () => ({ version: '0.0.0', workspace: '/w', host: 'browser', schemaVersion: 2 }),
+    'backends.list': () => [],
+    'runs.list': () => [],
+    'datasets.list': () => [],
+    'checkpoints.list': ({ run }) => [{ id: 1, run: run ?? 7, runName: 'r', step: 3, path: '/c', tags: [], createdAt: 'now' }],
+    ...overrides,
+  }) as Handlers
 
 describe('the API boundary', () => {
   it('passes a valid request to its service and returns the result', async () => {
