@@ -1,9 +1,12 @@
 import { Command, CommanderError } from 'commander'
 import { packageVersion } from '../package-root'
+import { datasetsCommand } from './commands/datasets'
 import { demoCommand } from './commands/demo'
 import { doctorCommand } from './commands/doctor'
 import { evalCommand } from './commands/eval'
+import { exportCommand } from './commands/export'
 import { generateCommand } from './commands/generate'
+import { importCommand } from './commands/import'
 import { metricsCommand } from './commands/metrics'
 import { pretrainCommand } from './commands/pretrain'
 import { rewardsCommand } from './commands/rewards'
@@ -26,6 +29,9 @@ export function buildProgram(): Command {
     serveCommand(),
     doctorCommand(),
     runsCommand(),
+    datasetsCommand(),
+    importCommand(),
+    exportCommand(),
     scoreCommand(),
     rewardsCommand(),
     pretrainCommand(),

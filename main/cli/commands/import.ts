@@ -1,0 +1,87 @@
+import { Command, Option } from 'commander'
+import { UsageError } from '../errors'
+import { printJson, progress } from '../output'
+import { openWorkspaceStore, withWorkspace, type WorkspaceOptions } from '../workspace-option'
+
+interface ImportCliOptions extends WorkspaceOptions {
+  name?: string
+  format: string
+  map?: string
+  pending?: boolean
+  json?: boolean
+}
+
+export const IMPORT_FORMAT_CHOICES = ['auto', 'jsonl', 'csv', 'parquet', 'verl', 'verl-pair', 'pairs', 'gsm8k']
+
+export function importCommand(): Command {
+  return withWorkspace(new Command('import'))
+    .description(
+      'import a dataset from JSONL, CSV or Parquet (verl, pairs, GSM8K or question/answer rows); PATH2 is the aligned rewrite file of a verl pair',
+    )
+    .argument('<path>', 'the data file (the original file of a verl pair)')
+    .argument('[path2]', 'the rewrite file aligned with PATH row by row (a verl pair)')
+    .option('--name <name>', 'dataset name (default: the file name); a taken name is refused with a suggestion')
+    .addOption(
+      new Option('--format <format>', 'file format or schema; auto recognises the columns')
+        .choices(IMPORT_FORMAT_CHOICES)
+        .default('auto'),
+    )
+    .option(
+      '--map <fields>',
+      'columns for unknown schemas: question=COL[,answer=COL][,paraphrase=COL][,split=COL] (dotted paths reach nested fields)',
+    )
+    .option('--pending', 'import paraphrases as pending review (default: accepted, ready to train)')
+    .option('--json', 'print {"dataset", "records", "paraphrases", "with_answer"} as the last stdout line')
+    .action(async (path: string, path2: string | undefined, options: ImportCliOptions) => {
+      const { importDataset } = await import('../../data/import/import')
+      const { parseColumnMap } = await import('../../data/import/schemas')
+      let map
+      try {
+        map = options.map === undefined ? undefined : parseColumnMap(options.map)
+      } catch (error) {
+        throw new UsageError((error as Error).message)
+      }
+      const { store } = openWorkspaceStore(options)
+      const controller = new AbortController()
+      const onSignal = (): void => controller.abort()
+      process.once('SIGINT', onSignal)
+      let shown = -1
+      try {
+        const result = await importDataset(store.db, {
+          path,
+          rewrite: path2,
+          name: options.name,
+          format: options.format as never,
+          map,
+          paraphraseStatus: options.pending ? 'pending' : 'accepted',
+          signal: controller.signal,
+          onStage: (stage, fraction) => {
+            const percent = Math.floor(fraction * 10) * 10
+            if (stage === 'reading' && percent !== shown) {
+              shown = percent
+              progress(`reading ${percent}%`)
+            }
+            if (stage === 'storing' && fraction === 0) progress('storing')
+          },
+        })
+        const flags = [
+          result.flagged.duplicate ? `${result.flagged.duplicate} duplicate questions` : '',
+          result.flagged.noAnswer ? `${result.flagged.noAnswer} without an answer` : '',
+        ].filter(Boolean)
+        progress(
+          `Imported "${result.name}" (${result.schema}): ${result.records} records, ${result.withAnswer} with an answer, ${result.paraphrases} paraphrases${flags.length ? `; flagged: ${flags.join(', ')}` : ''}`,
+        )
+        if (options.json)
+          printJson({
+            dataset: result.id,
+            records: result.records,
+            paraphrases: result.paraphrases,
+            with_answer: result.withAnswer,
+          })
+        else process.stdout.write(`Dataset ${result.id} "${result.name}": ${result.records} records.\n`)
+      } finally {
+        process.off('SIGINT', onSignal)
+        store.close()
+      }
+    })
+}

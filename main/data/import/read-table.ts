@@ -1,0 +1,237 @@
+// Reading a data file as a table of rows: JSONL, CSV or Parquet. Text files stream through a strict UTF-8
+// decoder (bad bytes are an error, never silently replaced); Parquet is read in row-group-sized chunks. Both
+// report progress and stop between chunks when the signal aborts. Every row keeps the number a user would
+// look for in the file: the line of a JSONL row, the line a CSV record starts on, the 1-based Parquet row.
+import { createReadStream, statSync } from 'node:fs'
+import { extname } from 'node:path'
+import { parse as parseCsv } from 'csv-parse'
+import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet'
+
+export const CONTAINERS = ['jsonl', 'csv', 'parquet'] as const
+export type Container = (typeof CONTAINERS)[number]
+
+export interface TableRow {
+  /** Where the row is in its file, as a user counts: the line (JSONL, CSV) or the row (Parquet), 1-based. */
+  at: number
+  values: Record<string, unknown>
+}
+
+export interface Table {
+  file: string
+  container: Container
+  /** Column names: the union over the rows (JSONL), the header (CSV), the schema (Parquet). */
+  columns: string[]
+  rows: TableRow[]
+}
+
+export interface ReadOptions {
+  signal?: AbortSignal
+  /** Called now and then with the share of the file read (0 to 1). */
+  onProgress?: (fraction: number) => void
+}
+
+export class ImportCancelled extends Error {
+  constructor() {
+    super('Import cancelled; nothing was stored.')
+  }
+}
+
+const PARQUET_CHUNK_ROWS = 5000
+
+/** The container a path's extension names, or undefined. */
+export function containerOf(path: string): Container | undefined {
+  const ext = extname(path).toLowerCase()
+  if (ext === '.jsonl' || ext === '.ndjson' || ext === '.json') return 'jsonl'
+  if (ext === '.csv' || ext === '.tsv') return 'csv'
+  if (ext === '.parquet' || ext === '.pq') return 'parquet'
+  return undefined
+}
+
+export async function readTable(file: string, container: Container, options: ReadOptions = {}): Promise<Table> {
+  let size: number
+  try {
+    size = statSync(file).size
+  } catch (error) {
+    throw new Error(
+      `${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); check the path.`,
+      {
+        cause: error,
+      },
+    )
+  }
+  if (size === 0) throw new Error(`${file}: the file is empty; export the data again or choose another file.`)
+  if (container === 'parquet') return readParquet(file, options)
+  return container === 'jsonl' ? readJsonl(file, size, options) : readCsv(file, size, options)
+}
+
+function checkCancel(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new ImportCancelled()
+}
+
+/** Parquet's 64-bit integers arrive as BigInt: keep them as numbers where exact, else as decimal strings. */
+export function plainValue(value: unknown): unknown {
+  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString()
+  if (Array.isArray(value)) return value.map(plainValue)
+  if (value instanceof Date) return value.toISOString()
+  if (value instanceof Uint8Array) return new TextDecoder().decode(value)
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([key, v]) => [key, plainValue(v)]))
+  return value
+}
+
+async function readParquet(file: string, { signal, onProgress }: ReadOptions): Promise<Table> {
+  const buffer = await asyncBufferFromFile(file)
+  let metadata
+  try {
+    metadata = await parquetMetadataAsync(buffer)
+  } catch (error) {
+    throw new Error(
+      `${file}: not a readable Parquet file (${(error as Error).message}); it may be truncated or another format.`,
+      {
+        cause: error,
+      },
+    )
+  }
+  const total = Number(metadata.num_rows)
+  const rows: TableRow[] = []
+  for (let start = 0; start < total; start += PARQUET_CHUNK_ROWS) {
+    checkCancel(signal)
+    const end = Math.min(total, start + PARQUET_CHUNK_ROWS)
+    let chunk: Record<string, unknown>[]
+    try {
+      chunk = (await parquetReadObjects({ file: buffer, metadata, rowStart: start, rowEnd: end })) as Record<string, unknown>[]
+    } catch (error) {
+      throw new Error(
+        `${file}: rows ${start + 1}-${end} cannot be read (${(error as Error).message}); the file may be truncated or corrupt.`,
+        { cause: error },
+      )
+    }
+    for (const [i, values] of chunk.entries())
+      rows.push({ at: start + i + 1, values: plainValue(values) as Record<string, unknown> })
+    onProgress?.(end / Math.max(1, total))
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+  return { file, container: 'parquet', columns: topLevelNames(metadata.schema), rows }
+}
+
+/** The names of the schema's top-level fields (children of the root, skipping nested elements). */
+function topLevelNames(schema: { name: string; num_children?: number }[]): string[] {
+  const names: string[] = []
+  let i = 1
+  const skip = (index: number): number => {
+    let next = index + 1
+    for (let c = 0; c < (schema[index]?.num_children ?? 0); c++) next = skip(next)
+    return next
+  }
+  while (i < schema.length) {
+    names.push(schema[i]!.name)
+    i = skip(i)
+  }
+  return names
+}
+
+/** Decodes a file's bytes as UTF-8, failing on the first invalid byte with where it is. */
+async function* utf8Chunks(file: string, size: number, { signal, onProgress }: ReadOptions): AsyncGenerator<string> {
+  const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false })
+  let read = 0
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
+    checkCancel(signal)
+    const bytes = chunk as Buffer
+    try {
+      yield decoder.decode(bytes, { stream: true })
+    } catch (error) {
+      throw new Error(
+        `${file}: not UTF-8 text (an invalid byte between bytes ${read} and ${read + bytes.length}); convert it, e.g. \`iconv -f latin1 -t utf-8\`.`,
+        { cause: error },
+      )
+    }
+    read += bytes.length
+    onProgress?.(read / size)
+  }
+  try {
+    const rest = decoder.decode()
+    if (rest) yield rest
+  } catch (error) {
+    throw new Error(`${file}: not UTF-8 text (it ends inside a character); convert it to UTF-8.`, { cause: error })
+  }
+}
+
+async function readJsonl(file: string, size: number, options: ReadOptions): Promise<Table> {
+  const rows: TableRow[] = []
+  const columns = new Set<string>()
+  let pending = ''
+  let line = 0
+  const take = (text: string): void => {
+    line++
+    const trimmed = text.trim()
+    if (trimmed === '') return
+    let value: unknown
+    try {
+      value = JSON.parse(trimmed)
+    } catch (error) {
+      throw new Error(`${file}: line ${line}: not valid JSON (${(error as Error).message}); fix or remove the line.`, {
+        cause: error,
+      })
+    }
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      throw new Error(
+        `${file}: line ${line}: expected one JSON object per line, got ${Array.isArray(value) ? 'an array' : typeof value}.`,
+      )
+    }
+    for (const key of Object.keys(value)) columns.add(key)
+    rows.push({ at: line, values: value as Record<string, unknown> })
+  }
+  for await (const text of utf8Chunks(file, size, options)) {
+    pending += text
+    let newline = pending.indexOf('\n')
+    let start = 0
+    while (newline !== -1) {
+      take(pending.slice(start, newline))
+      start = newline + 1
+      newline = pending.indexOf('\n', start)
+    }
+    pending = pending.slice(start)
+  }
+  if (pending.trim() !== '') take(pending)
+  if (rows.length === 0) throw new Error(`${file}: no rows (only blank lines); export the data again or choose another file.`)
+  return { file, container: 'jsonl', columns: [...columns], rows }
+}
+
+async function readCsv(file: string, size: number, options: ReadOptions): Promise<Table> {
+  const rows: TableRow[] = []
+  let columns: string[] = []
+  const parser = parseCsv({
+    columns: (header: string[]) => (columns = header.map((name) => name.trim())),
+    bom: true,
+    info: true,
+    skip_empty_lines: true,
+    delimiter: extname(file).toLowerCase() === '.tsv' ? '\t' : ',',
+  })
+  const feeding = (async () => {
+    try {
+      for await (const text of utf8Chunks(file, size, options)) {
+        if (!parser.write(text)) await new Promise((resolve) => parser.once('drain', resolve))
+      }
+      parser.end()
+    } catch (error) {
+      parser.destroy(error as Error)
+    }
+  })()
+  try {
+    for await (const item of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
+      rows.push({ at: item.info.lines, values: item.record })
+    }
+  } catch (error) {
+    const err = error as Error & { code?: string; lines?: number }
+    if (err instanceof ImportCancelled || err.message.startsWith(file)) throw err
+    throw new Error(
+      `${file}: ${err.lines ? `line ${err.lines}: ` : ''}not valid CSV (${err.message}); fix the file or export it again.`,
+      {
+        cause: error,
+      },
+    )
+  }
+  await feeding
+  if (rows.length === 0) throw new Error(`${file}: no rows under the header; export the data again or choose another file.`)
+  return { file, container: 'csv', columns, rows }
+}
