@@ -7,6 +7,7 @@ import { evalCommand } from './commands/eval'
 import { exportCommand } from './commands/export'
 import { generateCommand } from './commands/generate'
 import { importCommand } from './commands/import'
+import { importLogCommand } from './commands/import-log'
 import { metricsCommand } from './commands/metrics'
 import { pretrainCommand } from './commands/pretrain'
 import { rewardsCommand } from './commands/rewards'
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
     datasetsCommand(),
     importCommand(),
     exportCommand(),
+    importLogCommand(),
     scoreCommand(),
     rewardsCommand(),
     pretrainCommand(),

@@ -1,0 +1,193 @@
+// Bringing runs trained elsewhere into the store, beside local ones: verl console logs, verl rollout dump folders
+// and TRL trainer_state.json files. A run remembers each source (path, format, and for a log how far it was read),
+// so importing the same path again appends what was written since; `run` adds a source to an existing run (a
+// cluster run's log and dumps become one run). A later line for a stored step replaces it: verl repeats steps
+// after a resume.
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs'
+import { basename, resolve } from 'node:path'
+import type { Db } from '../../store/database'
+import { createRun, getRun, recordStep, updateRun, type RewardMode, type Run, type RunOrigin } from '../../store/runs'
+import { parseConsoleText } from './verl-console'
+import { dumpFiles, readDumpStep } from './verl-rollouts'
+import { parseTrainerState } from './trl'
+
+export const LOG_FORMATS = ['verl-console', 'verl-rollouts', 'trl'] as const
+export type LogFormat = (typeof LOG_FORMATS)[number]
+
+export interface LogSource {
+  path: string
+  format: LogFormat
+  /** verl-console: bytes of complete lines read so far. */
+  offset?: number
+}
+
+export interface ImportLogOptions {
+  path: string
+  format?: LogFormat | 'auto'
+  /** Name of a new run (default: the file or folder name). */
+  name?: string
+  /** Add the source to this existing run. */
+  run?: number
+  /** Reward mode of a new run; by default read from the metric keys (see inferMode). */
+  mode?: RewardMode
+}
+
+export interface ImportLogResult {
+  run: number
+  /** Distinct steps the run has stored. */
+  steps: number
+  /** Distinct metric keys the run has. */
+  metrics: number
+  /** Steps this call added (not stored before). */
+  newSteps: number
+  /** Whether the run was created by this call. */
+  created: boolean
+  /** Steps read by this call (new or replacing stored ones). */
+  readSteps: number
+}
+
+/** What a path holds: a folder of `<step>.jsonl` dumps, a TRL state file, or a console log. */
+export function detectLogFormat(path: string): LogFormat {
+  if (!existsSync(path)) throw new Error(`${path}: no such file or folder; check the path.`)
+  if (statSync(path).isDirectory()) {
+    if (dumpFiles(path).length > 0) return 'verl-rollouts'
+    throw new Error(
+      `${path}: a folder without <step>.jsonl rollout dumps; give a verl console log, a dump folder or a trainer_state.json.`,
+    )
+  }
+  if (basename(path) === 'trainer_state.json') return 'trl'
+  const head = readHead(path, 4096)
+  if (/^\s*\{/.test(head) && head.includes('"log_history"')) return 'trl'
+  return 'verl-console'
+}
+
+function readHead(path: string, bytes: number): string {
+  const fd = openSync(path, 'r')
+  try {
+    const buffer = Buffer.alloc(bytes)
+    const read = readSync(fd, buffer, 0, bytes, 0)
+    return buffer.subarray(0, read).toString('utf8')
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** The reward mode a run's keys point to: Co-I logs the paraphrase view, Co-II the teacher, MV pseudo labels. */
+export function inferMode(keys: Iterable<string>): RewardMode {
+  const all = [...keys]
+  if (all.some((k) => k.startsWith('critic/score_aug') || k.includes('_aug'))) return 'co_rewarding_i'
+  if (all.some((k) => k.includes('teacher') || k === 'timing_s/gen_ref')) return 'co_rewarding_ii'
+  if (all.some((k) => k.startsWith('coreward/'))) return 'majority_voting'
+  return 'ground_truth'
+}
+
+const sourcesOf = (run: Run): LogSource[] =>
+  Array.isArray(run.environment.sources) ? (run.environment.sources as LogSource[]) : []
+
+function findRunBySource(db: Db, path: string): Run | undefined {
+  const rows = db
+    .prepare(`SELECT id FROM runs WHERE origin <> 'local' AND environment LIKE ?`)
+    .all(`%${JSON.stringify(path).slice(1, -1)}%`) as {
+    id: number
+  }[]
+  return rows.map((row) => getRun(db, row.id)!).find((run) => sourcesOf(run).some((source) => source.path === path))
+}
+
+interface ParsedStep {
+  step: number
+  metrics: Record<string, number>
+  tokens?: number
+  samples?: ReturnType<typeof readDumpStep>['samples']
+}
+
+/** Reads what is new in a source: its steps, and the source's state after reading. */
+function readSource(source: LogSource): { steps: ParsedStep[]; source: LogSource } {
+  if (source.format === 'verl-console') {
+    const size = statSync(source.path).size
+    const from = source.offset !== undefined && source.offset <= size ? source.offset : 0 // a shorter file was rewritten
+    const fd = openSync(source.path, 'r')
+    let buffer: Buffer
+    try {
+      buffer = Buffer.alloc(size - from)
+      readSync(fd, buffer, 0, buffer.length, from)
+    } finally {
+      closeSync(fd)
+    }
+    const lastNewline = buffer.lastIndexOf(10)
+    if (lastNewline === -1) return { steps: [], source: { ...source, offset: from } }
+    const { steps } = parseConsoleText(buffer.subarray(0, lastNewline + 1).toString('utf8'))
+    return { steps, source: { ...source, offset: from + lastNewline + 1 } }
+  }
+  if (source.format === 'trl') return { steps: parseTrainerState(readFileSync(source.path, 'utf8'), source.path), source }
+  const steps = dumpFiles(source.path).map(({ step, file }) => {
+    const dump = readDumpStep(step, file)
+    return { step, metrics: dump.metrics, samples: dump.samples }
+  })
+  return { steps, source }
+}
+
+const storedSteps = (db: Db, run: number): Set<number> =>
+  new Set(
+    (db.prepare('SELECT DISTINCT step FROM metrics WHERE run_id = ?').pluck().all(run) as number[]).concat(
+      db.prepare('SELECT DISTINCT step FROM samples WHERE run_id = ?').pluck().all(run) as number[],
+    ),
+  )
+
+/** Seconds since the start and tokens so far at each stored step, to continue verl's per-step timings. */
+function clockAt(db: Db, run: number, step: number): { wall: number; tokens: number } {
+  const row = db
+    .prepare('SELECT MAX(wall_time) AS wall, MAX(tokens) AS tokens FROM metrics WHERE run_id = ? AND step < ?')
+    .get(run, step) as { wall: number | null; tokens: number | null }
+  return { wall: row.wall ?? 0, tokens: row.tokens ?? 0 }
+}
+
+function writeSteps(db: Db, run: number, format: LogFormat, steps: ParsedStep[]): void {
+  const clearLogged = db.prepare(`DELETE FROM metrics WHERE run_id = ? AND step = ? AND key NOT LIKE 'rescore/%'`)
+  db.transaction(() => {
+    for (const parsed of steps) {
+      if (format !== 'verl-rollouts') clearLogged.run(run, parsed.step) // the later line for a step wins
+      const before = clockAt(db, run, parsed.step)
+      const stepSeconds = parsed.metrics['timing_s/step']
+      const stepTokens = parsed.metrics['perf/total_num_tokens']
+      const wallTime = before.wall + (Number.isFinite(stepSeconds) && stepSeconds! > 0 ? stepSeconds! : 0)
+      const tokens =
+        parsed.tokens ?? before.tokens + (Number.isFinite(stepTokens) && stepTokens! > 0 ? Math.round(stepTokens!) : 0)
+      recordStep(db, run, { step: parsed.step, wallTime, tokens, metrics: parsed.metrics, samples: parsed.samples })
+    }
+  }).immediate()
+}
+
+export function importLog(db: Db, options: ImportLogOptions): ImportLogResult {
+  const path = resolve(options.path)
+  const format = !options.format || options.format === 'auto' ? detectLogFormat(path) : options.format
+  if (!existsSync(path)) throw new Error(`${path}: no such file or folder; check the path.`)
+  let run = options.run !== undefined ? getRun(db, options.run) : findRunBySource(db, path)
+  if (options.run !== undefined && !run) throw new Error(`No run ${options.run} in this workspace; \`cwb runs\` lists them.`)
+  const known = run ? sourcesOf(run).find((source) => source.path === path) : undefined
+  const { steps, source } = readSource(known ?? { path, format })
+  let created = false
+  if (!run) {
+    if (steps.length === 0 && format !== 'verl-console') throw new Error(`${path}: no steps found in it (format ${format}).`)
+    const origin: RunOrigin = format === 'trl' ? 'trl' : 'verl'
+    const mode = options.mode ?? inferMode(steps.flatMap((s) => Object.keys(s.metrics)))
+    const name = options.name ?? basename(path).replace(/\.(log|txt|json|jsonl)$/i, '')
+    const id = createRun(db, {
+      name,
+      mode,
+      config: { name, mode, imported: true },
+      seed: 0,
+      origin,
+      environment: { sources: [] },
+    })
+    updateRun(db, id, { status: 'finished' })
+    run = getRun(db, id)!
+    created = true
+  }
+  const before = storedSteps(db, run.id)
+  writeSteps(db, run.id, format, steps)
+  const sources = sourcesOf(run).filter((s) => s.path !== path)
+  updateRun(db, run.id, { environment: { ...run.environment, sources: [...sources, source] } })
+  const after = storedSteps(db, run.id)
+  const metrics = db.prepare('SELECT COUNT(DISTINCT key) FROM metrics WHERE run_id = ?').pluck().get(run.id) as number
+  return { run: run.id, steps: after.size, metrics, newSteps: [...after].filter((s) => !before.has(s)).length, created, readSteps: steps.length }
+}
