@@ -5,6 +5,7 @@ import { demoCommand } from './commands/demo'
 import { doctorCommand } from './commands/doctor'
 import { evalCommand } from './commands/eval'
 import { exportCommand } from './commands/export'
+import { exportVerlCommand } from './commands/export-verl'
 import { generateCommand } from './commands/generate'
 import { importCommand } from './commands/import'
 import { importLogCommand } from './commands/import-log'
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
     importCommand(),
     exportCommand(),
     importLogCommand(),
+    exportVerlCommand(),
     scoreCommand(),
     rewardsCommand(),
     pretrainCommand(),

@@ -18,6 +18,10 @@ export interface ExportOptions {
   format: ExportFormat
   out: string
   acceptedOnly?: boolean
+  /** Only the records of this split. */
+  split?: string
+  /** File names start with this (default: the dataset's name). */
+  prefix?: string
 }
 
 export interface ExportResult {
@@ -180,9 +184,11 @@ function verlFile(file: string, rows: ExportRecord[], question: (r: ExportRecord
 export function exportDataset(db: Db, datasetSpec: string, options: ExportOptions): ExportResult {
   const dataset = findDataset(db, datasetSpec)
   if (!dataset) throw new Error(`No dataset "${datasetSpec}" in this workspace; \`cwb datasets\` lists them.`)
-  const records = exportRecords(db, dataset.id, options.acceptedOnly ?? false)
+  const records = exportRecords(db, dataset.id, options.acceptedOnly ?? false).filter(
+    (r) => options.split === undefined || r.split === options.split,
+  )
   mkdirSync(options.out, { recursive: true })
-  const base = dataset.name.replace(/[^\w.-]+/g, '_')
+  const base = (options.prefix ?? dataset.name).replace(/[^\w.-]+/g, '_')
   if (options.format === 'jsonl') {
     const file = join(options.out, `${base}.jsonl`)
     const lines = records.map((r) =>
@@ -243,4 +249,20 @@ export function exportDataset(db: Db, datasetSpec: string, options: ExportOption
     ),
   ])
   return { dataset: dataset.id, files: [file], rows: paired.length, withoutParaphrase }
+}
+
+/** One verl Parquet file of a dataset's records (a split's, labelled only when asked), as verl's data.train_files / val_files read it. */
+export function exportVerlFile(
+  db: Db,
+  datasetSpec: string,
+  options: { file: string; split?: string; labelledOnly?: boolean },
+): { rows: number } {
+  const dataset = findDataset(db, datasetSpec)
+  if (!dataset) throw new Error(`No dataset "${datasetSpec}" in this workspace; \`cwb datasets\` lists them.`)
+  const rows = exportRecords(db, dataset.id, false).filter(
+    (r) =>
+      (options.split === undefined || r.split === options.split) && (!options.labelledOnly || (r.answer ?? '').trim() !== ''),
+  )
+  verlFile(options.file, rows, (r) => r.question, dataset.name)
+  return { rows: rows.length }
 }

@@ -1,0 +1,206 @@
+// Handing a run to the Co-rewarding reference's verl engine (co-rewarding.md section 13): the run's data as verl
+// Parquet (Co-rewarding-I: the aligned original + rewrite pair), a launch script for the right fork with the Hydra
+// overrides of the run's mode, and a README for one node and for a Ray cluster.
+//
+// Two forks: Co-rewarding-I has its own verl tree (adv_estimator and reward manager `co_reward`, a second train file
+// for the rewrites); ground truth, majority voting and Co-rewarding-II run on the other. Self-certainty and entropy
+// exist in neither, so those runs are refused. Scale-dependent values (learning rate, batch size, lengths, epochs)
+// are the reference's unless `keepHparams`, because the local run's are sized for a ~1M-parameter model.
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Db } from '../../store/database'
+import { getRun } from '../../store/runs'
+import { DEFAULT_KL_COEF, emaConfig, klCoefficient, type RunConfig } from '../../engine/run-config'
+import { exportDataset, exportVerlFile } from '../export/export'
+
+export interface VerlExportOptions {
+  out: string
+  /** Hugging Face model id or path for actor_rollout_ref.model.path. */
+  model: string
+  gpus?: number
+  nodes?: number
+  keepHparams?: boolean
+}
+
+export interface VerlExport {
+  fork: 'Co-rewarding-I' | 'Co-rewarding-II'
+  overrides: string[]
+  files: { script: string; readme: string; train: string[]; validation: string }
+}
+
+/** The reference's scale-dependent settings (co-rewarding.md section 13). */
+export const REFERENCE_SCALE = {
+  'data.train_batch_size': 128,
+  'data.max_prompt_length': 512,
+  'data.max_response_length': 3072,
+  'actor_rollout_ref.actor.optim.lr': 3e-6,
+  'trainer.total_epochs': 3,
+} as const
+
+/** The keys that choose each mode, exactly as the method doc gives them. */
+export function modeOverrides(config: RunConfig, trainFiles: { original: string; rewrite?: string }): string[] {
+  switch (config.mode) {
+    case 'ground_truth':
+      return ['algorithm.adv_estimator=grpo', 'reward_model.reward_manager=naive']
+    case 'majority_voting':
+      return ['algorithm.adv_estimator=grpo', 'reward_model.reward_manager=majority_voting']
+    case 'co_rewarding_i':
+      return [
+        'algorithm.adv_estimator=co_reward',
+        'reward_model.reward_manager=co_reward',
+        `data.train_files=${trainFiles.original}`,
+        `data.train_aug_files=${trainFiles.rewrite}`,
+      ]
+    case 'co_rewarding_ii': {
+      const ema = emaConfig(config)
+      return [
+        'algorithm.adv_estimator=grpo',
+        'reward_model.reward_manager=co_rewarding_II',
+        `actor_rollout_ref.ref.sliding_average.enable=${ema.enabled ? 'True' : 'False'}`,
+        `actor_rollout_ref.ref.sliding_average.update_interval=${ema.update_interval}`,
+        `actor_rollout_ref.ref.sliding_average.alpha_start=${ema.alpha_start}`,
+        `actor_rollout_ref.ref.sliding_average.alpha_end=${ema.alpha_end}`,
+        'reward_model.val_reward_manager=naive',
+      ]
+    }
+    default:
+      throw new Error(
+        `${config.mode} runs cannot go to verl: neither Co-rewarding fork implements ${config.mode === 'self_certainty' ? 'self-certainty' : 'entropy'} rewards; export a ground_truth, majority_voting, co_rewarding_i or co_rewarding_ii run.`,
+      )
+  }
+}
+
+/** Every override of a run, mode keys first; `$DATA` and `$OUT` are set by the launch script. */
+export function verlOverrides(
+  config: RunConfig,
+  options: Omit<VerlExportOptions, 'out'>,
+  files: { train: string; rewrite?: string; validation: string },
+): string[] {
+  const scale = options.keepHparams
+    ? {
+        'data.train_batch_size': config.batch_size,
+        'data.max_prompt_length': config.max_prompt_tokens,
+        'data.max_response_length': config.max_response_tokens,
+        'actor_rollout_ref.actor.optim.lr': config.learning_rate,
+      }
+    : REFERENCE_SCALE
+  const mode = modeOverrides(config, { original: files.train, rewrite: files.rewrite })
+  return [
+    ...mode,
+    ...(config.mode === 'co_rewarding_i' ? [] : [`data.train_files=${files.train}`]),
+    `data.val_files=${files.validation}`,
+    ...Object.entries(scale).map(([key, value]) => `${key}=${value}`),
+    ...(options.keepHparams ? [`trainer.total_training_steps=${config.steps}`] : []),
+    `actor_rollout_ref.model.path=${options.model}`,
+    `actor_rollout_ref.rollout.n=${config.rollouts}`,
+    `actor_rollout_ref.rollout.temperature=${config.temperature}`,
+    `actor_rollout_ref.rollout.top_p=${config.top_p}`,
+    'actor_rollout_ref.actor.use_kl_loss=True',
+    'actor_rollout_ref.actor.kl_loss_type=low_var_kl',
+    `actor_rollout_ref.actor.kl_loss_coef=${klCoefficient(config)}`,
+    `actor_rollout_ref.actor.clip_ratio_low=${config.clip_ratio_low}`,
+    `actor_rollout_ref.actor.clip_ratio_high=${config.clip_ratio_high}`,
+    `trainer.test_freq=${config.validation.every}`,
+    `trainer.save_freq=${config.checkpoint_every}`,
+    "trainer.logger=['console']",
+    'trainer.rollout_data_dir=$OUT/rollouts',
+    'trainer.default_local_dir=$OUT/checkpoints',
+    `trainer.n_gpus_per_node=${options.gpus ?? 8}`,
+    `trainer.nnodes=${options.nodes ?? 1}`,
+    `trainer.project_name=co-rewarding-workbench`,
+    `trainer.experiment_name=${config.name.replace(/[^\w.-]+/g, '_')}`,
+  ]
+}
+
+const shellQuote = (text: string): string =>
+  /^[\w@%+=:,./$'[\]-]+$/.test(text) && !text.includes("'") ? text : `"${text.replace(/(["\\`])/g, '\\$1')}"`
+
+function launchScript(fork: VerlExport['fork'], overrides: string[], runName: string): string {
+  return `#!/usr/bin/env bash
+# Launches the workbench run "${runName}" on verl with the ${fork} fork of the Co-rewarding reference.
+# Set CO_REWARDING_DIR to your clone of the reference (it holds the ${fork} verl tree). On a Ray cluster, start Ray
+# first (see README.md) and run this on the head node.
+set -euo pipefail
+HERE="$(cd "$(dirname "\${BASH_SOURCE[0]}")" && pwd)"
+DATA="\${DATA:-$HERE/data}"
+OUT="\${OUT:-$HERE/output}"
+: "\${CO_REWARDING_DIR:?set CO_REWARDING_DIR to the Co-rewarding reference clone}"
+mkdir -p "$OUT/rollouts" "$OUT/checkpoints"
+cd "$CO_REWARDING_DIR/${fork}"
+python3 -m verl.trainer.main_ppo \\
+${overrides.map((o) => `  ${shellQuote(o)}`).join(' \\\n')} \\
+  "$@" 2>&1 | tee "$OUT/console.log"
+`
+}
+
+function readme(fork: VerlExport['fork'], config: RunConfig, options: VerlExportOptions, files: VerlExport['files']): string {
+  return `# ${config.name} on verl (${fork})
+
+Exported by the Co-rewarding Workbench from a ${config.mode} run. Scale-dependent settings are ${
+    options.keepHparams
+      ? "the local run's (--keep-hparams)"
+      : "the reference's (batch 128, lengths 512 + 3072, lr 3e-6, 3 epochs)"
+  }; mode keys, G = ${config.rollouts}, temperature ${config.temperature}, KL ${klCoefficient(config)} (low_var_kl; the mode default is ${DEFAULT_KL_COEF[config.mode]}), test every ${config.validation.every} and save every ${config.checkpoint_every} steps come from the run.
+
+Files: ${[...files.train, files.validation].map((f) => `\`data/${f.split('/').at(-1)}\``).join(', ')}, \`launch.sh\`.
+
+## One node
+    export CO_REWARDING_DIR=/path/to/Co-rewarding   # the reference clone, with its ${fork} verl tree
+    bash launch.sh                                   # extra Hydra overrides may follow, e.g. trainer.total_epochs=1
+
+## A Ray cluster
+    # on the head node
+    ray start --head --port=6379
+    # on every worker node
+    ray start --address=HEAD_IP:6379
+    # then on the head node, with trainer.nnodes set to the node count
+    bash launch.sh trainer.nnodes=${options.nodes ?? 1} trainer.n_gpus_per_node=${options.gpus ?? 8}
+
+## Bring the results back
+    npx cwb import-log output/console.log --name ${config.name}-verl
+    npx cwb import-log output/rollouts --run RUN_ID      # the rollout dumps, into the same run
+`
+}
+
+export function exportRunToVerl(db: Db, runSpec: string, options: VerlExportOptions): VerlExport {
+  const run = getRun(db, runSpec)
+  if (!run) throw new Error(`No run "${runSpec}" in this workspace; \`cwb runs\` lists them.`)
+  if (run.origin !== 'local') throw new Error(`Run ${run.id} was imported from ${run.origin}; export a local run.`)
+  const config = run.config as unknown as RunConfig
+  modeOverrides(config, { original: '' }) // refuses self-certainty and entropy before writing anything
+  const fork: VerlExport['fork'] = config.mode === 'co_rewarding_i' ? 'Co-rewarding-I' : 'Co-rewarding-II'
+  const dataDir = join(options.out, 'data')
+  mkdirSync(dataDir, { recursive: true })
+  let train: string[]
+  if (config.mode === 'co_rewarding_i') {
+    const pair = exportDataset(db, config.dataset, {
+      format: 'verl-pair',
+      out: dataDir,
+      split: config.train_split,
+      acceptedOnly: true,
+      prefix: 'train',
+    })
+    if (pair.rows === 0)
+      throw new Error(
+        `Dataset "${config.dataset}" has no accepted paraphrases in split "${config.train_split}"; Co-rewarding-I needs pairs.`,
+      )
+    train = pair.files
+  } else {
+    const file = join(dataDir, 'train.parquet')
+    exportVerlFile(db, config.dataset, { file, split: config.train_split })
+    train = [file]
+  }
+  const validation = join(dataDir, 'validation.parquet')
+  exportVerlFile(db, config.dataset, { file: validation, split: config.validation_split, labelledOnly: true })
+  const inData = (file: string): string => `$DATA/${file.split('/').at(-1)}`
+  const overrides = verlOverrides(config, options, {
+    train: inData(train[0]!),
+    rewrite: train[1] && inData(train[1]),
+    validation: inData(validation),
+  })
+  const files = { script: join(options.out, 'launch.sh'), readme: join(options.out, 'README.md'), train, validation }
+  writeFileSync(files.script, launchScript(fork, overrides, config.name))
+  chmodSync(files.script, 0o755)
+  writeFileSync(files.readme, readme(fork, config, options, files))
+  return { fork, overrides, files }
+}
