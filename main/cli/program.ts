@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander'
 import { packageVersion } from '../package-root'
+import { bundleCommand, unbundleCommand } from './commands/bundle'
 import { datasetsCommand } from './commands/datasets'
 import { demoCommand } from './commands/demo'
 import { doctorCommand } from './commands/doctor'
@@ -36,6 +37,8 @@ export function buildProgram(): Command {
     exportCommand(),
     importLogCommand(),
     exportVerlCommand(),
+    bundleCommand(),
+    unbundleCommand(),
     scoreCommand(),
     rewardsCommand(),
     pretrainCommand(),
