@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander'
 import { REWARD_MODES } from '../../../preload/contract'
+import { accuracyResult, heldOutAccuracy, spread } from '../../services/results'
 import { printJson, progress, table } from '../output'
 import { integerOption } from '../parse'
 import { openWorkspaceStore, withWorkspace, type WorkspaceOptions } from '../workspace-option'
@@ -25,9 +26,9 @@ interface DemoRow {
 }
 
 const pct = (x: number | null): string => (x === null ? '-' : `${(x * 100).toFixed(1)}%`)
-const spread = (values: number[]): string => {
-  const mean = values.reduce((a, b) => a + b, 0) / values.length
-  return values.length > 1 ? `${pct(mean)} [${pct(Math.min(...values))}, ${pct(Math.max(...values))}]` : pct(mean)
+const spreadText = (values: number[]): string => {
+  const { mean, min, max } = spread(values)!
+  return values.length > 1 ? `${pct(mean)} [${pct(min)}, ${pct(max)}]` : pct(mean)
 }
 
 export function demoCommand(): Command {
@@ -70,9 +71,7 @@ export function demoCommand(): Command {
             },
           })
           const series = metricSeries(store.db, outcome.run)
-          const heldOut = Object.entries(series).find(([key]) => key.startsWith('val-core/'))?.[1] ?? []
-          const points = heldOut.filter((p): p is [number, number] => p[1] !== null)
-          const best = points.reduce((a, b) => (b[1] > a[1] ? b : a), points[0] ?? [0, 0])
+          const accuracy = accuracyResult(heldOutAccuracy(series))
           const pseudo = series['coreward/pseudo_acc']?.filter((p) => p[1] !== null).at(-1)?.[1] ?? null
           const flags = runEvents(store.db, outcome.run, { kinds: ['alert'] }).map((e) => `${String(e.data.rule)}@${e.step}`)
           rows.push({
@@ -80,16 +79,14 @@ export function demoCommand(): Command {
             seed: job.seed,
             run: outcome.run,
             status: outcome.status,
-            before: points[0]?.[1] ?? 0,
-            best: best[1],
-            bestStep: best[0],
-            final: points.at(-1)?.[1] ?? 0,
+            before: accuracy.before ?? 0,
+            best: accuracy.best ?? 0,
+            bestStep: accuracy.bestStep ?? 0,
+            final: accuracy.final ?? 0,
             pseudo,
             flags,
           })
-          progress(
-            `${job.config.name}: ${outcome.status}; held-out ${pct(points[0]?.[1] ?? 0)} -> ${pct(points.at(-1)?.[1] ?? 0)}`,
-          )
+          progress(`${job.config.name}: ${outcome.status}; held-out ${pct(accuracy.before ?? 0)} -> ${pct(accuracy.final ?? 0)}`)
         }
       }
       await Promise.all(Array.from({ length: Math.min(options.parallel, jobs.length) }, () => worker()))
@@ -103,10 +100,10 @@ export function demoCommand(): Command {
             ['MODE', 'BEFORE', 'BEST (STEP)', 'FINAL', 'PSEUDO-LABEL ACC', 'COLLAPSE FLAGS'],
             ...byMode.map((runs) => [
               runs[0]!.mode,
-              spread(runs.map((r) => r.before)),
-              `${spread(runs.map((r) => r.best))} (${runs.map((r) => r.bestStep).join('/')})`,
-              spread(runs.map((r) => r.final)),
-              runs.every((r) => r.pseudo === null) ? '-' : spread(runs.map((r) => r.pseudo ?? 0)),
+              spreadText(runs.map((r) => r.before)),
+              `${spreadText(runs.map((r) => r.best))} (${runs.map((r) => r.bestStep).join('/')})`,
+              spreadText(runs.map((r) => r.final)),
+              runs.every((r) => r.pseudo === null) ? '-' : spreadText(runs.map((r) => r.pseudo ?? 0)),
               runs.flatMap((r) => r.flags).join(', ') || 'none',
             ]),
           ])}\n`,
