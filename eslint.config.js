@@ -64,6 +64,8 @@ export default tseslint.config(
   {
     files: ['**/*.vue'],
     languageOptions: { parser: vueParser, parserOptions: { parser: tseslint.parser, sourceType: 'module' } },
+    // vue-tsc checks names in .vue files against the DOM's types, as tsc does for .ts (where typescript-eslint turns this off).
+    rules: { 'no-undef': 'off' },
   },
   {
     rules: {

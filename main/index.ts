@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { app, dialog, ipcMain, session, type BrowserWindow } from 'electron'
 import { serveOverIpc } from './app/ipc'
+import { guardQuit } from './app/quit'
 import { createMainWindow } from './app/window'
 import { hardenContents, hardenSession } from './app/security'
 import { probeInChildProcess } from './backends/probe-process'
@@ -24,6 +25,8 @@ function workspaceArgument(argv: string[]): string | undefined {
 
 let window: BrowserWindow | undefined
 const shutdown: (() => void)[] = []
+/** How long quitting waits for trainers to finish their step with a checkpoint; any left are interrupted. */
+const STOP_GRACE_MS = 60_000
 
 async function open(): Promise<void> {
   hardenSession(session.defaultSession)
@@ -40,6 +43,12 @@ async function open(): Promise<void> {
   serveOverIpc(ipcMain, workbench, () => window?.webContents)
   window = createMainWindow(paths)
   window.on('closed', () => (window = undefined))
+  guardQuit({
+    app,
+    window,
+    activeRuns: () => workbench.activeRuns(),
+    stopRuns: () => workbench.stopRuns(STOP_GRACE_MS),
+  })
   workbench.start()
 }
 

@@ -1,9 +1,10 @@
 // Owning a run: prepare its job from the store, start a trainer process, and write what the trainer streams
 // (metrics, rollouts, checkpoints, alerts, logs, status) into the store. A trainer that crashes makes a
-// failed run with its error and log, never a crashed owner. Used by `cwb train` (and the app's services).
+// failed run with its error and log, never a crashed owner. Used by `cwb train` and `cwb demo` (a run created and
+// trained at once) and by the app's scheduler (runs queued first, started as slots free up).
 import { fork, type ChildProcess } from 'node:child_process'
 import { spawnSync } from 'node:child_process'
-import { rmSync } from 'node:fs'
+import { lstatSync, readdirSync, rmSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import type { CollapseFlag } from '../engine/collapse'
@@ -17,16 +18,20 @@ import type { Db } from '../store/database'
 import {
   addCheckpoint,
   addEvent,
+  claimQueuedRun,
   createRun,
   discardFromStep,
   getRun,
   heartbeat,
   listRunCheckpoints,
   metricSeries,
+  recordActivity,
   recordStep,
+  refreshBestCheckpointTag,
   runEvents,
   stopRequested,
   updateRun,
+  type Run,
 } from '../store/runs'
 
 export interface RunProgress {
@@ -38,15 +43,20 @@ export interface RunProgress {
 
 export interface RunOutcome {
   run: number
-  status: 'finished' | 'stopped' | 'failed'
+  /** interrupted: the owner closed and ended the trainer (the run resumes from its last checkpoint). */
+  status: 'finished' | 'stopped' | 'failed' | 'interrupted'
   steps: number
   final: Record<string, number>
   error?: string
 }
 
+let commit: string | null | undefined
 function gitCommit(): string | null {
-  const result = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: packageRoot(), encoding: 'utf8' })
-  return result.status === 0 ? result.stdout.trim() : null
+  if (commit === undefined) {
+    const result = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: packageRoot(), encoding: 'utf8' })
+    commit = result.status === 0 ? result.stdout.trim() : null
+  }
+  return commit
 }
 
 /** The training and validation data of a run, read from its dataset. */
@@ -95,31 +105,64 @@ export interface OwnerOptions {
   shouldStop?: () => boolean
 }
 
-/** Keeps the last `keep` checkpoints of a run plus every tagged one (0 keeps all); the others' folders are deleted. */
-export function pruneCheckpoints(db: Db, runId: number, keep: number): number[] {
-  if (keep <= 0) return []
+/** Bytes of the files under `path` (a file or a folder; links are not followed); 0 when it does not exist. */
+export function diskBytes(path: string): number {
+  let stat
+  try {
+    stat = lstatSync(path)
+  } catch {
+    return 0
+  }
+  if (!stat.isDirectory()) return stat.isFile() ? stat.size : 0
+  let total = 0
+  for (const entry of readdirSync(path)) total += diskBytes(join(path, entry))
+  return total
+}
+
+/**
+ * Keeps the last `keep` checkpoints of a run plus every tagged one (0 keeps all); the others' folders are deleted.
+ * Returns the removed steps and the bytes their folders held.
+ */
+export function pruneCheckpoints(db: Db, runId: number, keep: number): { removed: number[]; freedBytes: number } {
+  if (keep <= 0) return { removed: [], freedBytes: 0 }
   const checkpoints = listRunCheckpoints(db, runId)
   const doomed = checkpoints.slice(0, Math.max(0, checkpoints.length - keep)).filter((c) => c.tags.length === 0)
+  let freedBytes = 0
   for (const checkpoint of doomed) {
+    freedBytes += diskBytes(checkpoint.path)
     rmSync(checkpoint.path, { recursive: true, force: true })
     db.prepare('DELETE FROM checkpoints WHERE id = ?').run(checkpoint.id)
   }
-  return doomed.map((c) => c.step)
+  return { removed: doomed.map((c) => c.step), freedBytes }
 }
 
-/** Creates a run from a config and trains it to the end (or until stopped). */
-export async function trainNewRun(config: RunConfig, options: OwnerOptions): Promise<RunOutcome> {
-  const { db } = options
-  const data = jobData(db, config)
-  const startCheckpoint = config.checkpoint
-    ? checkpointFromStore(db, config.checkpoint)
-    : join(packageRoot(), 'resources', 'base-model')
-  const run = createRun(db, {
+/** A trainer process this owner started, and how to end it. */
+export interface OwnedTrainer {
+  run: number
+  pid: number | undefined
+  /** Settles when the trainer has ended and the run's final status is written. */
+  outcome: Promise<RunOutcome>
+  /** Ends the trainer at once (no checkpoint): the run fails with "Killed by the user at step N" and can be resumed. */
+  kill(): void
+  /**
+   * Ends the trainer because its owner is closing: the run is marked interrupted (resumable) now, and nothing more
+   * is written to the store afterwards, so the store may close right after.
+   */
+  abandon(reason: string): void
+}
+
+/** The starting checkpoint of a new run: the config's (a folder or RUN:STEP), else the shipped base model. */
+function startCheckpointOf(db: Db, config: RunConfig): string {
+  return config.checkpoint ? checkpointFromStore(db, config.checkpoint) : join(packageRoot(), 'resources', 'base-model')
+}
+
+function newRun(db: Db, config: RunConfig, datasetId: number, startCheckpoint: string): number {
+  return createRun(db, {
     name: config.name,
     mode: config.mode,
     config,
     seed: config.seed,
-    datasetId: data.datasetId,
+    datasetId,
     environment: {
       workbench: packageVersion(),
       node: process.versions.node,
@@ -129,8 +172,92 @@ export async function trainNewRun(config: RunConfig, options: OwnerOptions): Pro
       start_checkpoint: startCheckpoint,
     },
   })
+}
+
+/**
+ * Stores a new run from a config with status queued (a scheduler starts it with startRun) and returns its id.
+ * The dataset and the starting checkpoint must exist now; the checkpoint is resolved to its folder once, here.
+ */
+export function createQueuedRun(db: Db, config: RunConfig): number {
+  const dataset = findDataset(db, config.dataset)
+  if (!dataset) throw new Error(`dataset: no dataset "${config.dataset}" in this workspace; \`cwb datasets\` lists them`)
+  return newRun(db, config, dataset.id, startCheckpointOf(db, config))
+}
+
+/** The job that resumes a run from its latest checkpoint (its later steps are discarded), or undefined without one. */
+function resumeJob(db: Db, run: Run, workspace: string): { job: TrainerJob; from: number } | undefined {
+  const latest = listRunCheckpoints(db, run.id).at(-1)
+  if (!latest) return undefined
+  const config = run.config as unknown as RunConfig
+  discardFromStep(db, run.id, latest.step + 1)
+  const flags: CollapseFlag[] = runEvents(db, run.id, { kinds: ['alert'] }).map((e) => e.data as unknown as CollapseFlag)
+  const job: TrainerJob = {
+    config,
+    runDir: join(workspace, 'runs', String(run.id)),
+    startCheckpoint: String(run.environment.start_checkpoint),
+    resumeFrom: latest.path,
+    ...jobData(db, config),
+    history: { series: metricSeries(db, run.id), flags },
+  }
+  return { job, from: latest.step }
+}
+
+/** The job that trains a run from its start (anything it logged before is discarded). */
+function freshJob(db: Db, run: Run, workspace: string): TrainerJob {
+  const config = run.config as unknown as RunConfig
+  const data = jobData(db, config)
+  discardFromStep(db, run.id, 0)
+  return {
+    config,
+    runDir: join(workspace, 'runs', String(run.id)),
+    startCheckpoint: String(run.environment.start_checkpoint),
+    ...data,
+  }
+}
+
+/**
+ * Starts the trainer of a queued run: afresh, or from its latest checkpoint when it was queued to resume (a run
+ * with no checkpoint yet starts over). Throws when the run is not queued; a run whose job cannot be prepared (its
+ * dataset or checkpoint is gone) is marked failed with the reason, and the error is thrown too.
+ */
+export function startRun(runId: number, options: OwnerOptions): OwnedTrainer {
+  const { db } = options
+  const run = getRun(db, runId)
+  if (!run) throw new Error(`No run with id ${runId} in this workspace; \`cwb runs\` lists the runs.`)
+  if (!claimQueuedRun(db, runId)) throw new Error(`Run ${runId} is ${run.status}, not queued; only queued runs are started.`)
+  let job: TrainerJob
+  try {
+    const resumed = run.resume ? resumeJob(db, run, options.workspace) : undefined
+    if (run.resume && !resumed) {
+      addEvent(db, runId, { level: 'info', kind: 'status', message: 'No checkpoint to resume from: training from the start.' })
+    }
+    if (resumed) options.onLog?.(`Resuming run ${runId} from step ${resumed.from}`)
+    job = resumed?.job ?? freshJob(db, run, options.workspace)
+    updateRun(db, runId, { resume: false })
+  } catch (error) {
+    const message = (error as Error).message
+    addEvent(db, runId, { level: 'error', kind: 'log', message: `Cannot start the run: ${message}` })
+    updateRun(db, runId, { status: 'failed', phase: null, resume: false, finishedAt: new Date().toISOString() })
+    throw error
+  }
+  return own(runId, job, options)
+}
+
+/** Creates a run from a config and trains it to the end (or until stopped). */
+export async function trainNewRun(config: RunConfig, options: OwnerOptions): Promise<RunOutcome> {
+  const { db } = options
+  const data = jobData(db, config)
+  const startCheckpoint = startCheckpointOf(db, config)
+  // Created and claimed in one transaction: a workbench watching the queue never sees this run as queued.
+  const run = db
+    .transaction((): number => {
+      const id = newRun(db, config, data.datasetId, startCheckpoint)
+      claimQueuedRun(db, id)
+      return id
+    })
+    .immediate()
   const job: TrainerJob = { config, runDir: join(options.workspace, 'runs', String(run)), startCheckpoint, ...data }
-  return own(run, job, options)
+  return own(run, job, options).outcome
 }
 
 /** Resumes a stopped, failed or interrupted run from its latest checkpoint; steps after it are trained again. */
@@ -140,28 +267,19 @@ export async function resumeRun(runSpec: string, options: OwnerOptions): Promise
   if (!run) throw new Error(`No run "${runSpec}" in this workspace; \`cwb runs\` lists them`)
   if (run.status === 'running' || run.status === 'stopping')
     throw new Error(`Run ${run.id} is ${run.status}; stop it before resuming`)
+  if (run.status === 'queued')
+    throw new Error(`Run ${run.id} is queued in the workbench; it starts there when a slot frees up (or stop it there first)`)
   if (run.status === 'finished')
     throw new Error(`Run ${run.id} has finished; start a new run from one of its checkpoints instead`)
-  const latest = listRunCheckpoints(db, run.id).at(-1)
-  if (!latest) throw new Error(`Run ${run.id} has no checkpoint to resume from; start it again instead`)
-  const config = run.config as unknown as RunConfig
-  discardFromStep(db, run.id, latest.step + 1)
-  const flags: CollapseFlag[] = runEvents(db, run.id, { kinds: ['alert'] }).map((e) => e.data as unknown as CollapseFlag)
-  const job: TrainerJob = {
-    config,
-    runDir: join(options.workspace, 'runs', String(run.id)),
-    startCheckpoint: String(run.environment.start_checkpoint),
-    resumeFrom: latest.path,
-    ...jobData(db, config),
-    history: { series: metricSeries(db, run.id), flags },
-  }
+  const resumed = resumeJob(db, run, options.workspace)
+  if (!resumed) throw new Error(`Run ${run.id} has no checkpoint to resume from; start it again instead`)
   updateRun(db, run.id, { stopRequested: false })
-  options.onLog?.(`Resuming run ${run.id} from step ${latest.step}`)
-  return own(run.id, job, options)
+  options.onLog?.(`Resuming run ${run.id} from step ${resumed.from}`)
+  return own(run.id, resumed.job, options).outcome
 }
 
 /** Runs the trainer process for `job` and writes its events into the store until it ends. */
-function own(runId: number, job: TrainerJob, options: OwnerOptions): Promise<RunOutcome> {
+function own(runId: number, job: TrainerJob, options: OwnerOptions): OwnedTrainer {
   const { db } = options
   const child: ChildProcess = fork(join(packageRoot(), 'out', 'main', 'trainer.js'), [], {
     stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
@@ -176,10 +294,15 @@ function own(runId: number, job: TrainerJob, options: OwnerOptions): Promise<Run
     startedAt: new Date().toISOString(),
     finishedAt: null,
   })
-  const send = (message: OwnerMessage): void => void child.send(message)
+  recordActivity(db, runId, 'starting')
+  const send = (message: OwnerMessage): void => {
+    if (child.connected) child.send(message)
+  }
   send({ type: 'start', job })
   let step = 0
   let stopSent = false
+  let killedByUser = false
+  let abandoned = false
   const poll = setInterval(() => {
     heartbeat(db, runId)
     if (!stopSent && (options.shouldStop?.() || stopRequested(db, runId))) {
@@ -188,12 +311,13 @@ function own(runId: number, job: TrainerJob, options: OwnerOptions): Promise<Run
       send({ type: 'stop' })
     }
   }, 500)
-  return new Promise((resolve) => {
-    let outcome: RunOutcome | undefined
-    const finish = (result: RunOutcome): void => {
-      outcome ??= result
-    }
+  let outcome: RunOutcome | undefined
+  const finish = (result: RunOutcome): void => {
+    outcome ??= result
+  }
+  const ended = new Promise<RunOutcome>((resolve) => {
     child.on('message', (raw) => {
+      if (abandoned) return
       const message = raw as TrainerMessage
       switch (message.type) {
         case 'started':
@@ -206,6 +330,7 @@ function own(runId: number, job: TrainerJob, options: OwnerOptions): Promise<Run
           })
           break
         case 'phase':
+          recordActivity(db, runId, message.phase)
           options.onProgress?.({ step: message.step, totalSteps: job.config.steps, phase: message.phase })
           break
         case 'step':
@@ -217,10 +342,14 @@ function own(runId: number, job: TrainerJob, options: OwnerOptions): Promise<Run
             metrics: message.metrics,
             samples: message.samples,
           })
+          recordActivity(db, runId)
+          if (Object.keys(message.metrics).some((key) => key.startsWith('val-core/'))) refreshBestCheckpointTag(db, runId)
           options.onProgress?.({ step: message.step, totalSteps: job.config.steps, phase: 'done', metrics: message.metrics })
           break
         case 'checkpoint':
           addCheckpoint(db, runId, message.step, message.path, message.step === job.config.steps ? ['latest'] : [])
+          // Tag first: retention keeps tagged checkpoints, so the best one survives pruning.
+          refreshBestCheckpointTag(db, runId)
           pruneCheckpoints(db, runId, job.config.keep_checkpoints)
           break
         case 'alert':
@@ -254,13 +383,39 @@ function own(runId: number, job: TrainerJob, options: OwnerOptions): Promise<Run
     })
     child.on('exit', (code, signal) => {
       clearInterval(poll)
+      if (abandoned) return resolve(outcome!)
       if (!outcome) {
-        const why = `the trainer process exited ${signal ? `on ${signal}` : `with code ${code}`} without finishing${stderr.trim() ? `: ${stderr.trim().split('\n').at(-1)}` : ''}`
+        const why = killedByUser
+          ? `Killed by the user at step ${step}`
+          : `the trainer process exited ${signal ? `on ${signal}` : `with code ${code}`} without finishing${stderr.trim() ? `: ${stderr.trim().split('\n').at(-1)}` : ''}`
         addEvent(db, runId, { level: 'error', kind: 'log', step, message: why, data: { stderr } })
         finish({ run: runId, status: 'failed', steps: step, final: {}, error: why })
       }
-      updateRun(db, runId, { status: outcome!.status, trainerPid: null, finishedAt: new Date().toISOString() })
+      updateRun(db, runId, { status: outcome!.status, trainerPid: null, phase: null, finishedAt: new Date().toISOString() })
       resolve(outcome!)
     })
   })
+  return {
+    run: runId,
+    pid: child.pid,
+    outcome: ended,
+    kill: () => {
+      if (abandoned || child.exitCode !== null || child.signalCode !== null) return
+      killedByUser = true
+      child.kill('SIGKILL')
+    },
+    abandon: (reason) => {
+      if (abandoned || child.exitCode !== null || child.signalCode !== null) return
+      abandoned = true
+      clearInterval(poll)
+      finish({ run: runId, status: 'interrupted', steps: step, final: {}, error: reason })
+      child.kill('SIGTERM')
+      updateRun(db, runId, { status: 'interrupted', trainerPid: null, phase: null })
+      addEvent(db, runId, {
+        level: 'warning',
+        kind: 'status',
+        message: `Run interrupted at step ${step}: ${reason}. Resume it from its last checkpoint.`,
+      })
+    },
+  }
 }

@@ -1,12 +1,15 @@
-// The services behind the API contract, implemented once for both transports. A host owns the store,
-// watches it for commits from other processes, probes the backends off the UI thread, and fans events
-// out to every connected UI.
-import type { AppInfo, Backend, EventName, EventPayload } from '../../preload/contract'
+// The services behind the API contract, implemented once for both transports. A host owns the store and the
+// run queue (it starts queued runs and owns their trainers), watches the store for commits (its trainers' and
+// other processes'), probes the backends off the UI thread, and fans events out to every connected UI.
+import type { AppInfo, Backend, EventName, EventPayload, RunSummary } from '../../preload/contract'
 import { packageVersion } from '../package-root'
+import type { Statement } from 'better-sqlite3'
+import { lastStep, type RunStatus } from '../store/runs'
 import type { Store } from '../store/store'
 import { analysisHandlers } from './analysis'
 import { createDispatch, type Dispatch, type Handlers } from './dispatch'
 import { runHandlers } from './runs-service'
+import { RunScheduler, runSlots } from './scheduler'
 
 export type EventListener = <E extends EventName>(event: E, payload: EventPayload<E>) => void
 
@@ -18,20 +21,39 @@ export interface HostOptions {
   probe: (signal: AbortSignal) => Promise<Backend[]>
   /** How often to look for commits by other processes (CLI, trainers). */
   watchIntervalMs?: number
+  /** Runs trained at a time (default: CWB_MAX_RUNS, else one per core but one). */
+  maxRuns?: number
   log?: (message: string) => void
 }
+
+type NoticeKind = EventPayload<'run.notice'>['kind']
+const NOTICE_STATUSES: readonly RunStatus[] = ['finished', 'failed', 'stopped', 'interrupted']
 
 export class WorkbenchHost {
   readonly dispatch: Dispatch
   private readonly listeners = new Set<EventListener>()
   private backends: Promise<Backend[]> | undefined
   private watchTimer: NodeJS.Timeout | undefined
-  private lastDataVersion: number
+  private lastVersion: string
   private readonly closing = new AbortController()
+  private readonly scheduler: RunScheduler
+  private readonly ownChanges: Statement
+  /** Run statuses and the newest alert as of the last look, to notice what changed since. */
+  private statuses = new Map<number, { name: string; status: RunStatus }>()
+  private lastAlert = 0
 
   constructor(private readonly options: HostOptions) {
     const { store } = options
-    this.lastDataVersion = store.dataVersion()
+    this.scheduler = new RunScheduler({
+      db: store.db,
+      workspace: options.workspace,
+      slots: runSlots(options.maxRuns),
+      log: options.log,
+    })
+    this.ownChanges = store.db.prepare('SELECT total_changes()').pluck()
+    this.lastVersion = this.version()
+    this.statuses = this.runStatuses()
+    this.lastAlert = (store.db.prepare(`SELECT MAX(id) FROM events WHERE kind = 'alert'`).pluck().get() as number | null) ?? 0
     const handlers: Handlers = {
       'app.info': () => ({
         version: packageVersion(),
@@ -40,7 +62,7 @@ export class WorkbenchHost {
         schemaVersion: store.schemaVersion,
       }),
       'backends.list': ({ refresh }) => this.probe(refresh ?? false),
-      ...runHandlers(store),
+      ...runHandlers({ store, workspace: options.workspace, scheduler: this.scheduler }),
       ...analysisHandlers(store.db),
       'datasets.list': () => store.listDatasets(),
       'checkpoints.list': ({ run }) => store.listCheckpoints(run),
@@ -50,9 +72,10 @@ export class WorkbenchHost {
     )
   }
 
-  /** Starts watching the store and probing backends in the background. */
+  /** Starts watching the store, probing backends in the background, and the runs left queued by a previous session. */
   start(): void {
     void this.probe(false)
+    this.scheduler.fill()
     this.watchTimer = setInterval(() => this.checkStore(), this.options.watchIntervalMs ?? 250)
     this.watchTimer.unref()
   }
@@ -79,17 +102,89 @@ export class WorkbenchHost {
     return this.backends
   }
 
+  /**
+   * Changes with every commit: SQLite's data_version counts other connections' (CLI, imports), total_changes this
+   * connection's own (the trainers this host owns write through it).
+   */
+  private version(): string {
+    return `${this.options.store.dataVersion()}:${this.ownChanges.get() as number}`
+  }
+
+  private runStatuses(): Map<number, { name: string; status: RunStatus }> {
+    const rows = this.options.store.db.prepare('SELECT id, name, status FROM runs').all() as {
+      id: number
+      name: string
+      status: RunStatus
+    }[]
+    return new Map(rows.map(({ id, name, status }) => [id, { name, status }]))
+  }
+
   private checkStore(): void {
-    const version = this.options.store.dataVersion()
-    if (version !== this.lastDataVersion) {
-      this.lastDataVersion = version
-      this.emit('store.changed', { dataVersion: version })
+    const version = this.version()
+    if (version === this.lastVersion) return
+    this.lastVersion = version
+    this.emit('store.changed', { dataVersion: this.options.store.dataVersion() + (this.ownChanges.get() as number) })
+    this.notice()
+    this.scheduler.fill()
+  }
+
+  /** Emits run.notice for runs that ended since the last look and for new collapse alerts, whoever trains them. */
+  private notice(): void {
+    const { db } = this.options.store
+    const statuses = this.runStatuses()
+    for (const [run, { name, status }] of statuses) {
+      const before = this.statuses.get(run)?.status
+      if (before === undefined || before === status || !NOTICE_STATUSES.includes(status)) continue
+      const step = lastStep(db, run) ?? 0
+      const reason = (
+        db
+          .prepare(
+            `SELECT message FROM events WHERE run_id = ? AND level IN ('error', 'warning') AND kind <> 'alert' ORDER BY id DESC LIMIT 1`,
+          )
+          .pluck()
+          .get(run) as string | undefined
+      )?.trim()
+      const message =
+        status === 'finished'
+          ? `Finished after ${step} steps.`
+          : status === 'stopped'
+            ? `Stopped at step ${step}; it can be resumed.`
+            : `${status === 'failed' ? 'Failed' : 'Interrupted'} at step ${step}${reason ? `: ${reason}` : '.'}`
+      this.emit('run.notice', { run, name, kind: status as NoticeKind, message })
+    }
+    this.statuses = statuses
+    const alerts = db
+      .prepare(
+        `SELECT e.id, e.run_id AS run, e.message, r.name FROM events e JOIN runs r ON r.id = e.run_id
+         WHERE e.kind = 'alert' AND e.id > ? ORDER BY e.id`,
+      )
+      .all(this.lastAlert) as { id: number; run: number; message: string; name: string }[]
+    for (const alert of alerts) {
+      this.emit('run.notice', { run: alert.run, name: alert.name, kind: 'alert', message: alert.message })
+      this.lastAlert = alert.id
     }
   }
 
+  /** The runs whose trainers this host owns: what quitting would stop. */
+  activeRuns(): Pick<RunSummary, 'id' | 'name'>[] {
+    return this.options.store.db
+      .prepare('SELECT id, name FROM runs WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id')
+      .all(JSON.stringify(this.scheduler.ownedRuns())) as Pick<RunSummary, 'id' | 'name'>[]
+  }
+
+  /**
+   * Asks the trainers this host owns to stop after their current step (each saves a checkpoint) and waits for
+   * them, at most `timeoutMs`; queued runs stay queued for the next start. Call close() afterwards.
+   */
+  stopRuns(timeoutMs: number): Promise<number[]> {
+    return this.scheduler.stopAll(timeoutMs)
+  }
+
+  /** Stops watching; trainers still owned are ended and their runs marked interrupted (resumable). */
   close(): void {
     this.closing.abort()
     clearInterval(this.watchTimer)
+    this.scheduler.close('the workbench closed while it was training')
     this.listeners.clear()
   }
 }

@@ -134,6 +134,70 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX metrics_by_run_step ON metrics(run_id, step);
     `,
   },
+  {
+    version: 4,
+    name: 'run lifecycle: what the trainer is doing and when it last said so; the queue (order, resume flag)',
+    sql: `
+      ALTER TABLE runs ADD COLUMN phase TEXT;
+      ALTER TABLE runs ADD COLUMN activity_at TEXT;
+      ALTER TABLE runs ADD COLUMN resume INTEGER NOT NULL DEFAULT 0 CHECK (resume IN (0, 1));
+      ALTER TABLE runs ADD COLUMN queued_at TEXT;
+      CREATE INDEX runs_by_status ON runs(status);
+    `,
+  },
+  {
+    version: 5,
+    name: 'dataset curation: full-text search, failed checks per paraphrase, undo steps per dataset, the audit split',
+    // failed_checks is a bit mask over CHECK_NAMES (NULL: not checked yet; the service checks such rows on first
+    // use). The FTS tables index the text where it lives (external content) and triggers keep them in step.
+    // paraphrases_by_record now covers what the record filters ask of a record's paraphrases (one index probe per
+    // record, no row reads). samples_by_record lets deleting a dataset unlink its samples without a scan per record.
+    sql: `
+      ALTER TABLE datasets ADD COLUMN audit_split TEXT;
+      ALTER TABLE paraphrases ADD COLUMN failed_checks INTEGER;
+      DROP INDEX paraphrases_by_record;
+      CREATE INDEX paraphrases_by_record ON paraphrases(record_id, status, origin, failed_checks);
+      CREATE INDEX paraphrases_unchecked ON paraphrases(id) WHERE failed_checks IS NULL;
+      ALTER TABLE edits ADD COLUMN dataset_id INTEGER REFERENCES datasets(id) ON DELETE CASCADE;
+      ALTER TABLE edits ADD COLUMN undo_step INTEGER;
+      UPDATE edits SET
+        dataset_id = CASE entity
+          WHEN 'paraphrase' THEN (SELECT r.dataset_id FROM paraphrases p JOIN records r ON r.id = p.record_id WHERE p.id = edits.entity_id)
+          ELSE (SELECT r.dataset_id FROM records r WHERE r.id = edits.entity_id)
+        END,
+        undo_step = id;
+      CREATE INDEX edits_by_dataset ON edits(dataset_id, undo_step);
+      CREATE INDEX samples_by_record ON samples(record_id);
+      CREATE VIRTUAL TABLE records_fts USING fts5(
+        question, answer, content = 'records', content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 2'
+      );
+      CREATE VIRTUAL TABLE paraphrases_fts USING fts5(
+        text, content = 'paraphrases', content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 2'
+      );
+      INSERT INTO records_fts (records_fts) VALUES ('rebuild');
+      INSERT INTO paraphrases_fts (paraphrases_fts) VALUES ('rebuild');
+      CREATE TRIGGER records_fts_insert AFTER INSERT ON records BEGIN
+        INSERT INTO records_fts (rowid, question, answer) VALUES (new.id, new.question, new.answer);
+      END;
+      CREATE TRIGGER records_fts_delete AFTER DELETE ON records BEGIN
+        INSERT INTO records_fts (records_fts, rowid, question, answer) VALUES ('delete', old.id, old.question, old.answer);
+      END;
+      CREATE TRIGGER records_fts_update AFTER UPDATE OF question, answer ON records BEGIN
+        INSERT INTO records_fts (records_fts, rowid, question, answer) VALUES ('delete', old.id, old.question, old.answer);
+        INSERT INTO records_fts (rowid, question, answer) VALUES (new.id, new.question, new.answer);
+      END;
+      CREATE TRIGGER paraphrases_fts_insert AFTER INSERT ON paraphrases BEGIN
+        INSERT INTO paraphrases_fts (rowid, text) VALUES (new.id, new.text);
+      END;
+      CREATE TRIGGER paraphrases_fts_delete AFTER DELETE ON paraphrases BEGIN
+        INSERT INTO paraphrases_fts (paraphrases_fts, rowid, text) VALUES ('delete', old.id, old.text);
+      END;
+      CREATE TRIGGER paraphrases_fts_update AFTER UPDATE OF text ON paraphrases BEGIN
+        INSERT INTO paraphrases_fts (paraphrases_fts, rowid, text) VALUES ('delete', old.id, old.text);
+        INSERT INTO paraphrases_fts (rowid, text) VALUES (new.id, new.text);
+      END;
+    `,
+  },
 ]
 
 export const LATEST_SCHEMA_VERSION = migrations.length

@@ -3,11 +3,12 @@
 // readers in other processes (WAL) see a step whole or not at all.
 import { hostname } from 'node:os'
 import type Database from 'better-sqlite3'
-import { REWARD_MODES, RUN_STATUSES } from '../../preload/contract'
+import { REWARD_MODES, RUN_PHASES, RUN_STATUSES, type RunSummary } from '../../preload/contract'
 import type { Db } from './database'
 
 export type RewardMode = (typeof REWARD_MODES)[number]
 export type RunStatus = (typeof RUN_STATUSES)[number]
+export type RunPhase = (typeof RUN_PHASES)[number]
 
 export const RUN_ORIGINS = ['local', 'verl', 'trl', 'imported'] as const
 export type RunOrigin = (typeof RUN_ORIGINS)[number]
@@ -60,6 +61,14 @@ export interface Run {
   trainerHost: string | null
   heartbeatAt: string | null
   stopRequested: boolean
+  /** What the trainer reported doing last (null when no trainer runs). */
+  phase: RunPhase | null
+  /** When the trainer last reported a phase or a step. */
+  activityAt: string | null
+  /** A queued run that resumes from its latest checkpoint rather than starting afresh. */
+  resume: boolean
+  /** When the run joined the queue: the scheduler starts the oldest first. */
+  queuedAt: string | null
 }
 
 export interface RunUpdate {
@@ -76,6 +85,10 @@ export interface RunUpdate {
   tags: string[]
   /** A trainer that resumes a stopped run clears the old request with false. */
   stopRequested: boolean
+  phase: RunPhase | null
+  activityAt: string | null
+  resume: boolean
+  queuedAt: string | null
 }
 
 export interface SampleRow {
@@ -179,13 +192,15 @@ function checkTags(value: unknown, what: string): asserts value is string[] {
 const RUN_COLUMNS = `id, name, mode, config, status, backend, seed, dataset_id AS datasetId,
   parent_checkpoint_id AS parentCheckpointId, origin, notes, tags, environment, created_at AS createdAt,
   started_at AS startedAt, finished_at AS finishedAt, trainer_pid AS trainerPid, trainer_host AS trainerHost,
-  heartbeat_at AS heartbeatAt, stop_requested AS stopRequested`
+  heartbeat_at AS heartbeatAt, stop_requested AS stopRequested, phase, activity_at AS activityAt, resume,
+  queued_at AS queuedAt`
 
-type RunRow = Omit<Run, 'config' | 'tags' | 'environment' | 'stopRequested'> & {
+type RunRow = Omit<Run, 'config' | 'tags' | 'environment' | 'stopRequested' | 'resume'> & {
   config: string
   tags: string
   environment: string
   stopRequested: number
+  resume: number
 }
 
 const parseRun = (row: RunRow): Run => ({
@@ -194,6 +209,7 @@ const parseRun = (row: RunRow): Run => ({
   tags: parseTags(row.tags),
   environment: parseObject(row.environment),
   stopRequested: row.stopRequested === 1,
+  resume: row.resume === 1,
 })
 
 function requireRun(db: Db, id: number): Run {
@@ -245,6 +261,10 @@ const UPDATE_COLUMNS: Record<keyof RunUpdate, string> = {
   name: 'name',
   tags: 'tags',
   stopRequested: 'stop_requested',
+  phase: 'phase',
+  activityAt: 'activity_at',
+  resume: 'resume',
+  queuedAt: 'queued_at',
 }
 
 function columnValue(field: keyof RunUpdate, value: unknown): string | number | null {
@@ -267,7 +287,11 @@ function columnValue(field: keyof RunUpdate, value: unknown): string | number | 
       checkTags(value, 'Run tags')
       return JSON.stringify(value)
     case 'stopRequested':
+    case 'resume':
       return value ? 1 : 0
+    case 'phase':
+      if (value !== null) checkChoice(value, RUN_PHASES, 'Run phase')
+      return value as RunPhase | null
     default:
       return value as string | null
   }
@@ -325,7 +349,7 @@ export function markInterruptedRuns(
     `SELECT id, status, trainer_pid AS pid, trainer_host AS host, COALESCE(heartbeat_at, started_at, created_at) AS lastSign
      FROM runs WHERE status IN ('running', 'stopping') ORDER BY id`,
   )
-  const interrupt = prepared(db, `UPDATE runs SET status = 'interrupted' WHERE id = ?`)
+  const interrupt = prepared(db, `UPDATE runs SET status = 'interrupted', phase = NULL WHERE id = ?`)
   const write = db.transaction((): number[] => {
     const interrupted: number[] = []
     const live = select.all() as { id: number; status: RunStatus; pid: number | null; host: string | null; lastSign: string }[]
@@ -573,4 +597,197 @@ export function lastStep(db: Db, runId: number): number | undefined {
     (prepared(db, 'SELECT MAX(step) AS step FROM metrics WHERE run_id = ?').get(runId) as { step: number | null }).step ??
     undefined
   )
+}
+
+/**
+ * Takes a queued run for a trainer of this host (it becomes running, phase starting); false when it is no longer
+ * queued, so two schedulers (or the CLI and the app) never start the same run twice.
+ */
+export function claimQueuedRun(db: Db, id: number, host: string = hostname()): boolean {
+  const claim = prepared(
+    db,
+    `UPDATE runs SET status = 'running', phase = 'starting', activity_at = ${now}, started_at = ${now}, finished_at = NULL,
+       trainer_host = ?, trainer_pid = NULL, stop_requested = 0
+     WHERE id = ? AND status = 'queued'`,
+  )
+  return claim.run(host, id).changes === 1
+}
+
+/** Records that the trainer reported progress now: a new phase when given, else a step. */
+export function recordActivity(db: Db, id: number, phase?: RunPhase): void {
+  if (phase === undefined) prepared(db, `UPDATE runs SET activity_at = ${now} WHERE id = ?`).run(id)
+  else {
+    checkChoice(phase, RUN_PHASES, 'Run phase')
+    prepared(db, `UPDATE runs SET phase = ?, activity_at = ${now} WHERE id = ?`).run(phase, id)
+  }
+}
+
+/** The queued runs, oldest in the queue first: the order the scheduler starts them in. */
+export function queuedRuns(db: Db): number[] {
+  return (
+    prepared(db, `SELECT id FROM runs WHERE status = 'queued' ORDER BY COALESCE(queued_at, created_at), id`).all() as {
+      id: number
+    }[]
+  ).map((row) => row.id)
+}
+
+/** Runs with a live trainer (running or stopping); on `host` only when given. */
+export function activeRuns(db: Db, host?: string): { id: number; name: string; trainerHost: string | null }[] {
+  return prepared(
+    db,
+    `SELECT id, name, trainer_host AS trainerHost FROM runs
+     WHERE status IN ('running', 'stopping') AND (@host IS NULL OR trainer_host = @host) ORDER BY id`,
+  ).all({ host: host ?? null }) as { id: number; name: string; trainerHost: string | null }[]
+}
+
+/** How a stalled run is told apart from a slow one: no activity for this many median steps, ... */
+export const STALL_STEPS = 4
+/** ... but never less than this many seconds, ... */
+export const STALL_FLOOR_SECONDS = 15
+/** ... and before the first step (start-up, the step-0 validation) this many seconds. */
+export const STALL_FRESH_SECONDS = 120
+
+/**
+ * Whether a running run is stalled: its trainer has reported no phase or step for longer than STALL_STEPS times
+ * its median step time (at least STALL_FLOOR_SECONDS; STALL_FRESH_SECONDS while it has no median yet).
+ */
+export function isStalled(
+  run: { status: RunStatus; activityAt: string | null; medianStepSeconds: number | null },
+  now: number = Date.now(),
+): boolean {
+  if (run.status !== 'running' || run.activityAt === null) return false
+  const limit =
+    run.medianStepSeconds === null ? STALL_FRESH_SECONDS : Math.max(STALL_STEPS * run.medianStepSeconds, STALL_FLOOR_SECONDS)
+  return (now - Date.parse(run.activityAt)) / 1000 > limit
+}
+
+export function median(values: readonly number[]): number | null {
+  if (values.length === 0) return null
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
+/**
+ * The median seconds per step of each run: from the trainer's `timing_s/step` metric, or (runs that do not log
+ * it, like some imports) from the wall-time differences between logged steps. Runs without steps are left out.
+ */
+export function medianStepSeconds(db: Db, runIds: readonly number[]): Map<number, number> {
+  const durations = new Map<number, number[]>()
+  const timed = prepared(
+    db,
+    `SELECT run_id AS run, value FROM metrics
+     WHERE run_id IN (SELECT value FROM json_each(?)) AND key = 'timing_s/step' AND value IS NOT NULL`,
+  ).all(JSON.stringify(runIds)) as { run: number; value: number }[]
+  for (const row of timed) {
+    let list = durations.get(row.run)
+    if (!list) durations.set(row.run, (list = []))
+    list.push(row.value)
+  }
+  const walls = prepared(db, 'SELECT step, MAX(wall_time) AS wall FROM metrics WHERE run_id = ? GROUP BY step ORDER BY step')
+  for (const run of runIds) {
+    if (durations.has(run)) continue
+    const points = walls.all(run) as { step: number; wall: number }[]
+    const list: number[] = []
+    for (let i = 1; i < points.length; i++) {
+      const [a, b] = [points[i - 1]!, points[i]!]
+      if (b.wall > a.wall) list.push((b.wall - a.wall) / (b.step - a.step))
+    }
+    if (list.length > 0) durations.set(run, list)
+  }
+  return new Map([...durations].map(([run, list]) => [run, median(list)!]))
+}
+
+type SummaryRow = Omit<RunSummary, 'tags' | 'totalSteps' | 'stalled'> & {
+  tags: string
+  configSteps: unknown
+  activityAt: string | null
+}
+
+/** Run summaries, newest first (only `ids` when given), in one query plus one for the step times of running runs. */
+export function runSummaries(db: Db, options: { ids?: readonly number[]; now?: number } = {}): RunSummary[] {
+  const rows = prepared(
+    db,
+    `SELECT r.id, r.name, r.mode, r.status, r.seed, r.origin, r.tags, r.notes, r.created_at AS createdAt,
+            r.finished_at AS finishedAt, COALESCE(r.activity_at, r.started_at) AS activityAt,
+            COALESCE(d.name, CASE WHEN json_type(r.config, '$.dataset') = 'text' THEN json_extract(r.config, '$.dataset') END) AS dataset,
+            COALESCE((SELECT MAX(step) FROM metrics m WHERE m.run_id = r.id), 0) AS steps,
+            json_extract(r.config, '$.steps') AS configSteps,
+            (SELECT COUNT(*) FROM events e WHERE e.run_id = r.id AND e.kind = 'alert') AS alerts
+     FROM runs r LEFT JOIN datasets d ON d.id = r.dataset_id
+     WHERE @ids IS NULL OR r.id IN (SELECT value FROM json_each(@ids))
+     ORDER BY r.id DESC`,
+  ).all({ ids: options.ids ? JSON.stringify(options.ids) : null }) as SummaryRow[]
+  const running = rows.filter((row) => row.status === 'running').map((row) => row.id)
+  const medians = running.length > 0 ? medianStepSeconds(db, running) : new Map<number, number>()
+  const at = options.now ?? Date.now()
+  return rows.map(({ configSteps, activityAt, tags, ...row }) => ({
+    ...row,
+    tags: parseTags(tags),
+    totalSteps: Number.isSafeInteger(configSteps) && (configSteps as number) > 0 ? (configSteps as number) : row.steps,
+    stalled: isStalled({ status: row.status, activityAt, medianStepSeconds: medians.get(row.id) ?? null }, at),
+  }))
+}
+
+/** The last logged value of every metric key of a run, with its step: an index seek per key, not a scan of the run. */
+export function latestMetrics(db: Db, runId: number): { key: string; step: number; value: number | null }[] {
+  return prepared(
+    db,
+    `WITH RECURSIVE keys(key) AS (
+       SELECT (SELECT MIN(key) FROM metrics WHERE run_id = @run)
+       UNION ALL
+       SELECT (SELECT MIN(key) FROM metrics WHERE run_id = @run AND key > keys.key) FROM keys WHERE keys.key IS NOT NULL
+     )
+     SELECT keys.key, m.step, m.value FROM keys
+     JOIN metrics m ON m.run_id = @run AND m.key = keys.key
+       AND m.step = (SELECT MAX(step) FROM metrics WHERE run_id = @run AND key = keys.key)
+     ORDER BY keys.key`,
+  ).all({ run: runId }) as { key: string; step: number; value: number | null }[]
+}
+
+/** Tokens per second over the last `window` steps (from the cumulative tokens and wall time), or null before two steps. */
+export function tokensPerSecond(db: Db, runId: number, window = 10): number | null {
+  const points = prepared(
+    db,
+    `SELECT step, MAX(tokens) AS tokens, MAX(wall_time) AS wall FROM metrics
+     WHERE run_id = @run AND step >= (SELECT MAX(step) FROM metrics WHERE run_id = @run) - @window
+     GROUP BY step ORDER BY step`,
+  ).all({ run: runId, window }) as { step: number; tokens: number; wall: number }[]
+  const [first, last] = [points[0], points.at(-1)]
+  if (!first || !last || last.wall <= first.wall) return null
+  return (last.tokens - first.tokens) / (last.wall - first.wall)
+}
+
+/** The tag of the checkpoint with the best held-out accuracy (see refreshBestCheckpointTag). */
+export const BEST_GT_TAG = 'best-gt'
+
+/**
+ * Moves the BEST_GT_TAG to the run's checkpoint whose step has the best held-out accuracy: the mean over the
+ * `val-core/<source>/reward/mean@1` keys logged at that step, among steps with a checkpoint. Ties go to the later
+ * checkpoint (more training for the same accuracy, and retention keeps no extra folder). Call it after a
+ * checkpoint or a validation is written, and before pruning, so the best checkpoint is kept. Returns the step.
+ */
+export function refreshBestCheckpointTag(db: Db, runId: number): number | null {
+  const select = prepared(
+    db,
+    `SELECT c.id, c.step, c.tags,
+            (SELECT AVG(m.value) FROM metrics m
+             WHERE m.run_id = c.run_id AND m.step = c.step AND m.key LIKE 'val-core/%/reward/mean@1' AND m.value IS NOT NULL)
+              AS accuracy
+     FROM checkpoints c WHERE c.run_id = ? ORDER BY c.step`,
+  )
+  const setTags = prepared(db, 'UPDATE checkpoints SET tags = ? WHERE id = ?')
+  const write = db.transaction((): number | null => {
+    const rows = select.all(runId) as { id: number; step: number; tags: string; accuracy: number | null }[]
+    let best: (typeof rows)[number] | undefined
+    for (const row of rows) if (row.accuracy !== null && (!best || row.accuracy >= best.accuracy!)) best = row
+    for (const row of rows) {
+      const tags = parseTags(row.tags)
+      const tagged = tags.includes(BEST_GT_TAG)
+      if (tagged === (row === best)) continue
+      setTags.run(JSON.stringify(tagged ? tags.filter((t) => t !== BEST_GT_TAG) : [...tags, BEST_GT_TAG]), row.id)
+    }
+    return best?.step ?? null
+  })
+  return write.immediate()
 }

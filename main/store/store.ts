@@ -2,6 +2,7 @@
 // come in later modules through the same connection factory.
 import type { CheckpointSummary, DatasetSummary, RunSummary } from '../../preload/contract'
 import { openDatabase, schemaVersion, type Db } from './database'
+import { runSummaries } from './runs'
 
 const jsonArray = (text: string): string[] => JSON.parse(text) as string[]
 
@@ -21,14 +22,9 @@ export class Store {
     return this.db.pragma('data_version', { simple: true }) as number
   }
 
+  /** Every run, newest first, with what the run list shows (see runSummaries). */
   listRuns(): RunSummary[] {
-    return this.db
-      .prepare(
-        `SELECT r.id, r.name, r.mode, r.status, r.created_at AS createdAt, r.finished_at AS finishedAt,
-                COALESCE((SELECT MAX(step) FROM metrics m WHERE m.run_id = r.id), 0) AS steps
-         FROM runs r ORDER BY r.id DESC`,
-      )
-      .all() as RunSummary[]
+    return runSummaries(this.db)
   }
 
   listDatasets(): DatasetSummary[] {

@@ -4,11 +4,13 @@ import { probeInChildProcess } from '../../backends/probe-process'
 import { packageRoot } from '../../package-root'
 import { startServer } from '../../serve/server'
 import { isLoopbackHost, newToken } from '../../serve/auth'
+import { runSlots } from '../../services/scheduler'
 import { WorkbenchHost } from '../../services/workbench'
 import { demoWanted, openWorkspace } from '../../store/open'
 import { prepareWorkspace, resolveWorkspace, WorkspaceLock } from '../../store/workspace'
 import { UsageError } from '../errors'
 import { progress } from '../output'
+import { integerOption } from '../parse'
 import { withWorkspace, type WorkspaceOptions } from '../workspace-option'
 
 interface ServeOptions extends WorkspaceOptions {
@@ -16,7 +18,11 @@ interface ServeOptions extends WorkspaceOptions {
   port: number
   token?: string
   allowRemote?: boolean
+  maxRuns?: number
 }
+
+/** How long a stop signal waits for trainers to finish their step and checkpoint before they are interrupted. */
+const STOP_GRACE_MS = 30_000
 
 function parsePort(value: string): number {
   const port = Number(value)
@@ -32,6 +38,11 @@ export function serveCommand(): Command {
     .option('--host <host>', 'address to bind; beyond loopback also needs --allow-remote', '127.0.0.1')
     .option('--token <token>', 'access token (default: $CWB_TOKEN, else a random one)')
     .option('--allow-remote', 'allow binding to a non-loopback address')
+    .addOption(
+      new Option('--max-runs <n>', 'runs trained at a time (default: $CWB_MAX_RUNS, else one per core but one)').argParser(
+        integerOption('--max-runs', 1),
+      ),
+    )
     .action(async (options: ServeOptions) => {
       if (!isLoopbackHost(options.host)) {
         if (!options.allowRemote) {
@@ -49,6 +60,7 @@ export function serveCommand(): Command {
         process.once('SIGINT', resolve)
         process.once('SIGTERM', resolve)
       })
+      const maxRuns = runSlots(options.maxRuns)
       const dir = prepareWorkspace(resolveWorkspace(options.workspace)).dir
       const lock = WorkspaceLock.acquire(dir, 'serve')
       const { store } = openWorkspace(dir, demoWanted(options.demo))
@@ -57,6 +69,7 @@ export function serveCommand(): Command {
         workspace: dir,
         host: 'browser',
         probe: (signal) => probeInChildProcess(signal),
+        maxRuns,
         log: progress,
       })
       workbench.start()
@@ -77,7 +90,11 @@ export function serveCommand(): Command {
 
       const signal = await stopRequested
       progress(`${signal}: stopping the workbench server`)
-      // Trainers are owned here once runs exist; they are stopped (checkpoint, then exit) before the store closes.
+      // The trainers owned here stop after their step with a checkpoint; any still busy after the grace period are
+      // interrupted (close), and all of them resume later from their last checkpoint.
+      const training = workbench.activeRuns().length
+      if (training > 0) progress(`Stopping ${training} run(s) after their current step (with a checkpoint)`)
+      await workbench.stopRuns(STOP_GRACE_MS)
       await server.close()
       workbench.close()
       store.close()

@@ -189,5 +189,12 @@ export function importLog(db: Db, options: ImportLogOptions): ImportLogResult {
   updateRun(db, run.id, { environment: { ...run.environment, sources: [...sources, source] } })
   const after = storedSteps(db, run.id)
   const metrics = db.prepare('SELECT COUNT(DISTINCT key) FROM metrics WHERE run_id = ?').pluck().get(run.id) as number
-  return { run: run.id, steps: after.size, metrics, newSteps: [...after].filter((s) => !before.has(s)).length, created, readSteps: steps.length }
+  return {
+    run: run.id,
+    steps: after.size,
+    metrics,
+    newSteps: [...after].filter((s) => !before.has(s)).length,
+    created,
+    readSteps: steps.length,
+  }
 }
