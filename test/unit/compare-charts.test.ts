@@ -1,0 +1,224 @@
+// What the Compare view and the rollout viewer compute before drawing: panel series, exports, colours, votes.
+import { describe, expect, it } from 'vitest'
+import type { ChartSeries, ResultRow, RolloutGroup } from '../../preload/contract'
+import { groupColours, MODE_COLOURS, runColours } from '../../renderer/src/charts/colours'
+import { defaultKeys, formatValue, formatX } from '../../renderer/src/charts/format'
+import { linePanel, panelCsvRows } from '../../renderer/src/charts/line-panel'
+import { resultsCsv, resultsMarkdown } from '../../renderer/src/charts/results'
+import { toCsv, toMarkdown } from '../../renderer/src/charts/text'
+import { viewsOf, wrongPseudoLabel } from '../../renderer/src/components/rollouts/groups'
+
+const line = (label: string, runs: number[], extra: Partial<ChartSeries> = {}): ChartSeries => ({
+  key: 'critic/score/mean',
+  label,
+  runs,
+  raw: [
+    [1, 0.1],
+    [2, null],
+    [3, 0.5],
+  ],
+  smoothed: [
+    [1, 0.1],
+    [2, 0.1],
+    [3, 0.3],
+  ],
+  total: 3,
+  ...extra,
+})
+
+describe('a Compare panel', () => {
+  const base = {
+    key: 'critic/score/mean',
+    x: 'step' as const,
+    xRange: [0, 3] as const,
+    colourOf: () => '#123456',
+    hidden: () => false,
+    markers: [],
+  }
+
+  it('draws the raw line under the smoothed one only while smoothing is on', () => {
+    const two = [line('a', [1]), line('b', [2])]
+    expect(linePanel({ ...base, series: two, smoothing: 0 }).drawnSeries).toBe(2)
+    const smoothed = linePanel({ ...base, series: two, smoothing: 0.6 })
+    expect(smoothed.drawnSeries).toBe(4)
+    expect(smoothed.drawnPoints).toBe(12)
+    const ids = (smoothed.option.series as { id: string }[]).map((s) => s.id)
+    expect(ids).toEqual(['raw:a', 'main:a', 'raw:b', 'main:b'])
+  })
+
+  it('draws a group as its band (a stacked lower edge and height) under its mean', () => {
+    const group = line('mode=entropy (2 runs)', [1, 2], {
+      band: [
+        [1, 0.0, 0.2],
+        [3, 0.2, 0.6],
+      ],
+    })
+    const panel = linePanel({ ...base, series: [group], smoothing: 0 })
+    const [lo, hi] = panel.option.series as { id: string; data: number[][]; stack: string }[]
+    expect(lo!.data).toEqual([
+      [1, 0],
+      [3, 0.2],
+    ])
+    expect(hi!.data[1]![1]).toBeCloseTo(0.4)
+    expect(lo!.stack).toBe(hi!.stack)
+  })
+
+  it('puts collapse markers on the line of the run that raised them, and hides what the legend switched off', () => {
+    const marker = { x: 2, step: 2, run: 2, runName: 'b', rule: 'length_collapse', message: 'Responses shrank.' }
+    const panel = linePanel({
+      ...base,
+      series: [line('a', [1]), line('b', [2])],
+      smoothing: 0,
+      markers: [marker],
+      hidden: (s) => s.label === 'a',
+    })
+    const [a, b] = panel.option.series as { markLine?: { data: { xAxis: number }[] } }[]
+    expect(a!.markLine).toBeUndefined()
+    expect(b!.markLine!.data.map((d) => d.xAxis)).toEqual([2])
+    expect((panel.option.legend as { selected: Record<string, boolean> }).selected).toEqual({ a: false, b: true })
+  })
+
+  it('exports one CSV row per point with raw, smoothed and the band', () => {
+    const rows = panelCsvRows([line('g', [1, 2], { band: [[3, 0.2, 0.6]] })])
+    expect(rows).toEqual([
+      ['g', 1, 0.1, 0.1, null, null],
+      ['g', 2, null, 0.1, null, null],
+      ['g', 3, 0.5, 0.3, 0.2, 0.6],
+    ])
+  })
+})
+
+describe('tables as text', () => {
+  it('quotes CSV cells that hold commas, quotes or line breaks, and leaves null empty', () => {
+    expect(
+      toCsv(
+        ['a', 'b'],
+        [
+          ['x, y', 'say "hi"'],
+          [null, 'two\nlines'],
+        ],
+      ),
+    ).toBe('a,b\n"x, y","say ""hi"""\n,"two\nlines"\n')
+  })
+
+  it('escapes pipes in Markdown and right-aligns the numeric columns', () => {
+    expect(toMarkdown(['run', 'acc'], [['a|b', 0.5]], [1])).toBe('| run | acc |\n| --- | ---: |\n| a\\|b | 0.5 |\n')
+  })
+
+  const row = (over: Partial<ResultRow>): ResultRow => ({
+    label: 'run-a',
+    mode: 'co_rewarding_i',
+    runs: [1],
+    before: 0.27,
+    best: 0.3,
+    bestStep: 10,
+    final: 0.25,
+    bestRange: null,
+    finalRange: null,
+    collapseStep: null,
+    collapseRule: null,
+    ...over,
+  })
+
+  it('writes the results table as the paper does: percentages, a spread over seeds, the collapse step', () => {
+    const markdown = resultsMarkdown(
+      [
+        row({}),
+        row({
+          label: 'mode=entropy',
+          mode: 'entropy',
+          runs: [2, 3],
+          bestRange: [0.28, 0.32],
+          finalRange: [0.1, 0.2],
+          collapseStep: 34,
+          collapseRule: 'gt_drop_reward_rise',
+        }),
+      ],
+      true,
+    ).split('\n')
+    expect(markdown[0]).toBe('| Group | Reward mode | Runs | Before (%) | Best (%) | Best step | Final (%) | Collapse |')
+    expect(markdown[2]).toBe('| run-a | Co-rewarding-I | 1 | 27.0 | 30.0 | 10 | 25.0 | – |')
+    expect(markdown[3]).toBe(
+      '| mode=entropy | Entropy | 2 | 27.0 | 30.0 [28.0, 32.0] | 10 | 25.0 [10.0, 20.0] | step 34 (gt_drop_reward_rise) |',
+    )
+    expect(resultsCsv([row({ runs: [2, 3] })]).split('\n')[1]).toBe('run-a,co_rewarding_i,2 3,0.27,0.3,,,10,0.25,,,,')
+  })
+})
+
+describe('colours', () => {
+  it('keep a run its colour when another run is added, and give a mode group its mode colour', () => {
+    expect(runColours([4, 2]).get(2)).toBe(runColours([4, 2, 9]).get(2))
+    const groups = groupColours(['mode=entropy (3 runs)', 'mode=ground_truth', 'kl.coef=0.01'])
+    expect(groups.get('mode=entropy')).toBe(MODE_COLOURS.entropy)
+    expect(groups.get('mode=ground_truth')).toBe(MODE_COLOURS.ground_truth)
+    expect(groups.has('kl.coef=0.01')).toBe(true)
+  })
+})
+
+describe('keys and numbers', () => {
+  it('open with held-out accuracy, training score, pseudo-label accuracy, length, entropy and KL, when logged', () => {
+    const keys = ['actor/kl_loss', 'actor/lr', 'critic/score/mean', 'val-core/math/reward/mean@1', 'response_length/mean']
+    expect(defaultKeys(keys)).toEqual([
+      'val-core/math/reward/mean@1',
+      'critic/score/mean',
+      'response_length/mean',
+      'actor/kl_loss',
+    ])
+  })
+
+  it('read as a person writes them', () => {
+    expect([formatValue(15), formatValue(0.45312), formatValue(1234.5), formatValue(25_000), formatValue(null)]).toEqual([
+      '15',
+      '0.4531',
+      '1235',
+      '25k',
+      '–',
+    ])
+    expect([formatX('wall', 725), formatX('tokens', 1_250_000), formatX('step', 40)]).toEqual(['12m 05s', '1.25M', '40'])
+  })
+})
+
+describe('a rollout group', () => {
+  const sample = (id: number, view: 'original' | 'paraphrase', answer: string, reward: number) => ({
+    id,
+    view,
+    prompt: 'q',
+    text: `\\boxed{${answer}}`,
+    answer,
+    pseudoLabel: view === 'original' ? '7' : '8',
+    reward,
+    advantage: 0,
+  })
+  const group: RolloutGroup = {
+    groupIndex: 0,
+    record: 3,
+    question: 'q',
+    gt: '8',
+    samples: [
+      sample(1, 'original', '7', 1),
+      sample(2, 'original', '8', 0),
+      sample(3, 'original', '7', 1),
+      sample(4, 'paraphrase', '8', 0),
+      sample(5, 'paraphrase', '8', 0),
+    ],
+  }
+
+  it('counts votes per view, most frequent first, and flags a view whose rewards are all equal', () => {
+    const [original, paraphrase] = viewsOf(group)
+    expect(original!.votes).toEqual([
+      { answer: '7', count: 2 },
+      { answer: '8', count: 1 },
+    ])
+    expect(original!.zeroStd).toBe(false)
+    expect(paraphrase!.zeroStd).toBe(true)
+    expect(original!.meanReward).toBeCloseTo(2 / 3)
+  })
+
+  it('has a wrong pseudo label when the label it was scored against differs from GT', () => {
+    expect(wrongPseudoLabel(group, viewsOf(group))).toBe(true)
+    const right = { ...group, gt: '7' }
+    expect(wrongPseudoLabel(right, viewsOf(right))).toBe(false)
+    const unlabelled = { ...group, gt: null }
+    expect(wrongPseudoLabel(unlabelled, viewsOf(unlabelled))).toBe(false)
+  })
+})
