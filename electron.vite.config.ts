@@ -28,6 +28,7 @@ export default defineConfig({
           'setup-gpu': resolve('main/setup-gpu.ts'),
           probe: resolve('main/backends/probe-entry.ts'),
           trainer: resolve('main/trainer-entry.ts'),
+          'weights-worker': resolve('main/engine/checkpoint/weights-worker.ts'),
         },
         external: optionalNative,
       },

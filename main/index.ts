@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { app, dialog, ipcMain, session, type BrowserWindow } from 'electron'
 import { serveOverIpc } from './app/ipc'
+import { desktopAllowedPaths, DESKTOP_PATH_HINT } from './app/desktop-paths'
 import { guardQuit } from './app/quit'
 import { createMainWindow } from './app/window'
 import { hardenContents, hardenSession } from './app/security'
@@ -37,7 +38,14 @@ async function open(): Promise<void> {
   shutdown.push(() => lock.release())
   const { store } = openWorkspace(dir, demoWanted(process.argv.includes('--no-demo') ? false : undefined))
   shutdown.unshift(() => store.close())
-  const workbench = new WorkbenchHost({ store, workspace: dir, host: 'electron', probe: (signal) => probeInChildProcess(signal) })
+  const workbench = new WorkbenchHost({
+    store,
+    workspace: dir,
+    host: 'electron',
+    probe: (signal) => probeInChildProcess(signal),
+    allowedPaths: desktopAllowedPaths(),
+    allowPathHint: DESKTOP_PATH_HINT,
+  })
   shutdown.unshift(() => workbench.close())
 
   serveOverIpc(ipcMain, workbench, () => window?.webContents)

@@ -1,6 +1,7 @@
 // The trainer process: runs one job and streams its events to the owner, which writes the store. It stops
 // after the current step (with a checkpoint) when asked, and exits when its owner's channel closes.
-import { Trainer } from './engine/trainer/trainer'
+import { Killer, parseFault, type Fault } from './engine/trainer/faults'
+import { NumericalFault, Trainer, type TrainerEvent } from './engine/trainer/trainer'
 import type { OwnerMessage, TrainerMessage } from './engine/trainer/protocol'
 
 interface Channel {
@@ -40,16 +41,36 @@ channel.onMessage((message) => {
   if (message.type === 'start') void train(message)
 })
 
+/** Test-only (CWB_FAULT, see engine/trainer/faults.ts): a SIGKILL of this process or its owner at a phase of a step. */
+function killFault(fault: Fault | undefined): (event: TrainerEvent) => void {
+  if (fault?.kind !== 'kill-trainer' && fault?.kind !== 'kill-owner') return () => {}
+  const killer = new Killer()
+  let fired = false
+  return (event) => {
+    const at = (event.type === 'phase' && event.phase === fault.phase) || (event.type === 'step' && fault.phase === 'commit')
+    if (fired || !at || event.step !== fault.step) return
+    fired = true
+    killer.fire(fault.kind === 'kill-owner' ? process.ppid : process.pid, fault.delayMs)
+  }
+}
+
 async function train(message: Extract<OwnerMessage, { type: 'start' }>): Promise<void> {
   try {
-    const trainer = await Trainer.create(message.job, (event) => void channel.send(event))
+    const fault = parseFault(process.env.CWB_FAULT)
+    const inject = killFault(fault)
+    const emit = (event: TrainerEvent): void => {
+      void channel.send(event)
+      inject(event)
+    }
+    const trainer = await Trainer.create(message.job, emit, { fault })
     const result = await trainer.run(() => stopRequested)
     trainer.dispose()
     await channel.send({ type: 'done', ...result })
     process.exit(0)
   } catch (error) {
     const err = error as Error
-    await channel.send({ type: 'error', message: err.message ?? String(error), stack: err.stack })
+    const step = error instanceof NumericalFault ? error.step : undefined
+    await channel.send({ type: 'error', message: err.message ?? String(error), stack: err.stack, step })
     process.exit(1)
   }
 }

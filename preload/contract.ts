@@ -32,7 +32,20 @@ export const AppInfo = z.object({
 })
 export type AppInfo = z.infer<typeof AppInfo>
 
+const DatasetSummaryBase = z.object({
+  id,
+  name: z.string(),
+  records: z.number().int(),
+  withAnswer: z.number().int(),
+  paraphrases: z.number().int(),
+  createdAt: z.string(),
+})
+export const DatasetSummary = DatasetSummaryBase
+export type DatasetSummary = z.infer<typeof DatasetSummary>
+
 export const RUN_ORIGINS = ['local', 'verl', 'trl', 'imported'] as const
+/** What `runs.importLog` reads: a verl console log, a verl rollout dump folder, a TRL trainer_state.json. */
+export const RUN_LOG_FORMATS = ['verl-console', 'verl-rollouts', 'trl'] as const
 export const RUN_PHASES = ['queued', 'starting', 'rollout', 'scoring', 'update', 'validation', 'checkpoint'] as const
 export const SAMPLE_VIEWS = ['original', 'paraphrase', 'teacher'] as const
 
@@ -96,7 +109,14 @@ export const RunDetail = RunSummary.extend({
   /** Tokens per second over the last steps (null before two steps). */
   tokensPerSecond: z.number().nullable(),
   /** The last logged value of every metric key, with the step it was logged at. */
-  latest: z.array(z.object({ key: z.string(), step: z.number().int(), value: z.number().nullable() })),
+  /** NaN is null; JSON has no infinities, so they travel as the strings "Infinity" and "-Infinity". */
+  latest: z.array(
+    z.object({
+      key: z.string(),
+      step: z.number().int(),
+      value: z.union([z.number(), z.enum(['Infinity', '-Infinity'])]).nullable(),
+    }),
+  ),
   collapse: z.array(CollapseMarker),
   checkpoints: z.array(z.object({ id, step: z.number().int(), tags: z.array(z.string()), path: z.string() })),
   /** Bytes under the run's folder (checkpoints, exports). */
@@ -179,17 +199,93 @@ export const ResultRow = z.object({
 })
 export type ResultRow = z.infer<typeof ResultRow>
 
-const runIds = z.array(id).min(1).max(64)
+export const PARAPHRASE_STATUSES = ['pending', 'accepted', 'rejected'] as const
+export const PARAPHRASE_ORIGINS = ['template', 'llm', 'manual', 'imported'] as const
+export const CHECK_NAMES = ['numbers', 'expressions', 'answer_leak', 'too_similar', 'length_ratio'] as const
+export const IMPORT_FORMATS = ['auto', 'jsonl', 'csv', 'parquet', 'verl', 'verl-pair', 'pairs', 'gsm8k'] as const
+export const EXPORT_FORMATS = ['verl-pair', 'pairs', 'jsonl'] as const
 
-export const DatasetSummary = z.object({
+/** The markers a rewrite prompt asks the model to put its rewrite between. */
+export const REWRITE_START = '<rewrite>'
+export const REWRITE_END = '</rewrite>'
+/** The default rewrite prompt of paraphrase generation (endpoint and ONNX); `{question}` is replaced by the question. */
+export const DEFAULT_REWRITE_PROMPT = `Rewrite the math problem below so that it reads as a different problem on the surface: use other wording and
+move it to another real-world setting (other people, objects or units), but keep every quantity, every relation
+and the question asked exactly as they are, so that the mathematics and the final answer do not change. Do not
+solve it and do not hint at the answer.
+
+Problem:
+{question}
+
+Reply with the rewritten problem only, between ${REWRITE_START} and ${REWRITE_END}.`
+
+/** A paraphrase with its answer-preservation checks (main/data/paraphrase/checks.ts). */
+export const Paraphrase = z.object({
   id,
-  name: z.string(),
-  records: z.number().int(),
-  withAnswer: z.number().int(),
-  paraphrases: z.number().int(),
-  createdAt: z.string(),
+  text: z.string(),
+  origin: z.enum(PARAPHRASE_ORIGINS),
+  status: z.enum(PARAPHRASE_STATUSES),
+  /** Names of the failed checks; `checks` holds the details (missing numbers, distance, ratio...). */
+  failed: z.array(z.enum(CHECK_NAMES)),
+  checks: z.record(z.string(), z.unknown()),
+  updatedAt: z.string(),
 })
-export type DatasetSummary = z.infer<typeof DatasetSummary>
+export type Paraphrase = z.infer<typeof Paraphrase>
+
+export const DatasetRecordRow = z.object({
+  id,
+  position: z.number().int(),
+  question: z.string(),
+  answer: z.string().nullable(),
+  split: z.string(),
+  flags: z.array(z.string()),
+  paraphrases: z.array(Paraphrase),
+})
+export type DatasetRecordRow = z.infer<typeof DatasetRecordRow>
+
+/** Which records a page, a bulk action or a generation job covers. */
+export const RecordFilter = z
+  .object({
+    /** Full-text search over questions, answers and paraphrases. */
+    search: z.string().max(500).optional(),
+    split: z.string().optional(),
+    /** Records with at least one paraphrase in this status; 'none' = records without paraphrases. */
+    status: z.enum([...PARAPHRASE_STATUSES, 'none']).optional(),
+    failedCheck: z.enum(CHECK_NAMES).optional(),
+    origin: z.enum(PARAPHRASE_ORIGINS).optional(),
+    duplicate: z.boolean().optional(),
+    noAnswer: z.boolean().optional(),
+  })
+  .strict()
+export type RecordFilter = z.infer<typeof RecordFilter>
+
+export const ImportPreview = z.object({
+  file: z.string(),
+  container: z.enum(['jsonl', 'csv', 'parquet']),
+  columns: z.array(z.string()),
+  /** The recognised schema, or null when the user must map the columns. */
+  schema: z.enum(['verl', 'pairs', 'gsm8k', 'plain']).nullable(),
+  rows: z.number().int(),
+  /** The first rows, values as JSON-safe data. */
+  sample: z.array(z.record(z.string(), z.unknown())),
+  suggestedName: z.string(),
+})
+export type ImportPreview = z.infer<typeof ImportPreview>
+
+export const DatasetDetail = DatasetSummaryBase.extend({
+  description: z.string(),
+  source: z.record(z.string(), z.unknown()),
+  splits: z.array(z.object({ split: z.string(), records: z.number().int(), withAnswer: z.number().int() })),
+  /** The split whose labelled records are the audit/validation set (GT quarantine), if one is marked. */
+  auditSplit: z.string().nullable(),
+  byStatus: z.record(z.string(), z.number().int()),
+  byFailedCheck: z.record(z.string(), z.number().int()),
+  duplicates: z.number().int(),
+  noAnswer: z.number().int(),
+})
+export type DatasetDetail = z.infer<typeof DatasetDetail>
+
+const runIds = z.array(id).min(1).max(64)
 
 export const CheckpointSummary = z.object({
   id,
@@ -201,6 +297,214 @@ export const CheckpointSummary = z.object({
   createdAt: z.string(),
 })
 export type CheckpointSummary = z.infer<typeof CheckpointSummary>
+
+/** A checkpoint as the API names it: its id in the store, or a folder on the host, RUN:STEP, or `base` (the shipped base model). */
+export const CheckpointRef = z.union([id, z.string().min(1)])
+export type CheckpointRef = z.infer<typeof CheckpointRef>
+
+/** A run's checkpoint with the run's metrics at its step. */
+export const CheckpointRow = CheckpointSummary.extend({
+  /** Held-out accuracy at the step: the mean of `val-core/<source>/reward/mean@1` (null when not validated there). */
+  heldOut: z.number().nullable(),
+  /** `critic/score/mean` at the step: the reward the policy was trained on (self-reward in label-free modes). */
+  selfReward: z.number().nullable(),
+  /** `coreward/pseudo_acc` at the step: how often the pseudo label matched the hidden ground truth. */
+  pseudoAcc: z.number().nullable(),
+  /** The folder holds the Co-rewarding-II EMA teacher (teacher.safetensors). */
+  hasTeacher: z.boolean(),
+  /** The folder is gone from disk (moved or deleted outside the workbench). */
+  missing: z.boolean(),
+  bytes: z.number().int(),
+})
+export type CheckpointRow = z.infer<typeof CheckpointRow>
+
+/** Tags computed from the metrics: best held-out accuracy, best self-reward, the highest step. */
+export const CHECKPOINT_AUTO_TAGS = ['best-gt', 'best-self', 'latest'] as const
+
+export const CheckpointTable = z.object({
+  run: id,
+  runName: z.string(),
+  mode: z.enum(REWARD_MODES),
+  /** The folder the run started from (its base model). */
+  startCheckpoint: z.string().nullable(),
+  checkpoints: z.array(CheckpointRow),
+  /** Steps of the best checkpoint by held-out GT accuracy and by self-reward (ties: the later one). */
+  bestGt: z.number().int().nullable(),
+  bestSelf: z.number().int().nullable(),
+  /** Set when the two bests differ: the gap between what the policy is rewarded for and what is right. */
+  warning: z.string().nullable(),
+})
+export type CheckpointTable = z.infer<typeof CheckpointTable>
+
+/** One checkpoint (of a run, or an external folder) for inspection. */
+export const CheckpointDetail = z.object({
+  /** The store's id, run and step; null for a folder that is no run's checkpoint. */
+  id: id.nullable(),
+  run: id.nullable(),
+  runName: z.string().nullable(),
+  step: z.number().int().nullable(),
+  path: z.string(),
+  tags: z.array(z.string()),
+  /** config.json as stored. */
+  config: z.record(z.string(), z.unknown()),
+  modelType: z.string(),
+  parameters: z.number().int(),
+  files: z.array(z.object({ name: z.string(), bytes: z.number().int() })),
+  hasTeacher: z.boolean(),
+  /** Every metric the run logged at this step. */
+  metrics: z.array(z.object({ key: z.string(), value: z.number().nullable() })),
+  heldOut: z.number().nullable(),
+  selfReward: z.number().nullable(),
+  pseudoAcc: z.number().nullable(),
+  /** What a delta can be taken against: the run's start checkpoint, and the checkpoint before (or the start). */
+  base: z.string().nullable(),
+  previous: z.object({ id: id.nullable(), step: z.number().int().nullable(), path: z.string() }).nullable(),
+  /** The run this checkpoint's run branched from (its parent checkpoint), if any. */
+  parent: z.object({ id, run: id, step: z.number().int() }).nullable(),
+  /** Runs started from this checkpoint. */
+  children: z.array(z.object({ id, name: z.string(), status: z.enum(RUN_STATUSES) })),
+})
+export type CheckpointDetail = z.infer<typeof CheckpointDetail>
+
+const Histogram = z.object({
+  /** The bins split [min, max] evenly; `counts[i]` covers [min + i*w, min + (i+1)*w), the last bin includes max. */
+  min: z.number(),
+  max: z.number(),
+  counts: z.array(z.number().int()),
+})
+
+const LayerStats = z.object({
+  layer: z.string(),
+  tensors: z.number().int(),
+  count: z.number().int(),
+  /** NaN and infinite values, left out of the statistics. */
+  nonFinite: z.number().int(),
+  norm: z.number(),
+  mean: z.number(),
+  std: z.number(),
+  min: z.number(),
+  max: z.number(),
+})
+
+export const WeightStats = z.object({
+  path: z.string(),
+  /** The file read: model.safetensors, or teacher.safetensors for the EMA teacher. */
+  file: z.string(),
+  tensors: z.array(
+    LayerStats.omit({ tensors: true }).extend({
+      name: z.string(),
+      dtype: z.string(),
+      shape: z.array(z.number().int()),
+      histogram: Histogram,
+    }),
+  ),
+  /** Per layer (`embeddings`, `layers.N`, `final_norm`, ...), in model order. */
+  layers: z.array(LayerStats),
+  total: LayerStats,
+})
+export type WeightStats = z.infer<typeof WeightStats>
+
+const DeltaValues = z.object({
+  count: z.number().int(),
+  /** ||a - b|| */
+  diffNorm: z.number(),
+  /** ||a - b|| / ||b|| (null when b is all zeros) */
+  relative: z.number().nullable(),
+  /** max |a - b| */
+  maxAbs: z.number(),
+  /** cosine similarity of a and b (null when either is all zeros) */
+  cosine: z.number().nullable(),
+  nonFinite: z.number().int(),
+})
+
+export const DELTA_AGAINST = ['base', 'previous', 'teacher'] as const
+
+export const WeightDelta = z.object({
+  /** a: the checkpoint's weights; b: what they are compared against. */
+  path: z.string(),
+  against: z.object({ kind: z.enum([...DELTA_AGAINST, 'checkpoint']), path: z.string(), label: z.string() }),
+  tensors: z.array(DeltaValues.extend({ name: z.string(), layer: z.string() })),
+  layers: z.array(DeltaValues.extend({ layer: z.string(), tensors: z.number().int() })),
+  total: DeltaValues.extend({ layer: z.string(), tensors: z.number().int() }),
+  onlyInA: z.array(z.string()),
+  onlyInB: z.array(z.string()),
+  /** Tensors of different shapes ("name: [a] vs [b]"), not compared. */
+  mismatched: z.array(z.string()),
+})
+export type WeightDelta = z.infer<typeof WeightDelta>
+
+const ProbeCompletion = z.object({
+  text: z.string(),
+  /** The extracted answer ("" when the completion gives none). */
+  answer: z.string(),
+  tokens: z.number().int(),
+  /** Mean entropy (nats) of the next-token distribution over the completion. */
+  entropy: z.number(),
+})
+
+const DiffSide = z.object({
+  greedy: ProbeCompletion,
+  /** The greedy answer matches the ground truth (null without one). */
+  correct: z.boolean().nullable(),
+  samples: z.array(z.string()),
+  /** The majority of the sampled answers ("" when none answered) and its count. */
+  vote: z.string(),
+  votes: z.number().int(),
+  voteCorrect: z.boolean().nullable(),
+})
+
+export const FLIPS = ['correct->wrong', 'wrong->correct'] as const
+
+const SideSummary = z.object({
+  correct: z.number().int(),
+  voteCorrect: z.number().int(),
+  answered: z.number().int(),
+  greedyLength: z.number(),
+  greedyEntropy: z.number(),
+  sampleLength: z.number().nullable(),
+  sampleEntropy: z.number().nullable(),
+})
+
+export const PROBE_ENGINES = ['tfjs', 'onnx'] as const
+
+export const BehaviourDiffResult = z.object({
+  a: z.object({ path: z.string(), label: z.string() }),
+  b: z.object({ path: z.string(), label: z.string() }),
+  dataset: z.string(),
+  /** The probe split (null: all labelled records of the dataset). */
+  split: z.string().nullable(),
+  rows: z.array(
+    z.object({
+      index: z.number().int(),
+      record: z.number().int().nullable(),
+      question: z.string(),
+      gt: z.string().nullable(),
+      a: DiffSide,
+      b: DiffSide,
+      /** From A to B by the greedy answers; voteFlip by the sample votes. */
+      flip: z.enum(FLIPS).nullable(),
+      voteFlip: z.enum(FLIPS).nullable(),
+      changed: z.boolean(),
+    }),
+  ),
+  summary: z.object({
+    questions: z.number().int(),
+    labelled: z.number().int(),
+    samples: z.number().int(),
+    a: SideSummary,
+    b: SideSummary,
+    correctToWrong: z.number().int(),
+    wrongToCorrect: z.number().int(),
+    voteCorrectToWrong: z.number().int(),
+    voteWrongToCorrect: z.number().int(),
+    changed: z.number().int(),
+    /** "A correct: x/N, B correct: y/N, flipped correct->wrong: c, wrong->correct: d" */
+    line: z.string(),
+  }),
+})
+export type BehaviourDiffResult = z.infer<typeof BehaviourDiffResult>
+
+const checkpointWeights = z.enum(['model', 'teacher']).default('model')
 
 /** Every method: its request schema (validated) and its response schema (the type the caller gets). */
 export const methods = {
@@ -340,9 +644,399 @@ export const methods = {
     }),
   },
   'datasets.list': { params: noParams, result: z.array(DatasetSummary) },
+  'datasets.get': { params: z.object({ dataset: id }).strict(), result: DatasetDetail },
+  /** A page of records (with their paraphrases) that match a filter, in dataset order. */
+  'datasets.records': {
+    params: z
+      .object({
+        dataset: id,
+        filter: RecordFilter.default({}),
+        offset: z.number().int().min(0).default(0),
+        limit: z.number().int().min(1).max(500).default(100),
+      })
+      .strict(),
+    result: z.object({ total: z.number().int(), rows: z.array(DatasetRecordRow) }),
+  },
+  /** Reads a file's columns and first rows (a path on the host, or an uploaded file's token) for the import dialog. */
+  'datasets.previewImport': {
+    params: z.object({ path: z.string().min(1), format: z.enum(IMPORT_FORMATS).default('auto') }).strict(),
+    result: ImportPreview,
+  },
+  /** Imports in the background; `job.progress` events (kind import) follow it; the result comes when it is stored. */
+  'datasets.import': {
+    params: z
+      .object({
+        path: z.string().min(1),
+        rewrite: z.string().min(1).optional(),
+        name: z.string().trim().min(1).max(200).optional(),
+        format: z.enum(IMPORT_FORMATS).default('auto'),
+        map: z
+          .object({
+            question: z.string().min(1),
+            answer: z.string().optional(),
+            paraphrase: z.string().optional(),
+            split: z.string().optional(),
+          })
+          .strict()
+          .optional(),
+        paraphraseStatus: z.enum(['pending', 'accepted']).default('accepted'),
+        /** Chosen by the caller so it can cancel and follow progress. */
+        job: z.string().min(1).max(100),
+      })
+      .strict(),
+    result: z.object({
+      dataset: id,
+      name: z.string(),
+      records: z.number().int(),
+      paraphrases: z.number().int(),
+      withAnswer: z.number().int(),
+    }),
+  },
+  /** Cancels a running import or generation job; nothing of an import is stored. */
+  'jobs.cancel': { params: z.object({ job: z.string().min(1) }).strict(), result: z.object({ cancelled: z.boolean() }) },
+  'datasets.update': {
+    params: z
+      .object({
+        dataset: id,
+        name: z.string().trim().min(1).max(200).optional(),
+        description: z.string().max(10_000).optional(),
+        auditSplit: z.string().nullable().optional(),
+      })
+      .strict(),
+    result: DatasetDetail,
+  },
+  /** Deletes a dataset no run trains on right now. */
+  'datasets.delete': { params: z.object({ dataset: id }).strict(), result: z.object({ dataset: id }) },
+  /** Writes an export on the host (desktop app: a folder the user chose; browser mode: then download it). */
+  'datasets.export': {
+    params: z
+      .object({
+        dataset: id,
+        format: z.enum(EXPORT_FORMATS),
+        out: z.string().min(1).optional(),
+        acceptedOnly: z.boolean().default(false),
+      })
+      .strict(),
+    result: z.object({ files: z.array(z.string()), rows: z.number().int(), withoutParaphrase: z.number().int() }),
+  },
+  /** Edits one paraphrase (text and/or status); the change is recorded for undo. */
+  'paraphrases.update': {
+    params: z
+      .object({ paraphrase: id, text: z.string().trim().min(1).optional(), status: z.enum(PARAPHRASE_STATUSES).optional() })
+      .strict(),
+    result: Paraphrase,
+  },
+  /** Adds a paraphrase the user wrote (origin manual, accepted); one undo step removes it. */
+  'paraphrases.add': {
+    params: z.object({ record: id, text: z.string().trim().min(1) }).strict(),
+    result: Paraphrase,
+  },
+  /** Sets the status of every paraphrase of the records matching a filter; one undo step. */
+  'paraphrases.bulkStatus': {
+    params: z
+      .object({ dataset: id, filter: RecordFilter, status: z.enum(PARAPHRASE_STATUSES), onlyPending: z.boolean().default(true) })
+      .strict(),
+    result: z.object({ changed: z.number().int() }),
+  },
+  /** Undoes the last edit step in a dataset (an edit, an add, a bulk status change). */
+  'edits.undo': { params: z.object({ dataset: id }).strict(), result: z.object({ undone: z.string().nullable() }) },
+  'edits.list': {
+    params: z.object({ dataset: id, limit: z.number().int().min(1).max(500).default(50) }).strict(),
+    result: z.array(
+      z.object({
+        id,
+        entity: z.string(),
+        entityId: z.number().int(),
+        field: z.string(),
+        before: z.string().nullable(),
+        after: z.string().nullable(),
+        createdAt: z.string(),
+        /** The undo step the edit belongs to (a bulk change is one step of many edits). */
+        step: z.number().int(),
+        /** The record of the paraphrase edited (null once the paraphrase is gone). */
+        record: z.number().int().nullable(),
+      }),
+    ),
+  },
+  /** Generates paraphrases for the matching records in the background (templates, an OpenAI-compatible endpoint, or a local ONNX model); `job.progress` events follow it. */
+  'paraphrases.generate': {
+    params: z
+      .object({
+        dataset: id,
+        filter: RecordFilter.default({}),
+        job: z.string().min(1).max(100),
+        source: z.discriminatedUnion('kind', [
+          z.object({ kind: z.literal('templates') }).strict(),
+          z
+            .object({
+              kind: z.literal('endpoint'),
+              url: z.string().url(),
+              model: z.string().min(1),
+              apiKey: z.string().optional(),
+              prompt: z.string().min(1).optional(),
+              concurrency: z.number().int().min(1).max(64).default(4),
+              retries: z.number().int().min(0).max(10).default(4),
+            })
+            .strict(),
+          z
+            .object({
+              kind: z.literal('onnx'),
+              checkpoint: z.string().min(1),
+              prompt: z.string().min(1).optional(),
+              maxTokens: z.number().int().min(1).max(512).default(64),
+            })
+            .strict(),
+        ]),
+        /** Skip records that already have a paraphrase of this origin (resume a stopped job). */
+        skipDone: z.boolean().default(true),
+        limit: z.number().int().min(1).optional(),
+      })
+      .strict(),
+    result: z.object({
+      generated: z.number().int(),
+      failed: z.array(z.object({ record: id, reason: z.string() })),
+      cancelled: z.boolean(),
+    }),
+  },
+  /**
+   * Samples a checkpoint (a folder, RUN:STEP, or `base` for the shipped base model) G times on each record and on
+   * each of its paraphrases that is not rejected, and compares their majority answers; a record with a pair that
+   * disagrees gets the flag `majority-disagrees` (cleared when its pairs agree again).
+   */
+  'paraphrases.agreement': {
+    params: z
+      .object({
+        checkpoint: z.string().min(1),
+        records: z.array(id).min(1).max(200),
+        samples: z.number().int().min(1).max(32).default(8),
+        job: z.string().min(1).max(100),
+      })
+      .strict(),
+    result: z.array(
+      z.object({
+        record: id,
+        paraphrase: id,
+        /** The majority answers on the original and on the paraphrase ("" when no sample gave an answer). */
+        original: z.string(),
+        rewrite: z.string(),
+        agree: z.boolean(),
+        originalVotes: z.record(z.string(), z.number().int()),
+        rewriteVotes: z.record(z.string(), z.number().int()),
+      }),
+    ),
+  },
+  /**
+   * Imports a run trained elsewhere (a verl console log, a verl rollout dump folder, a TRL trainer_state.json; a path
+   * on the host or an upload) as a new run, or adds the source to `run`. Importing a path again appends what was
+   * written since; a later line for a stored step replaces it. Sources are listed in the run's environment.sources.
+   */
+  'runs.importLog': {
+    params: z
+      .object({
+        path: z.string().min(1),
+        format: z.enum(['auto', ...RUN_LOG_FORMATS]).default('auto'),
+        name: z.string().trim().min(1).max(200).optional(),
+        run: id.optional(),
+        /** Reward mode of a new run; by default read from its metric keys. */
+        mode: z.enum(REWARD_MODES).optional(),
+      })
+      .strict(),
+    result: z.object({
+      run: id,
+      /** Distinct steps stored for the run, distinct metric keys, and the steps this call added. */
+      steps: z.number().int(),
+      metrics: z.number().int(),
+      newSteps: z.number().int(),
+    }),
+  },
+  /** Follows a source of a run (a growing cluster log): the host re-imports it every ~2 s while on, until it closes. */
+  'runs.follow': {
+    params: z.object({ run: id, path: z.string().min(1), on: z.boolean() }).strict(),
+    result: z.object({ following: z.array(z.string()) }),
+  },
+  /** The sources of a run this host follows now. */
+  'runs.following': { params: z.object({ run: id }).strict(), result: z.object({ following: z.array(z.string()) }) },
+  /**
+   * Writes a local run's data, a verl launch script for its Co-rewarding fork and a README (default folder
+   * `<workspace>/exports/verl-<run>-<time>`); self-certainty and entropy runs are refused (neither fork has them).
+   */
+  'runs.exportVerl': {
+    params: z
+      .object({
+        run: id,
+        out: z.string().min(1).optional(),
+        /** Hugging Face model id or path (actor_rollout_ref.model.path). */
+        model: z.string().trim().min(1).max(500),
+        gpus: z.number().int().min(1).max(1024).optional(),
+        nodes: z.number().int().min(1).max(4096).optional(),
+        /** Keep the run's learning rate, batch size and lengths rather than the reference's. */
+        keepHparams: z.boolean().optional(),
+      })
+      .strict(),
+    result: z.object({
+      fork: z.enum(['Co-rewarding-I', 'Co-rewarding-II']),
+      overrides: z.array(z.string()),
+      files: z.object({ script: z.string(), readme: z.string(), train: z.array(z.string()), validation: z.string() }),
+    }),
+  },
+  /** Packs a run with the chosen checkpoints into `<workspace>/exports/<name>.tgz` (browser mode: then download it). */
+  'runs.bundle': {
+    params: z.object({ run: id, checkpoints: z.enum(['tagged', 'all', 'none']).default('tagged') }).strict(),
+    result: z.object({ file: z.string(), checkpoints: z.array(z.number().int()) }),
+  },
+  /** Adds the run in a bundle (a path on the host or an upload) to this workspace as a new run. */
+  'runs.unbundle': { params: z.object({ path: z.string().min(1) }).strict(), result: z.object({ run: id, name: z.string() }) },
   'checkpoints.list': {
     params: z.object({ run: id.optional() }).strict(),
     result: z.array(CheckpointSummary),
+  },
+  /** A run's checkpoints with the metrics at their steps, the best by held-out GT and by self-reward, and whether they differ. */
+  'checkpoints.overview': { params: z.object({ run: id }).strict(), result: CheckpointTable },
+  /** One checkpoint: config, files, tags, the metrics at its step, what it can be compared against, its branches. */
+  'checkpoints.get': { params: z.object({ checkpoint: CheckpointRef }).strict(), result: CheckpointDetail },
+  /**
+   * An external folder in Hugging Face layout, checked for inspection and as a starting checkpoint: a `model_type`
+   * the engine does not support is refused, naming it and the supported ones.
+   */
+  'checkpoints.openFolder': { params: z.object({ path: z.string().min(1) }).strict(), result: CheckpointDetail },
+  /** Per tensor norm, mean, std, min, max and a 32-bin histogram, and per layer; computed off the UI thread. */
+  'checkpoints.stats': {
+    params: z.object({ checkpoint: CheckpointRef, weights: checkpointWeights }).strict(),
+    result: WeightStats,
+  },
+  /**
+   * How far the weights moved, per tensor and per layer: against `base` (the run's start checkpoint), `previous` (the
+   * checkpoint before, or the start for the first), `teacher` (Co-rewarding-II's EMA teacher) or another checkpoint.
+   */
+  'checkpoints.delta': {
+    params: z.object({ checkpoint: CheckpointRef, against: z.union([z.enum(DELTA_AGAINST), CheckpointRef]) }).strict(),
+    result: WeightDelta,
+  },
+  /**
+   * The behaviour diff of two checkpoints (or of a checkpoint, `a`, and its EMA teacher with `teacher: true`) on the
+   * first `probe` held-out labelled questions: greedy and `samples` sampled answers per question with fixed seeds;
+   * `job.progress` events (kind diff) follow it.
+   */
+  'checkpoints.diff': {
+    params: z
+      .object({
+        a: CheckpointRef,
+        b: CheckpointRef.optional(),
+        teacher: z.boolean().default(false),
+        probe: z.number().int().min(1).max(1000).default(32),
+        samples: z.number().int().min(0).max(64).default(4),
+        /** Default: the dataset and validation split of A's (else B's) run. */
+        dataset: z.union([id, z.string().min(1)]).optional(),
+        split: z.string().min(1).optional(),
+        temperature: z.number().min(0).max(10).default(1),
+        seed: z.number().int().min(0).default(0),
+        maxNewTokens: z.number().int().min(1).max(4096).default(32),
+        engine: z.enum(PROBE_ENGINES).default('tfjs'),
+        job: z.string().min(1).max(100),
+      })
+      .strict()
+      .refine((p) => (p.b === undefined) === p.teacher, {
+        message: 'give either b (another checkpoint) or teacher: true (the EMA teacher of a), not both or neither',
+        path: ['b'],
+      }),
+    result: BehaviourDiffResult,
+  },
+  /** `cwb eval` on a checkpoint: greedy pass@1 and, with samples, avg@K, pass@K, maj@K; `job.progress` (kind evaluate). */
+  'checkpoints.evaluate': {
+    params: z
+      .object({
+        checkpoint: CheckpointRef,
+        /** Default: the dataset of the checkpoint's run. */
+        dataset: z.union([id, z.string().min(1)]).optional(),
+        split: z.string().min(1).optional(),
+        limit: z.number().int().min(1).optional(),
+        samples: z.number().int().min(0).max(64).default(0),
+        temperature: z.number().min(0).max(10).default(1),
+        seed: z.number().int().min(0).default(0),
+        maxNewTokens: z.number().int().min(1).max(4096).default(32),
+        job: z.string().min(1).max(100),
+      })
+      .strict(),
+    result: z.object({
+      path: z.string(),
+      dataset: z.string(),
+      split: z.string().nullable(),
+      questions: z.number().int(),
+      samples: z.number().int(),
+      pass1: z.number(),
+      avgK: z.number().nullable(),
+      passK: z.number().nullable(),
+      majK: z.number().nullable(),
+    }),
+  },
+  /**
+   * Writes the checkpoint as an ONNX model (default: <workspace>/exports/) and checks it: onnxruntime-node's logits
+   * against the engine's on a few prompts, the largest difference reported.
+   */
+  'checkpoints.exportOnnx': {
+    params: z
+      .object({
+        checkpoint: CheckpointRef,
+        weights: checkpointWeights,
+        out: z.string().min(1).optional(),
+        prompts: z.number().int().min(1).max(64).default(4),
+      })
+      .strict(),
+    result: z.object({
+      file: z.string(),
+      bytes: z.number().int(),
+      check: z.object({
+        prompts: z.number().int(),
+        positions: z.number().int(),
+        maxAbsDiff: z.number(),
+        tolerance: z.number(),
+        ok: z.boolean(),
+      }),
+    }),
+  },
+  /** Copies a checkpoint as a plain Hugging Face folder (config, weights, tokenizer; no optimizer, teacher or trainer state). */
+  'checkpoints.exportHf': {
+    params: z.object({ checkpoint: CheckpointRef, out: z.string().min(1), weights: checkpointWeights }).strict(),
+    result: z.object({ folder: z.string(), files: z.array(z.object({ name: z.string(), bytes: z.number().int() })) }),
+  },
+  /**
+   * Queues a new run that starts from a checkpoint: the checkpoint's run config (or the mode's defaults) with
+   * `checkpoint` set to it and `config` fields over it; the new run records the checkpoint as its parent.
+   */
+  'checkpoints.branch': {
+    params: z
+      .object({
+        checkpoint: CheckpointRef,
+        name: z.string().trim().min(1).max(200).optional(),
+        config: z.record(z.string(), z.unknown()).default({}),
+      })
+      .strict(),
+    result: z.object({ run: id, config: z.record(z.string(), z.unknown()) }),
+  },
+  /**
+   * Deletes a checkpoint and its folder (when inside the workspace). Refused for one a run that is not finished starts
+   * from, and for the latest of a run that is queued or training; a tagged one needs `force`.
+   */
+  'checkpoints.delete': {
+    params: z.object({ checkpoint: id, force: z.boolean().default(false) }).strict(),
+    result: z.object({
+      checkpoint: id,
+      run: id,
+      step: z.number().int(),
+      freedBytes: z.number().int(),
+      removedFolder: z.boolean(),
+    }),
+  },
+  /** Adds and removes user tags (the computed tags best-gt, best-self and latest cannot be set by hand). */
+  'checkpoints.tag': {
+    params: z
+      .object({
+        checkpoint: id,
+        add: z.array(z.string().trim().min(1).max(64)).max(64).default([]),
+        remove: z.array(z.string().trim().min(1).max(64)).max(64).default([]),
+      })
+      .strict(),
+    result: z.object({ checkpoint: id, tags: z.array(z.string()) }),
   },
 } as const
 
@@ -356,6 +1050,15 @@ export const events = {
   'store.changed': z.object({ dataVersion: z.number().int() }),
   /** The backend probe finished (it runs off the UI thread after start-up). */
   'backends.changed': z.array(Backend),
+  /** Progress of a background job (import, paraphrase generation, agreement preview, behaviour diff, evaluation). */
+  'job.progress': z.object({
+    job: z.string(),
+    kind: z.enum(['import', 'generate', 'agreement', 'diff', 'evaluate']),
+    stage: z.string(),
+    done: z.number(),
+    total: z.number(),
+    message: z.string().optional(),
+  }),
   /** A run finished, failed, stopped or tripped a collapse rule: worth a desktop notification. */
   'run.notice': z.object({
     run: id,

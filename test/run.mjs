@@ -1,4 +1,4 @@
-// `npm test`: typecheck, lint, build, unit + integration tests (vitest), end-to-end tests (Playwright in
+// `npm test`: typecheck, lint, build, the bad-input corpus, unit + integration tests (vitest), end-to-end tests (Playwright in
 // Chromium). Each suite prints its duration; all suites run, and the exit code is non-zero if any failed.
 import { spawnSync } from 'node:child_process'
 import { performance } from 'node:perf_hooks'
@@ -7,6 +7,8 @@ const suites = [
   ['typecheck', 'npm', ['run', '--silent', 'typecheck']],
   ['lint', 'npm', ['run', '--silent', 'lint']],
   ['build', 'npx', ['electron-vite', 'build']],
+  // The bad-input corpus (test/corpus/run.mjs): malformed files, configs, folders, logs and requests against one cwb serve.
+  ['corpus', 'node', ['test/corpus/run.mjs']],
   ['vitest', 'npx', ['vitest', 'run', '--config', 'test/vitest.config.ts']],
   ['playwright', 'npx', ['playwright', 'test', '-c', 'test/e2e/playwright.config.ts']],
 ]

@@ -1,8 +1,10 @@
 import { Command, CommanderError } from 'commander'
 import { packageVersion } from '../package-root'
 import { bundleCommand, unbundleCommand } from './commands/bundle'
+import { checkpointsCommand, exportModelCommand } from './commands/checkpoints'
 import { datasetsCommand } from './commands/datasets'
 import { demoCommand } from './commands/demo'
+import { diffCommand } from './commands/diff'
 import { doctorCommand } from './commands/doctor'
 import { evalCommand } from './commands/eval'
 import { exportCommand } from './commands/export'
@@ -11,6 +13,7 @@ import { generateCommand } from './commands/generate'
 import { importCommand } from './commands/import'
 import { importLogCommand } from './commands/import-log'
 import { metricsCommand } from './commands/metrics'
+import { paraphraseCommand } from './commands/paraphrase'
 import { pretrainCommand } from './commands/pretrain'
 import { rewardsCommand } from './commands/rewards'
 import { runsCommand } from './commands/runs'
@@ -35,6 +38,7 @@ export function buildProgram(): Command {
     datasetsCommand(),
     importCommand(),
     exportCommand(),
+    paraphraseCommand(),
     importLogCommand(),
     exportVerlCommand(),
     bundleCommand(),
@@ -48,6 +52,9 @@ export function buildProgram(): Command {
     demoCommand(),
     metricsCommand(),
     evalCommand(),
+    checkpointsCommand(),
+    diffCommand(),
+    exportModelCommand(),
   ]) {
     program.addCommand(
       command

@@ -133,7 +133,10 @@ export const RunConfig = z
         length_collapse_fraction: probability
           .default(COLLAPSE_DEFAULTS.lengthCollapseFraction)
           .describe('Mean response length below this fraction of its start is flagged'),
-        clip_ratio_pinned: probability
+        clip_ratio_pinned: z
+          .number()
+          .gt(0)
+          .max(1)
           .default(COLLAPSE_DEFAULTS.clipRatioPinned)
           .describe('Clip ratio at or above this counts as pinned at the maximum length'),
         pinned_steps: positiveInt.default(COLLAPSE_DEFAULTS.pinnedSteps).describe('Consecutive pinned steps that are flagged'),

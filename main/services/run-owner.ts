@@ -15,6 +15,7 @@ import { packageRoot, packageVersion } from '../package-root'
 import { checkpointFromStore } from '../store/checkpoint-spec'
 import { datasetRecords, findDataset } from '../store/datasets'
 import type { Db } from '../store/database'
+import { diskFullReason, isDiskFull } from '../store/disk-full'
 import {
   addCheckpoint,
   addEvent,
@@ -63,8 +64,10 @@ function gitCommit(): string | null {
 function jobData(
   db: Db,
   config: RunConfig,
+  /** A stored run's dataset: by id, so renaming the dataset does not break a resume. */
+  datasetId?: number | null,
 ): Pick<TrainerJob, 'train' | 'validation' | 'validationSource'> & { datasetId: number } {
-  const dataset = findDataset(db, config.dataset)
+  const dataset = datasetId != null ? findDataset(db, datasetId) : findDataset(db, config.dataset)
   if (!dataset) throw new Error(`dataset: no dataset "${config.dataset}" in this workspace; \`cwb datasets\` lists them`)
   const train = datasetRecords(db, dataset.id, { split: config.train_split })
   if (train.length === 0)
@@ -130,8 +133,9 @@ export function pruneCheckpoints(db: Db, runId: number, keep: number): { removed
   let freedBytes = 0
   for (const checkpoint of doomed) {
     freedBytes += diskBytes(checkpoint.path)
-    rmSync(checkpoint.path, { recursive: true, force: true })
+    // The row goes first: a crash mid-delete then leaves an unlisted folder, never a listed, half-deleted checkpoint.
     db.prepare('DELETE FROM checkpoints WHERE id = ?').run(checkpoint.id)
+    rmSync(checkpoint.path, { recursive: true, force: true })
   }
   return { removed: doomed.map((c) => c.step), freedBytes }
 }
@@ -163,6 +167,9 @@ function newRun(db: Db, config: RunConfig, datasetId: number, startCheckpoint: s
     config,
     seed: config.seed,
     datasetId,
+    // A run started from a stored checkpoint (RUN:STEP, or its folder) is a branch of it.
+    parentCheckpointId:
+      (db.prepare('SELECT id FROM checkpoints WHERE path = ?').pluck().get(startCheckpoint) as number | undefined) ?? null,
     environment: {
       workbench: packageVersion(),
       node: process.versions.node,
@@ -196,7 +203,7 @@ function resumeJob(db: Db, run: Run, workspace: string): { job: TrainerJob; from
     runDir: join(workspace, 'runs', String(run.id)),
     startCheckpoint: String(run.environment.start_checkpoint),
     resumeFrom: latest.path,
-    ...jobData(db, config),
+    ...jobData(db, config, run.datasetId),
     history: { series: metricSeries(db, run.id), flags },
   }
   return { job, from: latest.step }
@@ -205,7 +212,7 @@ function resumeJob(db: Db, run: Run, workspace: string): { job: TrainerJob; from
 /** The job that trains a run from its start (anything it logged before is discarded). */
 function freshJob(db: Db, run: Run, workspace: string): TrainerJob {
   const config = run.config as unknown as RunConfig
-  const data = jobData(db, config)
+  const data = jobData(db, config, run.datasetId)
   discardFromStep(db, run.id, 0)
   return {
     config,
@@ -278,6 +285,34 @@ export async function resumeRun(runSpec: string, options: OwnerOptions): Promise
   return own(run.id, resumed.job, options).outcome
 }
 
+/** What a failed store write means for a run, and what to do about it. */
+function storeErrorMessage(error: unknown, runId: number, what: string, workspace: string): string {
+  const reason = isDiskFull(error) ? diskFullReason(error) : (error as Error).message
+  return (
+    `Cannot write run ${runId}'s ${what} to the store: ${reason}. The run stops; the steps stored before are intact. ` +
+    (isDiskFull(error)
+      ? `Free space on the disk holding ${workspace}, then resume the run from its last checkpoint.`
+      : 'Resume the run from its last checkpoint once the store is writable.')
+  )
+}
+
+/**
+ * Writes a run's final status (and the event saying why). On a full disk that can fail too: it is tried again every
+ * two seconds while the store is open, so the run shows its true status once space is freed (a host that closes
+ * first leaves it running with a dead trainer, which the next start marks interrupted).
+ */
+function settle(db: Db, runId: number, status: RunOutcome['status'], event?: Parameters<typeof addEvent>[2]): void {
+  try {
+    db.transaction(() => {
+      if (event) addEvent(db, runId, event)
+      updateRun(db, runId, { status, trainerPid: null, phase: null, finishedAt: new Date().toISOString() })
+    }).immediate()
+  } catch (error) {
+    // Anything else (the run was deleted under its trainer) has nothing left to record.
+    if (isDiskFull(error) && db.open) setTimeout(() => settle(db, runId, status, event), 2000).unref()
+  }
+}
+
 /** Runs the trainer process for `job` and writes its events into the store until it ends. */
 function own(runId: number, job: TrainerJob, options: OwnerOptions): OwnedTrainer {
   const { db } = options
@@ -287,14 +322,19 @@ function own(runId: number, job: TrainerJob, options: OwnerOptions): OwnedTraine
   })
   let stderr = ''
   child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-20_000)))
-  updateRun(db, runId, {
-    status: 'running',
-    trainerPid: child.pid ?? null,
-    trainerHost: hostname(),
-    startedAt: new Date().toISOString(),
-    finishedAt: null,
-  })
-  recordActivity(db, runId, 'starting')
+  try {
+    updateRun(db, runId, {
+      status: 'running',
+      trainerPid: child.pid ?? null,
+      trainerHost: hostname(),
+      startedAt: new Date().toISOString(),
+      finishedAt: null,
+    })
+    recordActivity(db, runId, 'starting')
+  } catch (error) {
+    child.kill('SIGKILL')
+    throw new Error(storeErrorMessage(error, runId, 'start', options.workspace), { cause: error })
+  }
   const send = (message: OwnerMessage): void => {
     if (child.connected) child.send(message)
   }
@@ -303,22 +343,48 @@ function own(runId: number, job: TrainerJob, options: OwnerOptions): OwnedTraine
   let stopSent = false
   let killedByUser = false
   let abandoned = false
-  const poll = setInterval(() => {
-    heartbeat(db, runId)
-    if (!stopSent && (options.shouldStop?.() || stopRequested(db, runId))) {
-      stopSent = true
-      updateRun(db, runId, { status: 'stopping' })
-      send({ type: 'stop' })
-    }
-  }, 500)
   let outcome: RunOutcome | undefined
   const finish = (result: RunOutcome): void => {
     outcome ??= result
   }
+  /**
+   * A write to the store failed (most likely the disk is full): the run fails and its trainer ends now, without a
+   * checkpoint (a checkpoint of a step the store lacks would leave a hole in the run's metrics on resume).
+   */
+  let storeFailed = false
+  /** The trainer's own error, written with the run's final status when the trainer has exited. */
+  let trainerError: Parameters<typeof addEvent>[2] | undefined
+  const onStoreError = (error: unknown, what: string): void => {
+    // Once the run's outcome is known (done, or the trainer's error) the trainer is ending anyway: `settle` records it.
+    if (storeFailed || outcome) return
+    storeFailed = true
+    const message = storeErrorMessage(error, runId, what, options.workspace)
+    finish({ run: runId, status: 'failed', steps: step, final: {}, error: message })
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  }
+  const poll = setInterval(() => {
+    try {
+      heartbeat(db, runId)
+      if (!stopSent && (options.shouldStop?.() || stopRequested(db, runId))) {
+        stopSent = true
+        updateRun(db, runId, { status: 'stopping' })
+        send({ type: 'stop' })
+      }
+    } catch (error) {
+      onStoreError(error, 'heartbeat')
+    }
+  }, 500)
   const ended = new Promise<RunOutcome>((resolve) => {
     child.on('message', (raw) => {
-      if (abandoned) return
+      if (abandoned || storeFailed) return
       const message = raw as TrainerMessage
+      try {
+        handle(message)
+      } catch (error) {
+        onStoreError(error, message.type === 'step' ? `step ${message.step} metrics` : 'progress')
+      }
+    })
+    const handle = (message: TrainerMessage): void => {
       switch (message.type) {
         case 'started':
           updateRun(db, runId, { backend: message.backend })
@@ -370,28 +436,30 @@ function own(runId: number, job: TrainerJob, options: OwnerOptions): OwnedTraine
           finish({ run: runId, status: message.status, steps: message.steps, final: message.final })
           break
         case 'error':
-          addEvent(db, runId, {
+          finish({ run: runId, status: 'failed', steps: step, final: {}, error: message.message })
+          trainerError = {
             level: 'error',
             kind: 'log',
-            step,
+            step: message.step ?? step,
             message: message.message,
             data: { stack: message.stack ?? '' },
-          })
-          finish({ run: runId, status: 'failed', steps: step, final: {}, error: message.message })
+          }
           break
       }
-    })
+    }
     child.on('exit', (code, signal) => {
       clearInterval(poll)
       if (abandoned) return resolve(outcome!)
-      if (!outcome) {
+      let event = trainerError
+      if (storeFailed) event = { level: 'error', kind: 'log', step, message: outcome!.error! }
+      else if (!outcome) {
         const why = killedByUser
           ? `Killed by the user at step ${step}`
           : `the trainer process exited ${signal ? `on ${signal}` : `with code ${code}`} without finishing${stderr.trim() ? `: ${stderr.trim().split('\n').at(-1)}` : ''}`
-        addEvent(db, runId, { level: 'error', kind: 'log', step, message: why, data: { stderr } })
+        event = { level: 'error', kind: 'log', step, message: why, data: { stderr } }
         finish({ run: runId, status: 'failed', steps: step, final: {}, error: why })
       }
-      updateRun(db, runId, { status: outcome!.status, trainerPid: null, phase: null, finishedAt: new Date().toISOString() })
+      settle(db, runId, outcome!.status, event)
       resolve(outcome!)
     })
   })
@@ -410,12 +478,16 @@ function own(runId: number, job: TrainerJob, options: OwnerOptions): OwnedTraine
       clearInterval(poll)
       finish({ run: runId, status: 'interrupted', steps: step, final: {}, error: reason })
       child.kill('SIGTERM')
-      updateRun(db, runId, { status: 'interrupted', trainerPid: null, phase: null })
-      addEvent(db, runId, {
-        level: 'warning',
-        kind: 'status',
-        message: `Run interrupted at step ${step}: ${reason}. Resume it from its last checkpoint.`,
-      })
+      try {
+        updateRun(db, runId, { status: 'interrupted', trainerPid: null, phase: null })
+        addEvent(db, runId, {
+          level: 'warning',
+          kind: 'status',
+          message: `Run interrupted at step ${step}: ${reason}. Resume it from its last checkpoint.`,
+        })
+      } catch {
+        // A full disk: the run stays running with a dead trainer, and the next start marks it interrupted.
+      }
     },
   }
 }

@@ -188,7 +188,11 @@ function runDetail(services: RunServices, id: number): RunDetail {
     medianStepSeconds: median,
     etaSeconds: run.status === 'running' && median !== null ? median * Math.max(0, base.totalSteps - base.steps) : null,
     tokensPerSecond: tokensPerSecond(db, id),
-    latest: latestMetrics(db, id),
+    latest: latestMetrics(db, id).map((m) => ({
+      ...m,
+      value:
+        m.value === null || Number.isFinite(m.value) ? m.value : m.value > 0 ? ('Infinity' as const) : ('-Infinity' as const),
+    })),
     collapse: runEvents(db, id, { kinds: ['alert'] }).map((event) => ({
       run: id,
       rule: String(event.data.rule ?? 'alert'),
@@ -205,9 +209,26 @@ function runDetail(services: RunServices, id: number): RunDetail {
   }
 }
 
-function launch(services: RunServices, configs: unknown[]): { runs: number[] } {
+/**
+ * validateRunConfig, and the starting checkpoint folder read as the trainer will load it (headers only): a damaged
+ * or foreign folder is a field issue now rather than a run that fails once it starts.
+ */
+async function validateWithCheckpoint(db: Db, raw: unknown): Promise<{ config: RunConfig | null; issues: FieldIssue[] }> {
+  const result = validateRunConfig(db, raw)
+  const spec = result.config?.checkpoint
+  if (!spec) return result
+  const { inspectFolder } = await import('./checkpoints-service') // it imports this module: load it when needed
+  try {
+    await inspectFolder(checkpointFromStore(db, spec))
+    return result
+  } catch (error) {
+    return { config: null, issues: [...result.issues, { path: 'checkpoint', message: (error as Error).message }] }
+  }
+}
+
+async function launch(services: RunServices, configs: unknown[]): Promise<{ runs: number[] }> {
   const { db } = services.store
-  const checked = configs.map((raw) => validateRunConfig(db, raw))
+  const checked = await Promise.all(configs.map((raw) => validateWithCheckpoint(db, raw)))
   const issues = checked.flatMap((result, i) => result.issues.map((issue) => ({ ...issue, path: `configs.${i}.${issue.path}` })))
   const first = issues[0]
   if (first) {
@@ -386,7 +407,7 @@ export function runHandlers(services: RunServices): RunHandlers {
       presets: PRESETS,
       datasets: store.listDatasets().map((dataset) => dataset.name),
     }),
-    'runs.validate': ({ config }) => validateRunConfig(db, config),
+    'runs.validate': ({ config }) => validateWithCheckpoint(db, config),
     'runs.launch': ({ configs }) => launch(services, configs),
     'runs.queue': () => ({
       slots: scheduler.slots,

@@ -1,13 +1,19 @@
 // The services behind the API contract, implemented once for both transports. A host owns the store and the
 // run queue (it starts queued runs and owns their trainers), watches the store for commits (its trainers' and
 // other processes'), probes the backends off the UI thread, and fans events out to every connected UI.
+import { join } from 'node:path'
 import type { AppInfo, Backend, EventName, EventPayload, RunSummary } from '../../preload/contract'
-import { packageVersion } from '../package-root'
+import { packageRoot, packageVersion } from '../package-root'
 import type { Statement } from 'better-sqlite3'
 import { lastStep, type RunStatus } from '../store/runs'
 import type { Store } from '../store/store'
 import { analysisHandlers } from './analysis'
+import { checkpointHandlers } from './checkpoints-service'
+import { datasetHandlers } from './datasets-service'
+import { externalHandlers } from './external-service'
 import { createDispatch, type Dispatch, type Handlers } from './dispatch'
+import { JobRegistry } from './jobs'
+import { confinePaths, PathPolicy } from './paths'
 import { runHandlers } from './runs-service'
 import { RunScheduler, runSlots } from './scheduler'
 
@@ -24,6 +30,13 @@ export interface HostOptions {
   /** Runs trained at a time (default: CWB_MAX_RUNS, else one per core but one). */
   maxRuns?: number
   log?: (message: string) => void
+  /**
+   * Folders besides the workspace that paths in requests may name (`cwb serve --allow-path`, $CWB_ALLOW_PATHS; the
+   * desktop app adds the user's home). Any other path is refused (main/services/paths.ts).
+   */
+  allowedPaths?: string[]
+  /** What a refused path's message tells the user to do (default: start with --allow-path DIR). */
+  allowPathHint?: string
 }
 
 type NoticeKind = EventPayload<'run.notice'>['kind']
@@ -54,6 +67,14 @@ export class WorkbenchHost {
     this.lastVersion = this.version()
     this.statuses = this.runStatuses()
     this.lastAlert = (store.db.prepare(`SELECT MAX(id) FROM events WHERE kind = 'alert'`).pluck().get() as number | null) ?? 0
+    // One registry for every background job, so `jobs.cancel` reaches an import as well as a behaviour diff.
+    const jobs = new JobRegistry((payload) => this.emit('job.progress', payload))
+    const policy = new PathPolicy({
+      roots: [options.workspace, ...(options.allowedPaths ?? [])],
+      readOnly: [join(packageRoot(), 'resources')],
+      hint: options.allowPathHint,
+    })
+    const knownCheckpoint = store.db.prepare('SELECT 1 FROM checkpoints WHERE path = ? LIMIT 1').pluck()
     const handlers: Handlers = {
       'app.info': () => ({
         version: packageVersion(),
@@ -64,11 +85,20 @@ export class WorkbenchHost {
       'backends.list': ({ refresh }) => this.probe(refresh ?? false),
       ...runHandlers({ store, workspace: options.workspace, scheduler: this.scheduler }),
       ...analysisHandlers(store.db),
-      'datasets.list': () => store.listDatasets(),
+      ...datasetHandlers({ store, workspace: options.workspace, emit: (event, payload) => this.emit(event, payload), jobs }),
+      ...externalHandlers({ store, workspace: options.workspace, closing: this.closing.signal }),
       'checkpoints.list': ({ run }) => store.listCheckpoints(run),
+      ...checkpointHandlers({
+        store,
+        workspace: options.workspace,
+        emit: (event, payload) => this.emit(event, payload),
+        fillQueue: () => this.scheduler.fill(),
+        jobs,
+      }),
     }
-    this.dispatch = createDispatch(handlers, (error) =>
-      options.log?.(`internal error: ${(error as Error)?.stack ?? String(error)}`),
+    this.dispatch = createDispatch(
+      confinePaths(handlers, policy, (path) => knownCheckpoint.get(path) !== undefined),
+      (error) => options.log?.(`internal error: ${(error as Error)?.stack ?? String(error)}`),
     )
   }
 

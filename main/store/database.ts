@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3'
 import { packageRoot } from '../package-root'
+import { diskFullReason, isDiskFull } from './disk-full'
 import { LATEST_SCHEMA_VERSION, migrations, type Migration } from './migrations'
 import { sqliteBindingFor } from './native-binding'
 
@@ -23,6 +24,13 @@ export function openDatabase(file: string, options: { upTo?: number; readonly?: 
     return db
   } catch (error) {
     db.close()
+    if (isDiskFull(error)) {
+      throw new Error(
+        `Cannot open the store ${file}: ${diskFullReason(error)}. SQLite needs a little free space even to read it; ` +
+          'free space on that disk (delete old runs, checkpoints or other files), then try again. Nothing stored was changed.',
+        { cause: error },
+      )
+    }
     throw error
   }
 }

@@ -1,7 +1,10 @@
 // Writing datasets to the run store: one transaction per dataset, so an import that fails part-way leaves
 // nothing behind.
+import type { DatasetDetail } from '../../preload/contract'
 import { DEMO_TASK_DEFAULTS, generateDemoTask, type DemoTaskOptions } from '../data/demo'
+import { CHECK_NAMES } from '../data/paraphrase/checks'
 import type { Db } from './database'
+import { checksFor, storedChecks } from './records'
 
 export const paraphraseOrigins = ['template', 'llm', 'manual', 'imported'] as const
 export const paraphraseStatuses = ['pending', 'accepted', 'rejected'] as const
@@ -13,6 +16,7 @@ export interface NewParaphrase {
   text: string
   origin: ParaphraseOrigin
   status?: ParaphraseStatus
+  /** Kept beside the answer-preservation checks, which are computed as the paraphrase is stored. */
   checks?: object
 }
 
@@ -41,7 +45,7 @@ export interface CreatedDataset {
 
 export const DEMO_DATASET_NAME = 'demo-arithmetic'
 
-function nameTaken(db: Db, name: string): boolean {
+export function nameTaken(db: Db, name: string): boolean {
   return db.prepare('SELECT 1 FROM datasets WHERE name = ?').get(name) !== undefined
 }
 
@@ -80,7 +84,10 @@ function checkRecord(record: NewRecord, number: number): void {
   }
 }
 
-/** Stores a dataset with its records and paraphrases in one transaction; a taken name is refused. */
+/**
+ * Stores a dataset with its records and paraphrases in one transaction; a taken name is refused. Every
+ * paraphrase is checked against its question and answer (main/data/paraphrase/checks.ts) on the way in.
+ */
 export function createDataset(db: Db, input: NewDataset): CreatedDataset {
   const name = input.name.trim()
   if (name === '') throw new Error('A dataset needs a name; pass a non-empty name.')
@@ -88,12 +95,16 @@ export function createDataset(db: Db, input: NewDataset): CreatedDataset {
   const insertRecord = db.prepare(
     'INSERT INTO records (dataset_id, position, question, answer, split, source, flags) VALUES (?, ?, ?, ?, ?, ?, ?)',
   )
-  const insertParaphrase = db.prepare('INSERT INTO paraphrases (record_id, text, origin, status, checks) VALUES (?, ?, ?, ?, ?)')
+  const insertParaphrase = db.prepare(
+    'INSERT INTO paraphrases (record_id, text, origin, status, checks, failed_checks) VALUES (?, ?, ?, ?, ?, ?)',
+  )
   const write = db.transaction((): CreatedDataset => {
     if (nameTaken(db, name)) {
       throw new Error(`A dataset named "${name}" already exists; choose another name, e.g. "${freeDatasetName(db, name)}".`)
     }
     const id = Number(insertDataset.run(name, input.description ?? '', JSON.stringify(input.source ?? {})).lastInsertRowid)
+    // The search index takes the whole dataset at the end, in two statements (see migration 5).
+    db.prepare('INSERT INTO search_index_paused (paused) VALUES (1)').run()
     const created: CreatedDataset = { id, records: 0, paraphrases: 0, withAnswer: 0 }
     for (const [position, record] of input.records.entries()) {
       checkRecord(record, position + 1)
@@ -110,16 +121,25 @@ export function createDataset(db: Db, input: NewDataset): CreatedDataset {
       created.records++
       if (answer !== null && answer.trim() !== '') created.withAnswer++
       for (const paraphrase of record.paraphrases ?? []) {
+        const checks = storedChecks(paraphrase.checks) ?? checksFor(record.question, paraphrase.text, answer, paraphrase.checks)
         insertParaphrase.run(
           recordId,
           paraphrase.text,
           paraphrase.origin,
           paraphrase.status ?? 'pending',
-          JSON.stringify(paraphrase.checks ?? {}),
+          checks.json,
+          checks.mask,
         )
         created.paraphrases++
       }
     }
+    db.prepare(
+      'INSERT INTO records_fts (rowid, question, answer) SELECT id, question, answer FROM records WHERE dataset_id = ?',
+    ).run(id)
+    db.prepare(
+      'INSERT INTO paraphrases_fts (rowid, text) SELECT p.id, p.text FROM paraphrases p JOIN records r ON r.id = p.record_id WHERE r.dataset_id = ?',
+    ).run(id)
+    db.prepare('DELETE FROM search_index_paused').run()
     return created
   })
   return write.immediate()
@@ -225,4 +245,87 @@ export function datasetSplits(db: Db, datasetId: number, options: { labelledOnly
     )
     .all(datasetId, options.labelledOnly ? 1 : 0) as { split: string; n: number }[]
   return Object.fromEntries(rows.map((row) => [row.split, row.n]))
+}
+
+/** Everything the Datasets view shows about one dataset; undefined when there is no such dataset. */
+export function datasetDetail(db: Db, datasetId: number): DatasetDetail | undefined {
+  const row = db
+    .prepare(
+      'SELECT id, name, description, source, audit_split AS auditSplit, created_at AS createdAt FROM datasets WHERE id = ?',
+    )
+    .get(datasetId) as
+    { id: number; name: string; description: string; source: string; auditSplit: string | null; createdAt: string } | undefined
+  if (!row) return undefined
+  const splits = db
+    .prepare(
+      `SELECT split, COUNT(*) AS records, SUM(${LABELLED}) AS withAnswer FROM records WHERE dataset_id = ? GROUP BY split ORDER BY split`,
+    )
+    .all(datasetId) as { split: string; records: number; withAnswer: number }[]
+  const statuses = db
+    .prepare(
+      `SELECT p.status, COUNT(*) AS n FROM paraphrases p JOIN records r ON r.id = p.record_id WHERE r.dataset_id = ? GROUP BY p.status`,
+    )
+    .all(datasetId) as { status: string; n: number }[]
+  const masks = db
+    .prepare(
+      `SELECT p.failed_checks AS mask, COUNT(*) AS n FROM paraphrases p JOIN records r ON r.id = p.record_id
+       WHERE r.dataset_id = ? AND p.failed_checks > 0 GROUP BY p.failed_checks`,
+    )
+    .all(datasetId) as { mask: number; n: number }[]
+  const byFailedCheck = Object.fromEntries(
+    CHECK_NAMES.map((name, bit) => [name, masks.reduce((sum, m) => sum + (m.mask & (1 << bit) ? m.n : 0), 0)]),
+  )
+  const flags = db
+    .prepare(
+      `SELECT SUM(flags LIKE '%"duplicate"%') AS duplicates, SUM(NOT ${LABELLED}) AS noAnswer FROM records WHERE dataset_id = ?`,
+    )
+    .get(datasetId) as { duplicates: number | null; noAnswer: number | null }
+  const records = splits.reduce((sum, s) => sum + s.records, 0)
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    source: JSON.parse(row.source) as Record<string, unknown>,
+    createdAt: row.createdAt,
+    records,
+    withAnswer: splits.reduce((sum, s) => sum + s.withAnswer, 0),
+    paraphrases: statuses.reduce((sum, s) => sum + s.n, 0),
+    splits,
+    auditSplit: row.auditSplit,
+    byStatus: Object.fromEntries(paraphraseStatuses.map((status) => [status, statuses.find((s) => s.status === status)?.n ?? 0])),
+    byFailedCheck,
+    duplicates: flags.duplicates ?? 0,
+    noAnswer: flags.noAnswer ?? 0,
+  }
+}
+
+/** Sets a dataset's name, description or audit split (null clears it); the caller checks the values. */
+export function updateDataset(
+  db: Db,
+  datasetId: number,
+  change: { name?: string; description?: string; auditSplit?: string | null },
+): void {
+  const update = db.prepare(
+    `UPDATE datasets SET name = COALESCE(@name, name), description = COALESCE(@description, description),
+       audit_split = CASE WHEN @setAudit THEN @auditSplit ELSE audit_split END WHERE id = @id`,
+  )
+  update.run({
+    id: datasetId,
+    name: change.name ?? null,
+    description: change.description ?? null,
+    setAudit: change.auditSplit !== undefined ? 1 : 0,
+    auditSplit: change.auditSplit ?? null,
+  })
+}
+
+/** The runs that are queued, running or stopping on a dataset: they read it when they start. */
+export function runsUsingDataset(db: Db, datasetId: number): { id: number; name: string; status: string }[] {
+  return db
+    .prepare(`SELECT id, name, status FROM runs WHERE dataset_id = ? AND status IN ('queued', 'running', 'stopping') ORDER BY id`)
+    .all(datasetId) as { id: number; name: string; status: string }[]
+}
+
+/** Deletes a dataset with its records, paraphrases and edit history (runs keep their metrics; samples lose the link). */
+export function deleteDataset(db: Db, datasetId: number): void {
+  db.prepare('DELETE FROM datasets WHERE id = ?').run(datasetId)
 }

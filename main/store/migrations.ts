@@ -149,7 +149,9 @@ export const migrations: readonly Migration[] = [
     version: 5,
     name: 'dataset curation: full-text search, failed checks per paraphrase, undo steps per dataset, the audit split',
     // failed_checks is a bit mask over CHECK_NAMES (NULL: not checked yet; the service checks such rows on first
-    // use). The FTS tables index the text where it lives (external content) and triggers keep them in step.
+    // use). The FTS tables index the text where it lives (external content) and triggers keep them in step; a bulk
+    // insert (an import) pauses the insert triggers with a row in search_index_paused, inside its transaction, and
+    // indexes its rows in one statement at the end: several times faster than a trigger per row.
     // paraphrases_by_record now covers what the record filters ask of a record's paraphrases (one index probe per
     // record, no row reads). samples_by_record lets deleting a dataset unlink its samples without a scan per record.
     sql: `
@@ -176,7 +178,8 @@ export const migrations: readonly Migration[] = [
       );
       INSERT INTO records_fts (records_fts) VALUES ('rebuild');
       INSERT INTO paraphrases_fts (paraphrases_fts) VALUES ('rebuild');
-      CREATE TRIGGER records_fts_insert AFTER INSERT ON records BEGIN
+      CREATE TABLE search_index_paused (paused INTEGER);
+      CREATE TRIGGER records_fts_insert AFTER INSERT ON records WHEN NOT EXISTS (SELECT 1 FROM search_index_paused) BEGIN
         INSERT INTO records_fts (rowid, question, answer) VALUES (new.id, new.question, new.answer);
       END;
       CREATE TRIGGER records_fts_delete AFTER DELETE ON records BEGIN
@@ -186,7 +189,7 @@ export const migrations: readonly Migration[] = [
         INSERT INTO records_fts (records_fts, rowid, question, answer) VALUES ('delete', old.id, old.question, old.answer);
         INSERT INTO records_fts (rowid, question, answer) VALUES (new.id, new.question, new.answer);
       END;
-      CREATE TRIGGER paraphrases_fts_insert AFTER INSERT ON paraphrases BEGIN
+      CREATE TRIGGER paraphrases_fts_insert AFTER INSERT ON paraphrases WHEN NOT EXISTS (SELECT 1 FROM search_index_paused) BEGIN
         INSERT INTO paraphrases_fts (rowid, text) VALUES (new.id, new.text);
       END;
       CREATE TRIGGER paraphrases_fts_delete AFTER DELETE ON paraphrases BEGIN

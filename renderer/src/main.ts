@@ -4,6 +4,7 @@ import App from './App.vue'
 import CheckpointsView from './views/CheckpointsView.vue'
 import CompareView from './views/CompareView.vue'
 import DatasetsView from './views/DatasetsView.vue'
+import DatasetView from './views/DatasetView.vue'
 import RunDetailView from './views/RunDetailView.vue'
 import RolloutsView from './views/RolloutsView.vue'
 import RunsView from './views/RunsView.vue'
@@ -14,6 +15,12 @@ const router = createRouter({
   routes: [
     { path: '/', redirect: '/runs' },
     { path: '/datasets', component: DatasetsView, meta: { title: 'Datasets' } },
+    {
+      path: '/datasets/:id(\\d+)',
+      component: DatasetView,
+      props: (route) => ({ id: Number(route.params.id) }),
+      meta: { title: 'Dataset' },
+    },
     { path: '/runs', component: RunsView, meta: { title: 'Runs' } },
     {
       path: '/runs/:id(\\d+)',

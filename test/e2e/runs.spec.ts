@@ -113,7 +113,7 @@ test('launch a tiny run from the form, watch it train, stop it, resume it to the
   await expect(status(page)).toHaveText('stopped', { timeout: 30_000 })
   expect(await shownStep(page)).toBeLessThan(8)
   await expect(page.getByRole('button', { name: 'Resume', exact: true })).toBeEnabled()
-  await expect(page.getByRole('status', { name: 'Notice' })).toContainText('Run stopped: e2e-tiny')
+  await expect(page.getByRole('status', { name: 'Notice' }).filter({ hasText: 'Run stopped: e2e-tiny' })).toBeVisible()
   await shot(page, 'run-stopped')
 
   await page.getByRole('button', { name: 'Resume', exact: true }).click()

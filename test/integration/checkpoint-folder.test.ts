@@ -429,7 +429,7 @@ console.log(JSON.stringify({ error, version: back.config.version, length: weight
         entries: string[]
       }
       expect(report.error).toMatch(
-        /^Cannot write checkpoint .*ckpt; the folder is unchanged\. Cannot write .*model\.safetensors: ENOSPC/,
+        /^Cannot write checkpoint .*ckpt: the disk is full \(ENOSPC[^)]*\); the folder is unchanged and earlier checkpoints are intact\. Free space/,
       )
       expect(report).toMatchObject({ version: 1, length: 1024, last: 1, entries: ['ckpt'] })
     },

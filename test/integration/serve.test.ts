@@ -1,4 +1,6 @@
 import Database from 'better-sqlite3'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { request } from 'node:http'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
@@ -31,6 +33,19 @@ function socket(url: string, headers: Record<string, string> = {}): Promise<{ ws
     ws.on('open', () => resolve({ ws }))
     ws.on('unexpected-response', (_req, res) => resolve({ status: res.statusCode }))
     ws.on('error', () => resolve({}))
+  })
+}
+
+/** A raw request, so the Host header can be anything (fetch sets it from the URL). */
+function rawStatus(served: Served, path: string, headers: Record<string, string>): Promise<number | undefined> {
+  const url = new URL(served.base)
+  return new Promise((resolve, reject) => {
+    const req = request({ host: url.hostname, port: url.port, path, method: 'GET', headers }, (res) => {
+      res.resume()
+      resolve(res.statusCode)
+    })
+    req.on('error', reject)
+    req.end()
   })
 }
 
@@ -75,6 +90,65 @@ describe('cwb serve', () => {
     expect(response.status).toBe(403)
     const own = await call(served, 'runs.list', {}, { origin: served.base.replace(/\/$/, '') })
     expect(own.status).toBe(200)
+  })
+
+  it('trades the ?token= for a cookie once, which then opens the API and the event socket', async () => {
+    const served = await started()
+    const first = await fetch(`${served.base}runs?token=${served.token}&x=1`, { redirect: 'manual' })
+    expect(first.status).toBe(303)
+    expect(first.headers.get('location')).toBe('/runs?x=1') // the token leaves the address bar and the history
+    const cookie = first.headers.get('set-cookie')!.split(';')[0]!
+    const api = await fetch(`${served.base}api/call/runs.list`, {
+      method: 'POST',
+      headers: { cookie, 'content-type': 'application/json' },
+      body: '{}',
+    })
+    expect(api.status).toBe(200)
+    const wsUrl = served.base.replace('http', 'ws') + 'api/events'
+    const { ws } = await socket(wsUrl, { cookie })
+    expect(ws).toBeDefined()
+    ws!.close()
+  })
+
+  it('refuses a Host header of another name (DNS rebinding), on pages, API calls and sockets', async () => {
+    const served = await started()
+    const port = new URL(served.base).port
+    const auth = { authorization: `Bearer ${served.token}` }
+    expect(await rawStatus(served, '/', { ...auth, host: `evil.example:${port}` })).toBe(403)
+    expect(await rawStatus(served, '/', { ...auth, host: `localhost:${port}` })).toBe(200)
+    expect(await rawStatus(served, '/', { ...auth, host: `127.0.0.1:${Number(port) + 1}` })).toBe(403)
+    const wsUrl = served.base.replace('http', 'ws') + 'api/events'
+    expect((await socket(wsUrl, { ...auth, host: `rebound.example:${port}` })).status).toBe(403)
+    const response = await call(served, 'runs.list', {}, { 'content-type': 'text/plain' })
+    expect(response.status).toBe(415) // a cross-site form or no-cors fetch cannot post JSON
+    expect(((await response.json()) as { error: { message: string } }).error.message).toMatch(
+      /API calls send JSON: set Content-Type: application\/json \(got text\/plain\)/,
+    )
+  })
+
+  it('confines file paths in requests to the workspace and the --allow-path / CWB_ALLOW_PATHS folders', async () => {
+    const { dir: top, remove } = tempDir()
+    cleanups.push(remove)
+    const [allowed, fromEnv, outside] = ['allowed', 'env', 'outside'].map((name) => join(top, name))
+    for (const folder of [allowed!, fromEnv!, outside!]) {
+      mkdirSync(folder)
+      writeFileSync(join(folder, 'data.jsonl'), '{"question": "What is 1 + 1?", "answer": "2"}\n')
+    }
+    const served = await started(['--allow-path', allowed!], { CWB_ALLOW_PATHS: fromEnv! })
+    const preview = async (dir: string) =>
+      (await (await call(served, 'datasets.previewImport', { path: join(dir, 'data.jsonl') })).json()) as {
+        ok: boolean
+        error?: { message: string }
+      }
+    expect((await preview(allowed!)).ok).toBe(true)
+    expect((await preview(fromEnv!)).ok).toBe(true)
+    expect((await preview(outside!)).error?.message).toBe(
+      `path: ${join(outside!, 'data.jsonl')} is outside the folders this workbench may use (${served.workspace}, ${allowed}, ${fromEnv}); start it with --allow-path DIR to allow another folder`,
+    )
+    expect(served.stderr()).toContain(`Paths in requests are confined to ${served.workspace}, ${allowed}, ${fromEnv}`)
+    const missing = cwb(['serve', '--workspace', join(top, 'ws2'), '--allow-path', join(top, 'nowhere')])
+    expect(missing.code).toBe(2)
+    expect(missing.stderr).toMatch(/--allow-path .*nowhere: no such folder; name an existing folder/)
   })
 
   it('answers API calls, and an invalid request with a typed error while it keeps running', async () => {

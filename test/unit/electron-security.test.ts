@@ -1,8 +1,9 @@
 // Electron's binary cannot run on these machines, so `electron` is mocked here: the test records what the
 // app asks of it and checks every security setting and handler.
-import { readFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeEach, describe, expect, it, vi } from 'vitest'
+import { tempDir } from '../helpers/workspace'
 
 type Handler = (...args: unknown[]) => unknown
 const recorded = vi.hoisted(() => ({
@@ -10,6 +11,10 @@ const recorded = vi.hoisted(() => ({
   contentsHandlers: new Map<string, (...args: unknown[]) => unknown>(),
   windowOpenHandler: undefined as undefined | (() => unknown),
   loaded: [] as string[],
+  app: new Map<string, ((...args: unknown[]) => unknown)[]>(),
+  ipc: new Map<string, (...args: unknown[]) => unknown>(),
+  session: {} as Record<string, (...args: unknown[]) => unknown>,
+  errors: [] as string[],
 }))
 
 vi.mock('electron', () => {
@@ -17,18 +22,38 @@ vi.mock('electron', () => {
     webContents = {
       on: (event: string, handler: Handler) => recorded.contentsHandlers.set(event, handler),
       setWindowOpenHandler: (handler: () => unknown) => (recorded.windowOpenHandler = handler),
+      send: () => {},
+      isDestroyed: () => false,
     }
     constructor(options: Record<string, unknown>) {
       recorded.windowOptions.push(options)
     }
+    on(): void {}
     once(): void {}
     loadFile(path: string): Promise<void> {
       recorded.loaded.push(path)
       return Promise.resolve()
     }
   }
-  return { BrowserWindow }
+  const app = {
+    requestSingleInstanceLock: () => true,
+    whenReady: () => Promise.resolve(),
+    on: (event: string, handler: Handler) => recorded.app.set(event, [...(recorded.app.get(event) ?? []), handler]),
+    quit: () => {},
+  }
+  const session = {
+    defaultSession: {
+      setPermissionRequestHandler: (h: Handler) => (recorded.session.request = h),
+      setPermissionCheckHandler: (h: Handler) => (recorded.session.check = h),
+      webRequest: { onBeforeRequest: (h: Handler) => (recorded.session.beforeRequest = h) },
+    },
+  }
+  const ipcMain = { handle: (channel: string, handler: Handler) => recorded.ipc.set(channel, handler) }
+  const dialog = { showErrorBox: (_title: string, message: string) => recorded.errors.push(message), showMessageBoxSync: () => 0 }
+  return { BrowserWindow, app, session, ipcMain, dialog }
 })
+// The backend probe would start a child process; the app's wiring is what is under test here.
+vi.mock('../../main/backends/probe-process', () => ({ probeInChildProcess: async () => [] }))
 
 const { createMainWindow } = await import('../../main/app/window')
 const { hardenSession, isAllowedUrl } = await import('../../main/app/security')
@@ -99,5 +124,75 @@ describe('the desktop window (Electron mocked)', () => {
     expect(csp).toContain("script-src 'self'")
     expect(csp).toContain("object-src 'none'")
     expect(csp).not.toMatch(/unsafe-eval|script-src[^;]*unsafe-inline|\*/)
+  })
+})
+
+describe('the desktop app as main/index.ts wires it (Electron mocked)', () => {
+  it('hardens the default session and every web contents, serves IPC only to its page, and confines paths', async () => {
+    const { dir, remove } = tempDir()
+    const elsewhere = tempDir()
+    try {
+      process.env.CWB_WORKSPACE = join(dir, 'ws')
+      process.env.CWB_DEMO = '0'
+      await import('../../main/index')
+      await vi.waitFor(() => expect(recorded.ipc.size).toBe(1), { timeout: 10_000 })
+      expect(recorded.errors).toEqual([])
+
+      // The default session: every permission request denied, every check false, remote requests cancelled.
+      const callback = vi.fn()
+      recorded.session.request!({}, 'camera', callback)
+      expect(callback).toHaveBeenCalledWith(false)
+      expect(recorded.session.check!({}, 'notifications')).toBe(false)
+      let cancelled: boolean | undefined
+      recorded.session.beforeRequest!({ url: 'https://example.com/x.js' }, (r: { cancel: boolean }) => (cancelled = r.cancel))
+      expect(cancelled).toBe(true)
+
+      // Every web contents created later (devtools, a stray frame) gets the same guards as the window.
+      const created = recorded.app.get('web-contents-created') ?? []
+      expect(created).toHaveLength(1)
+      const handlers = new Map<string, Handler>()
+      let openHandler: (() => unknown) | undefined
+      created[0]!(
+        {},
+        { on: (e: string, h: Handler) => handlers.set(e, h), setWindowOpenHandler: (h: () => unknown) => (openHandler = h) },
+      )
+      for (const event of ['will-navigate', 'will-redirect', 'will-attach-webview']) {
+        const preventDefault = vi.fn()
+        handlers.get(event)?.({ preventDefault })
+        expect(preventDefault, event).toHaveBeenCalled()
+      }
+      expect(openHandler?.()).toEqual({ action: 'deny' })
+      expect(recorded.windowOptions.at(-1)?.webPreferences).toMatchObject({
+        contextIsolation: true,
+        sandbox: true,
+        nodeIntegration: false,
+      })
+
+      // IPC: calls from the app's own page only; paths confined to the workspace and the user's home.
+      const [handle] = [...recorded.ipc.values()]
+      const fromPage = { senderFrame: { url: 'file:///app/out/renderer/index.html' } }
+      const foreign = await handle!({ senderFrame: { url: 'https://evil.example/' } }, 'runs.list', {})
+      expect(foreign).toMatchObject({ ok: false, error: { message: expect.stringMatching(/only from the workbench page/) } })
+      const inside = join(dir, 'ws', 'data.jsonl')
+      writeFileSync(inside, '{"question": "What is 1 + 1?", "answer": "2"}\n')
+      expect(await handle!(fromPage, 'datasets.previewImport', { path: inside })).toMatchObject({ ok: true })
+      mkdirSync(join(elsewhere.dir, 'data'))
+      const outside = join(elsewhere.dir, 'data', 'data.jsonl')
+      writeFileSync(outside, '{"question": "What is 1 + 1?", "answer": "2"}\n')
+      const refused = (await handle!(fromPage, 'datasets.previewImport', { path: outside })) as {
+        ok: boolean
+        error: { message: string }
+      }
+      expect(refused.ok).toBe(false)
+      expect(refused.error.message).toMatch(
+        /^path: .* is outside the folders this workbench may use \(.*\); choose a file or folder in your home folder, or start the app with CWB_ALLOW_PATHS=DIR$/,
+      )
+    } finally {
+      for (const quit of recorded.app.get('will-quit') ?? []) quit()
+      delete process.env.CWB_WORKSPACE
+      delete process.env.CWB_DEMO
+      elsewhere.remove()
+      remove()
+    }
   })
 })

@@ -48,6 +48,7 @@ export function importLogCommand(): Command {
           name: options.name,
           run: options.run,
           mode: options.mode,
+          allowEmpty: options.follow, // a followed log may not have reached its first step yet
         })
         progress(
           `${first.created ? 'Created' : 'Updated'} run ${first.run}: ${first.newSteps} new steps (${first.steps} steps, ${first.metrics} metric keys)`,

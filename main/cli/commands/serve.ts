@@ -1,10 +1,12 @@
-import { join } from 'node:path'
+import { existsSync, statSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { Command, Option } from 'commander'
 import { probeInChildProcess } from '../../backends/probe-process'
 import { packageRoot } from '../../package-root'
 import { startServer } from '../../serve/server'
 import { isLoopbackHost, newToken } from '../../serve/auth'
 import { runSlots } from '../../services/scheduler'
+import { ALLOW_PATHS_ENV, allowedPathsFromEnv } from '../../services/paths'
 import { WorkbenchHost } from '../../services/workbench'
 import { demoWanted, openWorkspace } from '../../store/open'
 import { prepareWorkspace, resolveWorkspace, WorkspaceLock } from '../../store/workspace'
@@ -19,6 +21,7 @@ interface ServeOptions extends WorkspaceOptions {
   token?: string
   allowRemote?: boolean
   maxRuns?: number
+  allowPath: string[]
 }
 
 /** How long a stop signal waits for trainers to finish their step and checkpoint before they are interrupted. */
@@ -31,6 +34,18 @@ function parsePort(value: string): number {
   return port
 }
 
+/** The folders besides the workspace that paths in API requests may name; each must exist. */
+function allowedFolders(flags: string[]): string[] {
+  const named = [
+    ...flags.map((dir) => ({ dir, from: `--allow-path ${dir}` })),
+    ...allowedPathsFromEnv().map((dir) => ({ dir, from: `$${ALLOW_PATHS_ENV} (${dir})` })),
+  ]
+  return named.map(({ dir, from }) => {
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`${from}: no such folder; name an existing folder`)
+    return resolve(dir)
+  })
+}
+
 export function serveCommand(): Command {
   return withWorkspace(new Command('serve'))
     .description('serve the workbench UI to a browser (for GPU servers reached over SSH)')
@@ -38,6 +53,12 @@ export function serveCommand(): Command {
     .option('--host <host>', 'address to bind; beyond loopback also needs --allow-remote', '127.0.0.1')
     .option('--token <token>', 'access token (default: $CWB_TOKEN, else a random one)')
     .option('--allow-remote', 'allow binding to a non-loopback address')
+    .option(
+      '--allow-path <dir>',
+      `a folder besides the workspace that requests may read and write (repeatable; also $${ALLOW_PATHS_ENV})`,
+      (dir: string, previous: string[]) => [...previous, dir],
+      [] as string[],
+    )
     .addOption(
       new Option('--max-runs <n>', 'runs trained at a time (default: $CWB_MAX_RUNS, else one per core but one)').argParser(
         integerOption('--max-runs', 1),
@@ -61,6 +82,7 @@ export function serveCommand(): Command {
         process.once('SIGTERM', resolve)
       })
       const maxRuns = runSlots(options.maxRuns)
+      const allowedPaths = allowedFolders(options.allowPath)
       const dir = prepareWorkspace(resolveWorkspace(options.workspace)).dir
       const lock = WorkspaceLock.acquire(dir, 'serve')
       const { store } = openWorkspace(dir, demoWanted(options.demo))
@@ -71,8 +93,10 @@ export function serveCommand(): Command {
         probe: (signal) => probeInChildProcess(signal),
         maxRuns,
         log: progress,
+        allowedPaths,
       })
       workbench.start()
+      progress(`Paths in requests are confined to ${[dir, ...allowedPaths].join(', ')} (add folders with --allow-path DIR)`)
       const server = await startServer({
         host: options.host,
         port: options.port,

@@ -30,6 +30,11 @@ export interface ImportLogOptions {
   run?: number
   /** Reward mode of a new run; by default read from the metric keys (see inferMode). */
   mode?: RewardMode
+  /**
+   * Accept a source with no steps yet (a log that is being followed may not have printed one); otherwise a source
+   * that yields no step is refused, so a wrong file does not become an empty run.
+   */
+  allowEmpty?: boolean
 }
 
 export interface ImportLogResult {
@@ -116,6 +121,12 @@ function readSource(source: LogSource): { steps: ParsedStep[]; source: LogSource
     const lastNewline = buffer.lastIndexOf(10)
     if (lastNewline === -1) return { steps: [], source: { ...source, offset: from } }
     const { steps } = parseConsoleText(buffer.subarray(0, lastNewline + 1).toString('utf8'))
+    const wild = steps.find((s) => !Number.isSafeInteger(s.step))
+    if (wild) {
+      throw new Error(
+        `${source.path}: line ${wild.line}: step ${wild.step} is out of range (steps are whole numbers below 2^53); is the log damaged?`,
+      )
+    }
     return { steps, source: { ...source, offset: from + lastNewline + 1 } }
   }
   if (source.format === 'trl') return { steps: parseTrainerState(readFileSync(source.path, 'utf8'), source.path), source }
@@ -157,36 +168,60 @@ function writeSteps(db: Db, run: number, format: LogFormat, steps: ParsedStep[])
   }).immediate()
 }
 
+/** Why a source gave no step, as precisely as the file allows. */
+function noSteps(path: string, format: LogFormat): string {
+  if (format !== 'verl-console') return `${path}: no steps found in it (format ${format}).`
+  if (statSync(path).size === 0) return `${path}: the log is empty; import it once the run has logged a step (or follow it).`
+  const head = readHead(path, 8192)
+  // eslint-disable-next-line no-control-regex
+  if (/\u0000|\ufffd/.test(head) || /[\u0001-\u0008\u000e-\u001a]/.test(head.replace(/\u001b/g, '')))
+    return `${path}: a binary file, not a text log; give the verl console log (its lines read "step:N - key:value - ...").`
+  return `${path}: no step lines in it (a verl console log has lines like "step:1 - critic/score/mean:0.5 - ..."); is it the right file? A log that has not reached its first step can be followed instead.`
+}
+
 export function importLog(db: Db, options: ImportLogOptions): ImportLogResult {
   const path = resolve(options.path)
   const format = !options.format || options.format === 'auto' ? detectLogFormat(path) : options.format
   if (!existsSync(path)) throw new Error(`${path}: no such file or folder; check the path.`)
+  const folder = statSync(path).isDirectory()
+  if (format === 'verl-rollouts' && !folder)
+    throw new Error(`${path}: verl-rollouts reads a folder of <step>.jsonl dumps, and this is a file; give the folder.`)
+  if (format !== 'verl-rollouts' && folder)
+    throw new Error(
+      `${path}: ${format} reads a file, and this is a folder; give the ${format === 'trl' ? 'trainer_state.json' : 'log'} file.`,
+    )
   let run = options.run !== undefined ? getRun(db, options.run) : findRunBySource(db, path)
   if (options.run !== undefined && !run) throw new Error(`No run ${options.run} in this workspace; \`cwb runs\` lists them.`)
   const known = run ? sourcesOf(run).find((source) => source.path === path) : undefined
   const { steps, source } = readSource(known ?? { path, format })
-  let created = false
-  if (!run) {
-    if (steps.length === 0 && format !== 'verl-console') throw new Error(`${path}: no steps found in it (format ${format}).`)
-    const origin: RunOrigin = format === 'trl' ? 'trl' : 'verl'
-    const mode = options.mode ?? inferMode(steps.flatMap((s) => Object.keys(s.metrics)))
-    const name = options.name ?? basename(path).replace(/\.(log|txt|json|jsonl)$/i, '')
-    const id = createRun(db, {
-      name,
-      mode,
-      config: { name, mode, imported: true },
-      seed: 0,
-      origin,
-      environment: { sources: [] },
+  if (steps.length === 0 && !known && !options.allowEmpty) throw new Error(noSteps(path, format))
+  // One transaction: a step the store refuses leaves no half-imported run behind.
+  const { target, created, before } = db
+    .transaction(() => {
+      let target = run
+      if (!target) {
+        const origin: RunOrigin = format === 'trl' ? 'trl' : 'verl'
+        const mode = options.mode ?? inferMode(steps.flatMap((s) => Object.keys(s.metrics)))
+        const name = options.name ?? basename(path).replace(/\.(log|txt|json|jsonl)$/i, '')
+        const id = createRun(db, {
+          name,
+          mode,
+          config: { name, mode, imported: true },
+          seed: 0,
+          origin,
+          environment: { sources: [] },
+        })
+        updateRun(db, id, { status: 'finished' })
+        target = getRun(db, id)!
+      }
+      const before = storedSteps(db, target.id)
+      writeSteps(db, target.id, format, steps)
+      const sources = sourcesOf(target).filter((s) => s.path !== path)
+      updateRun(db, target.id, { environment: { ...target.environment, sources: [...sources, source] } })
+      return { target, created: !run, before }
     })
-    updateRun(db, id, { status: 'finished' })
-    run = getRun(db, id)!
-    created = true
-  }
-  const before = storedSteps(db, run.id)
-  writeSteps(db, run.id, format, steps)
-  const sources = sourcesOf(run).filter((s) => s.path !== path)
-  updateRun(db, run.id, { environment: { ...run.environment, sources: [...sources, source] } })
+    .immediate()
+  run = target
   const after = storedSteps(db, run.id)
   const metrics = db.prepare('SELECT COUNT(DISTINCT key) FROM metrics WHERE run_id = ?').pluck().get(run.id) as number
   return {

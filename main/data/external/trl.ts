@@ -51,10 +51,11 @@ export function parseTrainerState(text: string, file: string): TrlStep[] {
   if (!Array.isArray(history)) throw new Error(`${file}: no "log_history" list; is it a TRL trainer_state.json?`)
   const steps = new Map<number, TrlStep>()
   history.forEach((entry: unknown, i) => {
-    if (entry === null || typeof entry !== 'object') throw new Error(`${file}: log_history[${i}] is not an object.`)
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry))
+      throw new Error(`${file}: log_history[${i}] is not an object.`)
     const record = entry as Record<string, unknown>
     const step = record.step
-    if (typeof step !== 'number' || !Number.isInteger(step) || step < 0)
+    if (typeof step !== 'number' || !Number.isSafeInteger(step) || step < 0)
       throw new Error(`${file}: log_history[${i}]: field "step" should be a whole number, got ${JSON.stringify(step)}.`)
     const target = steps.get(step) ?? { step, metrics: {} }
     for (const [key, value] of Object.entries(record)) {

@@ -4,6 +4,8 @@
 // file, the row and the field) leaves the store as it was.
 import { basename, extname } from 'node:path'
 import { createDataset, type CreatedDataset, type NewRecord, type ParaphraseStatus } from '../../store/datasets'
+import { precheck } from '../../store/records'
+import { diskFullReason, isDiskFull } from '../../store/disk-full'
 import type { Db } from '../../store/database'
 import { containerOf, readTable, type Container, type ReadOptions, type Table } from './read-table'
 import { detectSchema, looksLikeGsm8k, mappedRowToRecord, rowToRecord, SCHEMAS, type ColumnMap, type Schema } from './schemas'
@@ -24,8 +26,8 @@ export interface ImportOptions extends ReadOptions {
   map?: ColumnMap
   /** Status of imported paraphrases: accepted (default: released pairs train as they are) or pending (review first). */
   paraphraseStatus?: ParaphraseStatus
-  /** Progress over the whole import: reading the file(s), then storing. */
-  onStage?: (stage: 'reading' | 'storing', fraction: number) => void
+  /** Progress over the whole import: reading the file(s), checking the paraphrases, then storing. */
+  onStage?: (stage: 'reading' | 'checking' | 'storing', fraction: number) => void
 }
 
 export interface ImportResult extends CreatedDataset {
@@ -41,7 +43,7 @@ export function defaultDatasetName(path: string): string {
   return basename(path, extname(path)).replace(/[_-]original$/i, '') || 'dataset'
 }
 
-function containerFor(path: string, format: ImportFormat): Container {
+export function containerFor(path: string, format: ImportFormat): Container {
   if (format === 'jsonl' || format === 'csv' || format === 'parquet') return format
   const container = containerOf(path)
   if (!container) {
@@ -88,7 +90,7 @@ function alignRewrites(records: NewRecord[], original: Table, rewrite: Table, st
   }
   for (const [i, record] of records.entries()) {
     const row = rewrite.rows[i]!
-    const paired = rowToRecord('verl', row, { file: rewrite.file, paraphraseStatus: status })
+    const paired = rowToRecord('verl', row, { file: rewrite.file, paraphraseStatus: status, allowEmptyQuestion: true })
     const index = (original.rows[i]!.values.extra_info as Record<string, unknown> | undefined)?.index
     const rewriteIndex = (row.values.extra_info as Record<string, unknown> | undefined)?.index
     if (index !== undefined && rewriteIndex !== undefined && index !== rewriteIndex) {
@@ -160,15 +162,26 @@ export async function importDataset(db: Db, options: ImportOptions): Promise<Imp
     alignRewrites(records, original, tables[1], paraphraseStatus)
   }
   const flagged = flagRecords(records)
+  await precheck(records, options.signal, (fraction) => options.onStage?.('checking', fraction))
   if (options.signal?.aborted) throw new Error('Import cancelled; nothing was stored.')
   options.onStage?.('storing', 0)
   const name = (options.name ?? defaultDatasetName(options.path)).trim()
-  const created = createDataset(db, {
-    name,
-    description: `Imported from ${files.map((f) => basename(f)).join(' + ')}`,
-    source: { files: files.map((f) => basename(f)), format, schema },
-    records,
-  })
+  let created: CreatedDataset
+  try {
+    created = createDataset(db, {
+      name,
+      description: `Imported from ${files.map((f) => basename(f)).join(' + ')}`,
+      source: { files: files.map((f) => basename(f)), format, schema },
+      records,
+    })
+  } catch (error) {
+    if (!isDiskFull(error)) throw error
+    throw new Error(
+      `Cannot import ${files.join(' + ')}: ${diskFullReason(error)}; nothing was stored and the datasets already there are ` +
+        'intact. Free space on the disk holding the workspace, then import again.',
+      { cause: error },
+    )
+  }
   options.onStage?.('storing', 1)
   return { ...created, name, schema, flagged }
 }

@@ -2,7 +2,7 @@
 // decoder (bad bytes are an error, never silently replaced); Parquet is read in row-group-sized chunks. Both
 // report progress and stop between chunks when the signal aborts. Every row keeps the number a user would
 // look for in the file: the line of a JSONL row, the line a CSV record starts on, the 1-based Parquet row.
-import { createReadStream, statSync } from 'node:fs'
+import { createReadStream, statSync, type Stats } from 'node:fs'
 import { extname } from 'node:path'
 import { parse as parseCsv } from 'csv-parse'
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet'
@@ -48,17 +48,17 @@ export function containerOf(path: string): Container | undefined {
 }
 
 export async function readTable(file: string, container: Container, options: ReadOptions = {}): Promise<Table> {
-  let size: number
+  let stat: Stats
   try {
-    size = statSync(file).size
+    stat = statSync(file)
   } catch (error) {
     throw new Error(
       `${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); check the path.`,
-      {
-        cause: error,
-      },
+      { cause: error },
     )
   }
+  if (stat.isDirectory()) throw new Error(`${file}: a folder, not a data file; choose a .jsonl, .csv or .parquet file.`)
+  const size = stat.size
   if (size === 0) throw new Error(`${file}: the file is empty; export the data again or choose another file.`)
   if (container === 'parquet') return readParquet(file, options)
   return container === 'jsonl' ? readJsonl(file, size, options) : readCsv(file, size, options)
@@ -175,7 +175,7 @@ async function readJsonl(file: string, size: number, options: ReadOptions): Prom
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       throw new Error(
-        `${file}: line ${line}: expected one JSON object per line, got ${Array.isArray(value) ? 'an array' : typeof value}.`,
+        `${file}: line ${line}: expected one JSON object per line, got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}.`,
       )
     }
     for (const key of Object.keys(value)) columns.add(key)

@@ -72,13 +72,29 @@ export class RowError extends Error {}
 
 const where = (file: string, row: TableRow, field: string): string => `${file}: row at ${row.at}: field "${field}"`
 
+/** The longest question, answer or paraphrase imported (2 Mi characters): far beyond any math problem, short of a dump. */
+export const MAX_TEXT_CHARS = 2 * 1024 * 1024
+/** How deep a row's values may nest (JSON from a broken exporter can nest without end; storing it would overflow). */
+export const MAX_NESTING = 64
+
+function limited(file: string, row: TableRow, field: string, value: string): string {
+  if (value.length > MAX_TEXT_CHARS) {
+    throw new RowError(
+      `${where(file, row, field)} is ${value.length} characters long; the limit is ${MAX_TEXT_CHARS} (is it the right column?).`,
+    )
+  }
+  return value
+}
+
 /** A required text field: strings as they are; numbers (GT answers often are) as decimal text. */
 function text(file: string, row: TableRow, field: string, value: unknown, required: boolean): string | null {
   if (value === undefined || value === null) {
     if (required) throw new RowError(`${where(file, row, field)} is missing; every row needs it (or map another column).`)
     return null
   }
-  if (typeof value === 'string') return value
+  if (typeof value === 'string') return limited(file, row, field, value)
+  if (typeof value === 'number' && !Number.isFinite(value))
+    throw new RowError(`${where(file, row, field)} is not a finite number (${value}; NaN, or too large to hold); fix the value.`)
   if (typeof value === 'number' || typeof value === 'boolean') return String(value)
   throw new RowError(`${where(file, row, field)} should be text, got ${Array.isArray(value) ? 'a list' : typeof value}.`)
 }
@@ -105,12 +121,54 @@ function withoutKeys(values: Record<string, unknown>, keys: string[]): Record<st
 export interface RowContext {
   file: string
   paraphraseStatus: ParaphraseStatus
+  /** A verl pair's rewrite row may be empty (the record then has no paraphrase). */
+  allowEmptyQuestion?: boolean
 }
 
 const imported = (textValue: string, status: ParaphraseStatus): NewParaphrase => ({ text: textValue, origin: 'imported', status })
 
+/** The column of each schema the question comes from. */
+const QUESTION_FIELD: Record<Schema, string> = {
+  verl: 'prompt',
+  pairs: 'original_question',
+  gsm8k: 'question',
+  plain: 'question',
+}
+
+/** The first column nested deeper than MAX_NESTING, if any (walked without recursion, so depth cannot overflow it). */
+function tooDeep(values: Record<string, unknown>): string | undefined {
+  for (const [key, value] of Object.entries(values)) {
+    const stack: [unknown, number][] = [[value, 1]]
+    while (stack.length > 0) {
+      const [current, depth] = stack.pop()!
+      if (current === null || typeof current !== 'object') continue
+      if (depth > MAX_NESTING) return key
+      for (const child of Object.values(current)) stack.push([child, depth + 1])
+    }
+  }
+  return undefined
+}
+
+/** Checks what every record needs whatever its schema: a question, and values that can be stored. */
+function checked(record: NewRecord, row: TableRow, file: string, questionField: string, allowEmpty = false): NewRecord {
+  if (!allowEmpty && record.question.trim() === '')
+    throw new RowError(`${where(file, row, questionField)} is empty; every row needs a question.`)
+  limited(file, row, questionField, record.question)
+  for (const [i, paraphrase] of (record.paraphrases ?? []).entries()) limited(file, row, `paraphrases[${i}]`, paraphrase.text)
+  const deep = tooDeep(row.values)
+  if (deep !== undefined)
+    throw new RowError(
+      `${where(file, row, deep)} is nested more than ${MAX_NESTING} levels deep; flatten it or leave the column out.`,
+    )
+  return record
+}
+
 /** One row of a recognised schema as a record (flags are added later, over the whole import). */
 export function rowToRecord(schema: Schema, row: TableRow, context: RowContext): NewRecord {
+  return checked(convertRow(schema, row, context), row, context.file, QUESTION_FIELD[schema], context.allowEmptyQuestion)
+}
+
+function convertRow(schema: Schema, row: TableRow, context: RowContext): NewRecord {
   const { file } = context
   const v = row.values
   switch (schema) {
@@ -210,11 +268,16 @@ export function mappedRowToRecord(map: ColumnMap, row: TableRow, context: RowCon
   const paraphrase = map.paraphrase ? text(file, row, map.paraphrase, pathValue(row.values, map.paraphrase), false) : null
   const split = map.split ? text(file, row, map.split, pathValue(row.values, map.split), false) : null
   const used = [map.question, map.answer, map.paraphrase, map.split].filter((c): c is string => c !== undefined)
-  return {
-    question,
-    answer,
-    split: split?.trim() || 'train',
-    source: withoutKeys(row.values, used),
-    paraphrases: paraphrase?.trim() ? [imported(paraphrase, context.paraphraseStatus)] : [],
-  }
+  return checked(
+    {
+      question,
+      answer,
+      split: split?.trim() || 'train',
+      source: withoutKeys(row.values, used),
+      paraphrases: paraphrase?.trim() ? [imported(paraphrase, context.paraphraseStatus)] : [],
+    },
+    row,
+    file,
+    map.question,
+  )
 }

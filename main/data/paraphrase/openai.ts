@@ -3,19 +3,10 @@
 // are retried with exponential backoff (honouring Retry-After); every record ends with a paraphrase or a reason.
 // The API key is only sent in the Authorization header: it is never stored or exported.
 
-export const REWRITE_START = '<rewrite>'
-export const REWRITE_END = '</rewrite>'
+// The markers and the default prompt live in the API contract, so the Generate panel can show the prompt for editing.
+import { DEFAULT_REWRITE_PROMPT, REWRITE_END, REWRITE_START } from '../../../preload/contract'
 
-/** The default rewrite prompt; `{question}` is replaced by the question. */
-export const DEFAULT_REWRITE_PROMPT = `Rewrite the math problem below so that it reads as a different problem on the surface: use other wording and
-move it to another real-world setting (other people, objects or units), but keep every quantity, every relation
-and the question asked exactly as they are, so that the mathematics and the final answer do not change. Do not
-solve it and do not hint at the answer.
-
-Problem:
-{question}
-
-Reply with the rewritten problem only, between ${REWRITE_START} and ${REWRITE_END}.`
+export { DEFAULT_REWRITE_PROMPT, REWRITE_END, REWRITE_START }
 
 export interface EndpointOptions {
   /** Base URL of the API, e.g. http://localhost:8000/v1 (the client appends /chat/completions). */

@@ -16,6 +16,7 @@ import {
   writeSync,
 } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
+import { diskFullReason, isDiskFull } from '../../store/disk-full'
 import { readSafetensors, writeSafetensors, type TensorData } from './safetensors'
 
 export const CONFIG_FILE = 'config.json'
@@ -146,6 +147,13 @@ export function writeCheckpoint(dir: string, parts: CheckpointParts): void {
     moveIntoPlace(temporary, target)
   } catch (error) {
     rmSync(temporary, { recursive: true, force: true })
+    if (isDiskFull(error)) {
+      throw new Error(
+        `Cannot write checkpoint ${target}: ${diskFullReason(error)}; the folder is unchanged and earlier checkpoints are intact. ` +
+          'Free space on that disk (delete old checkpoints or runs), then save again (a run: resume it).',
+        { cause: error },
+      )
+    }
     throw new Error(`Cannot write checkpoint ${target}; the folder is unchanged. ${(error as Error).message}`, { cause: error })
   }
 }

@@ -40,9 +40,8 @@ export class AdamW {
     return tf.tidy(() => Math.sqrt(tf.addN(Object.values(grads).map((g) => tf.sum(tf.square(g)))).dataSync()[0]!))
   }
 
-  /** Clips, then applies one update with learning rate `lr`. Returns the gradient norm before clipping. */
-  apply(grads: Record<string, tf.Tensor>, lr: number): number {
-    const norm = AdamW.gradNorm(grads)
+  /** Clips, then applies one update with learning rate `lr`. Returns the gradient norm before clipping (`norm`, when the caller has it). */
+  apply(grads: Record<string, tf.Tensor>, lr: number, norm: number = AdamW.gradNorm(grads)): number {
     const clip = this.options.maxGradNorm > 0 && norm > this.options.maxGradNorm ? this.options.maxGradNorm / (norm + 1e-6) : 1
     this.step += 1
     const { beta1, beta2, epsilon, weightDecay } = this.options

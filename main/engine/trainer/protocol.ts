@@ -6,4 +6,5 @@ export type OwnerMessage = { type: 'start'; job: TrainerJob } | { type: 'stop' }
 export type TrainerMessage =
   | TrainerEvent
   | { type: 'done'; status: 'finished' | 'stopped'; steps: number; final: Record<string, number> }
-  | { type: 'error'; message: string; stack?: string }
+  /** `step`: the step the error is about, when it is about one (a numerical fault). */
+  | { type: 'error'; message: string; stack?: string; step?: number }

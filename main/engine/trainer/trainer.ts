@@ -22,6 +22,7 @@ import { generate, tfjsLogits, type Completion } from '../sampling'
 import { CollapseWatch, type CollapseFlag } from '../collapse'
 import { Random } from '../../random'
 import { emaRate, updateTeacher } from './ema'
+import type { Fault } from './faults'
 import { exportOnnx, onnxWeightFeeds, type WeightFeed } from '../onnx/export'
 import { OnnxModel } from '../onnx/session'
 import { onnxResponseStats, type ResponseStats } from '../onnx/token-stats'
@@ -74,6 +75,27 @@ export type TrainerEvent =
 
 const CHECKPOINT_FILES = { optimizer: 'optimizer.safetensors', teacher: 'teacher.safetensors' }
 
+/** A NaN or infinity in the loss, the gradients, the weights or a metric: the run stops at `step`. */
+export class NumericalFault extends Error {
+  constructor(
+    readonly step: number,
+    what: string,
+    lastCheckpoint: number | undefined,
+  ) {
+    super(
+      `numerical fault at step ${step}: ${what}. The run stops; ` +
+        (lastCheckpoint === undefined
+          ? 'it has no checkpoint yet, so start it again (lower learning_rate)'
+          : `its last good checkpoint is step ${lastCheckpoint} (resume from it, or lower learning_rate)`),
+    )
+  }
+}
+
+export interface TrainerOptions {
+  /** Test-only (CWB_FAULT): inject a numerical fault at a step. */
+  fault?: Fault
+}
+
 interface TrainerState {
   step: number
   wallTime: number
@@ -100,12 +122,15 @@ export class Trainer {
   private frozenFeeds: Record<string, WeightFeed> | undefined
   private readonly series: Record<string, [number, number | null][]> = {}
   private state: TrainerState = { step: 0, wallTime: 0, tokens: 0 }
+  /** The step of the newest checkpoint written (or resumed from): what a numerical fault falls back to. */
+  private lastCheckpoint: number | undefined
 
   private constructor(
     private readonly job: TrainerJob,
     private readonly model: LanguageModel,
     private readonly emit: (event: TrainerEvent) => void,
     private readonly backend: string,
+    private readonly options: TrainerOptions,
   ) {
     const { config } = job
     this.mode = REWARD_MODES[config.mode]
@@ -124,14 +149,14 @@ export class Trainer {
     for (const [key, points] of Object.entries(job.history?.series ?? {})) this.series[key] = [...points]
   }
 
-  static async create(job: TrainerJob, emit: (event: TrainerEvent) => void): Promise<Trainer> {
+  static async create(job: TrainerJob, emit: (event: TrainerEvent) => void, options: TrainerOptions = {}): Promise<Trainer> {
     const { backend } = await useBackend()
     const from = job.resumeFrom ?? job.startCheckpoint
     const extra = job.resumeFrom
       ? [CHECKPOINT_FILES.optimizer, ...(job.config.mode === 'co_rewarding_ii' ? [CHECKPOINT_FILES.teacher] : [])]
       : []
     const model = loadModel(from, { extraTensors: extra })
-    const trainer = new Trainer(job, model, emit, backend)
+    const trainer = new Trainer(job, model, emit, backend, options)
     trainer.checkPrompts()
     if (job.resumeFrom) trainer.restore(model)
     return trainer
@@ -143,6 +168,7 @@ export class Trainer {
     if (!state || typeof state.step !== 'number')
       throw new Error(`${model.dir}/trainer_state.json has no step: it is not a checkpoint of a run`)
     this.state = { step: state.step, wallTime: state.wall_time ?? 0, tokens: state.tokens ?? 0 }
+    this.lastCheckpoint = state.step
     const optimizer = model.extraTensors[CHECKPOINT_FILES.optimizer] ?? {}
     const tensors: Record<string, { shape: number[]; data: Float32Array }> = {}
     let step = 0
@@ -288,7 +314,11 @@ export class Trainer {
       metrics['timing_s/step'] = seconds
       metrics['perf/total_num_tokens'] = tokens
       metrics['perf/throughput'] = tokens / seconds
-      metrics['perf/max_memory_allocated_gb'] = process.memoryUsage().rss / 2 ** 30
+      const rss = process.memoryUsage().rss
+      metrics['perf/max_memory_allocated_gb'] = rss / 2 ** 30
+      // Memory over a long run (the soak bench checks both stay flat): the process's RSS and tfjs's live tensors.
+      metrics['perf/rss_mb'] = rss / 2 ** 20
+      metrics['perf/tensors'] = tf.memory().numTensors
       this.state = { step, wallTime: this.state.wallTime + seconds, tokens: this.state.tokens + tokens }
       for (const [key, value] of Object.entries(metrics)) if (!Number.isFinite(value)) this.numericalFault(step, key, value)
       this.record(step, metrics)
@@ -310,7 +340,20 @@ export class Trainer {
   }
 
   private numericalFault(step: number, key: string, value: number): never {
-    throw new Error(`numerical fault at step ${step}: ${key} is ${value}; the run stops and keeps its last good checkpoint`)
+    throw new NumericalFault(step, `${key} is ${value}`, this.lastCheckpoint)
+  }
+
+  /** The first policy weight holding a NaN or an infinity, if any (one reduction per weight, one read back). */
+  private nonFiniteWeight(model: Transformer): string | undefined {
+    const names = [...model.weights.keys()]
+    const sums = tf.tidy(() => tf.stack([...model.weights.values()].map((w) => tf.sum(w))).dataSync())
+    const index = sums.findIndex((value) => !Number.isFinite(value))
+    return index < 0 ? undefined : names[index]
+  }
+
+  private checkWeights(step: number, when: string): void {
+    const bad = this.nonFiniteWeight(this.transformer)
+    if (bad !== undefined) throw new NumericalFault(step, `weight ${bad} is not finite ${when}`, this.lastCheckpoint)
   }
 
   private record(step: number, metrics: Record<string, number>): void {
@@ -432,6 +475,12 @@ export class Trainer {
     })
     const update = await timed('timing_s/update_actor', () => this.update(rows, step))
     Object.assign(metrics, update)
+    if (this.options.fault?.step === step && this.options.fault.kind === 'nan-weights') {
+      const [name, variable] = this.transformer.weights.entries().next().value!
+      variable.assign(tf.tidy(() => tf.fill(variable.shape, NaN)))
+      this.emit({ type: 'log', level: 'warning', message: `CWB_FAULT: set ${name} to NaN after the update of step ${step}` })
+    }
+    this.checkWeights(step, 'after the update')
 
     // Scores, advantages and lengths of the step (original view, as the reference's critic/score).
     const originalRewards = scores.flatMap((s) => s.original.rewards)
@@ -509,12 +558,21 @@ export class Trainer {
               this.model.tokenizer.padTokenId,
             )
             parts.push({ view, pg: part.pgLoss, kl: part.klLoss, clip: part.clipFraction, entropy: part.entropy })
+            const fault = this.options.fault
+            if (fault?.step === step && fault.kind === 'nan-loss') return tf.mul(part.loss, NaN) as tf.Scalar
+            if (fault?.step === step && fault.kind === 'inf-loss') return tf.add(part.loss, Infinity) as tf.Scalar
             return part.loss
           })
         }
       }
-      const { grads } = accumulatedGradients(chunks)
-      totals.gradNorm = this.optimizer.apply(grads, lr)
+      const { loss, grads } = accumulatedGradients(chunks)
+      // Never apply a broken update: the weights (and the next checkpoint) stay as they were.
+      const norm = Number.isFinite(loss) ? AdamW.gradNorm(grads) : NaN
+      if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
+        tf.dispose(Object.values(grads))
+        this.numericalFault(step, Number.isFinite(loss) ? 'actor/grad_norm' : 'the loss', Number.isFinite(loss) ? norm : loss)
+      }
+      totals.gradNorm = this.optimizer.apply(grads, lr, norm)
       tf.dispose(Object.values(grads))
       for (const part of parts) {
         totals.pg.set(part.view, (totals.pg.get(part.view) ?? 0) + part.pg / config.mini_batches)
@@ -579,7 +637,13 @@ export class Trainer {
   checkpoint(step: number): string {
     this.emit({ type: 'phase', step, phase: 'checkpoint' })
     const path = join(this.job.runDir, 'checkpoints', `step-${step}`)
+    // A checkpoint with NaN weights would poison every resume: refuse it, keeping the last good one.
+    this.checkWeights(step, 'at the checkpoint')
     const optimizerState = this.optimizer.state()
+    for (const [name, tensor] of Object.entries(optimizerState.tensors)) {
+      if (!tensor.data.every(Number.isFinite))
+        throw new NumericalFault(step, `optimizer state ${name} is not finite at the checkpoint`, this.lastCheckpoint)
+    }
     const optimizerTensors = asTensors(
       Object.fromEntries(Object.entries(optimizerState.tensors).map(([name, t]) => [name, t.data])),
       Object.fromEntries(Object.entries(optimizerState.tensors).map(([name, t]) => [name, t.shape])),
@@ -599,6 +663,7 @@ export class Trainer {
       },
       extraTensors,
     })
+    this.lastCheckpoint = step
     this.emit({ type: 'checkpoint', step, path })
     return path
   }

@@ -53,8 +53,9 @@ export function formatAgo(iso: string | null | undefined, now: number): string {
 }
 
 /** A metric value with four significant digits; NaN was logged as null. */
-export function formatMetric(value: number | null): string {
+export function formatMetric(value: number | 'Infinity' | '-Infinity' | null): string {
   if (value === null) return 'NaN'
+  if (typeof value === 'string') return value === 'Infinity' ? '∞' : '−∞'
   if (value === 0) return '0'
   const magnitude = Math.abs(value)
   if (magnitude >= 1e5 || magnitude < 1e-3) return value.toExponential(2)

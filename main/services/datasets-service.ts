@@ -1,0 +1,342 @@
+// The dataset, paraphrase and job handlers of the API contract: the Datasets view's pages, filters and search, the
+// import dialog (preview, background import with progress and cancel), pair editing with undo, bulk review,
+// dataset housekeeping (rename, audit split, delete, export), paraphrase generation and the agreement preview.
+import { rmSync } from 'node:fs'
+import { join } from 'node:path'
+import type { EventName, EventPayload, Paraphrase, Result } from '../../preload/contract'
+import { exportDataset } from '../data/export/export'
+import { defaultDatasetName, importDataset } from '../data/import/import'
+import { previewImport } from '../data/import/preview'
+import { isUpload, uploadedName } from '../data/import/uploads'
+import { packageRoot } from '../package-root'
+import { checkpointFromStore } from '../store/checkpoint-spec'
+import type { Db } from '../store/database'
+import { datasetDetail, deleteDataset, freeDatasetName, nameTaken, runsUsingDataset, updateDataset } from '../store/datasets'
+import {
+  bulkStatus,
+  ensureChecks,
+  getRecord,
+  insertParaphrase,
+  listEdits,
+  recordPage,
+  undoLastStep,
+  updateParaphrase,
+} from '../store/records'
+import type { Store } from '../store/store'
+import { ApiError, type Handlers } from './dispatch'
+import { JobRegistry } from './jobs'
+
+export type DatasetHandlers = Pick<
+  Handlers,
+  | 'datasets.list'
+  | 'datasets.get'
+  | 'datasets.records'
+  | 'datasets.previewImport'
+  | 'datasets.import'
+  | 'jobs.cancel'
+  | 'datasets.update'
+  | 'datasets.delete'
+  | 'datasets.export'
+  | 'paraphrases.update'
+  | 'paraphrases.add'
+  | 'paraphrases.bulkStatus'
+  | 'edits.undo'
+  | 'edits.list'
+  | 'paraphrases.generate'
+  | 'paraphrases.agreement'
+>
+
+export interface DatasetServiceContext {
+  store: Store
+  workspace: string
+  emit: <E extends EventName>(event: E, payload: EventPayload<E>) => void
+  /** The host's job registry, shared with other services so `jobs.cancel` reaches every job (a private one otherwise). */
+  jobs?: JobRegistry
+}
+
+/** The record flag an agreement preview sets when a pair's majority answers differ (cleared when they agree). */
+export const FLAG_DISAGREEMENT = 'majority-disagrees'
+
+/** The shipped base model, named `base` where a checkpoint is asked for. */
+const BASE_CHECKPOINT = 'base'
+
+function requireDataset(db: Db, id: number): NonNullable<ReturnType<typeof datasetDetail>> {
+  ensureChecks(db)
+  const dataset = datasetDetail(db, id)
+  if (!dataset) throw new ApiError('not_found', `No dataset ${id}; datasets.list lists them.`)
+  return dataset
+}
+
+/** A checkpoint folder, RUN:STEP, or `base`; a bad one is the caller's mistake, said as the lookup says it. */
+function checkpointFolder(db: Db, spec: string): string {
+  if (spec === BASE_CHECKPOINT) return join(packageRoot(), 'resources', 'base-model')
+  try {
+    return checkpointFromStore(db, spec)
+  } catch (error) {
+    throw new ApiError(
+      'invalid_request',
+      `checkpoint: ${(error as Error).message} Or name "${BASE_CHECKPOINT}" for the shipped base model.`,
+    )
+  }
+}
+
+const exportStamp = (): string => new Date().toISOString().replace(/[:.]/g, '-').replace(/Z$/, '')
+
+/**
+ * Remembers the last count of matching records per dataset and filter until the store changes, so scrolling
+ * a filtered list pages without counting 100,000 records again for every page.
+ */
+function totalsCache(store: Store): { get(key: string): number | undefined; set(key: string, total: number): void } {
+  const ownChanges = store.db.prepare('SELECT total_changes()').pluck()
+  const version = (): string => `${store.dataVersion()}:${ownChanges.get() as number}`
+  let cached: { key: string; version: string; total: number } | undefined
+  return {
+    get: (key) => (cached && cached.key === key && cached.version === version() ? cached.total : undefined),
+    set: (key, total) => {
+      cached = { key, version: version(), total }
+    },
+  }
+}
+
+const paraphraseOf = ({ id, text, origin, status, failed, checks, updatedAt }: Paraphrase): Paraphrase => ({
+  id,
+  text,
+  origin,
+  status,
+  failed,
+  checks,
+  updatedAt,
+})
+
+export function datasetHandlers({ store, workspace, emit, jobs: shared }: DatasetServiceContext): DatasetHandlers {
+  const { db } = store
+  const jobs = shared ?? new JobRegistry((payload) => emit('job.progress', payload))
+  const totals = totalsCache(store)
+
+  const suggestedName = (path: string): string => {
+    const name = defaultDatasetName(uploadedName(path))
+    return nameTaken(db, name) ? freeDatasetName(db, name) : name
+  }
+
+  return {
+    'datasets.list': () => store.listDatasets(),
+
+    'datasets.get': ({ dataset }) => requireDataset(db, dataset),
+
+    'datasets.records': ({ dataset, filter, offset, limit }) => {
+      requireDataset(db, dataset)
+      const key = `${dataset}:${JSON.stringify(filter)}`
+      const page = recordPage(db, dataset, filter, offset, limit, totals.get(key))
+      totals.set(key, page.total)
+      return page
+    },
+
+    'datasets.previewImport': async ({ path, format }) => {
+      try {
+        return { ...(await previewImport(path, format)), suggestedName: suggestedName(path) }
+      } catch (error) {
+        throw new ApiError('invalid_request', (error as Error).message)
+      }
+    },
+
+    'datasets.import': ({ path, rewrite, name, format, map, paraphraseStatus, job }) =>
+      jobs.run(job, 'import', async (progress) => {
+        try {
+          const result = await importDataset(db, {
+            path,
+            rewrite,
+            name: name ?? defaultDatasetName(uploadedName(path)),
+            format,
+            map,
+            paraphraseStatus,
+            signal: progress.signal,
+            onStage: (stage, fraction) => progress.progress(stage, Math.round(fraction * 100), 100),
+          })
+          progress.progress('stored', 1, 1)
+          const files = [path, ...(rewrite ? [rewrite] : [])]
+          if (files.some((file) => isUpload(workspace, file))) {
+            // Uploads are copies made for the import: name the files as the user did, and remove the copies.
+            updateDataset(db, result.id, { description: `Imported from ${files.map(uploadedName).join(' + ')}` })
+            for (const file of files) if (isUpload(workspace, file)) rmSync(file, { force: true })
+          }
+          return {
+            dataset: result.id,
+            name: result.name,
+            records: result.records,
+            paraphrases: result.paraphrases,
+            withAnswer: result.withAnswer,
+          }
+        } catch (error) {
+          if (progress.signal.aborted) throw new ApiError('conflict', 'Import cancelled; nothing was stored.')
+          const message = (error as Error).message
+          throw new ApiError(/already exists/.test(message) ? 'conflict' : 'invalid_request', message)
+        }
+      }),
+
+    'jobs.cancel': ({ job }) => ({ cancelled: jobs.cancel(job) }),
+
+    'datasets.update': ({ dataset, name, description, auditSplit }) => {
+      const current = requireDataset(db, dataset)
+      if (name !== undefined && name !== current.name) {
+        if (nameTaken(db, name)) {
+          throw new ApiError(
+            'conflict',
+            `A dataset named "${name}" already exists; choose another name, e.g. "${freeDatasetName(db, name)}".`,
+          )
+        }
+        const users = runsUsingDataset(db, dataset)
+        if (users.length > 0) {
+          throw new ApiError(
+            'conflict',
+            `Run ${users.map((run) => `${run.id} ("${run.name}", ${run.status})`).join(', ')} will read dataset "${current.name}" by its name; rename it once ${users.length > 1 ? 'they have' : 'it has'} finished or been stopped.`,
+          )
+        }
+      }
+      if (auditSplit !== undefined && auditSplit !== null) {
+        const split = current.splits.find((s) => s.split === auditSplit)
+        if (!split || split.withAnswer === 0) {
+          const labelled = current.splits.filter((s) => s.withAnswer > 0).map((s) => `"${s.split}"`)
+          throw new ApiError(
+            'invalid_request',
+            `auditSplit: dataset "${current.name}" has no ${split ? 'labelled records in split' : 'split'} "${auditSplit}"; the audit set must be a labelled split${labelled.length ? ` (${labelled.join(', ')})` : ', and this dataset has none'}.`,
+          )
+        }
+      }
+      updateDataset(db, dataset, { name, description, auditSplit })
+      return requireDataset(db, dataset)
+    },
+
+    'datasets.delete': ({ dataset }) => {
+      const current = requireDataset(db, dataset)
+      const users = runsUsingDataset(db, dataset)
+      if (users.length > 0) {
+        throw new ApiError(
+          'conflict',
+          `Dataset "${current.name}" is used by run ${users.map((run) => `${run.id} ("${run.name}", ${run.status})`).join(', ')}; stop ${users.length > 1 ? 'those runs' : 'that run'} or let ${users.length > 1 ? 'them' : 'it'} finish, then delete the dataset.`,
+        )
+      }
+      deleteDataset(db, dataset)
+      return { dataset }
+    },
+
+    'datasets.export': ({ dataset, format, out, acceptedOnly }) => {
+      const current = requireDataset(db, dataset)
+      const folder = out ?? join(workspace, 'exports', `${current.name.replace(/[^\w.-]+/g, '_')}-${exportStamp()}`)
+      const { files, rows, withoutParaphrase } = exportDataset(db, String(dataset), { format, out: folder, acceptedOnly })
+      return { files, rows, withoutParaphrase }
+    },
+
+    'paraphrases.update': ({ paraphrase, text, status }) => {
+      if (text === undefined && status === undefined)
+        throw new ApiError('invalid_request', 'paraphrases.update: give the new text, the new status, or both.')
+      const updated = updateParaphrase(db, paraphrase, { text, status })
+      if (!updated) throw new ApiError('not_found', `No paraphrase ${paraphrase}; it may have been removed by an undo.`)
+      return paraphraseOf(updated)
+    },
+
+    'paraphrases.add': ({ record, text }) => {
+      if (!getRecord(db, record)) throw new ApiError('not_found', `No record ${record}; datasets.records lists them.`)
+      // A paraphrase the user wrote is their review already: accepted.
+      return paraphraseOf(insertParaphrase(db, record, { text, origin: 'manual', status: 'accepted' }, { edit: true }))
+    },
+
+    'paraphrases.bulkStatus': ({ dataset, filter, status, onlyPending }) => {
+      requireDataset(db, dataset)
+      return { changed: bulkStatus(db, dataset, filter, status, onlyPending) }
+    },
+
+    'edits.undo': ({ dataset }) => {
+      requireDataset(db, dataset)
+      return { undone: undoLastStep(db, dataset) }
+    },
+
+    'edits.list': ({ dataset, limit }) => {
+      requireDataset(db, dataset)
+      return listEdits(db, dataset, limit)
+    },
+
+    'paraphrases.generate': async ({ dataset, filter, job, source, skipDone, limit }) => {
+      requireDataset(db, dataset)
+      const { generateParaphrases } = await import('../data/paraphrase/generate')
+      const resolved =
+        source.kind === 'onnx'
+          ? {
+              kind: 'onnx' as const,
+              folder: checkpointFolder(db, source.checkpoint),
+              prompt: source.prompt,
+              maxTokens: source.maxTokens,
+            }
+          : source
+      return jobs.run(job, 'generate', async (progress) => {
+        try {
+          return await generateParaphrases(db, {
+            datasetId: dataset,
+            filter,
+            source: resolved,
+            skipDone,
+            limit,
+            signal: progress.signal,
+            onProgress: (done, total) => progress.progress('generating', done, total),
+          })
+        } catch (error) {
+          throw new ApiError('invalid_request', (error as Error).message)
+        }
+      })
+    },
+
+    'paraphrases.agreement': async ({ checkpoint, records, samples, job }) => {
+      const folder = checkpointFolder(db, checkpoint)
+      const pairs = agreementPairs(db, records)
+      const { agreementPreview } = await import('../data/paraphrase/agreement')
+      return jobs.run(job, 'agreement', async (progress) => {
+        const results = await agreementPreview(pairs, {
+          folder,
+          samples,
+          signal: progress.signal,
+          onProgress: (done, total) => progress.progress('sampling', done, total),
+        })
+        flagDisagreements(db, results)
+        return results
+      })
+    },
+  }
+}
+
+/** Each record's question and its paraphrases that are not rejected (accepted first); every record must have one. */
+function agreementPairs(
+  db: Db,
+  records: number[],
+): { record: number; question: string; paraphrases: { id: number; text: string }[] }[] {
+  const select = db.prepare(
+    `SELECT id, text FROM paraphrases WHERE record_id = ? AND status <> 'rejected' ORDER BY status = 'accepted' DESC, id`,
+  )
+  const pairs = records.map((id) => {
+    const record = getRecord(db, id)
+    if (!record) throw new ApiError('not_found', `records: no record ${id}; datasets.records lists them.`)
+    return { record: id, question: record.question, paraphrases: select.all(id) as { id: number; text: string }[] }
+  })
+  const bare = pairs.filter((pair) => pair.paraphrases.length === 0).map((pair) => pair.record)
+  if (bare.length > 0) {
+    throw new ApiError(
+      'invalid_request',
+      `records: record${bare.length > 1 ? 's' : ''} ${bare.join(', ')} ha${bare.length > 1 ? 've' : 's'} no paraphrase that is not rejected; leave ${bare.length > 1 ? 'them' : 'it'} out or add one.`,
+    )
+  }
+  return pairs
+}
+
+/** Marks the records with a disagreeing pair for review (and unmarks those whose pairs all agree now). */
+function flagDisagreements(db: Db, results: Result<'paraphrases.agreement'>): void {
+  const disagree = new Map<number, boolean>()
+  for (const r of results) disagree.set(r.record, (disagree.get(r.record) ?? false) || !r.agree)
+  const read = db.prepare('SELECT flags FROM records WHERE id = ?').pluck()
+  const write = db.prepare('UPDATE records SET flags = ? WHERE id = ?')
+  db.transaction(() => {
+    for (const [record, flagged] of disagree) {
+      const flags = new Set(JSON.parse(read.get(record) as string) as string[])
+      if (flagged) flags.add(FLAG_DISAGREEMENT)
+      else flags.delete(FLAG_DISAGREEMENT)
+      write.run(JSON.stringify([...flags]), record)
+    }
+  }).immediate()
+}

@@ -1,0 +1,406 @@
+// A dataset's records and paraphrases as the pair editor works on them: pages of records matching a filter
+// (full-text search through the FTS5 tables of migration 5), paraphrase edits with their answer-preservation
+// checks, and the edit history that one undo walks back a user step at a time (a bulk change is one step).
+import type { DatasetRecordRow, Paraphrase, RecordFilter } from '../../preload/contract'
+import { CHECK_NAMES, checkPair, type CheckName } from '../data/paraphrase/checks'
+import type { Db } from './database'
+import type { NewRecord, ParaphraseOrigin, ParaphraseStatus } from './datasets'
+
+// ---- checks ------------------------------------------------------------------------------------------------
+
+/** The failed checks as the bit mask stored in paraphrases.failed_checks (bit i: CHECK_NAMES[i]). */
+export function checkMask(failed: readonly CheckName[]): number {
+  return failed.reduce((mask, name) => mask | (1 << CHECK_NAMES.indexOf(name)), 0)
+}
+
+export interface StoredChecks {
+  /** The checks JSON: checkPair's details (with `failed`) over whatever else the paraphrase carried (e.g. its family). */
+  json: string
+  mask: number
+}
+
+export function checksFor(question: string, paraphrase: string, answer: string | null, extra: object = {}): StoredChecks {
+  const checks = checkPair(question, paraphrase, answer)
+  return { json: JSON.stringify({ ...extra, ...checks }), mask: checkMask(checks.failed) }
+}
+
+/** The stored form of checks computed already (see precheck), or undefined when `checks` holds none. */
+export function storedChecks(checks: object | undefined): StoredChecks | undefined {
+  const failed = (checks as { failed?: unknown } | undefined)?.failed
+  if (!Array.isArray(failed)) return undefined
+  return { json: JSON.stringify(checks), mask: checkMask(failed as CheckName[]) }
+}
+
+const PRECHECK_CHUNK = 2000
+
+/**
+ * Checks every paraphrase of records about to be stored, a chunk at a time, letting the event loop run between
+ * chunks (progress, cancel): checks take the longest part of storing a large import, which is one synchronous
+ * transaction. The results go into each paraphrase's `checks`, where createDataset takes them.
+ */
+export async function precheck(
+  records: NewRecord[],
+  signal?: AbortSignal,
+  onProgress?: (fraction: number) => void,
+): Promise<void> {
+  for (let start = 0; start < records.length; start += PRECHECK_CHUNK) {
+    if (signal?.aborted) throw new Error('Import cancelled; nothing was stored.')
+    for (const record of records.slice(start, start + PRECHECK_CHUNK)) {
+      for (const paraphrase of record.paraphrases ?? []) {
+        if (typeof paraphrase.text !== 'string' || typeof record.question !== 'string') continue
+        paraphrase.checks = { ...paraphrase.checks, ...checkPair(record.question, paraphrase.text, record.answer ?? null) }
+      }
+    }
+    onProgress?.(Math.min(1, (start + PRECHECK_CHUNK) / records.length))
+    await new Promise((resolve) => setImmediate(resolve))
+  }
+}
+
+const parseObject = (text: string): Record<string, unknown> => {
+  const value = JSON.parse(text) as unknown
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {}
+}
+
+/**
+ * Checks the paraphrases stored before checks were (failed_checks NULL: rows from before schema 5, or written by
+ * other code); cheap when there are none, thanks to a partial index.
+ */
+export function ensureChecks(db: Db): number {
+  const rows = db
+    .prepare(
+      `SELECT p.id, p.text, p.checks, r.question, r.answer FROM paraphrases p JOIN records r ON r.id = p.record_id
+       WHERE p.failed_checks IS NULL`,
+    )
+    .all() as { id: number; text: string; checks: string; question: string; answer: string | null }[]
+  if (rows.length === 0) return 0
+  const update = db.prepare('UPDATE paraphrases SET checks = ?, failed_checks = ? WHERE id = ?')
+  db.transaction(() => {
+    for (const row of rows) {
+      const checks = checksFor(row.question, row.text, row.answer, parseObject(row.checks))
+      update.run(checks.json, checks.mask, row.id)
+    }
+  }).immediate()
+  return rows.length
+}
+
+// ---- filters -----------------------------------------------------------------------------------------------
+
+const MAX_SEARCH_WORDS = 32
+
+/**
+ * The user's words as an FTS5 query: each word quoted (so no character of theirs is FTS5 syntax), all required,
+ * the last one also as a prefix (search as you type). Undefined when the text has no word characters.
+ */
+export function ftsQuery(search: string): string | undefined {
+  const words = search.match(/[\p{L}\p{N}\p{M}]+/gu)?.slice(0, MAX_SEARCH_WORDS)
+  if (!words || words.length === 0) return undefined
+  return words.map((word, i) => `"${word}"${i === words.length - 1 ? '*' : ''}`).join(' ')
+}
+
+export interface FilterSql {
+  /** Conditions on records aliased `r`. */
+  where: string
+  /** Conditions on paraphrases aliased `p` that the filter asks of a paraphrase (status, failed check, origin). */
+  paraphrase: string
+  params: Record<string, string | number>
+}
+
+/** The SQL of a record filter over one dataset (named parameters, values bound: nothing of the user's is spliced in). */
+export function recordFilterSql(datasetId: number, filter: RecordFilter): FilterSql {
+  const where = ['r.dataset_id = @dataset']
+  const paraphrase: string[] = []
+  const params: Record<string, string | number> = { dataset: datasetId }
+  if (filter.split !== undefined) {
+    where.push('r.split = @split')
+    params.split = filter.split
+  }
+  if (filter.duplicate !== undefined) where.push(`${filter.duplicate ? '' : 'NOT '}(r.flags LIKE '%"duplicate"%')`)
+  if (filter.noAnswer !== undefined) where.push(`${filter.noAnswer ? '' : 'NOT '}(TRIM(COALESCE(r.answer, '')) = '')`)
+  const search = filter.search?.trim()
+  if (search) {
+    const match = ftsQuery(search)
+    if (match !== undefined) {
+      where.push(`(r.id IN (SELECT rowid FROM records_fts WHERE records_fts MATCH @match)
+        OR r.id IN (SELECT s.record_id FROM paraphrases s WHERE s.id IN (SELECT rowid FROM paraphrases_fts WHERE paraphrases_fts MATCH @match)))`)
+      params.match = match
+    } else {
+      // Only punctuation or symbols ("$", "+"): FTS5 indexes none of it, so look for the text itself.
+      where.push(`(instr(r.question, @needle) OR instr(COALESCE(r.answer, ''), @needle)
+        OR EXISTS (SELECT 1 FROM paraphrases s WHERE s.record_id = r.id AND instr(s.text, @needle)))`)
+      params.needle = search
+    }
+  }
+  if (filter.status !== undefined && filter.status !== 'none') {
+    paraphrase.push('p.status = @status')
+    params.status = filter.status
+  }
+  if (filter.failedCheck !== undefined) {
+    paraphrase.push('(p.failed_checks & @failedMask) <> 0')
+    params.failedMask = checkMask([filter.failedCheck])
+  }
+  if (filter.origin !== undefined) {
+    paraphrase.push('p.origin = @origin')
+    params.origin = filter.origin
+  }
+  if (filter.status === 'none') where.push('NOT EXISTS (SELECT 1 FROM paraphrases p WHERE p.record_id = r.id)')
+  if (paraphrase.length > 0)
+    where.push(`EXISTS (SELECT 1 FROM paraphrases p WHERE p.record_id = r.id AND ${paraphrase.join(' AND ')})`)
+  return { where: where.join(' AND '), paraphrase: paraphrase.join(' AND ') || '1', params }
+}
+
+// ---- reading -----------------------------------------------------------------------------------------------
+
+interface ParaphraseRow {
+  id: number
+  record: number
+  text: string
+  origin: ParaphraseOrigin
+  status: ParaphraseStatus
+  checks: string
+  updatedAt: string
+}
+
+const PARAPHRASE_COLUMNS = 'id, record_id AS record, text, origin, status, checks, updated_at AS updatedAt'
+
+function toParaphrase(row: ParaphraseRow): Paraphrase {
+  const checks = parseObject(row.checks)
+  const failed = Array.isArray(checks.failed)
+    ? (checks.failed as unknown[]).filter((name): name is CheckName => CHECK_NAMES.includes(name as CheckName))
+    : []
+  return { id: row.id, text: row.text, origin: row.origin, status: row.status, failed, checks, updatedAt: row.updatedAt }
+}
+
+export function getParaphrase(db: Db, id: number): (Paraphrase & { record: number }) | undefined {
+  const row = db.prepare(`SELECT ${PARAPHRASE_COLUMNS} FROM paraphrases WHERE id = ?`).get(id) as ParaphraseRow | undefined
+  return row && { ...toParaphrase(row), record: row.record }
+}
+
+/** The record ids matching a filter, in dataset order. */
+export function matchingRecordIds(db: Db, datasetId: number, filter: RecordFilter): number[] {
+  const sql = recordFilterSql(datasetId, filter)
+  return db.prepare(`SELECT r.id FROM records r WHERE ${sql.where} ORDER BY r.position`).pluck().all(sql.params) as number[]
+}
+
+/**
+ * One page of the records matching a filter, in dataset order, each with all its paraphrases; and how many match
+ * (`knownTotal` when the caller knows it still holds: counting is most of a filtered page's time).
+ */
+export function recordPage(
+  db: Db,
+  datasetId: number,
+  filter: RecordFilter,
+  offset: number,
+  limit: number,
+  knownTotal?: number,
+): { total: number; rows: DatasetRecordRow[] } {
+  const sql = recordFilterSql(datasetId, filter)
+  const total = knownTotal ?? (db.prepare(`SELECT COUNT(*) FROM records r WHERE ${sql.where}`).pluck().get(sql.params) as number)
+  const records = db
+    .prepare(
+      `SELECT r.id, r.position, r.question, r.answer, r.split, r.flags FROM records r WHERE ${sql.where}
+       ORDER BY r.position LIMIT @limit OFFSET @offset`,
+    )
+    .all({ ...sql.params, limit, offset }) as (Omit<DatasetRecordRow, 'flags' | 'paraphrases'> & { flags: string })[]
+  const paraphrases = db
+    .prepare(
+      `SELECT ${PARAPHRASE_COLUMNS} FROM paraphrases WHERE record_id IN (SELECT value FROM json_each(?)) ORDER BY record_id, id`,
+    )
+    .all(JSON.stringify(records.map((r) => r.id))) as ParaphraseRow[]
+  const byRecord = new Map<number, Paraphrase[]>()
+  for (const row of paraphrases) {
+    const list = byRecord.get(row.record) ?? []
+    list.push(toParaphrase(row))
+    byRecord.set(row.record, list)
+  }
+  return {
+    total,
+    rows: records.map((r) => ({ ...r, flags: JSON.parse(r.flags) as string[], paraphrases: byRecord.get(r.id) ?? [] })),
+  }
+}
+
+export interface RecordText {
+  id: number
+  datasetId: number
+  question: string
+  answer: string | null
+  source: Record<string, unknown>
+}
+
+export function getRecord(db: Db, id: number): RecordText | undefined {
+  const row = db.prepare('SELECT id, dataset_id AS datasetId, question, answer, source FROM records WHERE id = ?').get(id) as
+    (Omit<RecordText, 'source'> & { source: string }) | undefined
+  return row && { ...row, source: parseObject(row.source) }
+}
+
+// ---- writing, with the edit history ----------------------------------------------------------------------
+
+const NOW = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`
+
+interface EditEntry {
+  entityId: number
+  field: 'text' | 'status' | 'created'
+  before: string | null
+  after: string | null
+}
+
+/** Writes one undo step's edits (call inside the transaction that made the changes). */
+function recordStep(db: Db, datasetId: number, entries: readonly EditEntry[]): void {
+  if (entries.length === 0) return
+  const step =
+    (db.prepare('SELECT COALESCE(MAX(undo_step), 0) + 1 FROM edits WHERE dataset_id = ?').pluck().get(datasetId) as number) ?? 1
+  const insert = db.prepare(
+    `INSERT INTO edits (entity, entity_id, field, before, after, dataset_id, undo_step) VALUES ('paraphrase', ?, ?, ?, ?, ?, ?)`,
+  )
+  for (const e of entries) insert.run(e.entityId, e.field, e.before, e.after, datasetId, step)
+}
+
+/**
+ * Stores a new paraphrase of a record with its checks. `edit` records it for undo (a user's add); generated
+ * paraphrases are not user steps and are not.
+ */
+export function insertParaphrase(
+  db: Db,
+  recordId: number,
+  input: { text: string; origin: ParaphraseOrigin; status: ParaphraseStatus; extra?: object },
+  options: { edit?: boolean } = {},
+): Paraphrase {
+  const write = db.transaction((): Paraphrase => {
+    const record = getRecord(db, recordId)
+    if (!record) throw new Error(`No record ${recordId}.`)
+    const checks = checksFor(record.question, input.text, record.answer, input.extra)
+    const id = Number(
+      db
+        .prepare('INSERT INTO paraphrases (record_id, text, origin, status, checks, failed_checks) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(recordId, input.text, input.origin, input.status, checks.json, checks.mask).lastInsertRowid,
+    )
+    if (options.edit) recordStep(db, record.datasetId, [{ entityId: id, field: 'created', before: null, after: input.text }])
+    return getParaphrase(db, id)!
+  })
+  return write.immediate()
+}
+
+/** Changes a paraphrase's text (re-checking it) and/or status as one undo step; undefined when there is no such paraphrase. */
+export function updateParaphrase(
+  db: Db,
+  id: number,
+  change: { text?: string; status?: ParaphraseStatus },
+): (Paraphrase & { record: number }) | undefined {
+  const write = db.transaction(() => {
+    const current = getParaphrase(db, id)
+    if (!current) return undefined
+    const record = getRecord(db, current.record)!
+    const entries: EditEntry[] = []
+    if (change.text !== undefined && change.text !== current.text) {
+      const checks = checksFor(record.question, change.text, record.answer, current.checks)
+      db.prepare(`UPDATE paraphrases SET text = ?, checks = ?, failed_checks = ?, updated_at = ${NOW} WHERE id = ?`).run(
+        change.text,
+        checks.json,
+        checks.mask,
+        id,
+      )
+      entries.push({ entityId: id, field: 'text', before: current.text, after: change.text })
+    }
+    if (change.status !== undefined && change.status !== current.status) {
+      db.prepare(`UPDATE paraphrases SET status = ?, updated_at = ${NOW} WHERE id = ?`).run(change.status, id)
+      entries.push({ entityId: id, field: 'status', before: current.status, after: change.status })
+    }
+    recordStep(db, record.datasetId, entries)
+    return getParaphrase(db, id)
+  })
+  return write.immediate()
+}
+
+/**
+ * Sets the status of the paraphrases of the records matching a filter (those that meet the filter's own
+ * paraphrase conditions; only pending ones when onlyPending), in one transaction and one undo step.
+ */
+export function bulkStatus(
+  db: Db,
+  datasetId: number,
+  filter: RecordFilter,
+  status: ParaphraseStatus,
+  onlyPending: boolean,
+): number {
+  const sql = recordFilterSql(datasetId, filter)
+  const write = db.transaction((): number => {
+    const rows = db
+      .prepare(
+        `SELECT p.id, p.status FROM paraphrases p JOIN records r ON r.id = p.record_id
+         WHERE ${sql.where} AND ${sql.paraphrase} AND p.status <> @target ${onlyPending ? `AND p.status = 'pending'` : ''}`,
+      )
+      .all({ ...sql.params, target: status }) as { id: number; status: ParaphraseStatus }[]
+    const update = db.prepare(`UPDATE paraphrases SET status = ?, updated_at = ${NOW} WHERE id = ?`)
+    for (const row of rows) update.run(status, row.id)
+    recordStep(
+      db,
+      datasetId,
+      rows.map((row) => ({ entityId: row.id, field: 'status', before: row.status, after: status })),
+    )
+    return rows.length
+  })
+  return write.immediate()
+}
+
+interface EditRow {
+  id: number
+  entity: string
+  entityId: number
+  field: string
+  before: string | null
+  after: string | null
+  createdAt: string
+  step: number
+  record: number | null
+}
+
+/** Reverts the dataset's last undo step exactly (text, status, or the paraphrase added) and forgets it; says what it undid. */
+export function undoLastStep(db: Db, datasetId: number): string | null {
+  const write = db.transaction((): string | null => {
+    const step = db.prepare('SELECT MAX(undo_step) FROM edits WHERE dataset_id = ?').pluck().get(datasetId) as number | null
+    if (step === null) return null
+    const edits = db
+      .prepare(
+        'SELECT id, entity_id AS entityId, field, before FROM edits WHERE dataset_id = ? AND undo_step = ? ORDER BY id DESC',
+      )
+      .all(datasetId, step) as Pick<EditRow, 'id' | 'entityId' | 'field' | 'before'>[]
+    const setStatus = db.prepare(`UPDATE paraphrases SET status = ?, updated_at = ${NOW} WHERE id = ?`)
+    const touched = new Set<number>()
+    for (const edit of edits) {
+      if (edit.field === 'status') setStatus.run(edit.before, edit.entityId)
+      else if (edit.field === 'created') db.prepare('DELETE FROM paraphrases WHERE id = ?').run(edit.entityId)
+      else if (edit.field === 'text') {
+        const current = getParaphrase(db, edit.entityId)
+        const record = current && getRecord(db, current.record)
+        if (current && record && edit.before !== null) {
+          const checks = checksFor(record.question, edit.before, record.answer, current.checks)
+          db.prepare(`UPDATE paraphrases SET text = ?, checks = ?, failed_checks = ?, updated_at = ${NOW} WHERE id = ?`).run(
+            edit.before,
+            checks.json,
+            checks.mask,
+            edit.entityId,
+          )
+        }
+      }
+      touched.add(edit.entityId)
+    }
+    db.prepare('DELETE FROM edits WHERE dataset_id = ? AND undo_step = ?').run(datasetId, step)
+    const fields = new Set(edits.map((e) => e.field))
+    if (touched.size > 1) return `status change of ${touched.size} paraphrases`
+    const [only] = touched
+    if (fields.has('created')) return `the paraphrase ${only} added`
+    return `the ${[...fields].reverse().join(' and ')} edit of paraphrase ${only}`
+  })
+  return write.immediate()
+}
+
+/** The dataset's edit history, newest first. */
+export function listEdits(db: Db, datasetId: number, limit: number): EditRow[] {
+  return db
+    .prepare(
+      `SELECT e.id, e.entity, e.entity_id AS entityId, e.field, e.before, e.after, e.created_at AS createdAt,
+              e.undo_step AS step, p.record_id AS record
+       FROM edits e LEFT JOIN paraphrases p ON e.entity = 'paraphrase' AND p.id = e.entity_id
+       WHERE e.dataset_id = ? ORDER BY e.id DESC LIMIT ?`,
+    )
+    .all(datasetId, limit) as EditRow[]
+}

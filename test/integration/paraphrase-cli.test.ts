@@ -1,0 +1,92 @@
+// `cwb paraphrase`: the same generation as the Datasets view, from the command line (progress on stderr, the
+// result as the last stdout line with --json), with the API key read from an environment variable.
+import { spawn } from 'node:child_process'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { afterEach, describe, expect, it } from 'vitest'
+import { cliPath, cwb, root } from '../helpers/cli'
+import { tempDir } from '../helpers/workspace'
+
+const cleanups: (() => void)[] = []
+afterEach(() =>
+  cleanups
+    .splice(0)
+    .reverse()
+    .forEach((clean) => clean()),
+)
+
+function workspace(): string {
+  const { dir, remove } = tempDir()
+  cleanups.push(remove)
+  return dir
+}
+
+const lastJson = (stdout: string): Record<string, unknown> =>
+  JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>
+
+/** Runs cwb without blocking this process (the fake endpoint below answers from it). */
+function cwbAsync(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cliPath, ...args], { cwd: root, env: { ...process.env, CWB_DEMO: '0', ...env } })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    child.on('exit', (code) => resolve({ code, stdout, stderr }))
+  })
+}
+
+describe('cwb paraphrase', () => {
+  it('retells demo problems with --templates, printing progress on stderr and the result as JSON', () => {
+    const dir = workspace()
+    const result = cwb(
+      ['paraphrase', 'demo-arithmetic', '--templates', '--include-done', '--limit', '3', '--json', '--workspace', dir],
+      {
+        CWB_DEMO: '1',
+      },
+    )
+    expect(result.stderr).toMatch(/3\/3 records \(100%\)/)
+    expect(result.code).toBe(0)
+    expect(lastJson(result.stdout)).toEqual({ dataset: 1, generated: 15, failed: [], cancelled: false })
+    // Without --include-done every record has template paraphrases already.
+    const again = cwb(['paraphrase', 'demo-arithmetic', '--templates', '--limit', '3', '--json', '--workspace', dir])
+    expect(lastJson(again.stdout)).toMatchObject({ generated: 0 })
+  })
+
+  it('asks an endpoint with the key from --api-key-env, and refuses a missing key or source', async () => {
+    const dir = workspace()
+    const seen: (string | undefined)[] = []
+    const server = createServer((request, response) => {
+      seen.push(request.headers.authorization)
+      request.resume()
+      request.on('end', () => response.end(JSON.stringify({ choices: [{ message: { content: '<rewrite>Retold.</rewrite>' } }] })))
+    })
+    cleanups.push(() => server.close())
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`
+    const args = [
+      'paraphrase',
+      'demo-arithmetic',
+      '--endpoint',
+      url,
+      '--model',
+      'm',
+      '--limit',
+      '2',
+      '--json',
+      '--workspace',
+      dir,
+    ]
+    const result = await cwbAsync([...args, '--api-key-env', 'MY_KEY'], { CWB_DEMO: '1', MY_KEY: 'sk-from-env' })
+    expect(result.code).toBe(0)
+    expect(lastJson(result.stdout)).toMatchObject({ generated: 2, failed: [] })
+    expect(seen).toEqual(['Bearer sk-from-env', 'Bearer sk-from-env'])
+
+    const unset = cwb([...args, '--api-key-env', 'NOT_SET_ANYWHERE'])
+    expect(unset.code).toBe(2)
+    expect(unset.stderr).toMatch(/--api-key-env NOT_SET_ANYWHERE: that environment variable is not set/)
+    const none = cwb(['paraphrase', 'demo-arithmetic', '--workspace', dir])
+    expect(none.code).toBe(2)
+    expect(none.stderr).toMatch(/choose one source: --templates, --endpoint URL --model M, or --onnx CHECKPOINT/)
+  })
+})
