@@ -14,6 +14,9 @@ export function packageRoot(from: string = fileURLToPath(import.meta.url)): stri
   }
 }
 
+/** The base model the workbench ships (resources/base-model): the default starting checkpoint, named `base`. */
+export const shippedBaseModel = (): string => join(packageRoot(), 'resources', 'base-model')
+
 export function packageVersion(): string {
   return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version
 }

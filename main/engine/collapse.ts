@@ -93,7 +93,7 @@ const CLIP_RATIO = 'response_length/clip_ratio'
 const PSEUDO_ACCURACY = 'coreward/pseudo_acc'
 const HELD_OUT_ACCURACY = /^val-core\/.+\/reward\/mean@1$/
 
-interface Point {
+export interface Point {
   step: number
   value: number
 }
@@ -139,7 +139,11 @@ function points(rows: Rows | undefined, after: number): Point[] {
   return [...byStep].sort(([a], [b]) => a - b).map(([step, value]) => ({ step, value }))
 }
 
-function heldOutAccuracy(series: MetricSeries, after: number): Point[] {
+/**
+ * Held-out accuracy at each validation step after `after` (see gt_drop_reward_rise above): the mean over benchmarks
+ * of the finite `val-core/<source>/reward/mean@1` values logged at that step. The results table reads it too.
+ */
+export function heldOutAccuracy(series: MetricSeries, after = -Infinity): Point[] {
   const byStep = new Map<number, number[]>()
   for (const [key, rows] of Object.entries(series)) {
     if (!HELD_OUT_ACCURACY.test(key)) continue

@@ -4,7 +4,7 @@
 // checkpoint and its EMA teacher) on a probe set; and the actions: evaluate, export ONNX (checked by running it),
 // export a Hugging Face folder, branch a run, delete, tag, and open an external folder.
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path'
+import { basename, dirname, join, resolve } from 'node:path'
 import { Worker } from 'node:worker_threads'
 import type { z } from 'zod'
 import {
@@ -38,13 +38,15 @@ import { parseModelConfig, SUPPORTED_MODEL_TYPES, weightShapes } from '../engine
 import type { LanguageModel } from '../engine/model/load'
 import { defaultRunConfig } from '../engine/run-config'
 import { REWARD_MODE_IDS, type RewardModeId } from '../engine/rewards'
-import { packageRoot } from '../package-root'
+import { packageRoot, shippedBaseModel } from '../package-root'
 import { checkpointFromStore } from '../store/checkpoint-spec'
 import { datasetRecords, datasetSplits, findDataset } from '../store/datasets'
 import type { Db } from '../store/database'
 import {
   BEST_GT_TAG,
+  bestStep,
   getRun,
+  HELD_OUT_KEYS_LIKE,
   listRunCheckpoints,
   refreshBestCheckpointTag,
   tagCheckpoint,
@@ -54,6 +56,7 @@ import {
 import type { Store } from '../store/store'
 import { ApiError, type Handlers } from './dispatch'
 import { JobRegistry, type Job } from './jobs'
+import { isWithin } from './paths'
 import { createQueuedRun, diskBytes } from './run-owner'
 import { validateRunConfig } from './runs-service'
 
@@ -90,16 +93,8 @@ export interface CheckpointServiceContext {
 export const BASE_CHECKPOINT = 'base'
 const BEST_SELF_TAG = 'best-self'
 const LATEST_TAG = 'latest'
-const HELD_OUT_KEYS = 'val-core/%/reward/mean@1'
 const SELF_REWARD_KEY = 'critic/score/mean'
 const PSEUDO_ACC_KEY = 'coreward/pseudo_acc'
-
-export const shippedBaseModel = (): string => join(packageRoot(), 'resources', 'base-model')
-
-const inside = (folder: string, path: string): boolean => {
-  const rel = relative(folder, path)
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))
-}
 
 /** A checkpoint as named by the caller, with what the store knows of it (nothing for an external folder). */
 export interface ResolvedCheckpoint {
@@ -168,23 +163,16 @@ function metricsAtSteps(db: Db, run: number, steps: readonly number[]): Map<numb
   const rows = db
     .prepare(
       `SELECT step,
-              AVG(CASE WHEN key LIKE '${HELD_OUT_KEYS}' THEN value END) AS heldOut,
+              AVG(CASE WHEN key LIKE '${HELD_OUT_KEYS_LIKE}' THEN value END) AS heldOut,
               MAX(CASE WHEN key = '${SELF_REWARD_KEY}' THEN value END) AS selfReward,
               MAX(CASE WHEN key = '${PSEUDO_ACC_KEY}' THEN value END) AS pseudoAcc
        FROM metrics
        WHERE run_id = ? AND step IN (SELECT value FROM json_each(?))
-         AND (key LIKE '${HELD_OUT_KEYS}' OR key IN ('${SELF_REWARD_KEY}', '${PSEUDO_ACC_KEY}'))
+         AND (key LIKE '${HELD_OUT_KEYS_LIKE}' OR key IN ('${SELF_REWARD_KEY}', '${PSEUDO_ACC_KEY}'))
        GROUP BY step`,
     )
     .all(run, JSON.stringify(steps)) as ({ step: number } & StepMetrics)[]
   return new Map(rows.map(({ step, ...metrics }) => [step, metrics]))
-}
-
-/** The step with the highest value (ties: the later step), or null when no step has one. */
-function bestStep(values: readonly { step: number; value: number | null }[]): number | null {
-  let best: { step: number; value: number } | null = null
-  for (const { step, value } of values) if (value !== null && (best === null || value >= best.value)) best = { step, value }
-  return best?.step ?? null
 }
 
 export const rewardHackingWarning = (bestGt: number, bestSelf: number): string =>
@@ -815,7 +803,7 @@ function deleteCheckpoint(ctx: CheckpointServiceContext, id: number, force: bool
   if (tags.length > 0 && !force) {
     throw new ApiError('conflict', `Checkpoint ${label} is tagged ${tags.join(', ')}; delete it with force to confirm.`)
   }
-  const removeFolder = inside(ctx.workspace, checkpoint.path) && existsSync(checkpoint.path)
+  const removeFolder = isWithin(ctx.workspace, checkpoint.path) && existsSync(checkpoint.path)
   const freedBytes = removeFolder ? diskBytes(checkpoint.path) : 0
   db.prepare('DELETE FROM checkpoints WHERE id = ?').run(id)
   // Only folders inside the workspace are deleted: an imported run's checkpoints may be the importer's own files.

@@ -8,7 +8,7 @@ import { exportDataset } from '../data/export/export'
 import { defaultDatasetName, importDataset } from '../data/import/import'
 import { previewImport } from '../data/import/preview'
 import { isUpload, uploadedName } from '../data/import/uploads'
-import { packageRoot } from '../package-root'
+import { shippedBaseModel } from '../package-root'
 import { checkpointFromStore } from '../store/checkpoint-spec'
 import type { Db } from '../store/database'
 import { datasetDetail, deleteDataset, freeDatasetName, nameTaken, runsUsingDataset, updateDataset } from '../store/datasets'
@@ -69,7 +69,7 @@ function requireDataset(db: Db, id: number): NonNullable<ReturnType<typeof datas
 
 /** A checkpoint folder, RUN:STEP, or `base`; a bad one is the caller's mistake, said as the lookup says it. */
 function checkpointFolder(db: Db, spec: string): string {
-  if (spec === BASE_CHECKPOINT) return join(packageRoot(), 'resources', 'base-model')
+  if (spec === BASE_CHECKPOINT) return shippedBaseModel()
   try {
     return checkpointFromStore(db, spec)
   } catch (error) {

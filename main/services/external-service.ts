@@ -3,7 +3,7 @@
 // main/data/external/*, shared with the CLI; this file adds the host's part: default places under
 // `<workspace>/exports`, uploads, and the follow timer that re-imports a growing source until the host closes.
 import { existsSync, mkdirSync, realpathSync, rmSync } from 'node:fs'
-import { isAbsolute, join, relative, resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { bundleRun, unbundleRun } from '../data/external/bundle'
 import { importLog } from '../data/external/import-log'
 import { exportRunToVerl } from '../data/external/verl-export'
@@ -12,6 +12,7 @@ import type { Db } from '../store/database'
 import { addEvent, getRun } from '../store/runs'
 import type { Store } from '../store/store'
 import { ApiError, type Handlers } from './dispatch'
+import { isWithin } from './paths'
 
 export type ExternalHandlers = Pick<
   Handlers,
@@ -32,11 +33,6 @@ export const FOLLOW_INTERVAL_MS = 2000
 
 export const exportsDir = (workspace: string): string => join(workspace, EXPORTS_FOLDER)
 
-const inside = (folder: string, path: string): boolean => {
-  const rel = relative(folder, path)
-  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel)
-}
-
 /**
  * The file a download may serve: a file under the workspace's exports folder, also after resolving links. Answers
  * why not otherwise: `forbidden` for anything outside it, `missing` for what is not (or no longer) a file there.
@@ -44,14 +40,14 @@ const inside = (folder: string, path: string): boolean => {
 export function exportedFile(workspace: string, path: string): { file: string } | { refused: 'forbidden' | 'missing' } {
   const folder = resolve(exportsDir(workspace))
   const asked = resolve(path)
-  if (!inside(folder, asked)) return { refused: 'forbidden' }
+  if (!isWithin(folder, asked, true)) return { refused: 'forbidden' }
   let real: string
   try {
     real = realpathSync(asked)
   } catch {
     return { refused: 'missing' }
   }
-  if (!inside(realpathSync(folder), real)) return { refused: 'forbidden' }
+  if (!isWithin(realpathSync(folder), real, true)) return { refused: 'forbidden' }
   return { file: real }
 }
 

@@ -20,9 +20,14 @@ export function allowedPathsFromEnv(env: NodeJS.ProcessEnv = process.env): strin
     .filter(Boolean)
 }
 
-const within = (root: string, path: string): boolean => {
+/**
+ * Whether `path` lies under `root`, or is `root` itself unless `strictly`. Compares the paths as given: resolve links
+ * first where a link could lead out (realLocation).
+ */
+export function isWithin(root: string, path: string, strictly = false): boolean {
   const rel = relative(root, path)
-  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel))
+  if (rel === '') return !strictly
+  return rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel)
 }
 
 /**
@@ -85,7 +90,7 @@ export class PathPolicy {
 
   allows(path: string, access: 'read' | 'write' = 'read'): boolean {
     const real = realLocation(path)
-    return (access === 'write' ? this.real : this.readable).some((root) => within(root, real))
+    return (access === 'write' ? this.real : this.readable).some((root) => isWithin(root, real))
   }
 
   /**

@@ -1,12 +1,10 @@
 // The paper-style results table (held-out accuracy before training, at its best and at the end), computed once
 // for the Compare view (compare.results) and `cwb demo`.
 import type { ResultRow } from '../../preload/contract'
+import { heldOutAccuracy as heldOutPoints, type MetricSeries } from '../engine/collapse'
 
 /** A run's metrics by key: [step, value] with steps ascending; null where NaN was logged. */
-export type MetricRows = Readonly<Record<string, readonly (readonly [step: number, value: number | null])[]>>
-
-/** The greedy held-out accuracy keys, one per benchmark (co-rewarding.md section 9). */
-export const HELD_OUT_KEY = /^val-core\/.+\/reward\/mean@1$/
+export type MetricRows = MetricSeries
 
 export interface RunAccuracy {
   /** At step 0, before any update (null when step 0 was not validated). */
@@ -28,21 +26,8 @@ export interface RunResult {
 }
 
 /** Held-out accuracy per validated step: the mean over benchmarks of the finite values logged at that step. */
-export function heldOutAccuracy(series: MetricRows): [step: number, accuracy: number][] {
-  const byStep = new Map<number, { sum: number; n: number }>()
-  for (const [key, rows] of Object.entries(series)) {
-    if (!HELD_OUT_KEY.test(key)) continue
-    for (const [step, value] of rows) {
-      if (value === null || !Number.isFinite(value)) continue
-      const entry = byStep.get(step)
-      if (entry) {
-        entry.sum += value
-        entry.n++
-      } else byStep.set(step, { sum: value, n: 1 })
-    }
-  }
-  return [...byStep].sort(([a], [b]) => a - b).map(([step, { sum, n }]) => [step, sum / n])
-}
+export const heldOutAccuracy = (series: MetricRows): [step: number, accuracy: number][] =>
+  heldOutPoints(series).map(({ step, value }) => [step, value])
 
 /** Before, best and final of a run's held-out accuracy (steps ascending). */
 export function accuracyResult(points: readonly (readonly [step: number, accuracy: number])[]): RunAccuracy {

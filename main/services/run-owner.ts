@@ -11,7 +11,7 @@ import type { CollapseFlag } from '../engine/collapse'
 import type { OwnerMessage, TrainerMessage } from '../engine/trainer/protocol'
 import type { TrainerJob, TrainRecord } from '../engine/trainer/trainer'
 import type { RunConfig } from '../engine/run-config'
-import { packageRoot, packageVersion } from '../package-root'
+import { packageRoot, packageVersion, shippedBaseModel } from '../package-root'
 import { checkpointFromStore } from '../store/checkpoint-spec'
 import { datasetRecords, findDataset } from '../store/datasets'
 import type { Db } from '../store/database'
@@ -157,7 +157,7 @@ export interface OwnedTrainer {
 
 /** The starting checkpoint of a new run: the config's (a folder or RUN:STEP), else the shipped base model. */
 function startCheckpointOf(db: Db, config: RunConfig): string {
-  return config.checkpoint ? checkpointFromStore(db, config.checkpoint) : join(packageRoot(), 'resources', 'base-model')
+  return config.checkpoint ? checkpointFromStore(db, config.checkpoint) : shippedBaseModel()
 }
 
 function newRun(db: Db, config: RunConfig, datasetId: number, startCheckpoint: string): number {

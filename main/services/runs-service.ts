@@ -2,7 +2,7 @@
 // presets, validation), the queue (launch, stop, resume, kill) and housekeeping (rename, notes, tags, delete,
 // checkpoint retention, disk usage).
 import { hostname } from 'node:os'
-import { isAbsolute, join, relative } from 'node:path'
+import { join } from 'node:path'
 import { rmSync } from 'node:fs'
 import { REWARD_MODES, type ConfigPreset, type FieldIssue, type RunDetail, type RunSummary } from '../../preload/contract'
 import { defaultRunConfig, parseRunConfig, RunConfig, runConfigJsonSchema } from '../engine/run-config'
@@ -17,6 +17,7 @@ import {
   latestMetrics,
   listRunCheckpoints,
   medianStepSeconds,
+  metricToJson,
   queuedRuns,
   refreshBestCheckpointTag,
   requestStop,
@@ -28,6 +29,7 @@ import {
 } from '../store/runs'
 import type { Store } from '../store/store'
 import { ApiError, type Handlers } from './dispatch'
+import { isWithin } from './paths'
 import { createQueuedRun, diskBytes, pruneCheckpoints } from './run-owner'
 import type { RunScheduler } from './scheduler'
 
@@ -159,15 +161,10 @@ export function validateRunConfig(db: Db, raw: unknown): { config: RunConfig | n
   return { config: parsed.success && issues.length === 0 ? parsed.data : null, issues }
 }
 
-const inside = (folder: string, path: string): boolean => {
-  const rel = relative(folder, path)
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))
-}
-
 /** The folders a run's files live in: its run folder, and checkpoint folders kept elsewhere (imports). */
 function runFolders(workspace: string, run: number, checkpointPaths: string[]): string[] {
   const dir = join(workspace, 'runs', String(run))
-  return [dir, ...checkpointPaths.filter((path) => !inside(dir, path))]
+  return [dir, ...checkpointPaths.filter((path) => !isWithin(dir, path))]
 }
 
 function runDetail(services: RunServices, id: number): RunDetail {
@@ -188,11 +185,7 @@ function runDetail(services: RunServices, id: number): RunDetail {
     medianStepSeconds: median,
     etaSeconds: run.status === 'running' && median !== null ? median * Math.max(0, base.totalSteps - base.steps) : null,
     tokensPerSecond: tokensPerSecond(db, id),
-    latest: latestMetrics(db, id).map((m) => ({
-      ...m,
-      value:
-        m.value === null || Number.isFinite(m.value) ? m.value : m.value > 0 ? ('Infinity' as const) : ('-Infinity' as const),
-    })),
+    latest: latestMetrics(db, id).map((m) => ({ ...m, value: metricToJson(m.value) })),
     collapse: runEvents(db, id, { kinds: ['alert'] }).map((event) => ({
       run: id,
       rule: String(event.data.rule ?? 'alert'),
@@ -343,7 +336,7 @@ function remove(services: RunServices, id: number): { run: number; freedBytes: n
          WHERE id <> ? AND status <> 'finished' AND json_type(environment, '$.start_checkpoint') = 'text'`,
       )
       .all(id) as { id: number; start: string }[]
-  ).find((other) => checkpoints.includes(other.start) || inside(runDir, other.start))
+  ).find((other) => checkpoints.includes(other.start) || isWithin(runDir, other.start))
   if (dependent) {
     throw new ApiError(
       'conflict',
@@ -351,7 +344,7 @@ function remove(services: RunServices, id: number): { run: number; freedBytes: n
     )
   }
   // Only folders inside the workspace are deleted: an imported run's checkpoints may be the importer's own files.
-  const folders = runFolders(workspace, id, checkpoints).filter((folder) => inside(workspace, folder))
+  const folders = runFolders(workspace, id, checkpoints).filter((folder) => isWithin(workspace, folder))
   const freedBytes = folders.reduce((sum, folder) => sum + diskBytes(folder), 0)
   db.prepare('DELETE FROM runs WHERE id = ?').run(id)
   for (const folder of folders) rmSync(folder, { recursive: true, force: true })

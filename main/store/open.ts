@@ -3,7 +3,7 @@
 import { cpSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { hostname } from 'node:os'
-import { packageRoot } from '../package-root'
+import { shippedBaseModel } from '../package-root'
 import { ensureDemoDataset } from './datasets'
 import { markInterruptedRuns } from './runs'
 import { Store } from './store'
@@ -24,7 +24,7 @@ export function openWorkspace(option: string | undefined, demo: boolean): { dir:
   if (created && demo) {
     try {
       ensureDemoDataset(store.db)
-      const baseModel = join(packageRoot(), 'resources', 'base-model')
+      const baseModel = shippedBaseModel()
       if (existsSync(baseModel)) cpSync(baseModel, join(dir, DEMO_MODEL_FOLDER), { recursive: true })
     } catch (error) {
       store.close()

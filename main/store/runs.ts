@@ -151,6 +151,16 @@ export interface RunEvent {
 /** One metric's points, steps ascending; null is a NaN the trainer logged. */
 export type MetricSeries = Record<string, [number, number | null][]>
 
+/** A metric value in JSON, which has no NaN or infinities: NaN (stored NULL) is null, infinities are strings. */
+export type JsonMetricValue = number | 'Infinity' | '-Infinity' | null
+
+export const metricToJson = (value: number | null): JsonMetricValue =>
+  value === null || Number.isFinite(value) ? value : value > 0 ? 'Infinity' : '-Infinity'
+
+/** Reads metricToJson's encoding back; anything else is NaN (null). */
+export const metricFromJson = (value: unknown): number | null =>
+  value === 'Infinity' ? Infinity : value === '-Infinity' ? -Infinity : typeof value === 'number' ? value : null
+
 // Statements are prepared once per connection: recordStep runs every training step.
 const statements = new WeakMap<Db, Map<string, Database.Statement>>()
 
@@ -761,6 +771,16 @@ export function tokensPerSecond(db: Db, runId: number, window = 10): number | nu
 /** The tag of the checkpoint with the best held-out accuracy (see refreshBestCheckpointTag). */
 export const BEST_GT_TAG = 'best-gt'
 
+/** The held-out accuracy keys as a LIKE pattern: `val-core/<source>/reward/mean@1`, one per benchmark. */
+export const HELD_OUT_KEYS_LIKE = 'val-core/%/reward/mean@1'
+
+/** The step with the highest value (ties: the later step), or null when no step has one; picks best checkpoints. */
+export function bestStep(values: readonly { step: number; value: number | null }[]): number | null {
+  let best: { step: number; value: number } | null = null
+  for (const { step, value } of values) if (value !== null && (best === null || value >= best.value)) best = { step, value }
+  return best?.step ?? null
+}
+
 /**
  * Moves the BEST_GT_TAG to the run's checkpoint whose step has the best held-out accuracy: the mean over the
  * `val-core/<source>/reward/mean@1` keys logged at that step, among steps with a checkpoint. Ties go to the later
@@ -772,22 +792,21 @@ export function refreshBestCheckpointTag(db: Db, runId: number): number | null {
     db,
     `SELECT c.id, c.step, c.tags,
             (SELECT AVG(m.value) FROM metrics m
-             WHERE m.run_id = c.run_id AND m.step = c.step AND m.key LIKE 'val-core/%/reward/mean@1' AND m.value IS NOT NULL)
+             WHERE m.run_id = c.run_id AND m.step = c.step AND m.key LIKE '${HELD_OUT_KEYS_LIKE}' AND m.value IS NOT NULL)
               AS accuracy
      FROM checkpoints c WHERE c.run_id = ? ORDER BY c.step`,
   )
   const setTags = prepared(db, 'UPDATE checkpoints SET tags = ? WHERE id = ?')
   const write = db.transaction((): number | null => {
     const rows = select.all(runId) as { id: number; step: number; tags: string; accuracy: number | null }[]
-    let best: (typeof rows)[number] | undefined
-    for (const row of rows) if (row.accuracy !== null && (!best || row.accuracy >= best.accuracy!)) best = row
+    const best = bestStep(rows.map((row) => ({ step: row.step, value: row.accuracy })))
     for (const row of rows) {
       const tags = parseTags(row.tags)
       const tagged = tags.includes(BEST_GT_TAG)
-      if (tagged === (row === best)) continue
+      if (tagged === (row.step === best)) continue
       setTags.run(JSON.stringify(tagged ? tags.filter((t) => t !== BEST_GT_TAG) : [...tags, BEST_GT_TAG]), row.id)
     }
-    return best?.step ?? null
+    return best
   })
   return write.immediate()
 }

@@ -63,10 +63,9 @@ export function generateCommand(): Command {
       let source = tfjsLogits(model.transformer)
       let onnx: OnnxModel | undefined
       if (options.engine === 'onnx') {
-        const { exportOnnx } = await import('../../engine/onnx/export')
         const { onnxLogits } = await import('../../engine/onnx/generate')
         const { OnnxModel } = await import('../../engine/onnx/session')
-        onnx = await OnnxModel.create(exportOnnx(model.config, model.transformer.toArrays()), model.config.vocab_size)
+        onnx = await OnnxModel.ofTransformer(model.transformer)
         source = onnxLogits(onnx)
       }
       const completions = await generate(source, [prompt], {

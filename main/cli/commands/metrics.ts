@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander'
-import { getRun, metricSeries, type MetricSeries } from '../../store/runs'
+import { getRun, metricSeries, metricToJson, type MetricSeries } from '../../store/runs'
 import { printJson, table } from '../output'
 import { openWorkspaceStore, withWorkspace, type WorkspaceOptions } from '../workspace-option'
 
@@ -7,10 +7,6 @@ interface MetricsOptions extends WorkspaceOptions {
   key: string[]
   json?: boolean
 }
-
-// JSON has no NaN or infinities: NaN (stored NULL) is null, infinities are the strings "Infinity" and "-Infinity".
-const jsonValue = (value: number | null): number | string | null =>
-  value === null || Number.isFinite(value) ? value : value > 0 ? 'Infinity' : '-Infinity'
 
 const shown = (value: number | null | undefined): string =>
   value === undefined ? '-' : value === null ? 'NaN' : String(Number(value.toPrecision(4)))
@@ -48,7 +44,7 @@ export function metricsCommand(): Command {
         const series = metricSeries(store.db, run.id, options.key.length > 0 ? options.key : undefined)
         if (options.json) {
           const encoded = Object.fromEntries(
-            Object.entries(series).map(([key, points]) => [key, points.map(([step, value]) => [step, jsonValue(value)])]),
+            Object.entries(series).map(([key, points]) => [key, points.map(([step, value]) => [step, metricToJson(value)])]),
           )
           return printJson({ run: run.id, series: encoded })
         }

@@ -13,7 +13,7 @@ import { RUN_ORIGINS, RUN_STATUSES, REWARD_MODES } from '../../../preload/contra
 import { packageVersion } from '../../package-root'
 import type { Db } from '../../store/database'
 import { findDataset } from '../../store/datasets'
-import { getRun, listRunCheckpoints } from '../../store/runs'
+import { getRun, listRunCheckpoints, metricFromJson, metricToJson } from '../../store/runs'
 
 export const BUNDLE_FORMAT = 'cwb-run-bundle'
 
@@ -41,11 +41,6 @@ const Manifest = z.object({
 type Manifest = z.infer<typeof Manifest>
 
 export type CheckpointChoice = 'tagged' | 'all' | 'none' | number[]
-
-const encode = (value: number | null): number | string | null =>
-  value === null || Number.isFinite(value) ? value : value > 0 ? 'Infinity' : '-Infinity'
-const decode = (value: unknown): number | null =>
-  value === 'Infinity' ? Infinity : value === '-Infinity' ? -Infinity : typeof value === 'number' ? value : null
 
 const jsonl = (rows: unknown[]): string => rows.map((row) => JSON.stringify(row)).join('\n') + (rows.length ? '\n' : '')
 
@@ -107,7 +102,10 @@ export async function bundleRun(
     const metrics = db
       .prepare('SELECT step, key, value, wall_time AS wall, tokens FROM metrics WHERE run_id = ? ORDER BY step, key')
       .all(run.id) as { step: number; key: string; value: number | null; wall: number; tokens: number }[]
-    writeFileSync(join(staging, 'metrics.jsonl'), jsonl(metrics.map((m) => [m.step, m.key, encode(m.value), m.wall, m.tokens])))
+    writeFileSync(
+      join(staging, 'metrics.jsonl'),
+      jsonl(metrics.map((m) => [m.step, m.key, metricToJson(m.value), m.wall, m.tokens])),
+    )
     const samples = db
       .prepare(
         `SELECT step, group_index AS groupIndex, view, prompt, text, answer, pseudo_label AS pseudoLabel, reward, advantage
@@ -210,7 +208,7 @@ export async function unbundleRun(
           ).lastInsertRowid,
       )
       const metric = db.prepare('INSERT INTO metrics (run_id, step, key, value, wall_time, tokens) VALUES (?, ?, ?, ?, ?, ?)')
-      for (const [step, key, value, wall, tokens] of metrics) metric.run(id, step, key, decode(value), wall, tokens)
+      for (const [step, key, value, wall, tokens] of metrics) metric.run(id, step, key, metricFromJson(value), wall, tokens)
       const sample = db.prepare(
         `INSERT INTO samples (run_id, step, group_index, view, prompt, text, answer, pseudo_label, reward, advantage)
          VALUES (@run, @step, @groupIndex, @view, @prompt, @text, @answer, @pseudoLabel, @reward, @advantage)`,

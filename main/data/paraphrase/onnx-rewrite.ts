@@ -25,7 +25,6 @@ export async function onnxRewriteAll(
   // The engine loads only when a model is used.
   const { useBackend } = await import('../../engine/backend')
   const { loadModel } = await import('../../engine/model/load')
-  const { exportOnnx } = await import('../../engine/onnx/export')
   const { onnxLogits } = await import('../../engine/onnx/generate')
   const { OnnxModel } = await import('../../engine/onnx/session')
   const { generate } = await import('../../engine/sampling')
@@ -33,7 +32,7 @@ export async function onnxRewriteAll(
   const model = loadModel(options.folder)
   let onnx
   try {
-    onnx = await OnnxModel.create(exportOnnx(model.config, model.transformer.toArrays()), model.config.vocab_size)
+    onnx = await OnnxModel.ofTransformer(model.transformer)
   } finally {
     model.transformer.dispose()
   }

@@ -6,7 +6,6 @@ import { extractAnswer } from '../answers/extract'
 import { promptFor } from '../evaluate'
 import type { LanguageModel } from '../model/load'
 import { Transformer } from '../model/transformer'
-import { exportOnnx } from '../onnx/export'
 import { onnxLogits } from '../onnx/generate'
 import { OnnxModel } from '../onnx/session'
 import { SYSTEM_PROMPT } from '../prompt'
@@ -87,8 +86,7 @@ async function engineFor(
   engine: ProbeEngine,
 ): Promise<{ source: () => LogitsSource; release: () => Promise<void> }> {
   if (engine === 'tfjs') return { source: () => tfjsLogits(model.transformer), release: async () => {} }
-  const config = model.transformer.config
-  const session = await OnnxModel.create(exportOnnx(config, model.transformer.toArrays()), config.vocab_size)
+  const session = await OnnxModel.ofTransformer(model.transformer)
   return { source: () => onnxLogits(session), release: () => session.release() }
 }
 

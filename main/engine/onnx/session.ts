@@ -1,6 +1,7 @@
 // Running an exported model with onnxruntime-node: CPU here, the CUDA provider where it is installed.
 import * as ort from 'onnxruntime-node'
-import { inputsFor, type WeightFeed } from './export'
+import type { Transformer } from '../model/transformer'
+import { exportOnnx, inputsFor, type WeightFeed } from './export'
 
 export type ExecutionProvider = 'cpu' | 'cuda'
 
@@ -13,6 +14,12 @@ export class OnnxModel {
   static async create(bytes: Uint8Array, vocabSize: number, providers: ExecutionProvider[] = ['cpu']): Promise<OnnxModel> {
     const session = await ort.InferenceSession.create(bytes, { executionProviders: providers, graphOptimizationLevel: 'all' })
     return new OnnxModel(session, vocabSize)
+  }
+
+  /** A session of the transformer's weights as they are now (exported in memory; later updates do not reach it). */
+  static ofTransformer(transformer: Transformer): Promise<OnnxModel> {
+    const { config } = transformer
+    return OnnxModel.create(exportOnnx(config, transformer.toArrays()), config.vocab_size)
   }
 
   /**
