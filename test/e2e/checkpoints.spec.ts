@@ -6,9 +6,9 @@
 import { expect, test, type Page } from '@playwright/test'
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { cwb, root, serve, type Served } from '../helpers/cli'
+import { cwb, lastJson, root, serve, type Served } from '../helpers/cli'
 import { tempDir } from '../helpers/workspace'
-import { saveScreenshot, visibleContent } from './screenshots'
+import { expectScreenshot, visibleContent } from './screenshots'
 
 let served: Served
 let workspace: { dir: string; remove: () => void }
@@ -22,7 +22,6 @@ interface Overview {
 }
 let overview: Overview
 
-const lastJson = <T>(stdout: string): T => JSON.parse(stdout.trimEnd().split('\n').at(-1)!) as T
 const readOverview = (): Overview => {
   const result = cwb(['checkpoints', '1', '--workspace', workspace.dir, '--json'])
   expect(result.code, result.stderr).toBe(0)
@@ -78,12 +77,6 @@ async function open(page: Page, hash: string, allowed: RegExp[] = []): Promise<s
   return errors
 }
 
-async function shot(page: Page, name: string): Promise<void> {
-  const content = visibleContent(await saveScreenshot(page, name))
-  expect(content.inkShare, `${name} screenshot looks blank`).toBeGreaterThan(0.15)
-  expect(content.colours, `${name} screenshot has too few colours`).toBeGreaterThan(50)
-}
-
 const table = (page: Page) => page.getByRole('table', { name: 'Checkpoints of the run' })
 const row = (page: Page, step: number) => table(page).locator(`tr[data-step="${step}"]`)
 const focus = (page: Page) => page.getByRole('region', { name: 'Selected checkpoint' })
@@ -118,7 +111,7 @@ test("a run's checkpoints open from its page: metrics, computed tags, the reward
   await row(page, 2).getByLabel('Add tag').press('Enter')
   await expect(row(page, 2).locator('.tag-chip', { hasText: 'keep-me' })).toBeVisible()
   await expect.poll(() => readOverview().checkpoints.find((c) => c.step === 2)?.tags).toContain('keep-me')
-  await shot(page, 'checkpoints-list')
+  await expectScreenshot(page, 'checkpoints-list')
   await row(page, 2).getByRole('button', { name: 'Remove tag keep-me' }).click()
   await expect(row(page, 2).locator('.tag-chip', { hasText: 'keep-me' })).toHaveCount(0)
   await expect.poll(() => readOverview().checkpoints.find((c) => c.step === 2)?.tags).toEqual([])
@@ -144,7 +137,7 @@ test('weight deltas per layer against the base model and the previous checkpoint
   await expect(histogram.getByRole('heading', { name: 'layers.2.mlp.up.weight' })).toBeVisible()
   await expect(histogram.locator('rect.bin')).toHaveCount(32)
   await expect(histogram).toContainText('128×512')
-  await shot(page, 'checkpoints-weights')
+  await expectScreenshot(page, 'checkpoints-weights')
 
   await weights.getByRole('button', { name: 'Previous' }).click()
   await expect(weights).toContainText(`previous: ${runName}:2`)
@@ -198,7 +191,7 @@ test('a behaviour diff of the two bests on a small probe matches `cwb diff`, wit
   // A row opens to the full greedy completions.
   await rows.first().click()
   await expect(diff.locator('tr.detail-row pre')).toHaveCount(2)
-  await shot(page, 'checkpoints-diff')
+  await expectScreenshot(page, 'checkpoints-diff')
 
   await diff.getByRole('button', { name: /^Correct → wrong/ }).click()
   await expect(rows).toHaveCount(Math.max(1, expected.summary.correctToWrong)) // the empty filter says so in one row
@@ -239,7 +232,7 @@ test('evaluate a checkpoint, export it to ONNX (checked) and as a Hugging Face f
   await panel.getByRole('button', { name: 'Export', exact: true }).click()
   await expect(panel.getByLabel('Hugging Face export result')).toContainText(hfFolder)
   expect(JSON.parse(readFileSync(join(hfFolder, 'config.json'), 'utf8'))).toMatchObject({ model_type: 'cwb-gpt' })
-  await shot(page, 'checkpoints-actions')
+  await expectScreenshot(page, 'checkpoints-actions')
 
   // The exported folder opens for inspection: its config, files and weights.
   await page.getByRole('button', { name: 'Open folder…' }).click()
@@ -256,7 +249,7 @@ test('evaluate a checkpoint, export it to ONNX (checked) and as a Hugging Face f
   await weights.getByRole('button', { name: 'Compare', exact: true }).click()
   await expect(weights).toContainText(`Against ${runName}:1`)
   await expect(weights).toHaveAttribute('data-drawn', 'yes')
-  await shot(page, 'checkpoints-folder')
+  await expectScreenshot(page, 'checkpoints-folder')
 
   // An architecture the engine does not run is refused, naming it and the supported ones.
   const foreign = join(workspace.dir, 'foreign-model')
@@ -299,6 +292,6 @@ test('delete a checkpoint with confirmation, and branch a new run from another t
   await page.goto(`${served.base}#/checkpoints?run=2`)
   await expect(focus(page)).toContainText('This run branched from run #1 step 1')
   await expect(page.getByRole('region', { name: 'Weights' })).toHaveAttribute('data-drawn', 'yes')
-  await shot(page, 'checkpoints-branch')
+  await expectScreenshot(page, 'checkpoints-branch')
   expect(errors).toEqual([])
 })

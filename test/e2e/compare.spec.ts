@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { cliPath, cwb, root, serve, type Served } from '../helpers/cli'
 import { tempDir } from '../helpers/workspace'
-import { saveScreenshot, visibleContent } from './screenshots'
+import { expectScreenshot } from './screenshots'
 
 let served: Served
 let workspace: { dir: string; remove: () => void }
@@ -78,12 +78,6 @@ const score = 'critic/score/mean'
 
 async function expectDrawn(page: Page): Promise<void> {
   await expect(page.locator('body')).toHaveAttribute('data-charts-drawn', /^\d/)
-}
-
-async function expectScreenshot(page: Page, name: string): Promise<void> {
-  const content = visibleContent(await saveScreenshot(page, name))
-  expect(content.inkShare, `${name} screenshot looks blank`).toBeGreaterThan(0.15)
-  expect(content.colours).toBeGreaterThan(50)
 }
 
 test('Compare draws both runs on the default panels and follows smoothing, x axis and grouping', async ({ page }) => {

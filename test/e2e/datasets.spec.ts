@@ -7,7 +7,7 @@ import { expect, test, type Page } from '@playwright/test'
 import { parquetWriteFile } from 'hyparquet-writer'
 import { serve, type Served } from '../helpers/cli'
 import { tempDir } from '../helpers/workspace'
-import { saveScreenshot, visibleContent } from './screenshots'
+import { expectScreenshot } from './screenshots'
 
 let served: Served
 let workspace: { dir: string; remove: () => void }
@@ -68,12 +68,6 @@ test.afterAll(async () => {
   workspace.remove()
 })
 
-async function shot(page: Page, name: string): Promise<void> {
-  const content = visibleContent(await saveScreenshot(page, name))
-  expect(content.inkShare, `${name} screenshot looks blank`).toBeGreaterThan(0.15)
-  expect(content.colours, `${name} screenshot has too few colours`).toBeGreaterThan(50)
-}
-
 const datasetId = (): number => Number(datasetUrl.split('/').pop())
 
 /** Asks the host directly, through the same API the page uses (the page's cookie authenticates it). */
@@ -116,7 +110,7 @@ test('a pairs Parquet file is uploaded, previewed and imported through the dialo
   await expect(dialog.getByLabel('Dataset name')).toHaveValue(/apples-pairs/)
   await dialog.getByLabel('Dataset name').fill('apples')
   await dialog.getByLabel('Paraphrase status').selectOption('pending')
-  await shot(page, 'datasets-import-preview')
+  await expectScreenshot(page, 'datasets-import-preview')
 
   await dialog.getByRole('button', { name: 'Import', exact: true }).click()
   await expect(page).toHaveURL(/#\/datasets\/\d+$/)
@@ -129,12 +123,12 @@ test('a pairs Parquet file is uploaded, previewed and imported through the dialo
   await expect(counts).toContainText('2 duplicates')
   await expect(page.getByTestId('filter-total')).toHaveText('30 records')
   await expect(pair(page)).toContainText('Record 1')
-  await shot(page, 'datasets-editor')
+  await expectScreenshot(page, 'datasets-editor')
 
   await page.getByRole('link', { name: '← Datasets' }).click()
   await expect(page.getByRole('cell', { name: 'apples', exact: true })).toBeVisible()
   await expect(page.getByRole('row', { name: /apples/ })).toContainText('30')
-  await shot(page, 'datasets-list')
+  await expectScreenshot(page, 'datasets-list')
   expect(errors).toEqual([])
 })
 
@@ -181,7 +175,7 @@ test('pairs are reviewed, edited and undone with the keyboard', async ({ page })
   await expect(panel.getByTestId('paraphrase-text')).toHaveText(edited)
   await expect(panel.locator('.diff-added').first()).toBeVisible()
   await expect(panel.locator('.diff-removed').first()).toBeVisible()
-  await shot(page, 'datasets-review')
+  await expectScreenshot(page, 'datasets-review')
 
   await page.keyboard.press('u')
   await expect(panel.getByTestId('paraphrase-text')).toHaveText(
@@ -241,7 +235,7 @@ test('a filter is bulk-accepted in one step and the accepted pairs are exported'
   await expect(files.first()).toContainText('.parquet')
   await expect(drawer.getByRole('status')).toContainText('Wrote')
   for (const file of await files.allTextContents()) expect(existsSync(file), file).toBe(true)
-  await shot(page, 'datasets-export')
+  await expectScreenshot(page, 'datasets-export')
 
   // Deleting asks first, naming what goes.
   await drawer.getByRole('button', { name: 'Close' }).click()

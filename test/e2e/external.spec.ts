@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { expect, test, type Page } from '@playwright/test'
 import { root, serve, type Served } from '../helpers/cli'
 import { tempDir } from '../helpers/workspace'
-import { saveScreenshot, visibleContent } from './screenshots'
+import { expectScreenshot } from './screenshots'
 
 let served: Served
 let workspace: { dir: string; remove: () => void }
@@ -61,12 +61,6 @@ test.afterAll(async () => {
   files.remove()
 })
 
-async function shot(page: Page, name: string): Promise<void> {
-  const content = visibleContent(await saveScreenshot(page, name))
-  expect(content.inkShare, `${name} screenshot looks blank`).toBeGreaterThan(0.15)
-  expect(content.colours, `${name} screenshot has too few colours`).toBeGreaterThan(50)
-}
-
 function watchErrors(page: Page): string[] {
   const errors: string[] = []
   page.on('pageerror', (error) => errors.push(error.message))
@@ -102,7 +96,7 @@ test('import a verl console log from the cluster, follow it as it grows, and upl
   await expect(dialog.getByLabel('Format')).toHaveValue('auto')
   await dialog.getByLabel('Run name').fill('cluster-grpo')
   await dialog.getByLabel('Follow').check()
-  await shot(page, 'external-import-dialog')
+  await expectScreenshot(page, 'external-import-dialog')
   await dialog.getByRole('button', { name: 'Import' }).click()
   await expect(dialog).toBeHidden()
   await expect(page.getByText('Imported run 3')).toBeVisible()
@@ -128,7 +122,7 @@ test('import a verl console log from the cluster, follow it as it grows, and upl
   await dialog.getByRole('button', { name: 'Import' }).click()
   await expect(dialog).toBeHidden()
   await expect(row(page, 'trainer_state').locator('.origin-chip')).toHaveText('trl')
-  await shot(page, 'external-runs-imported')
+  await expectScreenshot(page, 'external-runs-imported')
 
   // The run detail lists the log as its source, followed: the cluster's next lines arrive without a click.
   await row(page, 'cluster-grpo').getByRole('link', { name: 'cluster-grpo' }).click()
@@ -140,7 +134,7 @@ test('import a verl console log from the cluster, follow it as it grows, and upl
   appendFileSync(log, `${stepLine(3, 0.5).slice(60)}\n${stepLine(4, 0.55)}\n`)
   await expect.poll(() => shownStep(page), { timeout: 15_000 }).toBe(4)
   await expect(page.getByRole('region', { name: 'Latest metrics' }).getByText('critic/score/mean')).toBeVisible()
-  await shot(page, 'external-run-sources')
+  await expectScreenshot(page, 'external-run-sources')
   await sources.getByLabel(`Follow ${log}`).uncheck()
   await expect(sources.getByLabel(`Follow ${log}`)).not.toBeChecked()
   expect(errors).toEqual([])
@@ -170,7 +164,7 @@ test('export a ground-truth run to verl: the fork, the override list and the fil
   for (const text of await overrides.locator('li').allTextContents()) expect(text).toMatch(/^[a-z_]+(\.[a-z_0-9]+)+=\S+$/)
   const links = dialog.getByRole('region', { name: 'Files' }).getByRole('link')
   await expect(links).toHaveText(['launch.sh', 'README.md', 'data/train.parquet', 'data/validation.parquet'])
-  await shot(page, 'external-export-verl')
+  await expectScreenshot(page, 'external-export-verl')
 
   const download = page.waitForEvent('download')
   await links.filter({ hasText: 'launch.sh' }).click()
@@ -186,7 +180,7 @@ test('export a ground-truth run to verl: the fork, the override list and the fil
   const refused = page.getByRole('dialog', { name: 'Export “local-self_certainty” to verl' })
   await expect(refused.getByRole('alert')).toContainText('Neither Co-rewarding fork implements self-certainty rewards')
   await expect(refused.getByRole('button', { name: 'Export' })).toBeDisabled()
-  await shot(page, 'external-export-refused')
+  await expectScreenshot(page, 'external-export-refused')
   expect(errors).toEqual([])
 })
 
@@ -200,7 +194,7 @@ test('bundle an imported run, download it, and import the bundle as a new run', 
   await dialog.getByRole('button', { name: 'Bundle' }).click()
   const link = dialog.getByRole('link', { name: 'Download cluster-grpo.tgz' })
   await expect(link).toBeVisible()
-  await shot(page, 'external-bundle')
+  await expectScreenshot(page, 'external-bundle')
   const download = page.waitForEvent('download')
   await link.click()
   const bundle = join(files.dir, 'cluster-grpo.tgz')

@@ -4,7 +4,7 @@
 import { expect, test, type Page } from '@playwright/test'
 import { serve, type Served } from '../helpers/cli'
 import { tempDir } from '../helpers/workspace'
-import { saveScreenshot, visibleContent } from './screenshots'
+import { expectScreenshot } from './screenshots'
 
 let served: Served
 let workspace: { dir: string; remove: () => void }
@@ -20,12 +20,6 @@ test.afterAll(async () => {
   expect(await served.stop()).toBe(0)
   workspace.remove()
 })
-
-async function shot(page: Page, name: string): Promise<void> {
-  const content = visibleContent(await saveScreenshot(page, name))
-  expect(content.inkShare, `${name} screenshot looks blank`).toBeGreaterThan(0.15)
-  expect(content.colours, `${name} screenshot has too few colours`).toBeGreaterThan(50)
-}
 
 /** The step the live panel shows (its progress bar's value). */
 async function shownStep(page: Page): Promise<number> {
@@ -89,7 +83,7 @@ test('launch a tiny run from the form, watch it train, stop it, resume it to the
   await expect(issue).not.toBeEmpty()
   await expect(form.getByRole('button', { name: 'Launch run' })).toBeDisabled()
   await expect(form.getByText('1 problem to fix')).toBeVisible()
-  await shot(page, 'runs-form-invalid')
+  await expectScreenshot(page, 'runs-form-invalid')
 
   await field(page, 'learning_rate').fill('0.00001')
   await expect(form.getByText('Config valid')).toBeVisible()
@@ -105,7 +99,7 @@ test('launch a tiny run from the form, watch it train, stop it, resume it to the
   await expect(page.getByRole('region', { name: 'Latest metrics' })).toContainText('critic/score/mean')
   await expect(page.getByRole('log')).toContainText('Started')
   expect(await closingIsQuestioned(page), 'closing the tab while a run trains asks first').toBe(true)
-  await shot(page, 'run-live')
+  await expectScreenshot(page, 'run-live')
   const first = await shownStep(page)
   await expect.poll(() => shownStep(page), { timeout: 30_000 }).toBeGreaterThan(first)
 
@@ -114,20 +108,20 @@ test('launch a tiny run from the form, watch it train, stop it, resume it to the
   expect(await shownStep(page)).toBeLessThan(8)
   await expect(page.getByRole('button', { name: 'Resume', exact: true })).toBeEnabled()
   await expect(page.getByRole('status', { name: 'Notice' }).filter({ hasText: 'Run stopped: e2e-tiny' })).toBeVisible()
-  await shot(page, 'run-stopped')
+  await expectScreenshot(page, 'run-stopped')
 
   await page.getByRole('button', { name: 'Resume', exact: true }).click()
   await expect(status(page)).toHaveText('finished', { timeout: 60_000 })
   expect(await shownStep(page)).toBe(8)
   await expect(page.getByRole('region', { name: 'Checkpoints', exact: true })).toContainText('step 8')
   await expect(page.getByRole('status', { name: 'Notice' }).filter({ hasText: 'Run finished: e2e-tiny' })).toBeVisible()
-  await shot(page, 'run-finished')
+  await expectScreenshot(page, 'run-finished')
   expect(await closingIsQuestioned(page), 'nothing trains: the tab closes without a question').toBe(false)
 
   await page.getByRole('link', { name: /^Runs/ }).first().click()
   await expect(page.getByRole('cell', { name: 'e2e-tiny' })).toBeVisible()
   await expect(page.getByLabel('Queue')).toContainText('0 running, 0 queued')
-  await shot(page, 'runs-list')
+  await expectScreenshot(page, 'runs-list')
   expect(errors).toEqual([])
 })
 
@@ -150,12 +144,12 @@ test('duplicate a run, let the copy finish, delete it with the confirm dialog', 
   const confirm = page.getByRole('dialog', { name: /Delete run/ })
   await expect(confirm).toContainText('e2e-tiny-copy')
   await expect(confirm).toContainText(/freeing \d/)
-  await shot(page, 'run-delete-confirm')
+  await expectScreenshot(page, 'run-delete-confirm')
   await confirm.getByRole('button', { name: 'Delete run' }).click()
 
   await expect(page).toHaveURL(/#\/runs$/)
   await expect(page.getByText('Deleted e2e-tiny-copy')).toBeVisible()
   await expect(page.getByRole('cell', { name: 'e2e-tiny', exact: true })).toBeVisible()
   await expect(page.getByRole('cell', { name: 'e2e-tiny-copy' })).toHaveCount(0)
-  await shot(page, 'runs-after-delete')
+  await expectScreenshot(page, 'runs-after-delete')
 })

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import type { Page } from '@playwright/test'
+import { expect, type Page } from '@playwright/test'
 import { PNG } from 'pngjs'
 
 export const screenshotDir = resolve(import.meta.dirname, '../../test-results/screenshots')
@@ -21,4 +21,11 @@ export function visibleContent(png: Buffer): { inkShare: number; colours: number
 export async function saveScreenshot(page: Page, name: string): Promise<Buffer> {
   mkdirSync(screenshotDir, { recursive: true })
   return page.screenshot({ path: join(screenshotDir, `${name}.png`), fullPage: true })
+}
+
+/** Saves a full-page screenshot as `name` and checks that it shows something (`label` names it in a failure). */
+export async function expectScreenshot(page: Page, name: string, label = name): Promise<void> {
+  const content = visibleContent(await saveScreenshot(page, name))
+  expect(content.inkShare, `${label} screenshot looks blank`).toBeGreaterThan(0.15)
+  expect(content.colours, `${label} screenshot has too few colours`).toBeGreaterThan(50)
 }

@@ -2,6 +2,7 @@
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import { tempDir, type Cleanup } from './workspace'
 
 export const root = resolve(import.meta.dirname, '..', '..')
 export const cliPath = join(root, 'out', 'main', 'cli.js')
@@ -28,6 +29,9 @@ export function cwb(args: string[], env: NodeJS.ProcessEnv = {}, input?: string)
   })
   return { code: result.status, stdout: result.stdout, stderr: result.stderr }
 }
+
+/** The last line of a command's stdout, parsed: with --json, cwb prints its result there. */
+export const lastJson = <T = Record<string, unknown>>(stdout: string): T => JSON.parse(stdout.trimEnd().split('\n').at(-1)!) as T
 
 export interface Served {
   url: string
@@ -70,4 +74,17 @@ export function serve(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Serv
       })
     })
   })
+}
+
+/** `cwb serve` on a fresh workspace; `cleanups` stops it and removes the folder. */
+export async function serveTempWorkspace(
+  cleanups: Cleanup[],
+  args: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): Promise<Served & { workspace: string }> {
+  const { dir, remove } = tempDir()
+  cleanups.push(remove)
+  const served = await serve(['--workspace', dir, ...args], env)
+  cleanups.push(() => served.stop())
+  return { ...served, workspace: dir }
 }

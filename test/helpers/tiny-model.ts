@@ -1,4 +1,6 @@
 // A tiny checkpoint with the demo tokenizer, written through the engine's own save path, for fast tests.
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { demoModelConfig, demoTokenizerFiles } from '../../main/engine/demo/base-model'
 import { parseModelConfig, type ModelConfig } from '../../main/engine/model/config'
 import { saveModel } from '../../main/engine/model/load'
@@ -16,6 +18,35 @@ export function writeTinyCheckpoint(dir: string, seed = 1): void {
     tokenizerFiles: { tokenizer: files.tokenizer as Record<string, unknown>, tokenizerConfig: files.tokenizerConfig },
   })
   transformer.dispose()
+}
+
+/** A run config that trains the tiny checkpoint at `checkpoint` in seconds; `overrides` changes any field. */
+export function tinyRunConfig(
+  name: string,
+  checkpoint: string,
+  overrides: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    name,
+    mode: 'ground_truth',
+    checkpoint,
+    steps: 3,
+    batch_size: 2,
+    rollouts: 4,
+    max_response_tokens: 8,
+    validation: { every: 2, questions: 4 },
+    checkpoint_every: 2,
+    micro_batch_size: 8,
+    ...overrides,
+  }
+}
+
+/** Writes a tiny checkpoint to `dir`/tiny and a run config of it (tinyRunConfig) to `dir`/run.json; returns that file. */
+export function writeTinyRun(dir: string, name: string, overrides: Record<string, unknown> = {}): string {
+  writeTinyCheckpoint(join(dir, 'tiny'))
+  const config = join(dir, 'run.json')
+  writeFileSync(config, JSON.stringify(tinyRunConfig(name, join(dir, 'tiny'), overrides)))
+  return config
 }
 
 /** A small model config for engine tests; `overrides` changes any field. */

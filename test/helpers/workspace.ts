@@ -19,3 +19,14 @@ export function freshDirs(): () => string {
     return dir
   }
 }
+
+export type Cleanup = () => unknown
+
+/** For a test file: a list to push clean-ups onto; after each test they run, awaited, last pushed first. */
+export function cleanupsAfterEach(): Cleanup[] {
+  const cleanups: Cleanup[] = []
+  afterEach(async () => {
+    for (const clean of cleanups.splice(0).reverse()) await clean()
+  })
+  return cleanups
+}

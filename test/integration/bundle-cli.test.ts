@@ -4,13 +4,11 @@ import Database from 'better-sqlite3'
 import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { cwb } from '../helpers/cli'
-import { writeTinyCheckpoint } from '../helpers/tiny-model'
+import { cwb, lastJson } from '../helpers/cli'
+import { writeTinyRun } from '../helpers/tiny-model'
 import { freshDirs } from '../helpers/workspace'
 
 const freshDir = freshDirs()
-const lastJson = (stdout: string): Record<string, unknown> =>
-  JSON.parse(stdout.trimEnd().split('\n').at(-1)!) as Record<string, unknown>
 
 function dump(workspace: string, run: number): Record<string, unknown> {
   const db = new Database(join(workspace, 'workbench.db'), { readonly: true })
@@ -33,23 +31,7 @@ function dump(workspace: string, run: number): Record<string, unknown> {
 describe('cwb bundle and unbundle', () => {
   it('moves a trained run with its tagged checkpoints to another workspace', () => {
     const source = freshDir()
-    writeTinyCheckpoint(join(source, 'tiny'))
-    const config = join(source, 'run.json')
-    writeFileSync(
-      config,
-      JSON.stringify({
-        name: 'tiny-mv',
-        mode: 'majority_voting',
-        checkpoint: join(source, 'tiny'),
-        steps: 2,
-        batch_size: 2,
-        rollouts: 4,
-        max_response_tokens: 8,
-        validation: { every: 2, questions: 4 },
-        checkpoint_every: 1,
-        micro_batch_size: 8,
-      }),
-    )
+    const config = writeTinyRun(source, 'tiny-mv', { mode: 'majority_voting', steps: 2, checkpoint_every: 1 })
     const trained = cwb(['train', '--config', config, '--workspace', source, '--json'], { CWB_DEMO: '' })
     expect(trained.code, trained.stderr).toBe(0)
     const file = join(freshDir(), 'tiny-mv.tgz')

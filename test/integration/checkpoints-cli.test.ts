@@ -7,8 +7,8 @@ import type { BehaviourDiffResult, CheckpointTable } from '../../preload/contrac
 import { loadModel } from '../../main/engine/model/load'
 import { addCheckpoint, BEST_GT_TAG, createRun, listRunCheckpoints, metricSeries, recordStep } from '../../main/store/runs'
 import { Store } from '../../main/store/store'
-import { cwb, root } from '../helpers/cli'
-import { lastJson, trainedWorkspace, type TrainedWorkspace } from './checkpoints-fixture'
+import { cwb, lastJson, root } from '../helpers/cli'
+import { trainedWorkspace, type TrainedWorkspace } from './checkpoints-fixture'
 
 let trained: TrainedWorkspace
 const baseModel = join(root, 'resources/base-model')

@@ -1,10 +1,9 @@
 // A workspace with one tiny trained Co-rewarding-II run (checkpoints at steps 1, 2 and 3, each with its EMA
 // teacher, validated every step), trained by the real `cwb train` (build first), for the checkpoint tests.
-import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { openWorkspace } from '../../main/store/open'
 import { cwb } from '../helpers/cli'
-import { writeTinyCheckpoint } from '../helpers/tiny-model'
+import { writeTinyRun } from '../helpers/tiny-model'
 import { tempDir } from '../helpers/workspace'
 
 export interface TrainedWorkspace {
@@ -17,27 +16,12 @@ export interface TrainedWorkspace {
 export function trainedWorkspace(): TrainedWorkspace {
   const { dir, remove } = tempDir('cwb-checkpoints-')
   openWorkspace(dir, true).store.close()
-  const tiny = join(dir, 'tiny')
-  writeTinyCheckpoint(tiny)
-  const config = join(dir, 'run.json')
-  writeFileSync(
-    config,
-    JSON.stringify({
-      name: 'tiny-co2',
-      mode: 'co_rewarding_ii',
-      checkpoint: tiny,
-      steps: 3,
-      batch_size: 2,
-      rollouts: 4,
-      max_response_tokens: 8,
-      validation: { every: 1, questions: 4 },
-      checkpoint_every: 1,
-      micro_batch_size: 8,
-    }),
-  )
+  const config = writeTinyRun(dir, 'tiny-co2', {
+    mode: 'co_rewarding_ii',
+    validation: { every: 1, questions: 4 },
+    checkpoint_every: 1,
+  })
   const trained = cwb(['train', '--config', config, '--workspace', dir, '--json'])
   if (trained.code !== 0) throw new Error(`cwb train failed: ${trained.stderr}`)
-  return { dir, tiny, remove }
+  return { dir, tiny: join(dir, 'tiny'), remove }
 }
-
-export const lastJson = <T>(stdout: string): T => JSON.parse(stdout.trimEnd().split('\n').at(-1)!) as T

@@ -4,27 +4,21 @@
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  events as eventSchemas,
-  methods,
-  type EventPayload,
-  type MethodName,
-  type Params,
-  type Result,
-} from '../../preload/contract'
+import type { EventPayload } from '../../preload/contract'
 import { readSafetensors } from '../../main/engine/checkpoint/safetensors'
 import { tensorStats, weightDelta } from '../../main/engine/checkpoint/stats'
 import { parameterCount, parseModelConfig, weightShapes } from '../../main/engine/model/config'
 import { WorkbenchHost } from '../../main/services/workbench'
 import { getRun } from '../../main/store/runs'
 import { Store } from '../../main/store/store'
-import { cwb, root } from '../helpers/cli'
-import { lastJson, trainedWorkspace, type TrainedWorkspace } from './checkpoints-fixture'
+import { cwb, lastJson, root } from '../helpers/cli'
+import { collectEvents, dispatcher } from '../helpers/host'
+import { trainedWorkspace, type TrainedWorkspace } from './checkpoints-fixture'
 
 let trained: TrainedWorkspace
 let store: Store
 let host: WorkbenchHost
-const progress: EventPayload<'job.progress'>[] = []
+let progress: EventPayload<'job.progress'>[]
 const baseModel = join(root, 'resources/base-model')
 const folderOf = (step: number): string => join(trained.dir, `runs/1/checkpoints/step-${step}`)
 
@@ -32,9 +26,7 @@ beforeAll(() => {
   trained = trainedWorkspace()
   store = new Store(join(trained.dir, 'workbench.db'))
   host = new WorkbenchHost({ store, workspace: trained.dir, host: 'browser', probe: async () => [], maxRuns: 1 })
-  host.onEvent((event, payload) => {
-    if (event === 'job.progress') progress.push(eventSchemas['job.progress'].parse(payload))
-  })
+  progress = collectEvents(host, 'job.progress')
 }, 120_000)
 afterAll(() => {
   host?.close()
@@ -42,20 +34,7 @@ afterAll(() => {
   trained?.remove()
 })
 
-async function call<M extends MethodName>(method: M, params: Params<M>): Promise<Result<M>> {
-  const reply = await host.dispatch(method, params)
-  if (!reply.ok) throw new Error(`${method}: ${reply.error.code}: ${reply.error.message}`)
-  return methods[method].result.parse(reply.result) as Result<M>
-}
-
-async function refuse(
-  method: MethodName,
-  params: unknown,
-): Promise<{ code: string; message: string; issues?: { path: string }[] }> {
-  const reply = await host.dispatch(method, params)
-  if (reply.ok) throw new Error(`${method} was expected to fail but answered ${JSON.stringify(reply.result).slice(0, 200)}`)
-  return reply.error
-}
+const { call, refuse } = dispatcher(() => host)
 
 const ids = async (): Promise<Record<number, number>> =>
   Object.fromEntries((await call('checkpoints.overview', { run: 1 })).checkpoints.map((c) => [c.step, c.id]))

@@ -2,27 +2,15 @@
 // the workspace's uploads folder under a safe name, and its path goes to previewImport and import like any other.
 import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { startServer } from '../../main/serve/server'
-import { WorkbenchHost } from '../../main/services/workbench'
-import { Store } from '../../main/store/store'
-import { serve, type Served } from '../helpers/cli'
-import { tempDir } from '../helpers/workspace'
+import { serveTempWorkspace, type Served } from '../helpers/cli'
+import { hostOnWorkspace } from '../helpers/host'
+import { cleanupsAfterEach } from '../helpers/workspace'
 
-const cleanups: (() => void | Promise<unknown>)[] = []
-afterEach(async () => {
-  for (const clean of cleanups.splice(0).reverse()) await clean()
-})
+const cleanups = cleanupsAfterEach()
 
 const jsonl = (rows: object[]): string => rows.map((row) => JSON.stringify(row)).join('\n') + '\n'
-
-async function started(): Promise<Served & { workspace: string }> {
-  const { dir, remove } = tempDir()
-  cleanups.push(remove)
-  const served = await serve(['--workspace', dir])
-  cleanups.push(() => served.stop())
-  return { ...served, workspace: dir }
-}
 
 const upload = (base: string, name: string | undefined, body: Buffer | string, token?: string): Promise<Response> =>
   fetch(`${base}api/upload${name === undefined ? '' : `?name=${encodeURIComponent(name)}`}`, {
@@ -44,7 +32,7 @@ async function call<T>(served: Served, method: string, params: unknown): Promise
 
 describe('uploading a data file in browser mode', () => {
   it('stores the upload under a safe name in the workspace, previews and imports it, then removes it', async () => {
-    const served = await started()
+    const served = await serveTempWorkspace(cleanups)
     const content = jsonl([
       { question: 'What is 2 + 3?', answer: '5', paraphrase: 'Add 2 and 3.' },
       { question: 'What is 4 + 4?', answer: '8' },
@@ -75,7 +63,7 @@ describe('uploading a data file in browser mode', () => {
   })
 
   it('needs the token, POST and a file name', async () => {
-    const served = await started()
+    const served = await serveTempWorkspace(cleanups)
     expect((await upload(served.base, 'a.jsonl', 'x')).status).toBe(401)
     expect((await upload(served.base, undefined, 'x', served.token)).status).toBe(400)
     expect(
@@ -85,9 +73,7 @@ describe('uploading a data file in browser mode', () => {
   })
 
   it('refuses an upload past the size limit and keeps nothing of it', async () => {
-    const { dir, remove } = tempDir()
-    const store = new Store(join(dir, 'workbench.db'))
-    const host = new WorkbenchHost({ store, workspace: dir, host: 'browser', probe: async () => [] })
+    const { dir, host } = hostOnWorkspace(cleanups)
     const rendererDir = join(dir, 'renderer')
     mkdirSync(rendererDir)
     const server = await startServer({
@@ -98,12 +84,7 @@ describe('uploading a data file in browser mode', () => {
       workbench: host,
       maxUploadBytes: 1000,
     })
-    cleanups.push(
-      remove,
-      () => store.close(),
-      () => host.close(),
-      () => server.close(),
-    )
+    cleanups.push(() => server.close())
     const base = `http://127.0.0.1:${server.port}/`
     expect((await upload(base, 'small.jsonl', 'x'.repeat(1000), 't0ken')).status).toBe(200)
     const refused = await upload(base, 'big.jsonl', Buffer.alloc(5000, 120), 't0ken')

@@ -4,58 +4,24 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parquetWriteFile } from 'hyparquet-writer'
-import { afterEach, describe, expect, it } from 'vitest'
-import {
-  events as eventSchemas,
-  methods,
-  type EventPayload,
-  type MethodName,
-  type Params,
-  type Result,
-} from '../../preload/contract'
-import { WorkbenchHost } from '../../main/services/workbench'
+import { describe, expect, it } from 'vitest'
+import type { Params } from '../../preload/contract'
 import { createDataset, type NewRecord } from '../../main/store/datasets'
 import { createRun } from '../../main/store/runs'
-import { Store } from '../../main/store/store'
-import { tempDir } from '../helpers/workspace'
+import type { Store } from '../../main/store/store'
+import { collectEvents, hostOnWorkspace } from '../helpers/host'
+import { cleanupsAfterEach } from '../helpers/workspace'
 
-const cleanups: (() => void)[] = []
-afterEach(() =>
-  cleanups
-    .splice(0)
-    .reverse()
-    .forEach((clean) => clean()),
-)
+const cleanups = cleanupsAfterEach()
 
 function setUp() {
-  const { dir, remove } = tempDir()
-  const store = new Store(join(dir, 'workbench.db'))
-  const host = new WorkbenchHost({ store, workspace: dir, host: 'browser', probe: async () => [] })
-  const progress: EventPayload<'job.progress'>[] = []
-  host.onEvent((event, payload) => {
-    if (event === 'job.progress') progress.push(eventSchemas['job.progress'].parse(payload))
-  })
-  cleanups.push(
-    remove,
-    () => store.close(),
-    () => host.close(),
-  )
-  const call = async <M extends MethodName>(method: M, params: Params<M>): Promise<Result<M>> => {
-    const reply = await host.dispatch(method, params)
-    if (!reply.ok) throw new Error(`${method}: ${reply.error.code}: ${reply.error.message}`)
-    // Every answer must meet the contract the UI is written against.
-    return methods[method].result.parse(reply.result) as Result<M>
-  }
-  const refuse = async (method: MethodName, params: unknown): Promise<{ code: string; message: string }> => {
-    const reply = await host.dispatch(method, params)
-    if (reply.ok) throw new Error(`${method} was expected to fail but answered ${JSON.stringify(reply.result)}`)
-    return reply.error
-  }
+  const workbench = hostOnWorkspace(cleanups)
+  const progress = collectEvents(workbench.host, 'job.progress')
   const file = (name: string, content: string): string => {
-    writeFileSync(join(dir, name), content)
-    return join(dir, name)
+    writeFileSync(join(workbench.dir, name), content)
+    return join(workbench.dir, name)
   }
-  return { dir, store, host, progress, call, refuse, file }
+  return { ...workbench, progress, file }
 }
 
 const jsonl = (rows: object[]): string => rows.map((row) => JSON.stringify(row)).join('\n') + '\n'

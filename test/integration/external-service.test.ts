@@ -3,44 +3,18 @@
 // move a run through a bundle, and the download route that serves only the workspace's exports.
 import { appendFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
-import { methods, type MethodName, type Params, type Result } from '../../preload/contract'
+import { describe, expect, it } from 'vitest'
 import { defaultRunConfig } from '../../main/engine/run-config'
 import { uploadPath } from '../../main/data/import/uploads'
 import { startServer } from '../../main/serve/server'
-import { WorkbenchHost } from '../../main/services/workbench'
 import { DEMO_DATASET_NAME, ensureDemoDataset } from '../../main/store/datasets'
 import { addCheckpoint, addEvent, createRun, metricSeries, recordStep, updateRun } from '../../main/store/runs'
-import { Store } from '../../main/store/store'
+import { hostOnWorkspace } from '../helpers/host'
 import { writeTinyCheckpoint } from '../helpers/tiny-model'
-import { tempDir } from '../helpers/workspace'
+import { cleanupsAfterEach, tempDir } from '../helpers/workspace'
 
-const cleanups: (() => void | Promise<void>)[] = []
-afterEach(async () => {
-  for (const clean of cleanups.splice(0).reverse()) await clean()
-})
-
-function setUp() {
-  const { dir, remove } = tempDir()
-  const store = new Store(join(dir, 'workbench.db'))
-  const host = new WorkbenchHost({ store, workspace: dir, host: 'browser', probe: async () => [] })
-  cleanups.push(
-    remove,
-    () => store.close(),
-    () => host.close(),
-  )
-  const call = async <M extends MethodName>(method: M, params: Params<M>): Promise<Result<M>> => {
-    const reply = await host.dispatch(method, params)
-    if (!reply.ok) throw new Error(`${method}: ${reply.error.code}: ${reply.error.message}`)
-    return methods[method].result.parse(reply.result) as Result<M>
-  }
-  const refuse = async (method: MethodName, params: unknown): Promise<{ code: string; message: string }> => {
-    const reply = await host.dispatch(method, params)
-    if (reply.ok) throw new Error(`${method} was expected to fail but answered ${JSON.stringify(reply.result)}`)
-    return reply.error
-  }
-  return { dir, store, host, call, refuse }
-}
+const cleanups = cleanupsAfterEach()
+const setUp = () => hostOnWorkspace(cleanups)
 
 const ray = (text: string): string => `\u001b[36m(TaskRunner pid=48211)\u001b[0m ${text}`
 const stepLine = (step: number, score: string): string =>

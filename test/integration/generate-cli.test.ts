@@ -2,15 +2,12 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { useBackend } from '../../main/engine/backend'
-import { cwb } from '../helpers/cli'
+import { cwb, lastJson } from '../helpers/cli'
 import { writeTinyCheckpoint } from '../helpers/tiny-model'
 import { freshDirs } from '../helpers/workspace'
 
 const folder = freshDirs()
-const lastJson = (
-  stdout: string,
-): { checkpoint: string; completions: { text: string; answer: string; tokens: number; finished: boolean }[] } =>
-  JSON.parse(stdout.trimEnd().split('\n').at(-1)!)
+type Generated = { checkpoint: string; completions: { text: string; answer: string; tokens: number; finished: boolean }[] }
 
 beforeAll(async () => {
   await useBackend('wasm')
@@ -35,7 +32,7 @@ describe('cwb generate', () => {
     const first = cwb(args)
     expect(first.stderr).toContain('Generating 3 completion(s)')
     expect(first.code).toBe(0)
-    const result = lastJson(first.stdout)
+    const result = lastJson<Generated>(first.stdout)
     expect(result.checkpoint).toBe(checkpoint)
     expect(result.completions).toHaveLength(3)
     for (const completion of result.completions) {
@@ -60,8 +57,8 @@ describe('cwb generate', () => {
       '0',
       '--json',
     ]
-    const tfjs = lastJson(cwb([...args, '--engine', 'tfjs']).stdout)
-    const onnx = lastJson(cwb([...args, '--engine', 'onnx']).stdout)
+    const tfjs = lastJson<Generated>(cwb([...args, '--engine', 'tfjs']).stdout)
+    const onnx = lastJson<Generated>(cwb([...args, '--engine', 'onnx']).stdout)
     expect(onnx.completions).toEqual(tfjs.completions)
   })
 

@@ -10,12 +10,11 @@ import { loadTokenizer } from '../../main/engine/tokenizer/tokenizer'
 import { createDataset, type NewRecord } from '../../main/store/datasets'
 import { addCheckpoint, createRun, recordStep } from '../../main/store/runs'
 import { Store } from '../../main/store/store'
-import { cwb } from '../helpers/cli'
+import { cwb, lastJson } from '../helpers/cli'
 import { writeTinyCheckpoint } from '../helpers/tiny-model'
 import { freshDirs } from '../helpers/workspace'
 
 const freshDir = freshDirs()
-const lastJson = (stdout: string): Record<string, unknown> => JSON.parse(stdout.trimEnd().split('\n').at(-1)!)
 
 beforeAll(async () => {
   await useBackend('wasm')

@@ -3,7 +3,7 @@
 // says what happened and at which step, and the run resumes from that checkpoint. Faults are injected through the
 // trainer's test-only CWB_FAULT knob (main/engine/trainer/faults.ts) into a real `cwb train` of a tiny model.
 import { spawnSync } from 'node:child_process'
-import { existsSync, readdirSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { parseFault } from '../../main/engine/trainer/faults'
@@ -11,31 +11,14 @@ import { loadModel } from '../../main/engine/model/load'
 import { getRun, listRunCheckpoints, metricSeries, runEvents } from '../../main/store/runs'
 import { Store } from '../../main/store/store'
 import { cliPath, root } from '../helpers/cli'
-import { writeTinyCheckpoint } from '../helpers/tiny-model'
+import { writeTinyRun } from '../helpers/tiny-model'
 import { freshDirs } from '../helpers/workspace'
 
 const folder = freshDirs()
 
 function setUp(): { workspace: string; config: string } {
   const workspace = folder()
-  writeTinyCheckpoint(join(workspace, 'tiny'))
-  const config = join(workspace, 'run.json')
-  writeFileSync(
-    config,
-    JSON.stringify({
-      name: 'faulty',
-      mode: 'ground_truth',
-      checkpoint: join(workspace, 'tiny'),
-      steps: 5,
-      batch_size: 2,
-      rollouts: 2,
-      max_response_tokens: 6,
-      validation: { every: 2, questions: 4 },
-      checkpoint_every: 2,
-      micro_batch_size: 8,
-    }),
-  )
-  return { workspace, config }
+  return { workspace, config: writeTinyRun(workspace, 'faulty', { steps: 5, rollouts: 2, max_response_tokens: 6 }) }
 }
 
 function train(args: string[], fault = ''): { code: number | null; stdout: string; stderr: string } {

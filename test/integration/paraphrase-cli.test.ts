@@ -3,26 +3,12 @@
 import { spawn } from 'node:child_process'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { afterEach, describe, expect, it } from 'vitest'
-import { cliPath, cwb, root } from '../helpers/cli'
-import { tempDir } from '../helpers/workspace'
+import { describe, expect, it } from 'vitest'
+import { cliPath, cwb, lastJson, root } from '../helpers/cli'
+import { cleanupsAfterEach, freshDirs } from '../helpers/workspace'
 
-const cleanups: (() => void)[] = []
-afterEach(() =>
-  cleanups
-    .splice(0)
-    .reverse()
-    .forEach((clean) => clean()),
-)
-
-function workspace(): string {
-  const { dir, remove } = tempDir()
-  cleanups.push(remove)
-  return dir
-}
-
-const lastJson = (stdout: string): Record<string, unknown> =>
-  JSON.parse(stdout.trim().split('\n').at(-1)!) as Record<string, unknown>
+const cleanups = cleanupsAfterEach()
+const workspace = freshDirs()
 
 /** Runs cwb without blocking this process (the fake endpoint below answers from it). */
 function cwbAsync(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {

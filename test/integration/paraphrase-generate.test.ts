@@ -5,60 +5,26 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import {
-  events as eventSchemas,
-  methods,
-  type EventPayload,
-  type MethodName,
-  type Params,
-  type Result,
-} from '../../preload/contract'
+import { beforeAll, describe, expect, it } from 'vitest'
+import type { Result } from '../../preload/contract'
 import { DEMO_TASK_DEFAULTS, generateDemoTask } from '../../main/data/demo'
 import { numbersIn } from '../../main/data/paraphrase/checks'
 import { templateParaphrases } from '../../main/data/paraphrase/templates'
 import { useBackend } from '../../main/engine/backend'
-import { WorkbenchHost } from '../../main/services/workbench'
 import { createDataset, ensureDemoDataset } from '../../main/store/datasets'
-import { Store } from '../../main/store/store'
-import { tempDir } from '../helpers/workspace'
+import type { Store } from '../../main/store/store'
+import { collectEvents, hostOnWorkspace } from '../helpers/host'
+import { cleanupsAfterEach } from '../helpers/workspace'
 
-const cleanups: (() => void)[] = []
-afterEach(() =>
-  cleanups
-    .splice(0)
-    .reverse()
-    .forEach((clean) => clean()),
-)
+const cleanups = cleanupsAfterEach()
 
 beforeAll(async () => {
   await useBackend('wasm')
 })
 
 function setUp() {
-  const { dir, remove } = tempDir()
-  const store = new Store(join(dir, 'workbench.db'))
-  const host = new WorkbenchHost({ store, workspace: dir, host: 'browser', probe: async () => [] })
-  const progress: EventPayload<'job.progress'>[] = []
-  host.onEvent((event, payload) => {
-    if (event === 'job.progress') progress.push(eventSchemas['job.progress'].parse(payload))
-  })
-  cleanups.push(
-    remove,
-    () => store.close(),
-    () => host.close(),
-  )
-  const call = async <M extends MethodName>(method: M, params: Params<M>): Promise<Result<M>> => {
-    const reply = await host.dispatch(method, params)
-    if (!reply.ok) throw new Error(`${method}: ${reply.error.code}: ${reply.error.message}`)
-    return methods[method].result.parse(reply.result) as Result<M>
-  }
-  const refuse = async (method: MethodName, params: unknown): Promise<{ code: string; message: string }> => {
-    const reply = await host.dispatch(method, params)
-    if (reply.ok) throw new Error(`${method} was expected to fail but answered ${JSON.stringify(reply.result)}`)
-    return reply.error
-  }
-  return { dir, store, host, progress, call, refuse }
+  const workbench = hostOnWorkspace(cleanups)
+  return { ...workbench, progress: collectEvents(workbench.host, 'job.progress') }
 }
 
 type Answer = { status?: number; headers?: Record<string, string>; body: string; delayMs?: number }

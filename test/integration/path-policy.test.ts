@@ -2,24 +2,16 @@
 // the policy on its own (links, missing parts, read-only roots), and through a real host on real files.
 import { cpSync, existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import { delimiter, join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
-import { methods, type MethodName, type Params, type Result } from '../../preload/contract'
+import { describe, expect, it } from 'vitest'
 import { desktopAllowedPaths } from '../../main/app/desktop-paths'
 import { ApiError } from '../../main/services/dispatch'
 import { allowedPathsFromEnv, PathPolicy, realLocation } from '../../main/services/paths'
-import { WorkbenchHost } from '../../main/services/workbench'
 import { addCheckpoint, createRun } from '../../main/store/runs'
-import { Store } from '../../main/store/store'
 import { root } from '../helpers/cli'
-import { tempDir } from '../helpers/workspace'
+import { hostOnWorkspace } from '../helpers/host'
+import { cleanupsAfterEach, tempDir } from '../helpers/workspace'
 
-const cleanups: (() => void)[] = []
-afterEach(() =>
-  cleanups
-    .splice(0)
-    .reverse()
-    .forEach((clean) => clean()),
-)
+const cleanups = cleanupsAfterEach()
 
 /** A workspace, a folder the user allowed, and one they did not, side by side. */
 function folders(): { ws: string; allowed: string; outside: string; top: string } {
@@ -95,28 +87,7 @@ describe('the path policy', () => {
 describe('a host confines the paths of its requests', () => {
   function host(allowedPaths?: string[]) {
     const { ws, allowed, outside, top } = folders()
-    const store = new Store(join(ws, 'workbench.db'))
-    const workbench = new WorkbenchHost({
-      store,
-      workspace: ws,
-      host: 'browser',
-      probe: async () => [],
-      allowedPaths: allowedPaths ?? [allowed],
-    })
-    cleanups.push(
-      () => store.close(),
-      () => workbench.close(),
-    )
-    const call = async <M extends MethodName>(method: M, params: Params<M>): Promise<Result<M>> => {
-      const reply = await workbench.dispatch(method, params)
-      if (!reply.ok) throw new Error(`${method}: ${reply.error.code}: ${reply.error.message}`)
-      return methods[method].result.parse(reply.result) as Result<M>
-    }
-    const refuse = async (method: MethodName, params: unknown) => {
-      const reply = await workbench.dispatch(method, params)
-      if (reply.ok) throw new Error(`${method} was expected to fail but answered ${JSON.stringify(reply.result)}`)
-      return reply.error
-    }
+    const { store, call, refuse } = hostOnWorkspace(cleanups, { workspace: ws, allowedPaths: allowedPaths ?? [allowed] })
     const data = (folder: string, name = 'data.jsonl'): string => {
       const file = join(folder, name)
       writeFileSync(file, '{"question": "What is 2 + 3?", "answer": "5"}\n')

@@ -4,84 +4,27 @@
 import { spawn } from 'node:child_process'
 import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
-import {
-  events as eventSchemas,
-  methods,
-  type EventPayload,
-  type MethodName,
-  type Params,
-  type Result,
-} from '../../preload/contract'
+import { describe, expect, it } from 'vitest'
+import type { EventPayload } from '../../preload/contract'
 import { WorkbenchHost } from '../../main/services/workbench'
-import { openWorkspace } from '../../main/store/open'
 import { BEST_GT_TAG, getRun } from '../../main/store/runs'
-import type { Store } from '../../main/store/store'
 import { processAlive } from '../../main/store/workspace'
 import { assertBuilt, cliPath, cwb, root, serve } from '../helpers/cli'
-import { writeTinyCheckpoint } from '../helpers/tiny-model'
-import { tempDir } from '../helpers/workspace'
+import { collectEvents, hostOnWorkspace } from '../helpers/host'
+import { tinyRunConfig, writeTinyCheckpoint } from '../helpers/tiny-model'
+import { cleanupsAfterEach, tempDir } from '../helpers/workspace'
 
-const cleanups: (() => void)[] = []
-afterEach(() =>
-  cleanups
-    .splice(0)
-    .reverse()
-    .forEach((clean) => clean()),
-)
+const cleanups = cleanupsAfterEach()
 
-interface Setup {
-  dir: string
-  store: Store
-  host: WorkbenchHost
-  notices: EventPayload<'run.notice'>[]
-  call: <M extends MethodName>(method: M, params: Params<M>) => Promise<Result<M>>
-  refuse: (method: MethodName, params: unknown) => Promise<{ code: string; message: string; issues?: { path: string }[] }>
-  tiny: (name: string, overrides?: Record<string, unknown>) => Record<string, unknown>
-}
-
-function setUp(maxRuns = 1): Setup {
+function setUp(maxRuns = 1) {
   assertBuilt()
-  const { dir, remove } = tempDir()
-  const { store } = openWorkspace(dir, true)
-  writeTinyCheckpoint(join(dir, 'tiny'))
-  const host = new WorkbenchHost({ store, workspace: dir, host: 'browser', probe: async () => [], watchIntervalMs: 25, maxRuns })
-  const notices: EventPayload<'run.notice'>[] = []
-  host.onEvent((event, payload) => {
-    if (event === 'run.notice') notices.push(eventSchemas['run.notice'].parse(payload))
-  })
-  cleanups.push(
-    remove,
-    () => store.close(),
-    () => host.close(),
-  )
-  host.start()
-  const call = async <M extends MethodName>(method: M, params: Params<M>): Promise<Result<M>> => {
-    const reply = await host.dispatch(method, params)
-    if (!reply.ok) throw new Error(`${method}: ${reply.error.code}: ${reply.error.message}`)
-    // Every answer must meet the contract the UI is written against.
-    return methods[method].result.parse(reply.result) as Result<M>
-  }
-  const refuse = async (method: MethodName, params: unknown) => {
-    const reply = await host.dispatch(method, params)
-    if (reply.ok) throw new Error(`${method} was expected to fail but answered ${JSON.stringify(reply.result)}`)
-    return reply.error
-  }
-  const tiny = (name: string, overrides: Record<string, unknown> = {}): Record<string, unknown> => ({
-    name,
-    mode: 'ground_truth',
-    checkpoint: join(dir, 'tiny'),
-    steps: 3,
-    batch_size: 2,
-    rollouts: 4,
-    max_response_tokens: 8,
-    validation: { every: 2, questions: 4 },
-    checkpoint_every: 2,
-    micro_batch_size: 8,
-    sample_groups: 1,
-    ...overrides,
-  })
-  return { dir, store, host, notices, call, refuse, tiny }
+  const workbench = hostOnWorkspace(cleanups, { demo: true, watchIntervalMs: 25, maxRuns })
+  writeTinyCheckpoint(join(workbench.dir, 'tiny'))
+  const notices = collectEvents(workbench.host, 'run.notice')
+  workbench.host.start()
+  const tiny = (name: string, overrides: Record<string, unknown> = {}): Record<string, unknown> =>
+    tinyRunConfig(name, join(workbench.dir, 'tiny'), { sample_groups: 1, ...overrides })
+  return { ...workbench, notices, tiny }
 }
 
 const poll = { timeout: 60_000, interval: 20 }

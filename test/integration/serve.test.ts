@@ -2,23 +2,13 @@ import Database from 'better-sqlite3'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
-import { cwb, serve, type Served } from '../helpers/cli'
-import { tempDir } from '../helpers/workspace'
+import { cwb, serve, serveTempWorkspace, type Served } from '../helpers/cli'
+import { cleanupsAfterEach, tempDir } from '../helpers/workspace'
 
-const cleanups: (() => void | Promise<unknown>)[] = []
-afterEach(async () => {
-  for (const clean of cleanups.splice(0).reverse()) await clean()
-})
-
-async function started(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Served & { workspace: string }> {
-  const { dir, remove } = tempDir()
-  cleanups.push(remove)
-  const served = await serve(['--workspace', dir, ...args], env)
-  cleanups.push(() => served.stop())
-  return { ...served, workspace: dir }
-}
+const cleanups = cleanupsAfterEach()
+const started = (args: string[] = [], env: NodeJS.ProcessEnv = {}) => serveTempWorkspace(cleanups, args, env)
 
 const call = (served: Served, method: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> =>
   fetch(`${served.base}api/call/${method}`, {

@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest'
 import { getRun, listRunCheckpoints, metricSeries, requestStop, runEvents } from '../../main/store/runs'
 import { Store } from '../../main/store/store'
 import { processAlive } from '../../main/store/workspace'
-import { cliPath, cwb, root } from '../helpers/cli'
-import { writeTinyCheckpoint } from '../helpers/tiny-model'
+import { cliPath, cwb, lastJson, root } from '../helpers/cli'
+import { writeTinyRun } from '../helpers/tiny-model'
 import { freshDirs } from '../helpers/workspace'
 
 const folder = freshDirs()
@@ -16,25 +16,7 @@ const withDemo = { CWB_DEMO: '' }
 
 function setUp(overrides: Record<string, unknown> = {}): { workspace: string; config: string } {
   const workspace = folder()
-  writeTinyCheckpoint(join(workspace, 'tiny'))
-  const config = join(workspace, 'run.json')
-  writeFileSync(
-    config,
-    JSON.stringify({
-      name: 'tiny-gt',
-      mode: 'ground_truth',
-      checkpoint: join(workspace, 'tiny'),
-      steps: 3,
-      batch_size: 2,
-      rollouts: 4,
-      max_response_tokens: 8,
-      validation: { every: 2, questions: 4 },
-      checkpoint_every: 2,
-      micro_batch_size: 8,
-      ...overrides,
-    }),
-  )
-  return { workspace, config }
+  return { workspace, config: writeTinyRun(workspace, 'tiny-gt', overrides) }
 }
 
 /** Starts `cwb train` in the background and resolves once it reports `step N/total` on stderr. */
@@ -48,9 +30,6 @@ async function trainUntil(workspace: string, config: string, pattern: RegExp): P
   await expect.poll(() => pattern.test(stderr), { timeout: 60_000, interval: 50 }).toBe(true)
   return child
 }
-
-const lastJson = (stdout: string): Record<string, unknown> =>
-  JSON.parse(stdout.trimEnd().split('\n').at(-1)!) as Record<string, unknown>
 
 describe('cwb train', () => {
   it('trains a run in a trainer process and stores its metrics, rollouts and checkpoints', () => {
