@@ -297,7 +297,7 @@ export function analysisHandlers(db: Db): AnalysisHandlers {
       runExists(run)
       const rows = sql(
         `SELECT s.id, s.record_id AS record, s.group_index AS groupIndex, s.view, s.prompt, s.text, s.answer,
-                s.pseudo_label AS pseudoLabel, s.reward, s.advantage, r.question, r.answer AS gt
+                s.pseudo_label AS pseudoLabel, s.reward, s.advantage, r.question, COALESCE(r.answer, s.gt) AS gt
          FROM samples s LEFT JOIN records r ON r.id = s.record_id
          WHERE s.run_id = ? AND s.step = ? ORDER BY s.group_index, ${VIEW_ORDER}, s.id`,
       ).all(run, step) as (RolloutSample & {

@@ -201,6 +201,13 @@ export const migrations: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 6,
+    name: "a rollout's ground truth where it has no record (imported verl rollout dumps carry their own `gts`)",
+    sql: `
+      ALTER TABLE samples ADD COLUMN gt TEXT;
+    `,
+  },
 ]
 
 export const LATEST_SCHEMA_VERSION = migrations.length

@@ -101,6 +101,8 @@ export interface SampleRow {
   pseudoLabel?: string | null
   reward?: number | null
   advantage?: number | null
+  /** The ground truth, for a rollout without a record (an imported dump); a record's answer is read from the record. */
+  gt?: string | null
 }
 
 export interface StoredSample extends Required<SampleRow> {
@@ -441,8 +443,8 @@ export function recordStep(db: Db, runId: number, record: StepRecord): void {
   const clearSamples = prepared(db, 'DELETE FROM samples WHERE run_id = ? AND step = ?')
   const insertSample = prepared(
     db,
-    `INSERT INTO samples (run_id, step, record_id, group_index, view, prompt, text, answer, pseudo_label, reward, advantage)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO samples (run_id, step, record_id, group_index, view, prompt, text, answer, pseudo_label, reward, advantage, gt)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   )
   const write = db.transaction(() => {
     requireRun(db, runId)
@@ -464,6 +466,7 @@ export function recordStep(db: Db, runId: number, record: StepRecord): void {
         s.pseudoLabel ?? null,
         s.reward ?? null,
         s.advantage ?? null,
+        s.gt ?? null,
       )
     }
   })
@@ -475,7 +478,7 @@ export function stepSamples(db: Db, runId: number, step: number): StoredSample[]
   return prepared(
     db,
     `SELECT id, step, record_id AS recordId, group_index AS groupIndex, view, prompt, text, answer,
-            pseudo_label AS pseudoLabel, reward, advantage
+            pseudo_label AS pseudoLabel, reward, advantage, gt
      FROM samples WHERE run_id = ? AND step = ? ORDER BY id`,
   ).all(runId, step) as StoredSample[]
 }

@@ -4,6 +4,8 @@ import { spawn } from 'node:child_process'
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { analysisHandlers } from '../../main/services/analysis'
+import { Store } from '../../main/store/store'
 import { cliPath, cwb, root } from '../helpers/cli'
 import { freshDirs } from '../helpers/workspace'
 
@@ -62,7 +64,7 @@ describe('cwb import-log', () => {
     expect(json(unchanged.stdout)).toEqual({ run: 1, steps: 5, metrics: 6, new_steps: 0 })
   })
 
-  it('adds a rollout dump folder to the same run with --run, grouped by (step, input) and re-scored', () => {
+  it('adds a rollout dump folder to the same run with --run, grouped by (step, input) and re-scored', async () => {
     const workspace = freshDir()
     const log = join(freshDir(), 'mv.log')
     writeFileSync(log, `${stepLine(1, '0.5', ' - coreward/pseudo_acc:0.5')}\n`)
@@ -86,6 +88,33 @@ describe('cwb import-log', () => {
     expect(series['rescore/ground_truth/mean']).toEqual([[1, 0.4]])
     expect(series['rescore/pseudo_acc']).toEqual([[1, 0.5]])
     expect(series['critic/score/mean']).toEqual([[1, 0.5]]) // the console metrics of step 1 stay
+    // The rollout viewer shows each dumped group with its own ground truth, votes and advantages.
+    const store = new Store(join(workspace, 'workbench.db'))
+    try {
+      const groups = await analysisHandlers(store.db)['rollouts.get']({ run: 1, step: 1 })
+      expect(groups.map((g) => [g.question, g.gt, g.samples.map((s) => [s.answer, s.pseudoLabel, s.reward])])).toEqual([
+        [
+          'Q: 1+1?',
+          '2',
+          [
+            ['2', '2', 1],
+            ['3', '2', 0],
+            ['2', '2', 1],
+          ],
+        ],
+        [
+          'Q: 2+2?',
+          '4',
+          [
+            ['5', '5', 1],
+            ['5', '5', 1],
+          ],
+        ],
+      ])
+      expect(groups[0]!.samples.map((s) => Number(s.advantage!.toFixed(4)))).toEqual([0.5773, -1.1547, 0.5773]) // (r - 2/3) / (sqrt(1/3) + 1e-6)
+    } finally {
+      store.close()
+    }
   })
 
   it('imports a TRL trainer_state.json with the mapped names', () => {

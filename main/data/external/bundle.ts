@@ -108,7 +108,7 @@ export async function bundleRun(
     )
     const samples = db
       .prepare(
-        `SELECT step, group_index AS groupIndex, view, prompt, text, answer, pseudo_label AS pseudoLabel, reward, advantage
+        `SELECT step, group_index AS groupIndex, view, prompt, text, answer, pseudo_label AS pseudoLabel, reward, advantage, gt
          FROM samples WHERE run_id = ? ORDER BY id`,
       )
       .all(run.id)
@@ -210,10 +210,10 @@ export async function unbundleRun(
       const metric = db.prepare('INSERT INTO metrics (run_id, step, key, value, wall_time, tokens) VALUES (?, ?, ?, ?, ?, ?)')
       for (const [step, key, value, wall, tokens] of metrics) metric.run(id, step, key, metricFromJson(value), wall, tokens)
       const sample = db.prepare(
-        `INSERT INTO samples (run_id, step, group_index, view, prompt, text, answer, pseudo_label, reward, advantage)
-         VALUES (@run, @step, @groupIndex, @view, @prompt, @text, @answer, @pseudoLabel, @reward, @advantage)`,
+        `INSERT INTO samples (run_id, step, group_index, view, prompt, text, answer, pseudo_label, reward, advantage, gt)
+         VALUES (@run, @step, @groupIndex, @view, @prompt, @text, @answer, @pseudoLabel, @reward, @advantage, @gt)`,
       )
-      for (const s of samples) sample.run({ run: id, ...s })
+      for (const s of samples) sample.run({ run: id, gt: null, ...s }) // bundles from before migration 6 have no gt
       const event = db.prepare(
         'INSERT INTO events (run_id, time, level, kind, step, message, data) VALUES (@run, @time, @level, @kind, @step, @message, @data)',
       )

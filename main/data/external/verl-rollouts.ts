@@ -89,6 +89,7 @@ export function readDumpStep(step: number, file: string): DumpStep {
         pseudoLabel: vote.label,
         reward: row.score,
         advantage: advantages[i]!,
+        gt: truth,
       })
     })
     if (truth !== null) {
