@@ -527,6 +527,8 @@ export const methods = {
       defaults: z.record(z.string(), z.record(z.string(), z.unknown())),
       presets: z.array(ConfigPreset),
       datasets: z.array(z.string()),
+      /** Each dataset's audit/validation split (GT quarantine), where one is marked: the form validates on it. */
+      auditSplits: z.record(z.string(), z.string()),
     }),
   },
   /** Checks a config as the trainer would: the complete config, or every bad field and why. */

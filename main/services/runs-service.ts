@@ -140,8 +140,14 @@ export function validateRunConfig(db: Db, raw: unknown): { config: RunConfig | n
       })
     } else if (parsed.success) {
       const { train_split: train, validation_split: validation } = parsed.data
+      const audit = db.prepare('SELECT audit_split FROM datasets WHERE id = ?').pluck().get(dataset.id) as string | null
       if (!datasetSplits(db, dataset.id)[train]) {
         issues.push({ path: 'train_split', message: `dataset "${dataset.name}" has no records in split "${train}"` })
+      } else if (train === audit) {
+        issues.push({
+          path: 'train_split',
+          message: `split "${train}" is the audit/validation split of dataset "${dataset.name}" (GT quarantine); train on another split`,
+        })
       }
       if (!datasetSplits(db, dataset.id, { labelledOnly: true })[validation]) {
         issues.push({
@@ -399,6 +405,14 @@ export function runHandlers(services: RunServices): RunHandlers {
       defaults: Object.fromEntries(REWARD_MODES.map((mode) => [mode, defaultRunConfig(mode)])),
       presets: PRESETS,
       datasets: store.listDatasets().map((dataset) => dataset.name),
+      auditSplits: Object.fromEntries(
+        (
+          db.prepare('SELECT name, audit_split AS split FROM datasets WHERE audit_split IS NOT NULL').all() as {
+            name: string
+            split: string
+          }[]
+        ).map((row) => [row.name, row.split]),
+      ),
     }),
     'runs.validate': ({ config }) => validateWithCheckpoint(db, config),
     'runs.launch': ({ configs }) => launch(services, configs),

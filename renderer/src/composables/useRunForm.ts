@@ -134,6 +134,9 @@ export function useRunForm() {
       values.value = defaults
       return
     }
+    // A dataset with a marked audit split (GT quarantine) validates on it unless the user chose a split.
+    const audit = path === 'dataset' ? source.value?.auditSplits[String(value)] : undefined
+    if (audit && !touched.value.has('validation_split')) setAt(next, 'validation_split', audit)
     values.value = next
     touched.value = new Set([...touched.value, path])
   }
