@@ -48,7 +48,8 @@ import {
   getRun,
   HELD_OUT_KEYS_LIKE,
   listRunCheckpoints,
-  refreshBestCheckpointTag,
+  BEST_SELF_TAG,
+  refreshBestTags,
   tagCheckpoint,
   type Run,
   type RunCheckpoint,
@@ -91,7 +92,6 @@ export interface CheckpointServiceContext {
 
 /** The shipped base model, named `base` where a checkpoint is asked for. */
 export const BASE_CHECKPOINT = 'base'
-const BEST_SELF_TAG = 'best-self'
 const LATEST_TAG = 'latest'
 const SELF_REWARD_KEY = 'critic/score/mean'
 const PSEUDO_ACC_KEY = 'coreward/pseudo_acc'
@@ -808,7 +808,7 @@ function deleteCheckpoint(ctx: CheckpointServiceContext, id: number, force: bool
   db.prepare('DELETE FROM checkpoints WHERE id = ?').run(id)
   // Only folders inside the workspace are deleted: an imported run's checkpoints may be the importer's own files.
   if (removeFolder) rmSync(checkpoint.path, { recursive: true, force: true })
-  refreshBestCheckpointTag(db, run.id)
+  refreshBestTags(db, run.id)
   return { checkpoint: id, run: run.id, step: checkpoint.step, freedBytes, removedFolder: removeFolder }
 }
 

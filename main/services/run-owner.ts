@@ -29,6 +29,7 @@ import {
   recordActivity,
   recordStep,
   refreshBestCheckpointTag,
+  refreshBestTags,
   runEvents,
   stopRequested,
   updateRun,
@@ -414,8 +415,8 @@ function own(runId: number, job: TrainerJob, options: OwnerOptions): OwnedTraine
           break
         case 'checkpoint':
           addCheckpoint(db, runId, message.step, message.path, message.step === job.config.steps ? ['latest'] : [])
-          // Tag first: retention keeps tagged checkpoints, so the best one survives pruning.
-          refreshBestCheckpointTag(db, runId)
+          // Tag first: retention keeps tagged checkpoints, so the best ones (by GT and by self-reward) survive pruning.
+          refreshBestTags(db, runId)
           pruneCheckpoints(db, runId, job.config.keep_checkpoints)
           break
         case 'alert':

@@ -19,7 +19,7 @@ import {
   medianStepSeconds,
   metricToJson,
   queuedRuns,
-  refreshBestCheckpointTag,
+  refreshBestTags,
   requestStop,
   runEvents,
   runSummaries,
@@ -366,7 +366,7 @@ function prune(services: RunServices, id: number, keep: number): { removed: numb
       `Run ${id} was imported (${run.origin}); its checkpoints are the importer's files and are not pruned here.`,
     )
   }
-  refreshBestCheckpointTag(db, id)
+  refreshBestTags(db, id)
   return pruneCheckpoints(db, id, keep)
 }
 

@@ -784,6 +784,30 @@ export function bestStep(values: readonly { step: number; value: number | null }
   return best?.step ?? null
 }
 
+/** The tag of the checkpoint with the best training score `critic/score/mean` (the self-reward; see refreshBestSelfTag). */
+export const BEST_SELF_TAG = 'best-self'
+
+/** Moves `tag` to the run's checkpoint whose step has the best `value` (an SQL expression over checkpoint `c`). */
+function moveBestTag(db: Db, runId: number, tag: string, value: string): number | null {
+  const select = prepared(
+    db,
+    `SELECT c.id, c.step, c.tags, (${value}) AS value FROM checkpoints c WHERE c.run_id = ? ORDER BY c.step`,
+  )
+  const setTags = prepared(db, 'UPDATE checkpoints SET tags = ? WHERE id = ?')
+  const write = db.transaction((): number | null => {
+    const rows = select.all(runId) as { id: number; step: number; tags: string; value: number | null }[]
+    const best = bestStep(rows)
+    for (const row of rows) {
+      const tags = parseTags(row.tags)
+      const tagged = tags.includes(tag)
+      if (tagged === (row.step === best)) continue
+      setTags.run(JSON.stringify(tagged ? tags.filter((t) => t !== tag) : [...tags, tag]), row.id)
+    }
+    return best
+  })
+  return write.immediate()
+}
+
 /**
  * Moves the BEST_GT_TAG to the run's checkpoint whose step has the best held-out accuracy: the mean over the
  * `val-core/<source>/reward/mean@1` keys logged at that step, among steps with a checkpoint. Ties go to the later
@@ -791,25 +815,27 @@ export function bestStep(values: readonly { step: number; value: number | null }
  * checkpoint or a validation is written, and before pruning, so the best checkpoint is kept. Returns the step.
  */
 export function refreshBestCheckpointTag(db: Db, runId: number): number | null {
-  const select = prepared(
+  return moveBestTag(
     db,
-    `SELECT c.id, c.step, c.tags,
-            (SELECT AVG(m.value) FROM metrics m
-             WHERE m.run_id = c.run_id AND m.step = c.step AND m.key LIKE '${HELD_OUT_KEYS_LIKE}' AND m.value IS NOT NULL)
-              AS accuracy
-     FROM checkpoints c WHERE c.run_id = ? ORDER BY c.step`,
+    runId,
+    BEST_GT_TAG,
+    `SELECT AVG(m.value) FROM metrics m
+     WHERE m.run_id = c.run_id AND m.step = c.step AND m.key LIKE '${HELD_OUT_KEYS_LIKE}' AND m.value IS NOT NULL`,
   )
-  const setTags = prepared(db, 'UPDATE checkpoints SET tags = ? WHERE id = ?')
-  const write = db.transaction((): number | null => {
-    const rows = select.all(runId) as { id: number; step: number; tags: string; accuracy: number | null }[]
-    const best = bestStep(rows.map((row) => ({ step: row.step, value: row.accuracy })))
-    for (const row of rows) {
-      const tags = parseTags(row.tags)
-      const tagged = tags.includes(BEST_GT_TAG)
-      if (tagged === (row.step === best)) continue
-      setTags.run(JSON.stringify(tagged ? tags.filter((t) => t !== BEST_GT_TAG) : [...tags, BEST_GT_TAG]), row.id)
-    }
-    return best
-  })
-  return write.immediate()
+}
+
+/** Moves the BEST_SELF_TAG the same way, by the training score at the checkpoint's step, so retention keeps it too. */
+export function refreshBestSelfTag(db: Db, runId: number): number | null {
+  return moveBestTag(
+    db,
+    runId,
+    BEST_SELF_TAG,
+    `SELECT m.value FROM metrics m WHERE m.run_id = c.run_id AND m.step = c.step AND m.key = 'critic/score/mean'`,
+  )
+}
+
+/** Both best tags, as a run's retention needs them before it prunes. */
+export function refreshBestTags(db: Db, runId: number): void {
+  refreshBestCheckpointTag(db, runId)
+  refreshBestSelfTag(db, runId)
 }

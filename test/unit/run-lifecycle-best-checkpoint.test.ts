@@ -7,10 +7,13 @@ import { pruneCheckpoints } from '../../main/services/run-owner'
 import {
   addCheckpoint,
   BEST_GT_TAG,
+  BEST_SELF_TAG,
   createRun,
   listRunCheckpoints,
   recordStep,
   refreshBestCheckpointTag,
+  refreshBestSelfTag,
+  refreshBestTags,
 } from '../../main/store/runs'
 import { freshStores } from '../helpers/stores'
 import { freshDirs } from '../helpers/workspace'
@@ -87,5 +90,33 @@ describe('the best-by-GT checkpoint tag', () => {
     expect(listRunCheckpoints(store.db, run).map((c) => c.step)).toEqual([2, 4])
     expect(existsSync(join(dir, 'step-1'))).toBe(false)
     expect(existsSync(join(dir, 'step-2', 'model.safetensors'))).toBe(true)
+  })
+
+  it('has a twin for the self-reward: best-self follows critic/score/mean, and retention keeps both best checkpoints', () => {
+    const dir = folder()
+    // GT is best at step 2 (0.8); the training score peaks at step 3 (0.9): the reward-hacking gap, kept on disk.
+    const { store, run } = runWith({
+      1: { [A]: 0.2, 'critic/score/mean': 0.1 },
+      2: { [A]: 0.8, 'critic/score/mean': 0.4 },
+      3: { [A]: 0.1, 'critic/score/mean': 0.9 },
+      4: { [A]: 0.3, 'critic/score/mean': 0.5 },
+      5: { [A]: 0.3, 'critic/score/mean': 0.2 },
+    })
+    for (const step of [1, 2, 3, 4, 5]) {
+      const path = join(dir, `step-${step}`)
+      mkdirSync(path)
+      addCheckpoint(store.db, run, step, path)
+    }
+    expect(refreshBestSelfTag(store.db, run)).toBe(3)
+    refreshBestTags(store.db, run)
+    expect(listRunCheckpoints(store.db, run).map((c) => [c.step, c.tags])).toEqual([
+      [1, []],
+      [2, [BEST_GT_TAG]],
+      [3, [BEST_SELF_TAG]],
+      [4, []],
+      [5, []],
+    ])
+    expect(pruneCheckpoints(store.db, run, 1).removed).toEqual([1, 4])
+    expect(listRunCheckpoints(store.db, run).map((c) => c.step)).toEqual([2, 3, 5])
   })
 })
