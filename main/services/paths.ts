@@ -3,7 +3,7 @@
 // every path in a request must lie under an allowed root: the workspace, plus the folders the user chose
 // (`cwb serve --allow-path DIR`, $CWB_ALLOW_PATHS; the desktop app adds the user's home, see main/app/desktop-paths.ts).
 // Paths are compared after resolving symbolic links, so a link inside the workspace cannot lead outside it.
-import { existsSync, lstatSync, realpathSync } from 'node:fs'
+import { existsSync, lstatSync, readdirSync, realpathSync, type Dirent } from 'node:fs'
 import { basename, delimiter, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import type { z } from 'zod'
 import type { MethodName, methods } from '../../preload/contract'
@@ -89,8 +89,13 @@ export class PathPolicy {
   }
 
   allows(path: string, access: 'read' | 'write' = 'read'): boolean {
-    const real = realLocation(path)
-    return (access === 'write' ? this.real : this.readable).some((root) => isWithin(root, real))
+    const roots = access === 'write' ? this.real : this.readable
+    const inside = (p: string): boolean => {
+      const real = realLocation(p)
+      return roots.some((root) => isWithin(root, real))
+    }
+    // A folder that is read (a checkpoint, a dump folder) must not lead out through a link among its files either.
+    return inside(path) && (access === 'write' || entriesOf(path, 2).every(inside))
   }
 
   /**
@@ -112,6 +117,20 @@ export class PathPolicy {
     if (!allowed) refuse(`${path} is outside the folders this workbench may use (${this.roots.join(', ')}); ${this.hint}`)
     return resolve(path)
   }
+}
+
+/** The files and folders under `dir` down to `depth` levels (none when `dir` is not a folder). */
+function entriesOf(dir: string, depth: number): string[] {
+  let names: Dirent[]
+  try {
+    names = readdirSync(dir, { withFileTypes: true })
+  } catch {
+    return []
+  }
+  return names.flatMap((entry) => {
+    const path = join(dir, entry.name)
+    return [path, ...(depth > 1 && entry.isDirectory() ? entriesOf(path, depth - 1) : [])]
+  })
 }
 
 function realOrSelf(path: string): string {

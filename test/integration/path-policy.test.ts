@@ -50,6 +50,19 @@ describe('the path policy', () => {
     expect(realLocation(join(ws, 'door', 'a', 'b'))).toBe(join(outside, 'a', 'b'))
   })
 
+  it('refuses a folder that is read when a file in it (or one level down) links out, as a checkpoint’s weights could', () => {
+    const { ws, outside } = folders()
+    writeFileSync(join(outside, 'secret.safetensors'), 'x')
+    mkdirSync(join(ws, 'ckpt', 'onnx'), { recursive: true })
+    writeFileSync(join(ws, 'ckpt', 'config.json'), '{}')
+    const policy = new PathPolicy({ roots: [ws] })
+    expect(policy.allows(join(ws, 'ckpt'))).toBe(true)
+    symlinkSync(join(outside, 'secret.safetensors'), join(ws, 'ckpt', 'onnx', 'model.onnx'))
+    expect(policy.allows(join(ws, 'ckpt'))).toBe(false)
+    expect(policy.allows(join(ws, 'ckpt'), 'write')).toBe(true) // writing into it replaces files; it reads none
+    expect(() => policy.check('path', join(ws, 'ckpt'))).toThrow(refusal('path', join(ws, 'ckpt'), [ws]))
+  })
+
   it('refuses dangling and looping links (writing through one would create its target anywhere)', () => {
     const { ws, outside } = folders()
     symlinkSync(join(outside, 'not-yet'), join(ws, 'dangling'))
