@@ -2,16 +2,32 @@
 // Requests are validated against these schemas at the boundary; responses and events are typed here
 // so that both transports (Electron IPC, HTTP + WebSocket) and the renderer agree on one shape.
 import { z } from 'zod'
+import {
+  RUN_STATUSES,
+  X_AXES,
+  REWARD_MODES,
+  RUN_LOG_FORMATS,
+  PARAPHRASE_STATUSES,
+  PARAPHRASE_ORIGINS,
+  CHECK_NAMES,
+  IMPORT_FORMATS,
+  EXPORT_FORMATS,
+} from './constants'
 
-export const RUN_STATUSES = ['queued', 'running', 'stopping', 'finished', 'stopped', 'failed', 'interrupted'] as const
-export const REWARD_MODES = [
-  'ground_truth',
-  'majority_voting',
-  'self_certainty',
-  'entropy',
-  'co_rewarding_i',
-  'co_rewarding_ii',
-] as const
+export {
+  RUN_STATUSES,
+  X_AXES,
+  REWARD_MODES,
+  RUN_LOG_FORMATS,
+  PARAPHRASE_STATUSES,
+  PARAPHRASE_ORIGINS,
+  CHECK_NAMES,
+  IMPORT_FORMATS,
+  EXPORT_FORMATS,
+  REWRITE_START,
+  REWRITE_END,
+  DEFAULT_REWRITE_PROMPT,
+} from './constants'
 
 const noParams = z.object({}).strict()
 const id = z.number().int().positive()
@@ -44,8 +60,6 @@ export const DatasetSummary = DatasetSummaryBase
 export type DatasetSummary = z.infer<typeof DatasetSummary>
 
 export const RUN_ORIGINS = ['local', 'verl', 'trl', 'imported'] as const
-/** What `runs.importLog` reads: a verl console log, a verl rollout dump folder, a TRL trainer_state.json. */
-export const RUN_LOG_FORMATS = ['verl-console', 'verl-rollouts', 'trl'] as const
 export const RUN_PHASES = ['queued', 'starting', 'rollout', 'scoring', 'update', 'validation', 'checkpoint'] as const
 export const SAMPLE_VIEWS = ['original', 'paraphrase', 'teacher'] as const
 
@@ -138,7 +152,6 @@ export type ConfigPreset = z.infer<typeof ConfigPreset>
 export const FieldIssue = z.object({ path: z.string(), message: z.string() })
 export type FieldIssue = z.infer<typeof FieldIssue>
 
-export const X_AXES = ['step', 'tokens', 'wall'] as const
 export type XAxis = (typeof X_AXES)[number]
 
 /** One line on a chart: a run, or a group of runs drawn as mean with a min-max band. */
@@ -198,26 +211,6 @@ export const ResultRow = z.object({
   collapseRule: z.string().nullable(),
 })
 export type ResultRow = z.infer<typeof ResultRow>
-
-export const PARAPHRASE_STATUSES = ['pending', 'accepted', 'rejected'] as const
-export const PARAPHRASE_ORIGINS = ['template', 'llm', 'manual', 'imported'] as const
-export const CHECK_NAMES = ['numbers', 'expressions', 'answer_leak', 'too_similar', 'length_ratio'] as const
-export const IMPORT_FORMATS = ['auto', 'jsonl', 'csv', 'parquet', 'verl', 'verl-pair', 'pairs', 'gsm8k'] as const
-export const EXPORT_FORMATS = ['verl-pair', 'pairs', 'jsonl'] as const
-
-/** The markers a rewrite prompt asks the model to put its rewrite between. */
-export const REWRITE_START = '<rewrite>'
-export const REWRITE_END = '</rewrite>'
-/** The default rewrite prompt of paraphrase generation (endpoint and ONNX); `{question}` is replaced by the question. */
-export const DEFAULT_REWRITE_PROMPT = `Rewrite the math problem below so that it reads as a different problem on the surface: use other wording and
-move it to another real-world setting (other people, objects or units), but keep every quantity, every relation
-and the question asked exactly as they are, so that the mathematics and the final answer do not change. Do not
-solve it and do not hint at the answer.
-
-Problem:
-{question}
-
-Reply with the rewritten problem only, between ${REWRITE_START} and ${REWRITE_END}.`
 
 /** A paraphrase with its answer-preservation checks (main/data/paraphrase/checks.ts). */
 export const Paraphrase = z.object({

@@ -1,4 +1,5 @@
 // How numbers, axes and metric keys read in charts and tables.
+import { X_AXES } from '../../../preload/constants'
 import type { XAxis } from '../../../preload/contract'
 
 /** A metric value with about four significant digits; large ones compact (12.3k). */
@@ -36,8 +37,7 @@ export function formatDuration(seconds: number): string {
 }
 
 export const X_LABELS: Record<XAxis, string> = { step: 'step', tokens: 'tokens', wall: 'wall time' }
-/** The contract's X_AXES (a value import of the contract would bundle zod into the renderer). */
-export const X_AXES = Object.keys(X_LABELS) as XAxis[]
+export { X_AXES }
 
 /** A position on the x axis as the user reads it: step 40, 1.2M tokens, 12m 05s. */
 export function formatX(x: XAxis, value: number): string {

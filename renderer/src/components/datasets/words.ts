@@ -1,5 +1,6 @@
 // How the Datasets views say things: check results, record flags and statuses in the reviewer's words.
-import { CHECK_NAMES, PARAPHRASE_ORIGINS, type Paraphrase } from '../../../../preload/contract'
+import { CHECK_NAMES, PARAPHRASE_ORIGINS } from '../../../../preload/constants'
+import type { Paraphrase } from '../../../../preload/contract'
 
 export type CheckName = (typeof CHECK_NAMES)[number]
 
