@@ -219,6 +219,11 @@ function parseHeader(bytes: Uint8Array, bufferBytes: number, source: string): Sa
   return { tensors, metadata, dataStart: LENGTH_BYTES + bytes.length }
 }
 
+/** `length` values of `dtype` viewed in place over `bytes`, which must be aligned for the element type. */
+export function viewTensor(dtype: Dtype, bytes: Uint8Array, length: number): TensorData {
+  return { dtype, shape: [length], data: new ARRAYS[dtype](bytes.buffer, bytes.byteOffset, length) } as TensorData
+}
+
 /** Views the tensor's bytes in place when they are aligned for its element type, else copies them to a fresh array. */
 function tensorAt(bytes: Uint8Array, start: number, { dtype, shape, dataOffsets: [begin, end] }: TensorInfo): TensorData {
   const Type = ARRAYS[dtype]

@@ -3,7 +3,7 @@
 // layer for a per-layer chart. Files are read tensor by tensor, and large tensors in chunks, so a model far bigger
 // than memory can be inspected and two of them are never held whole.
 import { closeSync, openSync, readSync } from 'node:fs'
-import { readSafetensorsHeader, toFloat32, type Dtype, type TensorData, type TensorInfo } from './safetensors'
+import { readSafetensorsHeader, toFloat32, viewTensor, type Dtype, type TensorData, type TensorInfo } from './safetensors'
 
 export const HISTOGRAM_BINS = 32
 /** Elements read at a time from one tensor: 4M floats, 16 MB. */
@@ -366,7 +366,8 @@ class TensorFile {
       if (read === 0) throw new Error(`${this.path}: the file ended inside tensor "${name}"; it was cut short, save it again.`)
       done += read
     }
-    return toFloat32(typedView(info.dtype, bytes, length))
+    // A fresh Buffer.alloc starts at offset 0 of its own memory, so the typed view is aligned.
+    return toFloat32(viewTensor(info.dtype, bytes, length))
   }
 
   /** Calls `visit` with consecutive chunks of the tensor's values. */
@@ -385,36 +386,6 @@ const elements = (info: TensorInfo): number => info.shape.reduce((n, size) => n 
 const bytesPerElement = (info: TensorInfo): number => {
   const count = elements(info)
   return count === 0 ? 1 : (info.dataOffsets[1] - info.dataOffsets[0]) / count
-}
-
-function typedView(dtype: Dtype, bytes: Buffer, length: number): TensorData {
-  // A fresh Buffer.alloc starts at offset 0 of its own memory, so every typed view is aligned.
-  const { buffer, byteOffset } = bytes
-  switch (dtype) {
-    case 'F64':
-      return { dtype, shape: [length], data: new Float64Array(buffer, byteOffset, length) }
-    case 'F32':
-      return { dtype, shape: [length], data: new Float32Array(buffer, byteOffset, length) }
-    case 'F16':
-    case 'BF16':
-    case 'U16':
-      return { dtype, shape: [length], data: new Uint16Array(buffer, byteOffset, length) }
-    case 'I64':
-      return { dtype, shape: [length], data: new BigInt64Array(buffer, byteOffset, length) }
-    case 'U64':
-      return { dtype, shape: [length], data: new BigUint64Array(buffer, byteOffset, length) }
-    case 'I32':
-      return { dtype, shape: [length], data: new Int32Array(buffer, byteOffset, length) }
-    case 'U32':
-      return { dtype, shape: [length], data: new Uint32Array(buffer, byteOffset, length) }
-    case 'I16':
-      return { dtype, shape: [length], data: new Int16Array(buffer, byteOffset, length) }
-    case 'I8':
-      return { dtype, shape: [length], data: new Int8Array(buffer, byteOffset, length) }
-    case 'U8':
-    case 'BOOL':
-      return { dtype, shape: [length], data: new Uint8Array(buffer, byteOffset, length) }
-  }
 }
 
 function withFile<T>(path: string, use: (file: TensorFile) => T): T {
