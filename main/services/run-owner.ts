@@ -15,7 +15,7 @@ import { packageRoot, packageVersion, shippedBaseModel } from '../package-root'
 import { checkpointFromStore } from '../store/checkpoint-spec'
 import { datasetRecords, findDataset } from '../store/datasets'
 import type { Db } from '../store/database'
-import { diskFullReason, isDiskFull } from '../store/disk-full'
+import { diskFullReason, isDiskFull } from '../disk-full'
 import {
   addCheckpoint,
   addEvent,

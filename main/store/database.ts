@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3'
 import { packageRoot } from '../package-root'
-import { diskFullReason, isDiskFull } from './disk-full'
+import { diskFullReason, isDiskFull } from '../disk-full'
 import { LATEST_SCHEMA_VERSION, migrations, type Migration } from './migrations'
 import { sqliteBindingFor } from './native-binding'
 

@@ -12,7 +12,7 @@ import {
   DEMO_MAX_RESPONSE_TOKENS,
   demoModelConfig,
   demoTokenizerFiles,
-} from '../../main/engine/demo/base-model'
+} from '../../main/demo/base-model'
 import { tokenLogProbs } from '../../main/engine/model/token-stats'
 import { Transformer } from '../../main/engine/model/transformer'
 import { exportOnnx } from '../../main/engine/onnx/export'

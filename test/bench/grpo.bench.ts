@@ -12,7 +12,7 @@ import {
   DEMO_MAX_RESPONSE_TOKENS,
   demoModelConfig,
   demoTokenizerFiles,
-} from '../../main/engine/demo/base-model'
+} from '../../main/demo/base-model'
 import { saveModel } from '../../main/engine/model/load'
 import { Transformer } from '../../main/engine/model/transformer'
 import { REWARD_MODE_IDS } from '../../main/engine/rewards'

@@ -1,7 +1,7 @@
 // A tiny checkpoint with the demo tokenizer, written through the engine's own save path, for fast tests.
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { demoModelConfig, demoTokenizerFiles } from '../../main/engine/demo/base-model'
+import { demoModelConfig, demoTokenizerFiles } from '../../main/demo/base-model'
 import { parseModelConfig, type ModelConfig } from '../../main/engine/model/config'
 import { saveModel } from '../../main/engine/model/load'
 import { Transformer } from '../../main/engine/model/transformer'

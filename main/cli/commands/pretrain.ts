@@ -1,6 +1,6 @@
 import { resolve } from 'node:path'
 import { Command, Option } from 'commander'
-import { PRETRAIN_DEFAULTS } from '../../engine/demo/pretrain-defaults'
+import { PRETRAIN_DEFAULTS } from '../../demo/pretrain-defaults'
 import { printJson, progress } from '../output'
 import { integerOption, numberOption } from '../parse'
 
@@ -54,7 +54,7 @@ export function pretrainCommand(): Command {
           stop = true
         }
         process.once('SIGINT', onSignal)
-        const { pretrainDemoModel } = await import('../../engine/demo/pretrain')
+        const { pretrainDemoModel } = await import('../../demo/pretrain')
         const result = await pretrainDemoModel({
           ...PRETRAIN_DEFAULTS,
           out: resolve(options.out),

@@ -5,7 +5,7 @@
 import { basename, extname } from 'node:path'
 import { createDataset, type CreatedDataset, type NewRecord, type ParaphraseStatus } from '../../store/datasets'
 import { precheck } from '../../store/records'
-import { diskFullReason, isDiskFull } from '../../store/disk-full'
+import { diskFullReason, isDiskFull } from '../../disk-full'
 import type { Db } from '../../store/database'
 import { containerOf, readTable, type Container, type ReadOptions, type Table } from './read-table'
 import { detectSchema, looksLikeGsm8k, mappedRowToRecord, rowToRecord, SCHEMAS, type ColumnMap, type Schema } from './schemas'

@@ -16,7 +16,7 @@ import {
   writeSync,
 } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
-import { diskFullReason, isDiskFull } from '../../store/disk-full'
+import { diskFullReason, isDiskFull } from '../../disk-full'
 import { readSafetensors, writeSafetensors, type TensorData } from './safetensors'
 
 export const CONFIG_FILE = 'config.json'
