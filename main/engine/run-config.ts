@@ -2,19 +2,9 @@
 // (co-rewarding.md section 6) scaled for the demo model where noted. resources/run-config.schema.json is
 // generated from this schema (a test keeps them equal); `cwb train --print-config MODE` prints the defaults.
 import { z } from 'zod'
-import { COLLAPSE_DEFAULTS, type CollapseOptions } from './collapse'
-import { REWARD_MODE_IDS, type RewardModeId } from './rewards'
-
-/** KL coefficients: the reference's for Co-rewarding-I (0.005) and II (0.001); it publishes none for the four
- * baselines, so they default to 0.001, Co-rewarding-II's (a setting, `kl.coef`). */
-export const DEFAULT_KL_COEF: Record<RewardModeId, number> = {
-  ground_truth: 0.001,
-  majority_voting: 0.001,
-  self_certainty: 0.001,
-  entropy: 0.001,
-  co_rewarding_i: 0.005,
-  co_rewarding_ii: 0.001,
-}
+import { COLLAPSE_DEFAULTS } from './collapse'
+import type { CollapseOptions } from './collapse'
+import { isRewardModeId, rewardMode, rewardModeIds, usesTeacher } from './rewards'
 
 const probability = z.number().min(0).max(1)
 const positiveInt = z.number().int().min(1)
@@ -33,10 +23,18 @@ export const EmaConfig = z
   .strict()
 export type EmaConfig = z.output<typeof EmaConfig>
 
+/** The modes are looked up when a config is parsed or the schema written, so a mode added to the registry is offered. */
+const ModeField = z
+  .string()
+  .superRefine((mode, context) => {
+    if (!isRewardModeId(mode)) context.addIssue({ code: 'invalid_value', values: rewardModeIds(), input: mode })
+  })
+  .describe('Reward mode')
+
 export const RunConfig = z
   .object({
     name: z.string().min(1).max(200).describe('Run name shown in the run list'),
-    mode: z.enum(REWARD_MODE_IDS as [RewardModeId, ...RewardModeId[]]).describe('Reward mode'),
+    mode: ModeField,
     seed: z
       .number()
       .int()
@@ -163,7 +161,7 @@ export type RunConfig = z.output<typeof RunConfig>
 export type RunConfigInput = z.input<typeof RunConfig>
 
 export function klCoefficient(config: RunConfig): number {
-  return config.kl.coef ?? DEFAULT_KL_COEF[config.mode]
+  return config.kl.coef ?? rewardMode(config.mode).klCoef
 }
 
 export function collapseOptions(config: RunConfig): CollapseOptions {
@@ -192,18 +190,27 @@ export function parseRunConfig(raw: unknown, source: string): RunConfig {
     const issue = parsed.error.issues[0]
     throw new Error(`${source}: ${issue?.path.join('.') || '(config)'}: ${issue?.message}`)
   }
-  if (parsed.data.mode !== 'co_rewarding_ii' && parsed.data.ema !== undefined) {
-    throw new Error(`${source}: ema: only co_rewarding_ii has an EMA teacher; remove ema or use mode co_rewarding_ii`)
+  if (parsed.data.ema !== undefined && !usesTeacher(rewardMode(parsed.data.mode))) {
+    const teachers = rewardModeIds().filter((id) => usesTeacher(rewardMode(id)))
+    throw new Error(
+      `${source}: ema: only ${teachers.join(', ')} has an EMA teacher; remove ema or use mode ${teachers.join(' or ')}`,
+    )
   }
   return parsed.data
 }
 
 /** The complete default config of a mode, as `cwb train --print-config MODE` prints it. */
-export function defaultRunConfig(mode: RewardModeId): RunConfig {
+export function defaultRunConfig(mode: string): RunConfig {
   const config = RunConfig.parse({ name: `demo-${mode}`, mode })
-  return { ...config, kl: { coef: klCoefficient(config) }, ...(mode === 'co_rewarding_ii' ? { ema: emaConfig(config) } : {}) }
+  return { ...config, kl: { coef: klCoefficient(config) }, ...(usesTeacher(rewardMode(mode)) ? { ema: emaConfig(config) } : {}) }
 }
 
 export function runConfigJsonSchema(): object {
-  return z.toJSONSchema(RunConfig, { io: 'input', target: 'draft-2020-12' })
+  return z.toJSONSchema(RunConfig, {
+    io: 'input',
+    target: 'draft-2020-12',
+    override: ({ zodSchema, jsonSchema }) => {
+      if (zodSchema === ModeField) jsonSchema.enum = rewardModeIds()
+    },
+  })
 }

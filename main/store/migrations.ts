@@ -208,6 +208,18 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE samples ADD COLUMN gt TEXT;
     `,
   },
+  {
+    version: 7,
+    name: 'any reward mode the host registers (the engine registry checks runs.mode; the store cannot import it)',
+    // SQLite drops a CHECK only with its column, and rebuilding runs would cascade deletes into its children: so the
+    // column moves to a fresh one without the CHECK, at the end of the row.
+    sql: `
+      ALTER TABLE runs RENAME COLUMN mode TO checked_mode;
+      ALTER TABLE runs ADD COLUMN mode TEXT NOT NULL DEFAULT '';
+      UPDATE runs SET mode = checked_mode;
+      ALTER TABLE runs DROP COLUMN checked_mode;
+    `,
+  },
 ]
 
 export const LATEST_SCHEMA_VERSION = migrations.length

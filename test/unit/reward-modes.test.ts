@@ -3,10 +3,10 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { extractAnswer } from '../../main/engine/answers/extract'
 import { groupAdvantages } from '../../main/engine/grpo/advantages'
-import { auditStep } from '../../main/engine/rewards/audit'
-import { REWARD_MODES, REWARD_MODE_IDS, scoreStep, type RewardModeId } from '../../main/engine/rewards'
-import { maskedMean } from '../../main/engine/rewards/token-stat-mode'
-import type { GroupScore, QuestionGroup, RewardMode, Rollout } from '../../main/engine/rewards/types'
+import { auditStep } from '../../main/engine/rewards/shared/audit'
+import { rewardMode, rewardModeIds, scoreStep } from '../../main/engine/rewards'
+import { maskedMean } from '../../main/engine/rewards/shared/token-stat-mode'
+import type { GroupScore, QuestionGroup, RewardMode, Rollout } from '../../main/engine/rewards/shared/types'
 import { sharedData } from '../helpers/shared-data'
 
 const groupExamples = join(sharedData, 'conformance', 'group_examples.jsonl')
@@ -14,8 +14,8 @@ const groupExamples = join(sharedData, 'conformance', 'group_examples.jsonl')
 const rollouts = (texts: string[]): Rollout[] => texts.map((text) => ({ text, answer: extractAnswer(text) }))
 const boxed = (answers: (string | null)[]): Rollout[] =>
   rollouts(answers.map((answer) => (answer === null ? 'I give up.' : `... so \\boxed{${answer}}.`)))
-const score = (id: RewardModeId, groups: QuestionGroup[]) => scoreStep(REWARD_MODES[id], groups)
-const scoreOne = (id: RewardModeId, group: QuestionGroup): GroupScore => score(id, [group])[0]!
+const score = (id: string, groups: QuestionGroup[]) => scoreStep(rewardMode(id), groups)
+const scoreOne = (id: string, group: QuestionGroup): GroupScore => score(id, [group])[0]!
 
 function expectClose(actual: number[], expected: number[]): void {
   expect(actual).toHaveLength(expected.length)
@@ -25,7 +25,7 @@ function expectClose(actual: number[], expected: number[]): void {
 }
 
 interface GroupExample {
-  mode: RewardModeId
+  mode: string
   responses?: string[]
   ground_truth?: string
   original?: string[]
@@ -77,7 +77,7 @@ describe('the reward modes on the conformance examples', () => {
 
 describe('the reward-mode registry', () => {
   it('holds the six modes, each under its own id', () => {
-    expect(REWARD_MODE_IDS).toEqual([
+    expect(rewardModeIds()).toEqual([
       'ground_truth',
       'majority_voting',
       'self_certainty',
@@ -85,7 +85,7 @@ describe('the reward-mode registry', () => {
       'co_rewarding_i',
       'co_rewarding_ii',
     ])
-    for (const id of REWARD_MODE_IDS) expect(REWARD_MODES[id].id).toBe(id)
+    for (const id of rewardModeIds()) expect(rewardMode(id).id).toBe(id)
   })
 
   it('refuses a step whose questions lack a view the mode needs', () => {
@@ -99,6 +99,10 @@ describe('the reward-mode registry', () => {
     const seen: (string | undefined)[] = []
     const recording = (usesGroundTruth: boolean): RewardMode => ({
       id: 'recording',
+      label: 'Recording',
+      description: 'Records the ground truths it is handed.',
+      colour: '#000000',
+      klCoef: 0.001,
       binary: true,
       extraViews: [],
       needsTokenStats: false,
@@ -156,8 +160,8 @@ describe('binary reward modes', () => {
 
   it('can vote by GT equivalence when asked', () => {
     const group = { views: { original: boxed(['0.5', '\\frac{1}{2}', '2', '2', '\\frac12']) } }
-    const exact = scoreStep(REWARD_MODES.majority_voting, [group])[0]!.original
-    const normalised = scoreStep(REWARD_MODES.majority_voting, [group], { voting: { normalised: true } })[0]!.original
+    const exact = scoreStep(rewardMode('majority_voting'), [group])[0]!.original
+    const normalised = scoreStep(rewardMode('majority_voting'), [group], { voting: { normalised: true } })[0]!.original
     expect(exact.rewards).toEqual([0, 0, 1, 1, 0])
     expect(normalised.rewards).toEqual([1, 1, 0, 0, 1])
   })
@@ -207,7 +211,7 @@ describe('token-statistic reward modes', () => {
 })
 
 describe('the audit metrics', () => {
-  const audit = (id: RewardModeId, groups: QuestionGroup[]) => auditStep(REWARD_MODES[id], groups, score(id, groups))
+  const audit = (id: string, groups: QuestionGroup[]) => auditStep(rewardMode(id), groups, score(id, groups))
 
   it('majority_voting: hand-worked over three questions', () => {
     const metrics = audit('majority_voting', [

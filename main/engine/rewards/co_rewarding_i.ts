@@ -1,9 +1,14 @@
 // Co-rewarding-I: each view of a question is scored against the other view's vote (method doc section 7).
-import { scoreAgainst, voteOf } from './majority_voting'
-import type { RewardMode } from './types'
+import type { RewardMode } from './shared/types'
+import { scoreAgainst, voteOf } from './shared/voting'
 
 export const coRewardingIMode: RewardMode = {
   id: 'co_rewarding_i',
+  label: 'Co-rewarding-I',
+  description: "The policy answers each question and its paraphrase; each view is scored against the other view's vote.",
+  colour: '#1c7ed6',
+  // The reference's coefficient for Co-rewarding-I.
+  klCoef: 0.005,
   binary: true,
   extraViews: ['paraphrase'],
   needsTokenStats: false,

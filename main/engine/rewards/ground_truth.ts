@@ -1,7 +1,7 @@
 // GT reward: the reference's compute_score against each question's ground truth.
 import { groundTruthReward } from '../answers/equivalence'
 import { extractAnswer } from '../answers/extract'
-import type { RewardMode } from './types'
+import type { RewardMode } from './shared/types'
 
 /** The reference's compute_score on a raw response: its last box, GT-equivalent to the ground truth. */
 export function computeScore(response: string, groundTruth: string): 0 | 1 {
@@ -10,6 +10,11 @@ export function computeScore(response: string, groundTruth: string): 0 | 1 {
 
 export const groundTruthMode: RewardMode = {
   id: 'ground_truth',
+  label: 'Ground truth',
+  description: 'Each rollout is rewarded for an answer equivalent to the labelled answer (the supervised upper bound).',
+  colour: '#343a40',
+  // The reference publishes no KL coefficient for the baselines: they take Co-rewarding-II's.
+  klCoef: 0.001,
   binary: true,
   extraViews: [],
   needsTokenStats: false,

@@ -1,27 +1,53 @@
-// The reward-mode registry: adding a mode is one module plus one line here.
+// The reward-mode registry: adding a mode is its module, one line in the list below, and what its fields declare.
+// Everything else (run configs and their schema, the CLI, the launch form, the store, chart colours) asks the
+// registry, so nothing outside a mode's module names it.
 import { coRewardingIMode } from './co_rewarding_i'
 import { coRewardingIIMode } from './co_rewarding_ii'
 import { entropyMode } from './entropy'
 import { groundTruthMode } from './ground_truth'
 import { majorityVotingMode } from './majority_voting'
 import { selfCertaintyMode } from './self_certainty'
-import type { GroupScore, QuestionGroup, RewardMode, ScoreOptions } from './types'
+import type { GroupScore, QuestionGroup, RewardMode, RewardModeInfo, ScoreOptions } from './shared/types'
 
-export const REWARD_MODES = {
-  ground_truth: groundTruthMode,
-  majority_voting: majorityVotingMode,
-  self_certainty: selfCertaintyMode,
-  entropy: entropyMode,
-  co_rewarding_i: coRewardingIMode,
-  co_rewarding_ii: coRewardingIIMode,
-} satisfies Record<string, RewardMode>
+/** In the order the CLI and the UI list them. */
+const modes = new Map<string, RewardMode>(
+  [groundTruthMode, majorityVotingMode, selfCertaintyMode, entropyMode, coRewardingIMode, coRewardingIIMode].map((mode) => [
+    mode.id,
+    mode,
+  ]),
+)
 
-export type RewardModeId = keyof typeof REWARD_MODES
-export const REWARD_MODE_IDS = Object.keys(REWARD_MODES) as RewardModeId[]
-
-export function isRewardModeId(id: string): id is RewardModeId {
-  return Object.hasOwn(REWARD_MODES, id)
+/** Tests only: adds a mode as a module would, and returns how to remove it again. */
+export function registerRewardMode(mode: RewardMode): () => void {
+  if (modes.has(mode.id)) throw new Error(`a reward mode ${mode.id} is already registered`)
+  modes.set(mode.id, mode)
+  return () => modes.delete(mode.id)
 }
+
+export const rewardModeIds = (): string[] => [...modes.keys()]
+
+export const isRewardModeId = (id: string): boolean => modes.has(id)
+
+/** The mode called `id`; an unknown name is an error that lists the known ones. */
+export function rewardMode(id: string): RewardMode {
+  const mode = modes.get(id)
+  if (!mode) throw new Error(`"${id}" is not a reward mode; use one of ${rewardModeIds().join(', ')}`)
+  return mode
+}
+
+/** Every mode as the UI knows it (app.info). */
+export const rewardModeInfos = (): RewardModeInfo[] =>
+  [...modes.values()].map(({ id, label, description, colour, extraViews, usesGroundTruth }) => ({
+    id,
+    label,
+    description,
+    colour,
+    extraViews: [...extraViews],
+    usesGroundTruth,
+  }))
+
+/** Whether the mode's question groups bring the EMA teacher's rollouts, so the trainer keeps a teacher. */
+export const usesTeacher = (mode: RewardMode): boolean => mode.extraViews.includes('teacher')
 
 /** Scores a step's groups with a mode, after checking each brings the views the mode needs. */
 export function scoreStep(mode: RewardMode, groups: readonly QuestionGroup[], options: ScoreOptions = {}): GroupScore[] {

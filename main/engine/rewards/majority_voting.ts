@@ -1,21 +1,14 @@
 // Majority voting: each rollout is rewarded for agreeing with the vote of its own group.
-import { labelReward, majorityVote, type Vote, type VoteOptions } from '../answers/vote'
-import type { RewardMode, Rollout, ScoredView } from './types'
-
-export function voteOf(rollouts: readonly Rollout[], options: VoteOptions = {}): Vote {
-  return majorityVote(
-    rollouts.map((rollout) => rollout.answer),
-    options,
-  )
-}
-
-/** Rewards rollouts that match the label of `vote` (the Co-rewarding modes take the vote from another view). */
-export function scoreAgainst(rollouts: readonly Rollout[], vote: Vote, options: VoteOptions = {}): ScoredView {
-  return { rewards: rollouts.map((rollout) => labelReward(rollout.answer, vote.label, options)), vote }
-}
+import type { RewardMode } from './shared/types'
+import { scoreAgainst, voteOf } from './shared/voting'
 
 export const majorityVotingMode: RewardMode = {
   id: 'majority_voting',
+  label: 'Majority voting',
+  description: 'Each rollout is rewarded for agreeing with the majority answer of its own group (TTRL).',
+  colour: '#e8590c',
+  // The reference publishes no KL coefficient for the baselines: they take Co-rewarding-II's.
+  klCoef: 0.001,
   binary: true,
   extraViews: [],
   needsTokenStats: false,

@@ -8,6 +8,9 @@
 // PHASE is rollout, scoring, update, validation, checkpoint (the write of the step's checkpoint) or commit (the step's
 // metrics on their way into the owner's store); the kill lands MS milliseconds (default 0) after the phase starts.
 import { Worker } from 'node:worker_threads'
+import * as tf from '@tensorflow/tfjs'
+import type { Transformer } from '../model/transformer'
+import type { TrainingRow } from './grpo'
 
 export const KILL_PHASES = ['rollout', 'scoring', 'update', 'validation', 'checkpoint', 'commit'] as const
 export type KillPhase = (typeof KILL_PHASES)[number]
@@ -32,6 +35,32 @@ export function parseFault(text: string | undefined): Fault | undefined {
     `CWB_FAULT=${value}: not a fault; expected nan-loss@STEP, inf-loss@STEP, nan-weights@STEP or ` +
       `kill-trainer|kill-owner@STEP:${KILL_PHASES.join('|')}[+MS] (a test-only setting: unset it to train normally)`,
   )
+}
+
+/** A boundary between two phases of a training step, with the state a test may break there. */
+export type FaultPoint =
+  { at: 'update'; step: number; rows: TrainingRow[] } | { at: 'updated'; step: number; policy: Transformer }
+
+/** The trainer's one fault hook (TrainerOptions.faults): it calls it at each FaultPoint of every step. */
+export type FaultHook = (point: FaultPoint) => void
+
+/**
+ * The numerical faults as a hook: a NaN or infinite loss through the advantages handed to the update (-Infinity makes
+ * every token's dual-clipped loss +Infinity), or NaN in the first weight after it. `log` says what it broke.
+ */
+export function numericalFaults(fault: Fault | undefined, log: (message: string) => void): FaultHook | undefined {
+  if (fault?.kind !== 'nan-loss' && fault?.kind !== 'inf-loss' && fault?.kind !== 'nan-weights') return undefined
+  return (point) => {
+    if (point.step !== fault.step) return
+    if (point.at === 'update' && fault.kind !== 'nan-weights') {
+      for (const row of point.rows) row.advantage = fault.kind === 'nan-loss' ? NaN : -Infinity
+    }
+    if (point.at === 'updated' && fault.kind === 'nan-weights') {
+      const [name, variable] = point.policy.weights.entries().next().value!
+      variable.assign(tf.tidy(() => tf.fill(variable.shape, NaN)))
+      log(`CWB_FAULT: set ${name} to NaN after the update of step ${point.step}`)
+    }
+  }
 }
 
 /**

@@ -8,25 +8,32 @@ import { extractAnswer } from '../answers/extract'
 import { useBackend } from '../backend'
 import { evaluate, promptFor } from '../evaluate'
 import { groupAdvantages } from '../grpo/advantages'
-import { loadModel, saveModel, asTensors, type LanguageModel } from '../model/load'
+import { loadModel, saveModel, asTensors } from '../model/load'
+import type { LanguageModel } from '../model/load'
 import { weightShapes } from '../model/config'
 import { Transformer } from '../model/transformer'
 import { accumulatedGradients } from '../optim/accumulate'
 import { AdamW, learningRateAt } from '../optim/adamw'
 import { SYSTEM_PROMPT } from '../prompt'
-import { auditStep } from '../rewards/audit'
-import { REWARD_MODES } from '../rewards'
-import type { GroupScore, QuestionGroup, Rollout } from '../rewards/types'
-import { collapseOptions, emaConfig, klCoefficient, type RunConfig } from '../run-config'
-import { generate, tfjsLogits, type Completion } from '../sampling'
-import { CollapseWatch, type CollapseFlag } from '../collapse'
+import { auditStep } from '../rewards/shared/audit'
+import { rewardMode, scoreStep, usesTeacher } from '../rewards'
+import type { GroupScore, QuestionGroup, Rollout, View } from '../rewards/shared/types'
+import { collapseOptions, emaConfig, klCoefficient } from '../run-config'
+import type { RunConfig } from '../run-config'
+import { generate, tfjsLogits } from '../sampling'
+import type { Completion } from '../sampling'
+import { CollapseWatch } from '../collapse'
+import type { CollapseFlag } from '../collapse'
 import { Random } from '../../random'
 import { emaRate, updateTeacher } from './ema'
-import type { Fault } from './faults'
-import { exportOnnx, onnxWeightFeeds, type WeightFeed } from '../onnx/export'
+import type { FaultHook } from './faults'
+import { exportOnnx, onnxWeightFeeds } from '../onnx/export'
+import type { WeightFeed } from '../onnx/export'
 import { OnnxModel } from '../onnx/session'
-import { onnxResponseStats, type ResponseStats } from '../onnx/token-stats'
-import { microBatchLoss, responseTokenStats, type TrainingRow } from './grpo'
+import { onnxResponseStats } from '../onnx/token-stats'
+import type { ResponseStats } from '../onnx/token-stats'
+import { microBatchLoss, responseTokenStats } from './grpo'
+import type { TrainingRow } from './grpo'
 
 export interface TrainRecord {
   id: number | null
@@ -56,7 +63,7 @@ export interface TrainerJob {
 export interface SampleEvent {
   recordId: number | null
   groupIndex: number
-  view: 'original' | 'paraphrase' | 'teacher'
+  view: View
   prompt: string
   text: string
   answer: string
@@ -92,8 +99,37 @@ export class NumericalFault extends Error {
 }
 
 export interface TrainerOptions {
-  /** Test-only (CWB_FAULT): inject a numerical fault at a step. */
-  fault?: Fault
+  /** Test-only (CWB_FAULT): called between the phases of each step, where a test may break its state. */
+  faults?: FaultHook
+}
+
+/** One view's rollouts of the step: G per question, question by question. */
+interface ViewRollouts {
+  view: View
+  /** One per question. */
+  prompts: number[][]
+  completions: Completion[]
+  texts: string[]
+  /** The completions' tokens as trained on: EOS appended where it was generated. */
+  responses: number[][]
+}
+
+/** A view the policy trains on (the teacher's rollouts only score). */
+type TrainedRollouts = ViewRollouts & { view: Exclude<View, 'teacher'> }
+
+type Row = TrainingRow & { view: TrainedRollouts['view'] }
+
+/** Per trained view, in the same order: its log-probs (and token statistics) under the policy and the KL reference. */
+interface LogProbPasses {
+  policy: ResponseStats[]
+  reference: ResponseStats[]
+}
+
+/** Per view: its random stream (its rollouts' seeds) and its timing key (method doc section 9). */
+const VIEWS: Record<View, { stream: number; timing: string }> = {
+  original: { stream: 0, timing: 'timing_s/gen' },
+  paraphrase: { stream: 1, timing: 'timing_s/gen_aug' },
+  teacher: { stream: 2, timing: 'timing_s/gen_ref' },
 }
 
 interface TrainerState {
@@ -133,10 +169,10 @@ export class Trainer {
     private readonly options: TrainerOptions,
   ) {
     const { config } = job
-    this.mode = REWARD_MODES[config.mode]
+    this.mode = rewardMode(config.mode)
     this.klCoef = klCoefficient(config)
-    // Co-rewarding-II's KL reference is the moving teacher; every other mode's is the frozen initial policy.
-    this.teacher = config.mode === 'co_rewarding_ii' ? model.transformer.clone() : undefined
+    // A mode with an EMA teacher (Co-rewarding-II) takes it as the KL reference; every other, the frozen initial policy.
+    this.teacher = usesTeacher(this.mode) ? model.transformer.clone() : undefined
     this.reference = this.teacher ?? model.transformer.clone()
     this.optimizer = new AdamW(model.transformer.weights, {
       beta1: config.adam_betas[0],
@@ -153,7 +189,7 @@ export class Trainer {
     const { backend } = await useBackend()
     const from = job.resumeFrom ?? job.startCheckpoint
     const extra = job.resumeFrom
-      ? [CHECKPOINT_FILES.optimizer, ...(job.config.mode === 'co_rewarding_ii' ? [CHECKPOINT_FILES.teacher] : [])]
+      ? [CHECKPOINT_FILES.optimizer, ...(usesTeacher(rewardMode(job.config.mode)) ? [CHECKPOINT_FILES.teacher] : [])]
       : []
     const model = loadModel(from, { extraTensors: extra })
     const trainer = new Trainer(job, model, emit, backend, options)
@@ -194,7 +230,8 @@ export class Trainer {
     const { config } = this.job
     if (this.job.train.length === 0) throw new Error('the training split has no questions')
     const usesParaphrases =
-      config.mode === 'co_rewarding_i' || (config.mode === 'co_rewarding_ii' && emaConfig(config).teacher_view === 'paraphrase')
+      this.mode.extraViews.includes('paraphrase') ||
+      (this.teacher !== undefined && emaConfig(config).teacher_view === 'paraphrase')
     const check = (text: string, what: string): void => {
       const length = this.prompt(text).length
       if (length > config.max_prompt_tokens) {
@@ -361,75 +398,98 @@ export class Trainer {
       (this.series[key] ??= []).push([step, Number.isFinite(value) ? value : null])
   }
 
+  /** One GRPO step, top to bottom: sample -> log-prob passes -> score -> advantages -> update -> metrics. */
   private async trainStep(step: number): Promise<{ metrics: Record<string, number>; samples: SampleEvent[]; tokens: number }> {
-    const { config } = this.job
-    const tokenizer = this.model.tokenizer
     const metrics: Record<string, number> = {}
-    const timed = async <T>(key: string, work: () => T | Promise<T>): Promise<T> => {
-      const start = performance.now()
-      const result = await work()
-      metrics[key] = (performance.now() - start) / 1000
-      return result
-    }
+    const timed = timer(metrics)
     const batch = this.batchFor(step)
-    const paraphraseRandom = new Random(streamSeed(config.seed, 3, step))
-    const paraphraseOf = batch.map((record) =>
-      record.paraphrases.length ? paraphraseRandom.pick(record.paraphrases) : record.question,
-    )
-    const originalPrompts = batch.map((record) => this.prompt(record.question))
-    const paraphrasePrompts = paraphraseOf.map((text) => this.prompt(text))
 
     this.emit({ type: 'phase', step, phase: 'rollout' })
-    const views: { view: 'original' | 'paraphrase' | 'teacher'; prompts: number[][]; completions: Completion[] }[] = []
-    views.push({
-      view: 'original',
-      prompts: originalPrompts,
-      completions: await timed('timing_s/gen', () => this.rollouts(originalPrompts, step, 0, this.transformer)),
-    })
-    if (config.mode === 'co_rewarding_i') {
-      views.push({
-        view: 'paraphrase',
-        prompts: paraphrasePrompts,
-        completions: await timed('timing_s/gen_aug', () => this.rollouts(paraphrasePrompts, step, 1, this.transformer)),
-      })
-    }
-    if (this.teacher) {
-      const ema = emaConfig(config)
-      if (ema.enabled && (step - 1) % ema.update_interval === 0) {
-        updateTeacher(this.teacher, this.transformer, emaRate(step, config.steps, ema.alpha_start, ema.alpha_end))
-      }
-      const teacherPrompts = ema.teacher_view === 'paraphrase' ? paraphrasePrompts : originalPrompts
-      views.push({
-        view: 'teacher',
-        prompts: teacherPrompts,
-        completions: await timed('timing_s/gen_ref', () => this.rollouts(teacherPrompts, step, 2, this.teacher!)),
-      })
-    }
+    const views = await this.sample(batch, step, timed)
 
     this.emit({ type: 'phase', step, phase: 'scoring' })
-    const G = config.rollouts
-    const texts = new Map(views.map((v) => [v.view, v.completions.map((c) => tokenizer.decode(c.tokens))]))
-    const responses = new Map(
-      views.map((v) => [v.view, v.completions.map((c) => (c.finished ? [...c.tokens, tokenizer.eosTokenId] : c.tokens))]),
-    )
-    const trainedViews = views.filter((v) => v.view !== 'teacher')
-    const rowsOf = (v: (typeof views)[number]): { prompt: number[]; response: number[] }[] =>
-      v.completions.map((c, i) => ({ prompt: v.prompts[c.prompt]!, response: responses.get(v.view)![i]! }))
-    const needsStats = this.mode.needsTokenStats
-    const policyStats = await timed('timing_s/old_log_prob', () =>
-      this.tokenStats('policy', trainedViews.map(rowsOf), needsStats),
-    )
-    const refStats = await timed('timing_s/ref', () => this.tokenStats('reference', trainedViews.map(rowsOf), false))
+    const trained = views.filter(isTrained)
+    // Before scoring: the policy's pass also gives the token statistics a mode may score (needsTokenStats).
+    const passes = await this.logProbPasses(trained, timed)
+    const groups = this.questionGroups(batch, views, trained, passes.policy)
+    const options = { voting: { normalised: this.job.config.voting.normalised } }
+    const scores = await timed('timing_s/reward', () => scoreStep(this.mode, groups, options))
+    Object.assign(metrics, auditStep(this.mode, groups, scores, options))
 
-    const groups: QuestionGroup[] = batch.map((record, q) => {
-      const rolloutsOf = (view: 'original' | 'paraphrase' | 'teacher'): Rollout[] | undefined => {
-        const viewTexts = texts.get(view)
-        if (!viewTexts) return undefined
-        const trainedIndex = trainedViews.findIndex((v) => v.view === view)
-        return viewTexts.slice(q * G, (q + 1) * G).map((text, i) => {
-          const rollout: Rollout = { text, answer: extractAnswer(text, config.extractor) }
-          if (needsStats && trainedIndex >= 0) {
-            const stats = policyStats[trainedIndex]!
+    this.emit({ type: 'phase', step, phase: 'update' })
+    const rows = trainingRows(trained, scores, passes, this.job.config.rollouts)
+    this.options.faults?.({ at: 'update', step, rows })
+    Object.assign(metrics, await timed('timing_s/update_actor', () => this.update(rows, step)))
+    this.options.faults?.({ at: 'updated', step, policy: this.transformer })
+    this.checkWeights(step, 'after the update')
+
+    Object.assign(metrics, stepMetrics(views, scores, rows))
+    return { metrics, samples: this.samples(batch, views, scores, rows), tokens: tokensOf(views) }
+  }
+
+  /** The step's rollouts: the policy on the questions, then each view the mode declares, in its order. */
+  private async sample(batch: TrainRecord[], step: number, timed: Timer): Promise<ViewRollouts[]> {
+    const { tokenizer } = this.model
+    const views: ViewRollouts[] = []
+    for (const view of ['original', ...this.mode.extraViews] as const) {
+      if (view === 'teacher') this.moveTeacher(step)
+      const model = view === 'teacher' ? this.teacher! : this.transformer
+      const prompts = this.promptsOf(view, batch, step)
+      const completions = await timed(VIEWS[view].timing, () => this.rollouts(prompts, step, VIEWS[view].stream, model))
+      views.push({
+        view,
+        prompts,
+        completions,
+        texts: completions.map((c) => tokenizer.decode(c.tokens)),
+        responses: completions.map((c) => (c.finished ? [...c.tokens, tokenizer.eosTokenId] : c.tokens)),
+      })
+    }
+    return views
+  }
+
+  /** A view's prompts: the questions, or their paraphrases (Co-rewarding-I's second view; the hybrid teacher's). */
+  private promptsOf(view: View, batch: TrainRecord[], step: number): number[][] {
+    const { config } = this.job
+    const onParaphrases = view === 'paraphrase' || (view === 'teacher' && emaConfig(config).teacher_view === 'paraphrase')
+    if (!onParaphrases) return batch.map((record) => this.prompt(record.question))
+    const random = new Random(streamSeed(config.seed, 3, step))
+    return batch.map((record) => this.prompt(record.paraphrases.length ? random.pick(record.paraphrases) : record.question))
+  }
+
+  /** The EMA teacher moves towards the policy after the policy's rollouts of the step, before its own (section 8). */
+  private moveTeacher(step: number): void {
+    const { config } = this.job
+    const ema = emaConfig(config)
+    if (ema.enabled && (step - 1) % ema.update_interval === 0)
+      updateTeacher(this.teacher!, this.transformer, emaRate(step, config.steps, ema.alpha_start, ema.alpha_end))
+  }
+
+  /** Each trained view's log-probs under the policy that sampled it and under the KL reference, with no gradient. */
+  private async logProbPasses(trained: TrainedRollouts[], timed: Timer): Promise<LogProbPasses> {
+    const rows = trained.map(({ prompts, completions, responses }) =>
+      completions.map((c, i) => ({ prompt: prompts[c.prompt]!, response: responses[i]! })),
+    )
+    return {
+      policy: await timed('timing_s/old_log_prob', () => this.tokenStats('policy', rows, this.mode.needsTokenStats)),
+      reference: await timed('timing_s/ref', () => this.tokenStats('reference', rows, false)),
+    }
+  }
+
+  /** Each question's rollouts, view by view, with their answers (and token statistics where the mode scores them). */
+  private questionGroups(
+    batch: TrainRecord[],
+    views: ViewRollouts[],
+    trained: TrainedRollouts[],
+    policy: ResponseStats[],
+  ): QuestionGroup[] {
+    const G = this.job.config.rollouts
+    return batch.map((record, q) => {
+      const group: QuestionGroup = { views: { original: [] }, groundTruth: record.answer ?? undefined }
+      for (const v of views) {
+        const stats = this.mode.needsTokenStats && isTrained(v) ? policy[trained.indexOf(v)] : undefined
+        group.views[v.view] = v.texts.slice(q * G, (q + 1) * G).map((text, i) => {
+          const rollout: Rollout = { text, answer: extractAnswer(text, this.job.config.extractor) }
+          if (stats) {
             const index = q * G + i
             rollout.tokens = {
               selfCertainty: stats.selfCertainty[index]!,
@@ -440,62 +500,8 @@ export class Trainer {
           return rollout
         })
       }
-      return {
-        views: { original: rolloutsOf('original')!, paraphrase: rolloutsOf('paraphrase'), teacher: rolloutsOf('teacher') },
-        groundTruth: record.answer ?? undefined,
-      }
+      return group
     })
-    const options = { voting: { normalised: config.voting.normalised } }
-    const scores: GroupScore[] = await timed('timing_s/reward', () =>
-      this.mode.score(this.mode.usesGroundTruth ? groups : groups.map(({ views }) => ({ views })), options),
-    )
-    Object.assign(metrics, auditStep(this.mode, groups, scores, options))
-
-    // Advantages per view group, then the update.
-    this.emit({ type: 'phase', step, phase: 'update' })
-    const rows: (TrainingRow & { view: 'original' | 'paraphrase' })[] = []
-    trainedViews.forEach((v, t) => {
-      const view = v.view as 'original' | 'paraphrase'
-      scores.forEach((score, q) => {
-        const rewards = (view === 'original' ? score.original : score.paraphrase!).rewards
-        const advantages = groupAdvantages(rewards)
-        for (let i = 0; i < G; i++) {
-          const index = q * G + i
-          rows.push({
-            view,
-            prompt: v.prompts[q]!,
-            response: responses.get(view)![index]!,
-            advantage: advantages[i]!,
-            oldLogProbs: policyStats[t]!.logProbs[index]!,
-            refLogProbs: refStats[t]!.logProbs[index]!,
-            weight: 0,
-          })
-        }
-      })
-    })
-    const update = await timed('timing_s/update_actor', () => this.update(rows, step))
-    Object.assign(metrics, update)
-    if (this.options.fault?.step === step && this.options.fault.kind === 'nan-weights') {
-      const [name, variable] = this.transformer.weights.entries().next().value!
-      variable.assign(tf.tidy(() => tf.fill(variable.shape, NaN)))
-      this.emit({ type: 'log', level: 'warning', message: `CWB_FAULT: set ${name} to NaN after the update of step ${step}` })
-    }
-    this.checkWeights(step, 'after the update')
-
-    // Scores, advantages and lengths of the step (original view, as the reference's critic/score).
-    const originalRewards = scores.flatMap((s) => s.original.rewards)
-    Object.assign(metrics, summary('critic/score', originalRewards))
-    if (config.mode === 'co_rewarding_i') metrics['critic/score_aug/mean'] = mean(scores.flatMap((s) => s.paraphrase!.rewards))
-    const tokenAdvantages = rows.flatMap((row) => row.response.map(() => row.advantage))
-    Object.assign(metrics, summary('critic/advantages', tokenAdvantages))
-    const lengths = responses.get('original')!.map((r) => r.length)
-    Object.assign(metrics, summary('response_length', lengths))
-    metrics['response_length/clip_ratio'] = mean(views[0]!.completions.map((c) => (c.finished ? 0 : 1)))
-    const tokens = views.reduce(
-      (sum, v) => sum + v.completions.reduce((s, c, i) => s + v.prompts[c.prompt]!.length + responses.get(v.view)![i]!.length, 0),
-      0,
-    )
-    return { metrics, samples: this.samples(batch, views, texts, scores, rows), tokens }
   }
 
   /** Log-probs (and token statistics) of each view's rows under the policy or the KL reference, with no gradient. */
@@ -524,10 +530,8 @@ export class Trainer {
     return stats
   }
 
-  private async update(
-    rows: (TrainingRow & { view: 'original' | 'paraphrase' })[],
-    step: number,
-  ): Promise<Record<string, number>> {
+  /** The policy update: PPO-clip + KL over the rows, in mini-batches of micro-batches (method doc section 6). */
+  private async update(rows: Row[], step: number): Promise<Record<string, number>> {
     const { config } = this.job
     const lr = learningRateAt(step, config.learning_rate, Math.round(config.steps * config.warmup_fraction), config.steps)
     const order = new Random(streamSeed(config.seed, 4, step)).shuffled(rows.map((_, i) => i))
@@ -558,9 +562,6 @@ export class Trainer {
               this.model.tokenizer.padTokenId,
             )
             parts.push({ view, pg: part.pgLoss, kl: part.klLoss, clip: part.clipFraction, entropy: part.entropy })
-            const fault = this.options.fault
-            if (fault?.step === step && fault.kind === 'nan-loss') return tf.mul(part.loss, NaN) as tf.Scalar
-            if (fault?.step === step && fault.kind === 'inf-loss') return tf.add(part.loss, Infinity) as tf.Scalar
             return part.loss
           })
         }
@@ -599,23 +600,18 @@ export class Trainer {
     return metrics
   }
 
-  private samples(
-    batch: TrainRecord[],
-    views: { view: 'original' | 'paraphrase' | 'teacher'; prompts: number[][]; completions: Completion[] }[],
-    texts: Map<string, string[]>,
-    scores: GroupScore[],
-    rows: (TrainingRow & { view: 'original' | 'paraphrase' })[],
-  ): SampleEvent[] {
+  /** The rollouts stored with the step: every view of its first sample_groups questions. */
+  private samples(batch: TrainRecord[], views: ViewRollouts[], scores: GroupScore[], rows: Row[]): SampleEvent[] {
     const G = this.job.config.rollouts
     const groups = Math.min(this.job.config.sample_groups, batch.length)
     const out: SampleEvent[] = []
     for (const v of views) {
       const firstRow = rows.findIndex((r) => r.view === v.view)
       for (let q = 0; q < groups; q++) {
-        const score = v.view === 'original' ? scores[q]!.original : v.view === 'paraphrase' ? scores[q]!.paraphrase : undefined
+        const score = isTrained(v) ? scores[q]![v.view] : undefined
         const promptText = this.model.tokenizer.decode(v.prompts[q]!)
         for (let i = 0; i < G; i++) {
-          const text = texts.get(v.view)![q * G + i]!
+          const text = v.texts[q * G + i]!
           out.push({
             recordId: batch[q]!.id,
             groupIndex: q,
@@ -687,4 +683,64 @@ function summary(prefix: string, values: number[]): Record<string, number> {
     [`${prefix}/max`]: values.length ? Math.max(...values) : 0,
     [`${prefix}/min`]: values.length ? Math.min(...values) : 0,
   }
+}
+
+type Timer = <T>(key: string, work: () => T | Promise<T>) => Promise<T>
+
+/** Runs work and records its seconds under `key` (timing_s/...) in `metrics`. */
+function timer(metrics: Record<string, number>): Timer {
+  return async (key, work) => {
+    const start = performance.now()
+    const result = await work()
+    metrics[key] = (performance.now() - start) / 1000
+    return result
+  }
+}
+
+const isTrained = (view: ViewRollouts): view is TrainedRollouts => view.view !== 'teacher'
+
+/** Each trained view's rollouts with their GRPO advantages (per view and question) and the passes' log-probs. */
+function trainingRows(trained: TrainedRollouts[], scores: GroupScore[], passes: LogProbPasses, G: number): Row[] {
+  const rows: Row[] = []
+  trained.forEach((v, t) => {
+    scores.forEach((score, q) => {
+      const advantages = groupAdvantages(score[v.view]!.rewards)
+      for (let i = 0; i < G; i++) {
+        const index = q * G + i
+        rows.push({
+          view: v.view,
+          prompt: v.prompts[q]!,
+          response: v.responses[index]!,
+          advantage: advantages[i]!,
+          oldLogProbs: passes.policy[t]!.logProbs[index]!,
+          refLogProbs: passes.reference[t]!.logProbs[index]!,
+          weight: 0,
+        })
+      }
+    })
+  })
+  return rows
+}
+
+/** Scores, advantages and response lengths of the step (the original view's, as the reference's critic/score). */
+function stepMetrics(views: ViewRollouts[], scores: GroupScore[], rows: Row[]): Record<string, number> {
+  const original = views[0]!
+  const rewards = scores.flatMap((s) => s.original.rewards)
+  const tokenAdvantages = rows.flatMap((row) => row.response.map(() => row.advantage))
+  const lengths = original.responses.map((r) => r.length)
+  return {
+    ...summary('critic/score', rewards),
+    ...(scores[0]?.paraphrase ? { 'critic/score_aug/mean': mean(scores.flatMap((s) => s.paraphrase!.rewards)) } : {}),
+    ...summary('critic/advantages', tokenAdvantages),
+    ...summary('response_length', lengths),
+    'response_length/clip_ratio': mean(original.completions.map((c) => (c.finished ? 0 : 1))),
+  }
+}
+
+/** Prompt and response tokens of every rollout of the step, the teacher's included. */
+function tokensOf(views: ViewRollouts[]): number {
+  return views.reduce(
+    (sum, v) => sum + v.completions.reduce((s, c, i) => s + v.prompts[c.prompt]!.length + v.responses[i]!.length, 0),
+    0,
+  )
 }

@@ -1,5 +1,5 @@
 // One colour per run (or per group) on every panel, the picker and the tables, so a line is found by its colour.
-import type { RewardMode } from './modes'
+import { modeColour } from './modes'
 
 /** Distinct on white and to most colour-blind readers in the first eight. */
 export const PALETTE = [
@@ -21,15 +21,6 @@ export const PALETTE = [
   '#d9480f',
 ] as const
 
-export const MODE_COLOURS: Record<RewardMode, string> = {
-  ground_truth: '#343a40',
-  majority_voting: '#e8590c',
-  self_certainty: '#c2255c',
-  entropy: '#7048e8',
-  co_rewarding_i: '#1c7ed6',
-  co_rewarding_ii: '#2f9e44',
-}
-
 export const paletteColour = (index: number): string => PALETTE[index % PALETTE.length]!
 
 /** Colours for runs in the order they were picked (adding a run never recolours the others). */
@@ -45,8 +36,8 @@ export function groupColours(labels: Iterable<string>): Map<string, string> {
   const values = [...new Set([...labels].map(groupValue))].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }))
   return new Map(
     values.map((value, i) => {
-      const mode = /^mode=(\w+)$/.exec(value)?.[1] as RewardMode | undefined
-      return [value, (mode && MODE_COLOURS[mode]) || paletteColour(i)]
+      const mode = /^mode=(\w+)$/.exec(value)?.[1]
+      return [value, (mode && modeColour(mode)) || paletteColour(i)]
     }),
   )
 }

@@ -1,10 +1,10 @@
 // Audit metrics of a step (method doc section 9): how the self-rewards compare with ground truths the rewards
 // never saw, and how many groups carry no gradient. Label-free keys are always present; GT keys need a GT.
 // Per-rollout keys read the original view (for Co-I too, as the reference's critic/score does).
-import { groundTruthReward, isEquivalent } from '../answers/equivalence'
-import type { Vote } from '../answers/vote'
-import { voteOf } from './majority_voting'
+import { groundTruthReward, isEquivalent } from '../../answers/equivalence'
+import type { Vote } from '../../answers/vote'
 import type { GroupScore, QuestionGroup, RewardMode, ScoreOptions } from './types'
+import { voteOf } from './voting'
 
 export type AuditKey =
   | 'critic/score/zero_std_frac'

@@ -19,9 +19,16 @@ export function tokenStatsOf(rollout: Rollout, mode: string): TokenStats {
   return rollout.tokens
 }
 
-export function tokenStatMode(id: string, statistic: 'selfCertainty' | 'entropy', sign: 1 | -1): RewardMode {
+/** A mode rewarding `sign` times the masked mean of `statistic`; `about` is what the UI shows of it. */
+export function tokenStatMode(
+  about: Pick<RewardMode, 'id' | 'label' | 'description' | 'colour'>,
+  statistic: 'selfCertainty' | 'entropy',
+  sign: 1 | -1,
+): RewardMode {
   return {
-    id,
+    ...about,
+    // The reference publishes no KL coefficient for the baselines: they take Co-rewarding-II's.
+    klCoef: 0.001,
     binary: false,
     extraViews: [],
     needsTokenStats: true,
@@ -30,7 +37,7 @@ export function tokenStatMode(id: string, statistic: 'selfCertainty' | 'entropy'
       groups.map(({ views }) => ({
         original: {
           rewards: views.original.map((rollout) => {
-            const stats: TokenStats = tokenStatsOf(rollout, id)
+            const stats: TokenStats = tokenStatsOf(rollout, about.id)
             return sign * maskedMean(stats[statistic], stats.mask)
           }),
         },

@@ -1,9 +1,10 @@
 // The one interface every reward mode implements (method doc section 5): a mode scores the question groups of
 // a step, view by view, and says which pseudo label scored each view so the audit can check it.
-import type { Vote, VoteOptions } from '../answers/vote'
+import type { SAMPLE_VIEWS } from '../../../../preload/contract'
+import type { Vote, VoteOptions } from '../../answers/vote'
 
 /** original: the policy on the question; paraphrase: the policy on its rewrite (Co-I); teacher: the EMA teacher (Co-II). */
-export type View = 'original' | 'paraphrase' | 'teacher'
+export type View = (typeof SAMPLE_VIEWS)[number]
 
 /** Per-token statistics of one response (main/engine/model/token-stats.ts), over its padded length. */
 export interface TokenStats {
@@ -46,16 +47,28 @@ export interface ScoreOptions {
   voting?: VoteOptions
 }
 
-export interface RewardMode {
-  /** The mode's name in configs, the CLI and metrics (its key in the registry, main/engine/rewards/index.ts). */
+/** What the UI knows of a mode (the host serves it; the renderer cannot import the engine). */
+export interface RewardModeInfo {
+  /** The mode's name in configs, the CLI, metrics and the store (main/engine/rewards/index.ts lists the modes). */
   id: string
+  /** As the user reads it: "Co-rewarding-I". */
+  label: string
+  /** One sentence on how it rewards a rollout. */
+  description: string
+  /** Its colour on every chart, picker and table (a CSS colour). */
+  colour: string
+  /** The views each question must bring besides original; `teacher` makes the trainer keep an EMA teacher. */
+  extraViews: Exclude<View, 'original'>[]
+  /** Reads the ground truth; every other mode gets groups without it (label-free). */
+  usesGroundTruth: boolean
+}
+
+export interface RewardMode extends RewardModeInfo {
+  /** The KL loss coefficient a run of this mode starts from (`kl.coef` overrides it). */
+  klCoef: number
   /** Rewards are 0 or 1, so they can be checked against the GT reward (coreward/reward_acc). */
   binary: boolean
-  /** The views each question must bring besides original. */
-  extraViews: readonly Exclude<View, 'original'>[]
   /** Needs per-token statistics (so it cannot score saved text alone). */
   needsTokenStats: boolean
-  /** Reads the ground truth; every other mode gets groups without it. */
-  usesGroundTruth: boolean
   score(groups: readonly QuestionGroup[], options: ScoreOptions): GroupScore[]
 }
