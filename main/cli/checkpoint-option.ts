@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs'
 import { resolveCheckpoint } from '../engine/checkpoint/resolve'
 import { shippedBaseModel } from '../package-root'
-import { checkpointFromStore } from '../store/checkpoint-spec'
-import { openWorkspaceStore, type WorkspaceOptions } from './workspace-option'
+import { checkpointFromStore } from '../services/checkpoint-spec'
+import { openWorkspaceStore } from './workspace-option'
+import type { WorkspaceOptions } from './workspace-option'
 
 /** A checkpoint named by folder or RUN:STEP; the workspace is opened only when a run must be looked up. */
 export function checkpointFolder(spec: string | undefined, options: WorkspaceOptions): string {

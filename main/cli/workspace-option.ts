@@ -1,5 +1,6 @@
-import { Option, type Command } from 'commander'
-import { demoWanted, openWorkspace } from '../store/open'
+import { Option } from 'commander'
+import type { Command } from 'commander'
+import { demoWanted, openWorkspace } from '../services/open-workspace'
 import type { Store } from '../store/store'
 
 export interface WorkspaceOptions {

@@ -1,15 +1,16 @@
 // The Co-rewarding-I agreement heatmap: per question and step, do the original question's rollouts and its
 // paraphrase's rollouts reach the same majority answer? When they drift apart, the paraphrase's vote stops being
 // a useful label for the original (co-rewarding.md section 5).
-import type { Result } from '../../preload/contract'
+import type { Result, SAMPLE_VIEWS } from '../../preload/contract'
 import { isEquivalent } from '../engine/answers/equivalence'
-import { answerKey, majorityVote, type VoteOptions } from '../engine/answers/vote'
+import { answerKey, majorityVote } from '../engine/answers/vote'
+import type { VoteOptions } from '../engine/answers/vote'
 
 export interface AgreementSample {
   step: number
   recordId: number | null
   groupIndex: number
-  view: 'original' | 'paraphrase' | 'teacher'
+  view: (typeof SAMPLE_VIEWS)[number]
   answer: string
 }
 

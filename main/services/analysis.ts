@@ -1,14 +1,34 @@
 // The Compare view's and the rollout viewer's reads: chart series, config diff, summaries, the results table,
-// rollout groups and the Co-rewarding-I agreement heatmap. Every query goes through an index (metrics by
-// (run, key, step), samples by (run, step), events by run); the math lives in series.ts, results.ts and agreement.ts.
-import type Database from 'better-sqlite3'
-import type { ChartSeries, CollapseMarker, Result, RolloutGroup, RolloutSample } from '../../preload/contract'
+// rollout groups and the Co-rewarding-I agreement heatmap. The queries live in store/analysis.ts, the math in
+// series.ts, results.ts and agreement.ts.
+import type { ChartSeries, CollapseMarker, Result, RolloutGroup } from '../../preload/contract'
 import { detectCollapse } from '../engine/collapse'
+import { isRewardModeId, rewardMode } from '../engine/rewards'
+import {
+  bestMetric,
+  collapseMetricRows,
+  comparedRuns,
+  heldOutRows,
+  lastMetric,
+  metricColumn,
+  metricKeyCounts,
+  rolloutRows,
+  runAlerts,
+  sampledRecords,
+  sampledSteps,
+  viewAnswers,
+} from '../store/analysis'
+import type { ComparedRun, MetricRow } from '../store/analysis'
 import type { Db } from '../store/database'
-import { agreementCells, type AgreementRecord, type AgreementSample } from './agreement'
-import { ApiError, type Handlers } from './dispatch'
-import { accuracyResult, heldOutAccuracy, resultRow, type MetricRows, type RunResult } from './results'
-import { drawLine, groupLine, runLine, type Line, type RunPoints } from './series'
+import { readTransaction } from '../store/sql'
+import { agreementCells } from './agreement'
+import type { AgreementRecord } from './agreement'
+import { ApiError } from './dispatch'
+import type { Handlers } from './dispatch'
+import { accuracyResult, heldOutAccuracy, resultRow } from './results'
+import type { MetricRows, RunResult } from './results'
+import { drawLine, groupLine, runLine } from './series'
+import type { Line, RunPoints } from './series'
 
 export type AnalysisHandlers = Pick<
   Handlers,
@@ -22,26 +42,14 @@ export type AnalysisHandlers = Pick<
   | 'rollouts.agreement'
 >
 
-interface ChosenRun {
-  id: number
-  name: string
-  mode: string
-  origin: string
-  config: Record<string, unknown>
-}
-
 interface RunGroup {
   /** The run's name, or `field=value` for a group. */
   label: string
-  runs: ChosenRun[]
+  runs: ComparedRun[]
 }
 
 /** The metrics detectCollapse reads (besides the held-out accuracy keys). */
 const COLLAPSE_KEYS = ['critic/score/mean', 'response_length/mean', 'response_length/clip_ratio', 'coreward/pseudo_acc']
-// Every val-core/... key sorts between these two ('0' follows '/'), so the range walks the primary key.
-const VAL_CORE_RANGE = `key >= 'val-core/' AND key < 'val-core0'`
-const X_COLUMNS = { step: 'step', tokens: 'tokens', wall: 'wall_time' } as const
-const VIEW_ORDER = `CASE s.view WHEN 'original' THEN 0 WHEN 'paraphrase' THEN 1 ELSE 2 END`
 
 const finite = (value: number | null): number | null => (value !== null && Number.isFinite(value) ? value : null)
 const isObject = (value: unknown): value is Record<string, unknown> =>
@@ -74,19 +82,9 @@ const groupValueText = (value: unknown): string =>
 const lowerIsBetter = (key: string): boolean => /loss|kl/i.test(key)
 
 export function analysisHandlers(db: Db): AnalysisHandlers {
-  const statements = new Map<string, Database.Statement>()
-  const sql = (text: string, mode?: 'pluck'): Database.Statement => {
-    let statement = statements.get(text)
-    if (!statement) statements.set(text, (statement = mode === 'pluck' ? db.prepare(text).pluck(true) : db.prepare(text)))
-    return statement
-  }
-
   /** The runs asked for, in the order asked (each once); a missing one is a not_found error naming it. */
-  function chosenRuns(ids: readonly number[]): ChosenRun[] {
-    const rows = sql(`SELECT id, name, mode, origin, config FROM runs WHERE id IN (SELECT value FROM json_each(?))`).all(
-      JSON.stringify(ids),
-    ) as (Omit<ChosenRun, 'config'> & { config: string })[]
-    const byId = new Map(rows.map((row) => [row.id, { ...row, config: JSON.parse(row.config) as Record<string, unknown> }]))
+  function chosenRuns(ids: readonly number[]): ComparedRun[] {
+    const byId = new Map(comparedRuns(db, ids).map((run) => [run.id, run]))
     const missing = [...new Set(ids)].filter((id) => !byId.has(id))
     if (missing.length > 0) {
       throw new ApiError(
@@ -98,7 +96,7 @@ export function analysisHandlers(db: Db): AnalysisHandlers {
   }
 
   /** One group per run, or the runs grouped by their mode or a config field, in order of first appearance. */
-  function groupsOf(runs: ChosenRun[], groupBy: string | null): RunGroup[] {
+  function groupsOf(runs: ComparedRun[], groupBy: string | null): RunGroup[] {
     if (groupBy === null) return runs.map((run) => ({ label: run.name, runs: [run] }))
     const values = runs.map((run) => (groupBy === 'mode' ? run.mode : configValue(run.config, groupBy)))
     if (values.every((value) => value === undefined)) {
@@ -115,40 +113,26 @@ export function analysisHandlers(db: Db): AnalysisHandlers {
     return [...groups.values()]
   }
 
-  /**
-   * One column per query (pluck): building a small array per row costs more than the read itself. Call it inside
-   * a read transaction so that the columns come from one snapshot while trainers write.
-   */
-  function points(run: number, key: string, x: keyof typeof X_COLUMNS): RunPoints {
-    const column = (name: string): unknown[] =>
-      sql(`SELECT ${name} FROM metrics WHERE run_id = ? AND key = ? ORDER BY step`, 'pluck').all(run, key)
-    const steps = column('step') as number[]
-    const values = column('value') as (number | null)[]
+  /** A run's points of a metric; call it inside a snapshot, so that its columns agree while trainers write. */
+  function points(run: number, key: string, x: 'step' | 'tokens' | 'wall'): RunPoints {
+    const steps = metricColumn(db, run, key, 'step') as number[]
+    const values = metricColumn(db, run, key, 'value') as (number | null)[]
     for (let i = 0; i < values.length; i++) values[i] = finite(values[i]!)
-    return { steps, xs: x === 'step' ? steps : (column(X_COLUMNS[x]) as number[]), values }
+    return { steps, xs: x === 'step' ? steps : (metricColumn(db, run, key, x) as number[]), values }
   }
 
   /** Stored alerts for runs this workbench trained; for imported runs, the rules over their logged series. */
-  function collapseMarkers(runs: ChosenRun[]): CollapseMarker[] {
+  function collapseMarkers(runs: ComparedRun[]): CollapseMarker[] {
     const markers: CollapseMarker[] = []
     const local = runs.filter((run) => run.origin === 'local').map((run) => run.id)
-    const alerts = sql(
-      `SELECT run_id AS run, step, message, data FROM events
-       WHERE run_id IN (SELECT value FROM json_each(?)) AND kind = 'alert' ORDER BY run_id, id`,
-    ).all(JSON.stringify(local)) as { run: number; step: number | null; message: string; data: string }[]
-    for (const alert of alerts) {
-      const data = JSON.parse(alert.data) as Record<string, unknown>
+    for (const alert of runAlerts(db, local)) {
+      const { data } = alert
       const step = alert.step ?? (typeof data.step === 'number' ? data.step : null)
       if (step === null) continue
       markers.push({ run: alert.run, rule: typeof data.rule === 'string' ? data.rule : 'alert', step, message: alert.message })
     }
     for (const run of runs.filter((r) => r.origin !== 'local')) {
-      const series = metricRows(
-        sql(
-          `SELECT key, step, value FROM metrics WHERE run_id = @run AND key IN (SELECT value FROM json_each(@keys))
-           UNION ALL SELECT key, step, value FROM metrics WHERE run_id = @run AND ${VAL_CORE_RANGE}`,
-        ).all({ run: run.id, keys: JSON.stringify(COLLAPSE_KEYS) }) as MetricRow[],
-      )
+      const series = metricRows(collapseMetricRows(db, run.id, COLLAPSE_KEYS))
       for (const flag of detectCollapse(series))
         markers.push({ run: run.id, rule: flag.rule, step: flag.step, message: flag.message })
     }
@@ -158,26 +142,17 @@ export function analysisHandlers(db: Db): AnalysisHandlers {
 
   /** Reads in one transaction: one consistent view of the store while trainers commit steps. */
   function snapshot<T>(read: () => T): T {
-    return db.transaction(read)()
+    return readTransaction(db, read)
   }
 
-  function runExists(run: number): ChosenRun {
+  function runExists(run: number): ComparedRun {
     return chosenRuns([run])[0]!
   }
 
   return {
     'metrics.keys': ({ runs }) => {
       chosenRuns(runs)
-      // A skip-scan over the primary key: one index seek per (run, key) instead of a pass over every point.
-      return sql(
-        `WITH RECURSIVE chosen(run) AS (SELECT DISTINCT value FROM json_each(?)),
-         found(run, key) AS (
-           SELECT run, (SELECT MIN(key) FROM metrics WHERE run_id = chosen.run) FROM chosen
-           UNION ALL
-           SELECT run, (SELECT MIN(key) FROM metrics WHERE run_id = found.run AND key > found.key) FROM found WHERE key IS NOT NULL
-         )
-         SELECT key, COUNT(*) AS runs FROM found WHERE key IS NOT NULL GROUP BY key ORDER BY key`,
-      ).all(JSON.stringify(runs)) as { key: string; runs: number }[]
+      return metricKeyCounts(db, runs)
     },
 
     'metrics.series': ({ runs: ids, keys, x, smoothing, groupBy, maxPoints }) =>
@@ -216,22 +191,12 @@ export function analysisHandlers(db: Db): AnalysisHandlers {
 
     'compare.summary': ({ runs: ids, keys, atStep }) =>
       snapshot(() => {
-        type Row = { step: number; value: number | null } | undefined
-        const best = (order: 'ASC' | 'DESC'): Database.Statement =>
-          sql(
-            `SELECT step, value FROM metrics WHERE run_id = ? AND key = ? AND abs(value) <= 1.7976931348623157e308
-           ORDER BY value ${order}, step LIMIT 1`,
-          )
-        const last = sql('SELECT step, value FROM metrics WHERE run_id = ? AND key = ? ORDER BY step DESC LIMIT 1')
-        const lastUpTo = sql(
-          'SELECT step, value FROM metrics WHERE run_id = ? AND key = ? AND step <= ? ORDER BY step DESC LIMIT 1',
-        )
         const out: Result<'compare.summary'> = []
         for (const run of chosenRuns(ids)) {
           for (const key of new Set(keys)) {
-            const top = best(lowerIsBetter(key) ? 'ASC' : 'DESC').get(run.id, key) as Row
-            const final = last.get(run.id, key) as Row
-            const at = atStep === undefined ? undefined : (lastUpTo.get(run.id, key, atStep) as Row)
+            const top = bestMetric(db, run.id, key, lowerIsBetter(key))
+            const final = lastMetric(db, run.id, key)
+            const at = atStep === undefined ? undefined : lastMetric(db, run.id, key, atStep)
             out.push({
               run: run.id,
               key,
@@ -253,11 +218,10 @@ export function analysisHandlers(db: Db): AnalysisHandlers {
         const groups = groupsOf(runs, groupBy)
         const firstFlag = new Map<number, CollapseMarker>()
         for (const marker of collapseMarkers(runs)) if (!firstFlag.has(marker.run)) firstFlag.set(marker.run, marker)
-        const heldOut = sql(`SELECT key, step, value FROM metrics WHERE run_id = ? AND ${VAL_CORE_RANGE} ORDER BY key, step`)
         const results = new Map<number, RunResult>(
           runs.map((run) => {
             const flag = firstFlag.get(run.id)
-            const accuracy = accuracyResult(heldOutAccuracy(metricRows(heldOut.all(run.id) as MetricRow[])))
+            const accuracy = accuracyResult(heldOutAccuracy(metricRows(heldOutRows(db, run.id))))
             return [
               run.id,
               {
@@ -280,32 +244,12 @@ export function analysisHandlers(db: Db): AnalysisHandlers {
 
     'rollouts.steps': ({ run }) => {
       runExists(run)
-      // A skip-scan over samples_by_run_step: one seek per stored step, not one per sample.
-      return (
-        sql(
-          `WITH RECURSIVE stored(step) AS (
-             SELECT MIN(step) FROM samples WHERE run_id = @run
-             UNION ALL
-             SELECT (SELECT MIN(step) FROM samples WHERE run_id = @run AND step > stored.step) FROM stored WHERE step IS NOT NULL
-           )
-           SELECT step FROM stored WHERE step IS NOT NULL`,
-        ).all({ run }) as { step: number }[]
-      ).map((row) => row.step)
+      return sampledSteps(db, run)
     },
 
     'rollouts.get': ({ run, step }) => {
       runExists(run)
-      const rows = sql(
-        `SELECT s.id, s.record_id AS record, s.group_index AS groupIndex, s.view, s.prompt, s.text, s.answer,
-                s.pseudo_label AS pseudoLabel, s.reward, s.advantage, r.question, COALESCE(r.answer, s.gt) AS gt
-         FROM samples s LEFT JOIN records r ON r.id = s.record_id
-         WHERE s.run_id = ? AND s.step = ? ORDER BY s.group_index, ${VIEW_ORDER}, s.id`,
-      ).all(run, step) as (RolloutSample & {
-        record: number | null
-        groupIndex: number
-        question: string | null
-        gt: string | null
-      })[]
+      const rows = rolloutRows(db, run, step)
       const groups = new Map<number, RolloutGroup>()
       for (const { record, groupIndex, question, gt, ...sample } of rows) {
         let group = groups.get(groupIndex)
@@ -330,22 +274,15 @@ export function analysisHandlers(db: Db): AnalysisHandlers {
     'rollouts.agreement': ({ run }) =>
       snapshot(() => {
         const chosen = runExists(run)
-        if (chosen.mode !== 'co_rewarding_i') {
+        if (!isRewardModeId(chosen.mode) || !rewardMode(chosen.mode).extraViews.includes('paraphrase')) {
           throw new ApiError(
             'invalid_request',
-            `Run ${chosen.id} ("${chosen.name}") uses reward mode ${chosen.mode}; the agreement heatmap needs a co_rewarding_i run, which rolls out each question and its paraphrase.`,
+            `Run ${chosen.id} ("${chosen.name}") uses reward mode ${chosen.mode}; the agreement heatmap needs a run that rolls out each question and its paraphrase (co_rewarding_i).`,
           )
         }
-        const samples = sql(
-          `SELECT step, record_id AS recordId, group_index AS groupIndex, view, answer FROM samples
-         WHERE run_id = ? AND view IN ('original', 'paraphrase') ORDER BY step, id`,
-        ).all(run) as AgreementSample[]
+        const samples = viewAnswers(db, run)
         const records = new Map(
-          (
-            sql(
-              `SELECT id, question, answer FROM records WHERE id IN (SELECT DISTINCT record_id FROM samples WHERE run_id = ?)`,
-            ).all(run) as { id: number; question: string; answer: string | null }[]
-          ).map((r): [number, AgreementRecord] => [
+          sampledRecords(db, run).map((r): [number, AgreementRecord] => [
             r.id,
             { question: r.question, gt: r.answer !== null && r.answer.trim() !== '' ? r.answer : null },
           ]),
@@ -355,8 +292,6 @@ export function analysisHandlers(db: Db): AnalysisHandlers {
       }),
   }
 }
-
-type MetricRow = { key: string; step: number; value: number | null }
 
 function metricRows(rows: readonly MetricRow[]): MetricRows {
   const series: Record<string, [number, number | null][]> = {}

@@ -4,26 +4,19 @@
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import type { EventName, EventPayload, Paraphrase, Result } from '../../preload/contract'
+import { addParaphrase, editParaphrase, ensureChecks, undoEdit } from '../data/datasets'
 import { exportDataset } from '../data/export/export'
 import { defaultDatasetName, importDataset } from '../data/import/import'
 import { previewImport } from '../data/import/preview'
 import { isUpload, uploadedName } from '../data/import/uploads'
 import { shippedBaseModel } from '../package-root'
-import { checkpointFromStore } from '../store/checkpoint-spec'
 import type { Db } from '../store/database'
 import { datasetDetail, deleteDataset, freeDatasetName, nameTaken, runsUsingDataset, updateDataset } from '../store/datasets'
-import {
-  bulkStatus,
-  ensureChecks,
-  getRecord,
-  insertParaphrase,
-  listEdits,
-  recordPage,
-  undoLastStep,
-  updateParaphrase,
-} from '../store/records'
+import { bulkStatus, getRecord, listEdits, recordPage, setRecordFlag, unrejectedParaphrases } from '../store/records'
 import type { Store } from '../store/store'
-import { ApiError, type Handlers } from './dispatch'
+import { checkpointFromStore } from './checkpoint-spec'
+import { ApiError } from './dispatch'
+import type { Handlers } from './dispatch'
 import { JobRegistry } from './jobs'
 
 export type DatasetHandlers = Pick<
@@ -87,8 +80,7 @@ const exportStamp = (): string => new Date().toISOString().replace(/[:.]/g, '-')
  * a filtered list pages without counting 100,000 records again for every page.
  */
 function totalsCache(store: Store): { get(key: string): number | undefined; set(key: string, total: number): void } {
-  const ownChanges = store.db.prepare('SELECT total_changes()').pluck()
-  const version = (): string => `${store.dataVersion()}:${ownChanges.get() as number}`
+  const version = (): string => `${store.dataVersion()}:${store.totalChanges()}`
   let cached: { key: string; version: string; total: number } | undefined
   return {
     get: (key) => (cached && cached.key === key && cached.version === version() ? cached.total : undefined),
@@ -229,7 +221,7 @@ export function datasetHandlers({ store, workspace, emit, jobs: shared }: Datase
     'paraphrases.update': ({ paraphrase, text, status }) => {
       if (text === undefined && status === undefined)
         throw new ApiError('invalid_request', 'paraphrases.update: give the new text, the new status, or both.')
-      const updated = updateParaphrase(db, paraphrase, { text, status })
+      const updated = editParaphrase(db, paraphrase, { text, status })
       if (!updated) throw new ApiError('not_found', `No paraphrase ${paraphrase}; it may have been removed by an undo.`)
       return paraphraseOf(updated)
     },
@@ -237,7 +229,7 @@ export function datasetHandlers({ store, workspace, emit, jobs: shared }: Datase
     'paraphrases.add': ({ record, text }) => {
       if (!getRecord(db, record)) throw new ApiError('not_found', `No record ${record}; datasets.records lists them.`)
       // A paraphrase the user wrote is their review already: accepted.
-      return paraphraseOf(insertParaphrase(db, record, { text, origin: 'manual', status: 'accepted' }, { edit: true }))
+      return paraphraseOf(addParaphrase(db, record, { text, origin: 'manual', status: 'accepted' }, { edit: true }))
     },
 
     'paraphrases.bulkStatus': ({ dataset, filter, status, onlyPending }) => {
@@ -247,7 +239,7 @@ export function datasetHandlers({ store, workspace, emit, jobs: shared }: Datase
 
     'edits.undo': ({ dataset }) => {
       requireDataset(db, dataset)
-      return { undone: undoLastStep(db, dataset) }
+      return { undone: undoEdit(db, dataset) }
     },
 
     'edits.list': ({ dataset, limit }) => {
@@ -307,13 +299,10 @@ function agreementPairs(
   db: Db,
   records: number[],
 ): { record: number; question: string; paraphrases: { id: number; text: string }[] }[] {
-  const select = db.prepare(
-    `SELECT id, text FROM paraphrases WHERE record_id = ? AND status <> 'rejected' ORDER BY status = 'accepted' DESC, id`,
-  )
   const pairs = records.map((id) => {
     const record = getRecord(db, id)
     if (!record) throw new ApiError('not_found', `records: no record ${id}; datasets.records lists them.`)
-    return { record: id, question: record.question, paraphrases: select.all(id) as { id: number; text: string }[] }
+    return { record: id, question: record.question, paraphrases: unrejectedParaphrases(db, id) }
   })
   const bare = pairs.filter((pair) => pair.paraphrases.length === 0).map((pair) => pair.record)
   if (bare.length > 0) {
@@ -329,14 +318,5 @@ function agreementPairs(
 function flagDisagreements(db: Db, results: Result<'paraphrases.agreement'>): void {
   const disagree = new Map<number, boolean>()
   for (const r of results) disagree.set(r.record, (disagree.get(r.record) ?? false) || !r.agree)
-  const read = db.prepare('SELECT flags FROM records WHERE id = ?').pluck()
-  const write = db.prepare('UPDATE records SET flags = ? WHERE id = ?')
-  db.transaction(() => {
-    for (const [record, flagged] of disagree) {
-      const flags = new Set(JSON.parse(read.get(record) as string) as string[])
-      if (flagged) flags.add(FLAG_DISAGREEMENT)
-      else flags.delete(FLAG_DISAGREEMENT)
-      write.run(JSON.stringify([...flags]), record)
-    }
-  }).immediate()
+  setRecordFlag(db, FLAG_DISAGREEMENT, disagree)
 }

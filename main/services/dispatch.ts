@@ -1,7 +1,8 @@
 // The boundary every transport goes through: look up the method, validate the request against the
 // contract's schema, run the service, and turn any failure into a typed error (the host keeps running).
 import type { z } from 'zod'
-import { methods, type ApiErrorBody, type ErrorCode, type MethodName, type Reply, type Result } from '../../preload/contract'
+import { methods } from '../../preload/contract'
+import type { ApiErrorBody, ErrorCode, MethodName, Reply, Result } from '../../preload/contract'
 
 export class ApiError extends Error {
   constructor(
@@ -13,8 +14,11 @@ export class ApiError extends Error {
   }
 }
 
+/** A method's params as the handler gets them (validated, defaults filled in). */
+export type HandlerParams<M extends MethodName> = z.output<(typeof methods)[M]['params']>
+
 export type Handlers = {
-  [M in MethodName]: (params: z.output<(typeof methods)[M]['params']>) => Promise<Result<M>> | Result<M>
+  [M in MethodName]: (params: HandlerParams<M>) => Promise<Result<M>> | Result<M>
 }
 
 export type Dispatch = (method: unknown, params: unknown) => Promise<Reply<unknown>>

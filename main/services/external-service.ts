@@ -8,10 +8,13 @@ import { bundleRun, unbundleRun } from '../data/external/bundle'
 import { importLog } from '../data/external/import-log'
 import { exportRunToVerl } from '../data/external/verl-export'
 import { isUpload, safeFileName, uploadedName } from '../data/import/uploads'
+import { isRewardModeId, rewardModeIds } from '../engine/rewards'
 import type { Db } from '../store/database'
-import { addEvent, getRun } from '../store/runs'
+import { addEvent } from '../store/events'
+import { getRun } from '../store/runs'
 import type { Store } from '../store/store'
-import { ApiError, type Handlers } from './dispatch'
+import { ApiError } from './dispatch'
+import type { Handlers } from './dispatch'
 import { isWithin } from './paths'
 
 export type ExternalHandlers = Pick<
@@ -123,6 +126,12 @@ export function externalHandlers({
           { path: 'name', message: 'not with run' },
         ])
       if (run !== undefined) requireRun(db, run)
+      if (mode !== undefined && !isRewardModeId(mode))
+        throw new ApiError(
+          'invalid_request',
+          `runs.importLog: mode ${JSON.stringify(mode)} is not one of ${rewardModeIds().join(', ')}.`,
+          [{ path: 'mode', message: 'not a reward mode' }],
+        )
       const upload = isUpload(workspace, path)
       // An upload's file name carries a random prefix: recognise and name it by the name it was uploaded as.
       const shownName = upload ? uploadedName(path) : undefined

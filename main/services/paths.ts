@@ -3,11 +3,14 @@
 // every path in a request must lie under an allowed root: the workspace, plus the folders the user chose
 // (`cwb serve --allow-path DIR`, $CWB_ALLOW_PATHS; the desktop app adds the user's home, see main/app/desktop-paths.ts).
 // Paths are compared after resolving symbolic links, so a link inside the workspace cannot lead outside it.
-import { existsSync, lstatSync, readdirSync, realpathSync, type Dirent } from 'node:fs'
+import { existsSync, lstatSync, readdirSync, realpathSync } from 'node:fs'
+import type { Dirent } from 'node:fs'
 import { basename, delimiter, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import type { z } from 'zod'
+import { DELTA_AGAINST } from '../../preload/contract'
 import type { MethodName, methods } from '../../preload/contract'
-import { ApiError, type Handlers } from './dispatch'
+import { ApiError } from './dispatch'
+import type { Handlers } from './dispatch'
 
 export const ALLOW_PATHS_ENV = 'CWB_ALLOW_PATHS'
 export const ALLOW_PATH_HINT = 'start it with --allow-path DIR to allow another folder'
@@ -142,7 +145,7 @@ function realOrSelf(path: string): string {
 }
 
 /** Checkpoint names that are no folder: the shipped base model, and delta targets. */
-const NAMED_REFS = new Set(['base', 'previous', 'teacher'])
+const NAMED_REFS: ReadonlySet<string> = new Set(DELTA_AGAINST)
 const RUN_STEP = /^(.+):(\d+|latest)$/
 
 type HandlerParams<M extends MethodName> = z.output<(typeof methods)[M]['params']>

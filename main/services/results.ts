@@ -1,7 +1,8 @@
 // The paper-style results table (held-out accuracy before training, at its best and at the end), computed once
 // for the Compare view (compare.results) and `cwb demo`.
 import type { ResultRow } from '../../preload/contract'
-import { heldOutAccuracy as heldOutPoints, type MetricSeries } from '../engine/collapse'
+import { heldOutAccuracy as heldOutPoints } from '../engine/collapse'
+import type { MetricSeries } from '../engine/collapse'
 
 /** A run's metrics by key: [step, value] with steps ascending; null where NaN was logged. */
 export type MetricRows = MetricSeries

@@ -2,39 +2,38 @@
 // (metrics, rollouts, checkpoints, alerts, logs, status) into the store. A trainer that crashes makes a
 // failed run with its error and log, never a crashed owner. Used by `cwb train` and `cwb demo` (a run created and
 // trained at once) and by the app's scheduler (runs queued first, started as slots free up).
-import { fork, type ChildProcess } from 'node:child_process'
 import { spawnSync } from 'node:child_process'
 import { lstatSync, readdirSync, rmSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
+import type { ENDED_RUN_STATUSES } from '../../preload/contract'
 import type { CollapseFlag } from '../engine/collapse'
-import type { OwnerMessage, TrainerMessage } from '../engine/trainer/protocol'
+import type { TrainerMessage } from '../engine/trainer/protocol'
 import type { TrainerJob, TrainRecord } from '../engine/trainer/trainer'
 import type { RunConfig } from '../engine/run-config'
 import { packageRoot, packageVersion, shippedBaseModel } from '../package-root'
-import { checkpointFromStore } from '../store/checkpoint-spec'
-import { datasetRecords, findDataset } from '../store/datasets'
-import type { Db } from '../store/database'
 import { diskFullReason, isDiskFull } from '../disk-full'
 import {
   addCheckpoint,
-  addEvent,
-  claimQueuedRun,
-  createRun,
-  discardFromStep,
-  getRun,
-  heartbeat,
+  checkpointAtPath,
   listRunCheckpoints,
-  metricSeries,
-  recordActivity,
-  recordStep,
   refreshBestCheckpointTag,
   refreshBestTags,
-  runEvents,
-  stopRequested,
-  updateRun,
-  type Run,
-} from '../store/runs'
+  removeCheckpoint,
+} from '../store/checkpoints'
+import type { Db } from '../store/database'
+import { datasetRecords, findDataset } from '../store/datasets'
+import { addEvent, runEvents } from '../store/events'
+import type { NewEvent } from '../store/events'
+import { metricSeries } from '../store/metrics'
+import { acceptedParaphrases } from '../store/records'
+import { claimQueuedRun, createRun, getRun, heartbeat, recordActivity, stopRequested, updateRun } from '../store/runs'
+import type { Run } from '../store/runs'
+import { writeTransaction } from '../store/sql'
+import { discardFromStep, recordStep } from '../store/steps'
+import { checkpointFromStore } from './checkpoint-spec'
+import { startNodeTrainer, trainerModule } from './trainer-process'
+import type { StartTrainer, TrainerProcess } from './trainer-process'
 
 export interface RunProgress {
   step: number
@@ -46,7 +45,7 @@ export interface RunProgress {
 export interface RunOutcome {
   run: number
   /** interrupted: the owner closed and ended the trainer (the run resumes from its last checkpoint). */
-  status: 'finished' | 'stopped' | 'failed' | 'interrupted'
+  status: (typeof ENDED_RUN_STATUSES)[number]
   steps: number
   final: Record<string, number>
   error?: string
@@ -77,14 +76,7 @@ function jobData(
   if (validation.length === 0) {
     throw new Error(`validation_split: dataset "${dataset.name}" has no labelled records in split "${config.validation_split}"`)
   }
-  const paraphrases = new Map<number, string[]>()
-  const rows = db
-    .prepare(
-      `SELECT p.record_id AS record, p.text FROM paraphrases p JOIN records r ON r.id = p.record_id
-       WHERE r.dataset_id = ? AND p.status = 'accepted' ORDER BY p.id`,
-    )
-    .all(dataset.id) as { record: number; text: string }[]
-  for (const row of rows) paraphrases.set(row.record, [...(paraphrases.get(row.record) ?? []), row.text])
+  const paraphrases = acceptedParaphrases(db, dataset.id)
   const records: TrainRecord[] = train.map((r) => ({
     id: r.id,
     question: r.question,
@@ -107,6 +99,8 @@ export interface OwnerOptions {
   onLog?: (message: string) => void
   /** Polled with the store's stop request: true asks the trainer to stop after its current step. */
   shouldStop?: () => boolean
+  /** Starts the trainer process: a Node child unless the host passes another kind (the app's utilityProcess). */
+  startTrainer?: StartTrainer
 }
 
 /** Bytes of the files under `path` (a file or a folder; links are not followed); 0 when it does not exist. */
@@ -135,7 +129,7 @@ export function pruneCheckpoints(db: Db, runId: number, keep: number): { removed
   for (const checkpoint of doomed) {
     freedBytes += diskBytes(checkpoint.path)
     // The row goes first: a crash mid-delete then leaves an unlisted folder, never a listed, half-deleted checkpoint.
-    db.prepare('DELETE FROM checkpoints WHERE id = ?').run(checkpoint.id)
+    removeCheckpoint(db, checkpoint.id)
     rmSync(checkpoint.path, { recursive: true, force: true })
   }
   return { removed: doomed.map((c) => c.step), freedBytes }
@@ -169,8 +163,7 @@ function newRun(db: Db, config: RunConfig, datasetId: number, startCheckpoint: s
     seed: config.seed,
     datasetId,
     // A run started from a stored checkpoint (RUN:STEP, or its folder) is a branch of it.
-    parentCheckpointId:
-      (db.prepare('SELECT id FROM checkpoints WHERE path = ?').pluck().get(startCheckpoint) as number | undefined) ?? null,
+    parentCheckpointId: checkpointAtPath(db, startCheckpoint)?.id ?? null,
     environment: {
       workbench: packageVersion(),
       node: process.versions.node,
@@ -257,13 +250,11 @@ export async function trainNewRun(config: RunConfig, options: OwnerOptions): Pro
   const data = jobData(db, config)
   const startCheckpoint = startCheckpointOf(db, config)
   // Created and claimed in one transaction: a workbench watching the queue never sees this run as queued.
-  const run = db
-    .transaction((): number => {
-      const id = newRun(db, config, data.datasetId, startCheckpoint)
-      claimQueuedRun(db, id)
-      return id
-    })
-    .immediate()
+  const run = writeTransaction(db, (): number => {
+    const id = newRun(db, config, data.datasetId, startCheckpoint)
+    claimQueuedRun(db, id)
+    return id
+  })
   const job: TrainerJob = { config, runDir: join(options.workspace, 'runs', String(run)), startCheckpoint, ...data }
   return own(run, job, options).outcome
 }
@@ -302,12 +293,12 @@ function storeErrorMessage(error: unknown, runId: number, what: string, workspac
  * two seconds while the store is open, so the run shows its true status once space is freed (a host that closes
  * first leaves it running with a dead trainer, which the next start marks interrupted).
  */
-function settle(db: Db, runId: number, status: RunOutcome['status'], event?: Parameters<typeof addEvent>[2]): void {
+function settle(db: Db, runId: number, status: RunOutcome['status'], event?: NewEvent): void {
   try {
-    db.transaction(() => {
+    writeTransaction(db, () => {
       if (event) addEvent(db, runId, event)
       updateRun(db, runId, { status, trainerPid: null, phase: null, finishedAt: new Date().toISOString() })
-    }).immediate()
+    })
   } catch (error) {
     // Anything else (the run was deleted under its trainer) has nothing left to record.
     if (isDiskFull(error) && db.open) setTimeout(() => settle(db, runId, status, event), 2000).unref()
@@ -316,179 +307,227 @@ function settle(db: Db, runId: number, status: RunOutcome['status'], event?: Par
 
 /** Runs the trainer process for `job` and writes its events into the store until it ends. */
 function own(runId: number, job: TrainerJob, options: OwnerOptions): OwnedTrainer {
-  const { db } = options
-  const child: ChildProcess = fork(join(packageRoot(), 'out', 'main', 'trainer.js'), [], {
-    stdio: ['ignore', 'inherit', 'pipe', 'ipc'],
-    env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
-  })
-  let stderr = ''
-  child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-20_000)))
-  try {
-    updateRun(db, runId, {
-      status: 'running',
-      trainerPid: child.pid ?? null,
-      trainerHost: hostname(),
-      startedAt: new Date().toISOString(),
-      finishedAt: null,
-    })
-    recordActivity(db, runId, 'starting')
-  } catch (error) {
-    child.kill('SIGKILL')
-    throw new Error(storeErrorMessage(error, runId, 'start', options.workspace), { cause: error })
-  }
-  const send = (message: OwnerMessage): void => {
-    if (child.connected) child.send(message)
-  }
-  send({ type: 'start', job })
-  let step = 0
-  let stopSent = false
-  let killedByUser = false
-  let abandoned = false
-  let outcome: RunOutcome | undefined
-  const finish = (result: RunOutcome): void => {
-    outcome ??= result
-  }
+  return new TrainerOwner(runId, job, options, (options.startTrainer ?? startNodeTrainer)(trainerModule()))
+}
+
+/** A trainer process, and what its owner has learnt of it so far. */
+class TrainerOwner implements OwnedTrainer {
+  readonly outcome: Promise<RunOutcome>
+  private readonly db: Db
+  private readonly poll: NodeJS.Timeout
+  /** The last step the trainer reported. */
+  private step = 0
+  private stopSent = false
+  private killedByUser = false
+  private abandoned = false
   /**
    * A write to the store failed (most likely the disk is full): the run fails and its trainer ends now, without a
    * checkpoint (a checkpoint of a step the store lacks would leave a hole in the run's metrics on resume).
    */
-  let storeFailed = false
+  private storeFailed = false
   /** The trainer's own error, written with the run's final status when the trainer has exited. */
-  let trainerError: Parameters<typeof addEvent>[2] | undefined
-  const onStoreError = (error: unknown, what: string): void => {
-    // Once the run's outcome is known (done, or the trainer's error) the trainer is ending anyway: `settle` records it.
-    if (storeFailed || outcome) return
-    storeFailed = true
-    const message = storeErrorMessage(error, runId, what, options.workspace)
-    finish({ run: runId, status: 'failed', steps: step, final: {}, error: message })
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  private trainerError: NewEvent | undefined
+  /** How the run ended, once known: the first answer stands. */
+  private result: RunOutcome | undefined
+  /** The end of the trainer's stderr, for the message of a trainer that dies without saying why. */
+  private stderr = ''
+
+  constructor(
+    readonly run: number,
+    private readonly job: TrainerJob,
+    private readonly options: OwnerOptions,
+    private readonly child: TrainerProcess,
+  ) {
+    this.db = options.db
+    child.stderr?.on('data', (chunk: Buffer) => (this.stderr = (this.stderr + chunk.toString()).slice(-20_000)))
+    this.recordStart()
+    // A utilityProcess has its pid only once it has spawned; `cwb stop --kill` and other hosts read it from the store.
+    if (child.pid === undefined) child.on('spawn', () => this.recordPid())
+    child.send({ type: 'start', job })
+    this.poll = setInterval(() => this.checkIn(), 500)
+    this.outcome = new Promise((resolve) => {
+      child.on('message', (message) => this.receive(message))
+      child.on('exit', (code, signal) => resolve(this.exited(code, signal)))
+    })
   }
-  const poll = setInterval(() => {
+
+  /** Ends the trainer at once (no checkpoint): the run fails with "Killed by the user at step N" and can be resumed. */
+  kill(): void {
+    if (this.abandoned || !this.alive) return
+    this.killedByUser = true
+    this.child.kill('SIGKILL')
+  }
+
+  /** Ends the trainer because its owner is closing: the run is interrupted now, and nothing more is written after. */
+  abandon(reason: string): void {
+    if (this.abandoned || !this.alive) return
+    this.abandoned = true
+    clearInterval(this.poll)
+    this.finish({ run: this.run, status: 'interrupted', steps: this.step, final: {}, error: reason })
+    this.child.kill('SIGTERM')
     try {
-      heartbeat(db, runId)
-      if (!stopSent && (options.shouldStop?.() || stopRequested(db, runId))) {
-        stopSent = true
-        updateRun(db, runId, { status: 'stopping' })
-        send({ type: 'stop' })
+      updateRun(this.db, this.run, { status: 'interrupted', trainerPid: null, phase: null })
+      addEvent(this.db, this.run, {
+        level: 'warning',
+        kind: 'status',
+        message: `Run interrupted at step ${this.step}: ${reason}. Resume it from its last checkpoint.`,
+      })
+    } catch {
+      // A full disk: the run stays running with a dead trainer, and the next start marks it interrupted.
+    }
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid
+  }
+
+  private get alive(): boolean {
+    return !this.child.exited
+  }
+
+  private finish(result: RunOutcome): void {
+    this.result ??= result
+  }
+
+  /** Marks the run running under this trainer; a store that cannot take it ends the trainer at once. */
+  private recordStart(): void {
+    try {
+      updateRun(this.db, this.run, {
+        status: 'running',
+        trainerPid: this.child.pid ?? null,
+        trainerHost: hostname(),
+        startedAt: new Date().toISOString(),
+        finishedAt: null,
+      })
+      recordActivity(this.db, this.run, 'starting')
+    } catch (error) {
+      this.child.kill('SIGKILL')
+      throw new Error(storeErrorMessage(error, this.run, 'start', this.options.workspace), { cause: error })
+    }
+  }
+
+  private recordPid(): void {
+    if (this.abandoned || this.storeFailed) return
+    try {
+      updateRun(this.db, this.run, { trainerPid: this.child.pid ?? null })
+    } catch (error) {
+      this.onStoreError(error, 'start')
+    }
+  }
+
+  /** Every half second: the heartbeat, and a stop asked for (by the caller or through the store) passed on once. */
+  private checkIn(): void {
+    try {
+      heartbeat(this.db, this.run)
+      if (!this.stopSent && (this.options.shouldStop?.() || stopRequested(this.db, this.run))) {
+        this.stopSent = true
+        updateRun(this.db, this.run, { status: 'stopping' })
+        this.child.send({ type: 'stop' })
       }
     } catch (error) {
-      onStoreError(error, 'heartbeat')
+      this.onStoreError(error, 'heartbeat')
     }
-  }, 500)
-  const ended = new Promise<RunOutcome>((resolve) => {
-    child.on('message', (raw) => {
-      if (abandoned || storeFailed) return
-      const message = raw as TrainerMessage
-      try {
-        handle(message)
-      } catch (error) {
-        onStoreError(error, message.type === 'step' ? `step ${message.step} metrics` : 'progress')
-      }
-    })
-    const handle = (message: TrainerMessage): void => {
-      switch (message.type) {
-        case 'started':
-          updateRun(db, runId, { backend: message.backend })
-          addEvent(db, runId, {
-            level: 'info',
-            kind: 'status',
-            step: message.step,
-            message: `${message.resumed ? 'Resumed' : 'Started'} on ${message.backend} (${message.parameters} parameters)`,
-          })
-          break
-        case 'phase':
-          recordActivity(db, runId, message.phase)
-          options.onProgress?.({ step: message.step, totalSteps: job.config.steps, phase: message.phase })
-          break
-        case 'step':
-          step = message.step
-          recordStep(db, runId, {
-            step: message.step,
-            wallTime: message.wallTime,
-            tokens: message.tokens,
-            metrics: message.metrics,
-            samples: message.samples,
-          })
-          recordActivity(db, runId)
-          if (Object.keys(message.metrics).some((key) => key.startsWith('val-core/'))) refreshBestCheckpointTag(db, runId)
-          options.onProgress?.({ step: message.step, totalSteps: job.config.steps, phase: 'done', metrics: message.metrics })
-          break
-        case 'checkpoint':
-          addCheckpoint(db, runId, message.step, message.path, message.step === job.config.steps ? ['latest'] : [])
-          // Tag first: retention keeps tagged checkpoints, so the best ones (by GT and by self-reward) survive pruning.
-          refreshBestTags(db, runId)
-          pruneCheckpoints(db, runId, job.config.keep_checkpoints)
-          break
-        case 'alert':
-          addEvent(db, runId, {
-            level: 'warning',
-            kind: 'alert',
-            step: message.step,
-            message: message.message,
-            data: { rule: message.rule, step: message.step, message: message.message, detail: message.detail },
-          })
-          options.onLog?.(`step ${message.step}: ${message.message}`)
-          break
-        case 'log':
-          addEvent(db, runId, { level: message.level, kind: 'log', message: message.message })
-          options.onLog?.(message.message)
-          break
-        case 'done':
-          finish({ run: runId, status: message.status, steps: message.steps, final: message.final })
-          break
-        case 'error':
-          finish({ run: runId, status: 'failed', steps: step, final: {}, error: message.message })
-          trainerError = {
-            level: 'error',
-            kind: 'log',
-            step: message.step ?? step,
-            message: message.message,
-            data: { stack: message.stack ?? '' },
-          }
-          break
-      }
+  }
+
+  private onStoreError(error: unknown, what: string): void {
+    // Once the run's outcome is known (done, or the trainer's error) the trainer is ending anyway: `settle` records it.
+    if (this.storeFailed || this.result) return
+    this.storeFailed = true
+    const message = storeErrorMessage(error, this.run, what, this.options.workspace)
+    this.finish({ run: this.run, status: 'failed', steps: this.step, final: {}, error: message })
+    if (this.alive) this.child.kill('SIGKILL')
+  }
+
+  private receive(message: TrainerMessage): void {
+    if (this.abandoned || this.storeFailed) return
+    try {
+      this.record(message)
+    } catch (error) {
+      this.onStoreError(error, message.type === 'step' ? `step ${message.step} metrics` : 'progress')
     }
-    child.on('exit', (code, signal) => {
-      clearInterval(poll)
-      if (abandoned) return resolve(outcome!)
-      let event = trainerError
-      if (storeFailed) event = { level: 'error', kind: 'log', step, message: outcome!.error! }
-      else if (!outcome) {
-        const why = killedByUser
-          ? `Killed by the user at step ${step}`
-          : `the trainer process exited ${signal ? `on ${signal}` : `with code ${code}`} without finishing${stderr.trim() ? `: ${stderr.trim().split('\n').at(-1)}` : ''}`
-        event = { level: 'error', kind: 'log', step, message: why, data: { stderr } }
-        finish({ run: runId, status: 'failed', steps: step, final: {}, error: why })
-      }
-      settle(db, runId, outcome!.status, event)
-      resolve(outcome!)
-    })
-  })
-  return {
-    run: runId,
-    pid: child.pid,
-    outcome: ended,
-    kill: () => {
-      if (abandoned || child.exitCode !== null || child.signalCode !== null) return
-      killedByUser = true
-      child.kill('SIGKILL')
-    },
-    abandon: (reason) => {
-      if (abandoned || child.exitCode !== null || child.signalCode !== null) return
-      abandoned = true
-      clearInterval(poll)
-      finish({ run: runId, status: 'interrupted', steps: step, final: {}, error: reason })
-      child.kill('SIGTERM')
-      try {
-        updateRun(db, runId, { status: 'interrupted', trainerPid: null, phase: null })
-        addEvent(db, runId, {
-          level: 'warning',
+  }
+
+  /** Writes what the trainer reported into the store and passes it on to the caller. */
+  private record(message: TrainerMessage): void {
+    const { db, run, job, options } = this
+    switch (message.type) {
+      case 'started':
+        updateRun(db, run, { backend: message.backend })
+        addEvent(db, run, {
+          level: 'info',
           kind: 'status',
-          message: `Run interrupted at step ${step}: ${reason}. Resume it from its last checkpoint.`,
+          step: message.step,
+          message: `${message.resumed ? 'Resumed' : 'Started'} on ${message.backend} (${message.parameters} parameters)`,
         })
-      } catch {
-        // A full disk: the run stays running with a dead trainer, and the next start marks it interrupted.
-      }
-    },
+        break
+      case 'phase':
+        recordActivity(db, run, message.phase)
+        options.onProgress?.({ step: message.step, totalSteps: job.config.steps, phase: message.phase })
+        break
+      case 'step':
+        this.step = message.step
+        recordStep(db, run, {
+          step: message.step,
+          wallTime: message.wallTime,
+          tokens: message.tokens,
+          metrics: message.metrics,
+          samples: message.samples,
+        })
+        recordActivity(db, run)
+        if (Object.keys(message.metrics).some((key) => key.startsWith('val-core/'))) refreshBestCheckpointTag(db, run)
+        options.onProgress?.({ step: message.step, totalSteps: job.config.steps, phase: 'done', metrics: message.metrics })
+        break
+      case 'checkpoint':
+        addCheckpoint(db, run, message.step, message.path, message.step === job.config.steps ? ['latest'] : [])
+        // Tag first: retention keeps tagged checkpoints, so the best ones (by GT and by self-reward) survive pruning.
+        refreshBestTags(db, run)
+        pruneCheckpoints(db, run, job.config.keep_checkpoints)
+        break
+      case 'alert':
+        addEvent(db, run, {
+          level: 'warning',
+          kind: 'alert',
+          step: message.step,
+          message: message.message,
+          data: { rule: message.rule, step: message.step, message: message.message, detail: message.detail },
+        })
+        options.onLog?.(`step ${message.step}: ${message.message}`)
+        break
+      case 'log':
+        addEvent(db, run, { level: message.level, kind: 'log', message: message.message })
+        options.onLog?.(message.message)
+        break
+      case 'done':
+        this.finish({ run, status: message.status, steps: message.steps, final: message.final })
+        break
+      case 'error':
+        this.finish({ run, status: 'failed', steps: this.step, final: {}, error: message.message })
+        this.trainerError = {
+          level: 'error',
+          kind: 'log',
+          step: message.step ?? this.step,
+          message: message.message,
+          data: { stack: message.stack ?? '' },
+        }
+        break
+    }
+  }
+
+  /** The trainer has exited: writes the run's final status (a trainer that died without a word fails the run). */
+  private exited(code: number | null, signal: NodeJS.Signals | null): RunOutcome {
+    clearInterval(this.poll)
+    if (this.abandoned) return this.result!
+    let event = this.trainerError
+    if (this.storeFailed) event = { level: 'error', kind: 'log', step: this.step, message: this.result!.error! }
+    else if (!this.result) {
+      const tail = this.stderr.trim()
+      const why = this.killedByUser
+        ? `Killed by the user at step ${this.step}`
+        : `the trainer process exited ${signal ? `on ${signal}` : `with code ${code}`} without finishing${tail ? `: ${tail.split('\n').at(-1)}` : ''}`
+      event = { level: 'error', kind: 'log', step: this.step, message: why, data: { stderr: this.stderr } }
+      this.finish({ run: this.run, status: 'failed', steps: this.step, final: {}, error: why })
+    }
+    settle(this.db, this.run, this.result!.status, event)
+    return this.result!
   }
 }

@@ -1,36 +1,38 @@
 // The run handlers of the API contract: the run list and the live panel, the launch form (schema, defaults,
 // presets, validation), the queue (launch, stop, resume, kill) and housekeeping (rename, notes, tags, delete,
 // checkpoint retention, disk usage).
+import { rmSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
-import { rmSync } from 'node:fs'
-import { REWARD_MODES, type ConfigPreset, type FieldIssue, type RunDetail, type RunSummary } from '../../preload/contract'
-import { defaultRunConfig, parseRunConfig, RunConfig, runConfigJsonSchema } from '../engine/run-config'
-import { checkpointFromStore } from '../store/checkpoint-spec'
-import { datasetSplits, findDataset } from '../store/datasets'
+import { isLiveStatus } from '../../preload/contract'
+import type { ConfigPreset, RunDetail, RunSummary } from '../../preload/contract'
+import { rewardModeIds } from '../engine/rewards'
+import { defaultRunConfig, runConfigJsonSchema } from '../engine/run-config'
+import { checkpointFolders, listRunCheckpoints, refreshBestTags } from '../store/checkpoints'
 import type { Db } from '../store/database'
+import { auditSplits } from '../store/datasets'
+import { addEvent, runEvents } from '../store/events'
+import { lastStep, latestMetrics, medianStepSeconds, metricToJson, tokensPerSecond } from '../store/metrics'
 import {
   activeRuns,
-  addEvent,
+  deleteRun,
   getRun,
-  lastStep,
-  latestMetrics,
-  listRunCheckpoints,
-  medianStepSeconds,
-  metricToJson,
   queuedRuns,
-  refreshBestTags,
   requestStop,
-  runEvents,
+  runIds,
   runSummaries,
-  tokensPerSecond,
+  setConfigName,
+  unfinishedRunStarts,
   updateRun,
-  type Run,
 } from '../store/runs'
+import type { Run } from '../store/runs'
+import { writeTransaction } from '../store/sql'
 import type { Store } from '../store/store'
-import { ApiError, type Handlers } from './dispatch'
+import { ApiError } from './dispatch'
+import type { Handlers } from './dispatch'
 import { isWithin } from './paths'
 import { createQueuedRun, diskBytes, pruneCheckpoints } from './run-owner'
+import { validateWithCheckpoint } from './run-validation'
 import type { RunScheduler } from './scheduler'
 
 export type RunHandlers = Pick<
@@ -63,7 +65,7 @@ export const PRESETS: ConfigPreset[] = [
     id: 'demo-comparison',
     label: 'demo comparison',
     description: "The paper's comparison in miniature: the six reward modes from the shipped base model, 60 steps each.",
-    configs: REWARD_MODES.map((mode) => ({ name: `demo-${mode}`, mode, steps: 60 })),
+    configs: rewardModeIds().map((mode) => ({ name: `demo-${mode}`, mode, steps: 60 })),
   },
   {
     id: 'smoke-test',
@@ -94,9 +96,6 @@ export const PRESETS: ConfigPreset[] = [
   },
 ]
 
-const LIVE = ['queued', 'running', 'stopping'] as const
-const isLive = (status: Run['status']): boolean => (LIVE as readonly string[]).includes(status)
-
 function requireRun(db: Db, id: number): Run {
   const run = getRun(db, id)
   if (!run) throw new ApiError('not_found', `No run ${id} in this workspace; runs.list lists the runs.`)
@@ -107,64 +106,6 @@ function summary(db: Db, id: number): RunSummary {
   const found = runSummaries(db, { ids: [id] })[0]
   if (!found) throw new ApiError('not_found', `No run ${id} in this workspace; runs.list lists the runs.`)
   return found
-}
-
-/**
- * Checks a config as the trainer would: every schema issue (with its field path), the EMA/mode rule, and that the
- * dataset, its splits and the starting checkpoint exist in this workspace. Returns the complete config when valid.
- */
-export function validateRunConfig(db: Db, raw: unknown): { config: RunConfig | null; issues: FieldIssue[] } {
-  const parsed = RunConfig.safeParse(raw)
-  const issues: FieldIssue[] = parsed.success
-    ? []
-    : parsed.error.issues.map((issue) => ({ path: issue.path.join('.') || '(config)', message: issue.message }))
-  if (parsed.success) {
-    try {
-      parseRunConfig(raw, 'config')
-    } catch (error) {
-      // parseRunConfig's own rules (EMA only for Co-rewarding-II) say "config: <field>: <reason>".
-      const [, path = '(config)', message = (error as Error).message] =
-        /^config: ([^:]+): (.*)$/s.exec((error as Error).message) ?? []
-      issues.push({ path, message })
-    }
-  }
-  const fields = typeof raw === 'object' && raw !== null ? (raw as Record<string, unknown>) : {}
-  const datasetName = parsed.success ? parsed.data.dataset : typeof fields.dataset === 'string' ? fields.dataset : undefined
-  if (datasetName !== undefined && !issues.some((issue) => issue.path === 'dataset')) {
-    const dataset = findDataset(db, datasetName)
-    if (!dataset) {
-      const names = (db.prepare('SELECT name FROM datasets ORDER BY name').all() as { name: string }[]).map((d) => d.name)
-      issues.push({
-        path: 'dataset',
-        message: `no dataset "${datasetName}" in this workspace; ${names.length ? `choose one of ${names.join(', ')}` : 'import one first'}`,
-      })
-    } else if (parsed.success) {
-      const { train_split: train, validation_split: validation } = parsed.data
-      const audit = db.prepare('SELECT audit_split FROM datasets WHERE id = ?').pluck().get(dataset.id) as string | null
-      if (!datasetSplits(db, dataset.id)[train]) {
-        issues.push({ path: 'train_split', message: `dataset "${dataset.name}" has no records in split "${train}"` })
-      } else if (train === audit) {
-        issues.push({
-          path: 'train_split',
-          message: `split "${train}" is the audit/validation split of dataset "${dataset.name}" (GT quarantine); train on another split`,
-        })
-      }
-      if (!datasetSplits(db, dataset.id, { labelledOnly: true })[validation]) {
-        issues.push({
-          path: 'validation_split',
-          message: `dataset "${dataset.name}" has no records with an answer in split "${validation}"`,
-        })
-      }
-    }
-  }
-  if (parsed.success && parsed.data.checkpoint) {
-    try {
-      checkpointFromStore(db, parsed.data.checkpoint)
-    } catch (error) {
-      issues.push({ path: 'checkpoint', message: (error as Error).message })
-    }
-  }
-  return { config: parsed.success && issues.length === 0 ? parsed.data : null, issues }
 }
 
 /** The folders a run's files live in: its run folder, and checkpoint folders kept elsewhere (imports). */
@@ -208,23 +149,6 @@ function runDetail(services: RunServices, id: number): RunDetail {
   }
 }
 
-/**
- * validateRunConfig, and the starting checkpoint folder read as the trainer will load it (headers only): a damaged
- * or foreign folder is a field issue now rather than a run that fails once it starts.
- */
-async function validateWithCheckpoint(db: Db, raw: unknown): Promise<{ config: RunConfig | null; issues: FieldIssue[] }> {
-  const result = validateRunConfig(db, raw)
-  const spec = result.config?.checkpoint
-  if (!spec) return result
-  const { inspectFolder } = await import('./checkpoints-service') // it imports this module: load it when needed
-  try {
-    await inspectFolder(checkpointFromStore(db, spec))
-    return result
-  } catch (error) {
-    return { config: null, issues: [...result.issues, { path: 'checkpoint', message: (error as Error).message }] }
-  }
-}
-
 async function launch(services: RunServices, configs: unknown[]): Promise<{ runs: number[] }> {
   const { db } = services.store
   const checked = await Promise.all(configs.map((raw) => validateWithCheckpoint(db, raw)))
@@ -237,7 +161,7 @@ async function launch(services: RunServices, configs: unknown[]): Promise<{ runs
       issues,
     )
   }
-  const runs = db.transaction(() => checked.map((result) => createQueuedRun(db, result.config!))).immediate()
+  const runs = writeTransaction(db, () => checked.map((result) => createQueuedRun(db, result.config!)))
   services.scheduler.fill()
   return { runs }
 }
@@ -266,7 +190,7 @@ function resume(services: RunServices, id: number): RunSummary {
   if (run.status === 'finished') {
     throw new ApiError('conflict', `Run ${id} has finished; launch a new run from one of its checkpoints instead.`)
   }
-  if (isLive(run.status))
+  if (isLiveStatus(run.status))
     throw new ApiError('conflict', `Run ${id} is ${run.status}; only a stopped, failed or interrupted run resumes.`)
   const from = listRunCheckpoints(db, id).at(-1)?.step
   updateRun(db, id, {
@@ -312,17 +236,15 @@ async function kill(services: RunServices, id: number): Promise<RunSummary> {
 
 function update(db: Db, params: { run: number; name?: string; notes?: string; tags?: string[] }): RunSummary {
   requireRun(db, params.run)
-  db.transaction(() => {
+  writeTransaction(db, () => {
     updateRun(db, params.run, {
       name: params.name,
       notes: params.notes,
       tags: params.tags && [...new Set(params.tags)],
     })
     // The name lives in the config too (configs are what the launch form duplicates and the diff compares).
-    if (params.name !== undefined) {
-      db.prepare(`UPDATE runs SET config = json_set(config, '$.name', ?) WHERE id = ?`).run(params.name.trim(), params.run)
-    }
-  }).immediate()
+    if (params.name !== undefined) setConfigName(db, params.run, params.name.trim())
+  })
   return summary(db, params.run)
 }
 
@@ -330,19 +252,14 @@ function remove(services: RunServices, id: number): { run: number; freedBytes: n
   const { store, workspace } = services
   const { db } = store
   const run = requireRun(db, id)
-  if (isLive(run.status))
+  if (isLiveStatus(run.status))
     throw new ApiError('conflict', `Run ${id} ("${run.name}") is ${run.status}; stop it before deleting it.`)
   const checkpoints = listRunCheckpoints(db, id).map((c) => c.path)
   const runDir = join(workspace, 'runs', String(id))
   // A run that may still train needs its starting checkpoint (the KL reference) when it resumes.
-  const dependent = (
-    db
-      .prepare(
-        `SELECT id, json_extract(environment, '$.start_checkpoint') AS start FROM runs
-         WHERE id <> ? AND status <> 'finished' AND json_type(environment, '$.start_checkpoint') = 'text'`,
-      )
-      .all(id) as { id: number; start: string }[]
-  ).find((other) => checkpoints.includes(other.start) || isWithin(runDir, other.start))
+  const dependent = unfinishedRunStarts(db, id).find(
+    (other) => checkpoints.includes(other.start) || isWithin(runDir, other.start),
+  )
   if (dependent) {
     throw new ApiError(
       'conflict',
@@ -352,7 +269,7 @@ function remove(services: RunServices, id: number): { run: number; freedBytes: n
   // Only folders inside the workspace are deleted: an imported run's checkpoints may be the importer's own files.
   const folders = runFolders(workspace, id, checkpoints).filter((folder) => isWithin(workspace, folder))
   const freedBytes = folders.reduce((sum, folder) => sum + diskBytes(folder), 0)
-  db.prepare('DELETE FROM runs WHERE id = ?').run(id)
+  deleteRun(db, id)
   for (const folder of folders) rmSync(folder, { recursive: true, force: true })
   return { run: id, freedBytes }
 }
@@ -372,11 +289,8 @@ function prune(services: RunServices, id: number, keep: number): { removed: numb
 
 function disk(services: RunServices): { run: number; bytes: number }[] {
   const { db } = services.store
-  const paths = new Map<number, string[]>()
-  for (const row of db.prepare('SELECT run_id AS run, path FROM checkpoints').all() as { run: number; path: string }[]) {
-    paths.set(row.run, [...(paths.get(row.run) ?? []), row.path])
-  }
-  return (db.prepare('SELECT id FROM runs ORDER BY id DESC').all() as { id: number }[]).map(({ id }) => ({
+  const paths = checkpointFolders(db)
+  return runIds(db).map((id) => ({
     run: id,
     bytes: runFolders(services.workspace, id, paths.get(id) ?? []).reduce((sum, folder) => sum + diskBytes(folder), 0),
   }))
@@ -402,17 +316,10 @@ export function runHandlers(services: RunServices): RunHandlers {
     },
     'runs.form': () => ({
       schema: runConfigJsonSchema() as Record<string, unknown>,
-      defaults: Object.fromEntries(REWARD_MODES.map((mode) => [mode, defaultRunConfig(mode)])),
+      defaults: Object.fromEntries(rewardModeIds().map((mode) => [mode, defaultRunConfig(mode)])),
       presets: PRESETS,
       datasets: store.listDatasets().map((dataset) => dataset.name),
-      auditSplits: Object.fromEntries(
-        (
-          db.prepare('SELECT name, audit_split AS split FROM datasets WHERE audit_split IS NOT NULL').all() as {
-            name: string
-            split: string
-          }[]
-        ).map((row) => [row.name, row.split]),
-      ),
+      auditSplits: auditSplits(db),
     }),
     'runs.validate': ({ config }) => validateWithCheckpoint(db, config),
     'runs.launch': ({ configs }) => launch(services, configs),

@@ -4,7 +4,9 @@
 import { availableParallelism, hostname } from 'node:os'
 import type { Db } from '../store/database'
 import { activeRuns, queuedRuns, requestStop } from '../store/runs'
-import { startRun, type OwnedTrainer, type RunOutcome } from './run-owner'
+import { startRun } from './run-owner'
+import type { OwnedTrainer, RunOutcome } from './run-owner'
+import type { StartTrainer } from './trainer-process'
 
 /** Runs at a time: the option (`--max-runs`), else CWB_MAX_RUNS, else one per core but one (at least one). */
 export function runSlots(option?: number, env: NodeJS.ProcessEnv = process.env, cores: number = availableParallelism()): number {
@@ -31,6 +33,8 @@ export interface SchedulerOptions {
   workspace: string
   slots: number
   log?: (message: string) => void
+  /** How trainers start (the app's are Electron utility processes); Node children by default. */
+  startTrainer?: StartTrainer
 }
 
 export class RunScheduler {
@@ -56,7 +60,7 @@ export class RunScheduler {
   /** Starts queued runs, oldest first, while slots are free; returns the runs it started. */
   fill(): number[] {
     if (this.closed || this.holding) return []
-    const { db, workspace, log } = this.options
+    const { db, workspace, log, startTrainer } = this.options
     const busy = new Set([...this.owned.keys(), ...activeRuns(db, hostname()).map((run) => run.id)])
     let free = this.options.slots - busy.size
     const started: number[] = []
@@ -64,7 +68,7 @@ export class RunScheduler {
       if (free <= 0) break
       let trainer: OwnedTrainer
       try {
-        trainer = startRun(run, { db, workspace, onLog: log && ((message) => log(`run ${run}: ${message}`)) })
+        trainer = startRun(run, { db, workspace, startTrainer, onLog: log && ((message) => log(`run ${run}: ${message}`)) })
       } catch (error) {
         log?.(`run ${run} did not start: ${(error as Error).message}`)
         continue

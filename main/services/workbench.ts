@@ -2,20 +2,27 @@
 // run queue (it starts queued runs and owns their trainers), watches the store for commits (its trainers' and
 // other processes'), probes the backends off the UI thread, and fans events out to every connected UI.
 import { join } from 'node:path'
+import { isLiveStatus } from '../../preload/contract'
 import type { AppInfo, Backend, EventName, EventPayload, RunSummary } from '../../preload/contract'
+import { rewardModeInfos } from '../engine/rewards'
 import { packageRoot, packageVersion } from '../package-root'
-import type { Statement } from 'better-sqlite3'
-import { lastStep, type RunStatus } from '../store/runs'
+import { checkpointAtPath } from '../store/checkpoints'
+import { alertsAfter, lastAlertId, lastProblem } from '../store/events'
+import { lastStep } from '../store/metrics'
+import { runNames, runStatuses } from '../store/runs'
+import type { RunStatus } from '../store/runs'
 import type { Store } from '../store/store'
 import { analysisHandlers } from './analysis'
-import { checkpointHandlers } from './checkpoints-service'
+import { checkpointHandlers } from './checkpoints'
 import { datasetHandlers } from './datasets-service'
 import { externalHandlers } from './external-service'
-import { createDispatch, type Dispatch, type Handlers } from './dispatch'
+import { createDispatch } from './dispatch'
+import type { Dispatch, Handlers } from './dispatch'
 import { JobRegistry } from './jobs'
 import { confinePaths, PathPolicy } from './paths'
 import { runHandlers } from './runs-service'
 import { RunScheduler, runSlots } from './scheduler'
+import type { StartTrainer } from './trainer-process'
 
 export type EventListener = <E extends EventName>(event: E, payload: EventPayload<E>) => void
 
@@ -37,10 +44,9 @@ export interface HostOptions {
   allowedPaths?: string[]
   /** What a refused path's message tells the user to do (default: start with --allow-path DIR). */
   allowPathHint?: string
+  /** How trainers start: the app passes Electron's utilityProcess; Node children by default (`cwb serve`). */
+  startTrainer?: StartTrainer
 }
-
-type NoticeKind = EventPayload<'run.notice'>['kind']
-const NOTICE_STATUSES: readonly RunStatus[] = ['finished', 'failed', 'stopped', 'interrupted']
 
 export class WorkbenchHost {
   readonly dispatch: Dispatch
@@ -50,7 +56,6 @@ export class WorkbenchHost {
   private lastVersion: string
   private readonly closing = new AbortController()
   private readonly scheduler: RunScheduler
-  private readonly ownChanges: Statement
   /** Run statuses and the newest alert as of the last look, to notice what changed since. */
   private statuses = new Map<number, { name: string; status: RunStatus }>()
   private lastAlert = 0
@@ -62,11 +67,11 @@ export class WorkbenchHost {
       workspace: options.workspace,
       slots: runSlots(options.maxRuns),
       log: options.log,
+      startTrainer: options.startTrainer,
     })
-    this.ownChanges = store.db.prepare('SELECT total_changes()').pluck()
     this.lastVersion = this.version()
     this.statuses = this.runStatuses()
-    this.lastAlert = (store.db.prepare(`SELECT MAX(id) FROM events WHERE kind = 'alert'`).pluck().get() as number | null) ?? 0
+    this.lastAlert = lastAlertId(store.db)
     // One registry for every background job, so `jobs.cancel` reaches an import as well as a behaviour diff.
     const jobs = new JobRegistry((payload) => this.emit('job.progress', payload))
     const policy = new PathPolicy({
@@ -74,13 +79,13 @@ export class WorkbenchHost {
       readOnly: [join(packageRoot(), 'resources')],
       hint: options.allowPathHint,
     })
-    const knownCheckpoint = store.db.prepare('SELECT 1 FROM checkpoints WHERE path = ? LIMIT 1').pluck()
     const handlers: Handlers = {
       'app.info': () => ({
         version: packageVersion(),
         workspace: options.workspace,
         host: options.host,
         schemaVersion: store.schemaVersion,
+        modes: rewardModeInfos(),
       }),
       'backends.list': ({ refresh }) => this.probe(refresh ?? false),
       ...runHandlers({ store, workspace: options.workspace, scheduler: this.scheduler }),
@@ -97,7 +102,7 @@ export class WorkbenchHost {
       }),
     }
     this.dispatch = createDispatch(
-      confinePaths(handlers, policy, (path) => knownCheckpoint.get(path) !== undefined),
+      confinePaths(handlers, policy, (path) => checkpointAtPath(store.db, path) !== undefined),
       (error) => options.log?.(`internal error: ${(error as Error)?.stack ?? String(error)}`),
     )
   }
@@ -137,23 +142,18 @@ export class WorkbenchHost {
    * connection's own (the trainers this host owns write through it).
    */
   private version(): string {
-    return `${this.options.store.dataVersion()}:${this.ownChanges.get() as number}`
+    return `${this.options.store.dataVersion()}:${this.options.store.totalChanges()}`
   }
 
   private runStatuses(): Map<number, { name: string; status: RunStatus }> {
-    const rows = this.options.store.db.prepare('SELECT id, name, status FROM runs').all() as {
-      id: number
-      name: string
-      status: RunStatus
-    }[]
-    return new Map(rows.map(({ id, name, status }) => [id, { name, status }]))
+    return new Map(runStatuses(this.options.store.db).map(({ id, name, status }) => [id, { name, status }]))
   }
 
   private checkStore(): void {
     const version = this.version()
     if (version === this.lastVersion) return
     this.lastVersion = version
-    this.emit('store.changed', { dataVersion: this.options.store.dataVersion() + (this.ownChanges.get() as number) })
+    this.emit('store.changed', { dataVersion: this.options.store.dataVersion() + this.options.store.totalChanges() })
     this.notice()
     this.scheduler.fill()
   }
@@ -164,32 +164,19 @@ export class WorkbenchHost {
     const statuses = this.runStatuses()
     for (const [run, { name, status }] of statuses) {
       const before = this.statuses.get(run)?.status
-      if (before === undefined || before === status || !NOTICE_STATUSES.includes(status)) continue
+      if (before === undefined || before === status || isLiveStatus(status)) continue
       const step = lastStep(db, run) ?? 0
-      const reason = (
-        db
-          .prepare(
-            `SELECT message FROM events WHERE run_id = ? AND level IN ('error', 'warning') AND kind <> 'alert' ORDER BY id DESC LIMIT 1`,
-          )
-          .pluck()
-          .get(run) as string | undefined
-      )?.trim()
+      const reason = lastProblem(db, run)?.trim()
       const message =
         status === 'finished'
           ? `Finished after ${step} steps.`
           : status === 'stopped'
             ? `Stopped at step ${step}; it can be resumed.`
             : `${status === 'failed' ? 'Failed' : 'Interrupted'} at step ${step}${reason ? `: ${reason}` : '.'}`
-      this.emit('run.notice', { run, name, kind: status as NoticeKind, message })
+      this.emit('run.notice', { run, name, kind: status, message })
     }
     this.statuses = statuses
-    const alerts = db
-      .prepare(
-        `SELECT e.id, e.run_id AS run, e.message, r.name FROM events e JOIN runs r ON r.id = e.run_id
-         WHERE e.kind = 'alert' AND e.id > ? ORDER BY e.id`,
-      )
-      .all(this.lastAlert) as { id: number; run: number; message: string; name: string }[]
-    for (const alert of alerts) {
+    for (const alert of alertsAfter(db, this.lastAlert)) {
       this.emit('run.notice', { run: alert.run, name: alert.name, kind: 'alert', message: alert.message })
       this.lastAlert = alert.id
     }
@@ -197,9 +184,7 @@ export class WorkbenchHost {
 
   /** The runs whose trainers this host owns: what quitting would stop. */
   activeRuns(): Pick<RunSummary, 'id' | 'name'>[] {
-    return this.options.store.db
-      .prepare('SELECT id, name FROM runs WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id')
-      .all(JSON.stringify(this.scheduler.ownedRuns())) as Pick<RunSummary, 'id' | 'name'>[]
+    return runNames(this.options.store.db, this.scheduler.ownedRuns())
   }
 
   /**

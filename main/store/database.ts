@@ -1,7 +1,8 @@
 import Database from 'better-sqlite3'
 import { packageRoot } from '../package-root'
 import { diskFullReason, isDiskFull } from '../disk-full'
-import { LATEST_SCHEMA_VERSION, migrations, type Migration } from './migrations'
+import { LATEST_SCHEMA_VERSION, migrations } from './migrations'
+import type { Migration } from './migrations'
 import { sqliteBindingFor } from './native-binding'
 
 export type Db = Database.Database

@@ -1,22 +1,20 @@
 // Writing datasets to the run store: one transaction per dataset, so an import that fails part-way leaves
 // nothing behind.
 import type { DatasetDetail } from '../../preload/contract'
-import { DEMO_TASK_DEFAULTS, generateDemoTask, type DemoTaskOptions } from '../data/demo'
-import { CHECK_NAMES } from '../data/paraphrase/checks'
+import { PARAPHRASE_ORIGINS, PARAPHRASE_STATUSES } from '../../preload/contract'
+import { CHECK_NAMES } from '../../preload/constants'
 import type { Db } from './database'
-import { checksFor, storedChecks } from './records'
+import { checkColumns } from './records'
+import { writeTransaction } from './sql'
 
-export const paraphraseOrigins = ['template', 'llm', 'manual', 'imported'] as const
-export const paraphraseStatuses = ['pending', 'accepted', 'rejected'] as const
-
-export type ParaphraseOrigin = (typeof paraphraseOrigins)[number]
-export type ParaphraseStatus = (typeof paraphraseStatuses)[number]
+export type ParaphraseOrigin = (typeof PARAPHRASE_ORIGINS)[number]
+export type ParaphraseStatus = (typeof PARAPHRASE_STATUSES)[number]
 
 export interface NewParaphrase {
   text: string
   origin: ParaphraseOrigin
   status?: ParaphraseStatus
-  /** Kept beside the answer-preservation checks, which are computed as the paraphrase is stored. */
+  /** The answer-preservation checks with their `failed` list, beside whatever else it carries (without: not checked yet). */
   checks?: object
 }
 
@@ -42,8 +40,6 @@ export interface CreatedDataset {
   paraphrases: number
   withAnswer: number
 }
-
-export const DEMO_DATASET_NAME = 'demo-arithmetic'
 
 export function nameTaken(db: Db, name: string): boolean {
   return db.prepare('SELECT 1 FROM datasets WHERE name = ?').get(name) !== undefined
@@ -71,24 +67,24 @@ function checkRecord(record: NewRecord, number: number): void {
     if (typeof paraphrase.text !== 'string' || paraphrase.text.trim() === '') {
       throw new Error(`${at} has empty text; remove it or write the paraphrase.`)
     }
-    if (!paraphraseOrigins.includes(paraphrase.origin)) {
+    if (!PARAPHRASE_ORIGINS.includes(paraphrase.origin)) {
       throw new Error(
-        `${at}: origin ${JSON.stringify(paraphrase.origin)} is not one of ${paraphraseOrigins.join(', ')}; use one of them.`,
+        `${at}: origin ${JSON.stringify(paraphrase.origin)} is not one of ${PARAPHRASE_ORIGINS.join(', ')}; use one of them.`,
       )
     }
-    if (paraphrase.status !== undefined && !paraphraseStatuses.includes(paraphrase.status)) {
+    if (paraphrase.status !== undefined && !PARAPHRASE_STATUSES.includes(paraphrase.status)) {
       throw new Error(
-        `${at}: status ${JSON.stringify(paraphrase.status)} is not one of ${paraphraseStatuses.join(', ')}; use one of them.`,
+        `${at}: status ${JSON.stringify(paraphrase.status)} is not one of ${PARAPHRASE_STATUSES.join(', ')}; use one of them.`,
       )
     }
   }
 }
 
 /**
- * Stores a dataset with its records and paraphrases in one transaction; a taken name is refused. Every
- * paraphrase is checked against its question and answer (main/data/paraphrase/checks.ts) on the way in.
+ * Stores a dataset with its records and paraphrases (and the checks they carry) in one transaction; a taken name is
+ * refused.
  */
-export function createDataset(db: Db, input: NewDataset): CreatedDataset {
+export function insertDataset(db: Db, input: NewDataset): CreatedDataset {
   const name = input.name.trim()
   if (name === '') throw new Error('A dataset needs a name; pass a non-empty name.')
   const insertDataset = db.prepare('INSERT INTO datasets (name, description, source) VALUES (?, ?, ?)')
@@ -98,7 +94,7 @@ export function createDataset(db: Db, input: NewDataset): CreatedDataset {
   const insertParaphrase = db.prepare(
     'INSERT INTO paraphrases (record_id, text, origin, status, checks, failed_checks) VALUES (?, ?, ?, ?, ?, ?)',
   )
-  const write = db.transaction((): CreatedDataset => {
+  return writeTransaction(db, (): CreatedDataset => {
     if (nameTaken(db, name)) {
       throw new Error(`A dataset named "${name}" already exists; choose another name, e.g. "${freeDatasetName(db, name)}".`)
     }
@@ -121,7 +117,7 @@ export function createDataset(db: Db, input: NewDataset): CreatedDataset {
       created.records++
       if (answer !== null && answer.trim() !== '') created.withAnswer++
       for (const paraphrase of record.paraphrases ?? []) {
-        const checks = storedChecks(paraphrase.checks) ?? checksFor(record.question, paraphrase.text, answer, paraphrase.checks)
+        const checks = checkColumns(paraphrase.checks)
         insertParaphrase.run(
           recordId,
           paraphrase.text,
@@ -142,46 +138,6 @@ export function createDataset(db: Db, input: NewDataset): CreatedDataset {
     db.prepare('DELETE FROM search_index_paused').run()
     return created
   })
-  return write.immediate()
-}
-
-function demoDatasetId(db: Db): number | undefined {
-  const row = db.prepare('SELECT id FROM datasets WHERE name = ?').get(DEMO_DATASET_NAME) as { id: number } | undefined
-  return row?.id
-}
-
-/**
- * Stores the demo task as the dataset "demo-arithmetic" unless it is there already; returns its id.
- * `options` only matter the first time (the shipped sizes and seed by default).
- */
-export function ensureDemoDataset(db: Db, options: Partial<DemoTaskOptions> = {}): number {
-  const existing = demoDatasetId(db)
-  if (existing !== undefined) return existing
-  const task = generateDemoTask({ ...DEMO_TASK_DEFAULTS, ...options })
-  // Another process may have stored it while the task was being generated: check again under the write lock.
-  const store = db.transaction(
-    (): number =>
-      demoDatasetId(db) ??
-      createDataset(db, {
-        name: DEMO_DATASET_NAME,
-        description:
-          'Synthetic grade-school word problems (1 to 3 steps) with worked solutions; each question is paraphrased in every other scenario of its problem type.',
-        source: { generator: 'demo', ...task.options },
-        records: task.records.map((record) => ({
-          question: record.question,
-          answer: record.answer,
-          split: record.split,
-          source: { type: record.type, steps: record.steps, family: record.family, solution: record.solution },
-          paraphrases: record.paraphrases.map((paraphrase) => ({
-            text: paraphrase.text,
-            origin: 'template',
-            status: 'accepted',
-            checks: { family: paraphrase.family },
-          })),
-        })),
-      }).id,
-  )
-  return store.immediate()
 }
 
 export interface StoredDataset {
@@ -292,7 +248,9 @@ export function datasetDetail(db: Db, datasetId: number): DatasetDetail | undefi
     paraphrases: statuses.reduce((sum, s) => sum + s.n, 0),
     splits,
     auditSplit: row.auditSplit,
-    byStatus: Object.fromEntries(paraphraseStatuses.map((status) => [status, statuses.find((s) => s.status === status)?.n ?? 0])),
+    byStatus: Object.fromEntries(
+      PARAPHRASE_STATUSES.map((status) => [status, statuses.find((s) => s.status === status)?.n ?? 0]),
+    ),
     byFailedCheck,
     duplicates: flags.duplicates ?? 0,
     noAnswer: flags.noAnswer ?? 0,
@@ -328,4 +286,57 @@ export function runsUsingDataset(db: Db, datasetId: number): { id: number; name:
 /** Deletes a dataset with its records, paraphrases and edit history (runs keep their metrics; samples lose the link). */
 export function deleteDataset(db: Db, datasetId: number): void {
   db.prepare('DELETE FROM datasets WHERE id = ?').run(datasetId)
+}
+
+/** A record as the exports write it: with its paraphrases that are not rejected, accepted ones first. */
+export interface ExportableRecord {
+  position: number
+  question: string
+  answer: string | null
+  split: string
+  source: Record<string, unknown>
+  paraphrases: { text: string; status: string }[]
+}
+
+/** A dataset's records in their stored order for an export (only accepted paraphrases when acceptedOnly). */
+export function exportableRecords(db: Db, datasetId: number, acceptedOnly: boolean): ExportableRecord[] {
+  const records = db
+    .prepare('SELECT id, position, question, answer, split, source FROM records WHERE dataset_id = ? ORDER BY position')
+    .all(datasetId) as { id: number; position: number; question: string; answer: string | null; split: string; source: string }[]
+  const paraphrases = db
+    .prepare(
+      `SELECT p.record_id AS record, p.text, p.status FROM paraphrases p JOIN records r ON r.id = p.record_id
+       WHERE r.dataset_id = ? AND p.status <> 'rejected' AND (? = 0 OR p.status = 'accepted')
+       ORDER BY p.record_id, CASE p.status WHEN 'accepted' THEN 0 ELSE 1 END, p.id`,
+    )
+    .all(datasetId, acceptedOnly ? 1 : 0) as { record: number; text: string; status: string }[]
+  const byRecord = new Map<number, { text: string; status: string }[]>()
+  for (const p of paraphrases) byRecord.set(p.record, [...(byRecord.get(p.record) ?? []), { text: p.text, status: p.status }])
+  return records.map((r) => ({
+    position: r.position,
+    question: r.question,
+    answer: r.answer,
+    split: r.split,
+    source: JSON.parse(r.source) as Record<string, unknown>,
+    paraphrases: byRecord.get(r.id) ?? [],
+  }))
+}
+
+/** Every dataset's name, sorted: what a message offers when a name finds no dataset. */
+export function datasetNames(db: Db): string[] {
+  return db.prepare('SELECT name FROM datasets ORDER BY name').pluck().all() as string[]
+}
+
+/** A dataset's audit split (its ground truth is kept out of training), or null. */
+export function auditSplitOf(db: Db, datasetId: number): string | null {
+  return (db.prepare('SELECT audit_split FROM datasets WHERE id = ?').pluck().get(datasetId) as string | null | undefined) ?? null
+}
+
+/** The audit split of every dataset that has one, by dataset name. */
+export function auditSplits(db: Db): Record<string, string> {
+  const rows = db.prepare('SELECT name, audit_split AS split FROM datasets WHERE audit_split IS NOT NULL').all() as {
+    name: string
+    split: string
+  }[]
+  return Object.fromEntries(rows.map((row) => [row.name, row.split]))
 }

@@ -2,9 +2,12 @@
 // (full-text search through the FTS5 tables of migration 5), paraphrase edits with their answer-preservation
 // checks, and the edit history that one undo walks back a user step at a time (a bulk change is one step).
 import type { DatasetRecordRow, Paraphrase, RecordFilter } from '../../preload/contract'
-import { CHECK_NAMES, checkPair, type CheckName } from '../data/paraphrase/checks'
+import { CHECK_NAMES } from '../../preload/constants'
 import type { Db } from './database'
-import type { NewRecord, ParaphraseOrigin, ParaphraseStatus } from './datasets'
+import type { ParaphraseOrigin, ParaphraseStatus } from './datasets'
+import { NOW, prepared, writeTransaction } from './sql'
+
+type CheckName = (typeof CHECK_NAMES)[number]
 
 // ---- checks ------------------------------------------------------------------------------------------------
 
@@ -13,47 +16,10 @@ export function checkMask(failed: readonly CheckName[]): number {
   return failed.reduce((mask, name) => mask | (1 << CHECK_NAMES.indexOf(name)), 0)
 }
 
-export interface StoredChecks {
-  /** The checks JSON: checkPair's details (with `failed`) over whatever else the paraphrase carried (e.g. its family). */
-  json: string
-  mask: number
-}
-
-export function checksFor(question: string, paraphrase: string, answer: string | null, extra: object = {}): StoredChecks {
-  const checks = checkPair(question, paraphrase, answer)
-  return { json: JSON.stringify({ ...extra, ...checks }), mask: checkMask(checks.failed) }
-}
-
-/** The stored form of checks computed already (see precheck), or undefined when `checks` holds none. */
-export function storedChecks(checks: object | undefined): StoredChecks | undefined {
+/** A paraphrase's checks as stored: the JSON, and the failed-check mask (null: not checked yet, see uncheckedParaphrases). */
+export function checkColumns(checks: object | undefined): { json: string; mask: number | null } {
   const failed = (checks as { failed?: unknown } | undefined)?.failed
-  if (!Array.isArray(failed)) return undefined
-  return { json: JSON.stringify(checks), mask: checkMask(failed as CheckName[]) }
-}
-
-const PRECHECK_CHUNK = 2000
-
-/**
- * Checks every paraphrase of records about to be stored, a chunk at a time, letting the event loop run between
- * chunks (progress, cancel): checks take the longest part of storing a large import, which is one synchronous
- * transaction. The results go into each paraphrase's `checks`, where createDataset takes them.
- */
-export async function precheck(
-  records: NewRecord[],
-  signal?: AbortSignal,
-  onProgress?: (fraction: number) => void,
-): Promise<void> {
-  for (let start = 0; start < records.length; start += PRECHECK_CHUNK) {
-    if (signal?.aborted) throw new Error('Import cancelled; nothing was stored.')
-    for (const record of records.slice(start, start + PRECHECK_CHUNK)) {
-      for (const paraphrase of record.paraphrases ?? []) {
-        if (typeof paraphrase.text !== 'string' || typeof record.question !== 'string') continue
-        paraphrase.checks = { ...paraphrase.checks, ...checkPair(record.question, paraphrase.text, record.answer ?? null) }
-      }
-    }
-    onProgress?.(Math.min(1, (start + PRECHECK_CHUNK) / records.length))
-    await new Promise((resolve) => setImmediate(resolve))
-  }
+  return { json: JSON.stringify(checks ?? {}), mask: Array.isArray(failed) ? checkMask(failed as CheckName[]) : null }
 }
 
 const parseObject = (text: string): Record<string, unknown> => {
@@ -61,26 +27,38 @@ const parseObject = (text: string): Record<string, unknown> => {
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : {}
 }
 
+export interface UncheckedParaphrase {
+  id: number
+  text: string
+  /** What the paraphrase carries already (e.g. its family), kept beside the checks. */
+  checks: Record<string, unknown>
+  question: string
+  answer: string | null
+}
+
 /**
- * Checks the paraphrases stored before checks were (failed_checks NULL: rows from before schema 5, or written by
- * other code); cheap when there are none, thanks to a partial index.
+ * The paraphrases not checked yet (failed_checks NULL: rows from before schema 5, text an undo restored, or written
+ * by other code); cheap when there are none, thanks to a partial index.
  */
-export function ensureChecks(db: Db): number {
+export function uncheckedParaphrases(db: Db): UncheckedParaphrase[] {
   const rows = db
     .prepare(
       `SELECT p.id, p.text, p.checks, r.question, r.answer FROM paraphrases p JOIN records r ON r.id = p.record_id
        WHERE p.failed_checks IS NULL`,
     )
-    .all() as { id: number; text: string; checks: string; question: string; answer: string | null }[]
-  if (rows.length === 0) return 0
+    .all() as (Omit<UncheckedParaphrase, 'checks'> & { checks: string })[]
+  return rows.map((row) => ({ ...row, checks: parseObject(row.checks) }))
+}
+
+/** Stores computed checks (with their `failed` list) of paraphrases, in one transaction. */
+export function setParaphraseChecks(db: Db, rows: readonly { id: number; checks: object }[]): void {
   const update = db.prepare('UPDATE paraphrases SET checks = ?, failed_checks = ? WHERE id = ?')
-  db.transaction(() => {
+  writeTransaction(db, () => {
     for (const row of rows) {
-      const checks = checksFor(row.question, row.text, row.answer, parseObject(row.checks))
+      const checks = checkColumns(row.checks)
       update.run(checks.json, checks.mask, row.id)
     }
-  }).immediate()
-  return rows.length
+  })
 }
 
 // ---- filters -----------------------------------------------------------------------------------------------
@@ -232,9 +210,22 @@ export function getRecord(db: Db, id: number): RecordText | undefined {
   return row && { ...row, source: parseObject(row.source) }
 }
 
-// ---- writing, with the edit history ----------------------------------------------------------------------
+/** The records of a dataset that have a paraphrase of this origin already. */
+export function recordsWithParaphraseOf(db: Db, datasetId: number, origin: ParaphraseOrigin): number[] {
+  return db
+    .prepare(
+      `SELECT DISTINCT p.record_id FROM paraphrases p JOIN records r ON r.id = p.record_id WHERE r.dataset_id = ? AND p.origin = ?`,
+    )
+    .pluck()
+    .all(datasetId, origin) as number[]
+}
 
-const NOW = `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`
+/** The texts of a record's paraphrases. */
+export function paraphraseTexts(db: Db, recordId: number): string[] {
+  return prepared(db, 'SELECT text FROM paraphrases WHERE record_id = ?', { pluck: true }).all(recordId) as string[]
+}
+
+// ---- writing, with the edit history ----------------------------------------------------------------------
 
 interface EditEntry {
   entityId: number
@@ -255,43 +246,42 @@ function recordStep(db: Db, datasetId: number, entries: readonly EditEntry[]): v
 }
 
 /**
- * Stores a new paraphrase of a record with its checks. `edit` records it for undo (a user's add); generated
- * paraphrases are not user steps and are not.
+ * Stores a new paraphrase of a record with its checks (computed by the caller). `edit` records it for undo (a
+ * user's add); generated paraphrases are not user steps and are not.
  */
 export function insertParaphrase(
   db: Db,
-  recordId: number,
-  input: { text: string; origin: ParaphraseOrigin; status: ParaphraseStatus; extra?: object },
+  record: Pick<RecordText, 'id' | 'datasetId'>,
+  input: { text: string; origin: ParaphraseOrigin; status: ParaphraseStatus; checks: object },
   options: { edit?: boolean } = {},
 ): Paraphrase {
-  const write = db.transaction((): Paraphrase => {
-    const record = getRecord(db, recordId)
-    if (!record) throw new Error(`No record ${recordId}.`)
-    const checks = checksFor(record.question, input.text, record.answer, input.extra)
+  return writeTransaction(db, (): Paraphrase => {
+    const checks = checkColumns(input.checks)
     const id = Number(
       db
         .prepare('INSERT INTO paraphrases (record_id, text, origin, status, checks, failed_checks) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(recordId, input.text, input.origin, input.status, checks.json, checks.mask).lastInsertRowid,
+        .run(record.id, input.text, input.origin, input.status, checks.json, checks.mask).lastInsertRowid,
     )
     if (options.edit) recordStep(db, record.datasetId, [{ entityId: id, field: 'created', before: null, after: input.text }])
     return getParaphrase(db, id)!
   })
-  return write.immediate()
 }
 
-/** Changes a paraphrase's text (re-checking it) and/or status as one undo step; undefined when there is no such paraphrase. */
+/**
+ * Changes a paraphrase's text (with the new text's checks, computed by the caller) and/or status as one undo step;
+ * undefined when there is no such paraphrase.
+ */
 export function updateParaphrase(
   db: Db,
   id: number,
-  change: { text?: string; status?: ParaphraseStatus },
+  change: { text?: string; checks?: object; status?: ParaphraseStatus },
 ): (Paraphrase & { record: number }) | undefined {
-  const write = db.transaction(() => {
+  return writeTransaction(db, () => {
     const current = getParaphrase(db, id)
     if (!current) return undefined
-    const record = getRecord(db, current.record)!
     const entries: EditEntry[] = []
     if (change.text !== undefined && change.text !== current.text) {
-      const checks = checksFor(record.question, change.text, record.answer, current.checks)
+      const checks = checkColumns(change.checks)
       db.prepare(`UPDATE paraphrases SET text = ?, checks = ?, failed_checks = ?, updated_at = ${NOW} WHERE id = ?`).run(
         change.text,
         checks.json,
@@ -304,10 +294,9 @@ export function updateParaphrase(
       db.prepare(`UPDATE paraphrases SET status = ?, updated_at = ${NOW} WHERE id = ?`).run(change.status, id)
       entries.push({ entityId: id, field: 'status', before: current.status, after: change.status })
     }
-    recordStep(db, record.datasetId, entries)
+    recordStep(db, getRecord(db, current.record)!.datasetId, entries)
     return getParaphrase(db, id)
   })
-  return write.immediate()
 }
 
 /**
@@ -353,9 +342,12 @@ interface EditRow {
   record: number | null
 }
 
-/** Reverts the dataset's last undo step exactly (text, status, or the paraphrase added) and forgets it; says what it undid. */
+/**
+ * Reverts the dataset's last undo step exactly (text, status, or the paraphrase added) and forgets it; says what it
+ * undid. A restored text is left unchecked (see uncheckedParaphrases) for the caller to check again.
+ */
 export function undoLastStep(db: Db, datasetId: number): string | null {
-  const write = db.transaction((): string | null => {
+  return writeTransaction(db, (): string | null => {
     const step = db.prepare('SELECT MAX(undo_step) FROM edits WHERE dataset_id = ?').pluck().get(datasetId) as number | null
     if (step === null) return null
     const edits = db
@@ -370,13 +362,9 @@ export function undoLastStep(db: Db, datasetId: number): string | null {
       else if (edit.field === 'created') db.prepare('DELETE FROM paraphrases WHERE id = ?').run(edit.entityId)
       else if (edit.field === 'text') {
         const current = getParaphrase(db, edit.entityId)
-        const record = current && getRecord(db, current.record)
-        if (current && record && edit.before !== null) {
-          const checks = checksFor(record.question, edit.before, record.answer, current.checks)
-          db.prepare(`UPDATE paraphrases SET text = ?, checks = ?, failed_checks = ?, updated_at = ${NOW} WHERE id = ?`).run(
+        if (current && edit.before !== null) {
+          db.prepare(`UPDATE paraphrases SET text = ?, failed_checks = NULL, updated_at = ${NOW} WHERE id = ?`).run(
             edit.before,
-            checks.json,
-            checks.mask,
             edit.entityId,
           )
         }
@@ -390,7 +378,6 @@ export function undoLastStep(db: Db, datasetId: number): string | null {
     if (fields.has('created')) return `the paraphrase ${only} added`
     return `the ${[...fields].reverse().join(' and ')} edit of paraphrase ${only}`
   })
-  return write.immediate()
 }
 
 /** The dataset's edit history, newest first. */
@@ -403,4 +390,38 @@ export function listEdits(db: Db, datasetId: number, limit: number): EditRow[] {
        WHERE e.dataset_id = ? ORDER BY e.id DESC LIMIT ?`,
     )
     .all(datasetId, limit) as EditRow[]
+}
+
+/** The accepted paraphrases of a dataset's records, by record id, in the order they were added: a run's second views. */
+export function acceptedParaphrases(db: Db, datasetId: number): Map<number, string[]> {
+  const rows = prepared(
+    db,
+    `SELECT p.record_id AS record, p.text FROM paraphrases p JOIN records r ON r.id = p.record_id
+     WHERE r.dataset_id = ? AND p.status = 'accepted' ORDER BY p.id`,
+  ).all(datasetId) as { record: number; text: string }[]
+  const paraphrases = new Map<number, string[]>()
+  for (const row of rows) paraphrases.set(row.record, [...(paraphrases.get(row.record) ?? []), row.text])
+  return paraphrases
+}
+
+/** A record's paraphrases that are not rejected, accepted first, then in the order they were added. */
+export function unrejectedParaphrases(db: Db, recordId: number): { id: number; text: string }[] {
+  return prepared(
+    db,
+    `SELECT id, text FROM paraphrases WHERE record_id = ? AND status <> 'rejected' ORDER BY status = 'accepted' DESC, id`,
+  ).all(recordId) as { id: number; text: string }[]
+}
+
+/** Sets `flag` on the records mapped to true and clears it on those mapped to false, in one transaction. */
+export function setRecordFlag(db: Db, flag: string, flagged: ReadonlyMap<number, boolean>): void {
+  const read = prepared(db, 'SELECT flags FROM records WHERE id = ?', { pluck: true })
+  const write = prepared(db, 'UPDATE records SET flags = ? WHERE id = ?')
+  writeTransaction(db, () => {
+    for (const [record, on] of flagged) {
+      const flags = new Set(JSON.parse(read.get(record) as string) as string[])
+      if (on) flags.add(flag)
+      else flags.delete(flag)
+      write.run(JSON.stringify([...flags]), record)
+    }
+  })
 }

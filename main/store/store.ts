@@ -1,10 +1,11 @@
 // The run store: one SQLite database per workspace. Reads here serve the API; writers (trainers, imports)
 // come in later modules through the same connection factory.
 import type { CheckpointSummary, DatasetSummary, RunSummary } from '../../preload/contract'
-import { openDatabase, schemaVersion, type Db } from './database'
+import { checkpointSummaries } from './checkpoints'
+import { openDatabase, schemaVersion } from './database'
+import type { Db } from './database'
 import { runSummaries } from './runs'
-
-const jsonArray = (text: string): string[] => JSON.parse(text) as string[]
+import { prepared } from './sql'
 
 export class Store {
   readonly db: Db
@@ -20,6 +21,11 @@ export class Store {
   /** Changes whenever another connection commits (SQLite's `data_version`): how the UI sees CLI and trainer writes. */
   dataVersion(): number {
     return this.db.pragma('data_version', { simple: true }) as number
+  }
+
+  /** The rows this connection has changed since it opened: its own commits, which `dataVersion` does not count. */
+  totalChanges(): number {
+    return prepared(this.db, 'SELECT total_changes()', { pluck: true }).get() as number
   }
 
   /** Every run, newest first, with what the run list shows (see runSummaries). */
@@ -40,14 +46,7 @@ export class Store {
   }
 
   listCheckpoints(run?: number): CheckpointSummary[] {
-    const rows = this.db
-      .prepare(
-        `SELECT c.id, c.run_id AS run, r.name AS runName, c.step, c.path, c.tags, c.created_at AS createdAt
-         FROM checkpoints c JOIN runs r ON r.id = c.run_id
-         WHERE (@run IS NULL OR c.run_id = @run) ORDER BY c.run_id DESC, c.step`,
-      )
-      .all({ run: run ?? null }) as (Omit<CheckpointSummary, 'tags'> & { tags: string })[]
-    return rows.map((row) => ({ ...row, tags: jsonArray(row.tags) }))
+    return checkpointSummaries(this.db, run)
   }
 
   close(): void {

@@ -4,9 +4,10 @@
 // Also the other reads that open the view (metric keys, results table). Medians of 7 after one warm-up.
 import { join } from 'node:path'
 import { expect, it } from 'vitest'
-import { REWARD_MODES } from '../../preload/contract'
+import { rewardModeIds } from '../../main/engine/rewards'
 import { analysisHandlers } from '../../main/services/analysis'
-import { addEvent, createRun } from '../../main/store/runs'
+import { addEvent } from '../../main/store/events'
+import { createRun } from '../../main/store/runs'
 import { Store } from '../../main/store/store'
 import { tempDir } from '../helpers/workspace'
 import { median } from './table'
@@ -24,9 +25,10 @@ const PANELS = [
 const KEYS = [...PANELS, ...Array.from({ length: 24 }, (_, k) => `extra/metric_${k}`)]
 
 function fill(store: Store): number[] {
+  const modes = rewardModeIds()
   const runs = Array.from({ length: RUNS }, (_, r) => {
-    const mode = REWARD_MODES[r % REWARD_MODES.length]!
-    const seed = Math.floor(r / REWARD_MODES.length) + 1
+    const mode = modes[r % modes.length]!
+    const seed = Math.floor(r / modes.length) + 1
     return createRun(store.db, { name: `${mode}-seed${seed}`, mode, seed, config: { mode, seed, learning_rate: 1e-6 * seed } })
   })
   const insert = store.db.prepare('INSERT INTO metrics (run_id, step, key, value, wall_time, tokens) VALUES (?, ?, ?, ?, ?, ?)')

@@ -7,12 +7,7 @@ import { join } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import { expect, it } from 'vitest'
 import { useBackend } from '../../main/engine/backend'
-import {
-  DEMO_MAX_PROMPT_TOKENS,
-  DEMO_MAX_RESPONSE_TOKENS,
-  demoModelConfig,
-  demoTokenizerFiles,
-} from '../../main/demo/base-model'
+import { DEMO_MAX_PROMPT_TOKENS, DEMO_MAX_RESPONSE_TOKENS, demoModelConfig, demoTokenizerFiles } from '../../main/demo/base-model'
 import { tokenLogProbs } from '../../main/engine/model/token-stats'
 import { Transformer } from '../../main/engine/model/transformer'
 import { exportOnnx } from '../../main/engine/onnx/export'

@@ -7,15 +7,10 @@ import { join } from 'node:path'
 import { expect, it } from 'vitest'
 import { DEMO_TASK_DEFAULTS, generateDemoTask } from '../../main/data/demo'
 import { useBackend } from '../../main/engine/backend'
-import {
-  DEMO_MAX_PROMPT_TOKENS,
-  DEMO_MAX_RESPONSE_TOKENS,
-  demoModelConfig,
-  demoTokenizerFiles,
-} from '../../main/demo/base-model'
+import { DEMO_MAX_PROMPT_TOKENS, DEMO_MAX_RESPONSE_TOKENS, demoModelConfig, demoTokenizerFiles } from '../../main/demo/base-model'
 import { saveModel } from '../../main/engine/model/load'
 import { Transformer } from '../../main/engine/model/transformer'
-import { REWARD_MODE_IDS } from '../../main/engine/rewards'
+import { rewardModeIds } from '../../main/engine/rewards'
 import { RunConfig } from '../../main/engine/run-config'
 import { loadTokenizer } from '../../main/engine/tokenizer/tokenizer'
 import { Trainer, type TrainerEvent } from '../../main/engine/trainer/trainer'
@@ -58,7 +53,7 @@ it('GRPO step time by phase, per reward mode, against PyTorch', async () => {
     'timing_s/step',
   ]
   const ours: Record<string, Record<string, number>> = {}
-  for (const mode of REWARD_MODE_IDS) {
+  for (const mode of rewardModeIds()) {
     const events: TrainerEvent[] = []
     const trainer = await Trainer.create(
       {
@@ -119,7 +114,7 @@ it('GRPO step time by phase, per reward mode, against PyTorch', async () => {
     return rollouts * torch.rollout_s + 2 * views * torch.logprob_s + views * torch.train_s
   }
   const header = ['mode', 'rollout s', 'log-prob s', 'scoring s', 'update s', 'step s', 'PyTorch step s', 'ratio']
-  const lines = REWARD_MODE_IDS.map((mode) => {
+  const lines = rewardModeIds().map((mode) => {
     const m = ours[mode]!
     const reference = torchStep(mode)
     return [

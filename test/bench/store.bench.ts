@@ -3,7 +3,8 @@
 // same rows through prepared statements in one transaction.
 import { join } from 'node:path'
 import { expect, it } from 'vitest'
-import { createRun, recordStep } from '../../main/store/runs'
+import { createRun } from '../../main/store/runs'
+import { recordStep } from '../../main/store/steps'
 import { Store } from '../../main/store/store'
 import { tempDir } from '../helpers/workspace'
 import { median } from './table'

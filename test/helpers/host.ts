@@ -12,7 +12,7 @@ import {
   type Result,
 } from '../../preload/contract'
 import { WorkbenchHost, type HostOptions } from '../../main/services/workbench'
-import { openWorkspace } from '../../main/store/open'
+import { openWorkspace } from '../../main/services/open-workspace'
 import { Store } from '../../main/store/store'
 import { tempDir, type Cleanup } from './workspace'
 

@@ -1,7 +1,7 @@
 // A workspace with one tiny trained Co-rewarding-II run (checkpoints at steps 1, 2 and 3, each with its EMA
 // teacher, validated every step), trained by the real `cwb train` (build first), for the checkpoint tests.
 import { join } from 'node:path'
-import { openWorkspace } from '../../main/store/open'
+import { openWorkspace } from '../../main/services/open-workspace'
 import { cwb } from '../helpers/cli'
 import { writeTinyRun } from '../helpers/tiny-model'
 import { tempDir } from '../helpers/workspace'

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { DEMO_TASK_DEFAULTS, generateDemoTask } from '../../main/data/demo'
-import { createDataset, DEMO_DATASET_NAME, ensureDemoDataset } from '../../main/store/datasets'
+import { createDataset } from '../../main/data/datasets'
+import { DEMO_DATASET_NAME, ensureDemoDataset } from '../../main/data/demo/dataset'
 import { Store } from '../../main/store/store'
 import { freshStores } from '../helpers/stores'
 

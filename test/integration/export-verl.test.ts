@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet'
 import { describe, expect, it } from 'vitest'
 import { defaultRunConfig, type RunConfig } from '../../main/engine/run-config'
-import { DEMO_DATASET_NAME } from '../../main/store/datasets'
+import { DEMO_DATASET_NAME } from '../../main/data/demo/dataset'
 import { cwb } from '../helpers/cli'
 import { freshDirs } from '../helpers/workspace'
 

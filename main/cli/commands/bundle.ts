@@ -1,11 +1,15 @@
 import { resolve } from 'node:path'
 import { Command, Option } from 'commander'
+import { BUNDLE_CHECKPOINTS } from '../../../preload/contract'
+import type { CheckpointChoice } from '../../data/external/bundle'
 import { UsageError } from '../errors'
 import { printJson } from '../output'
-import { openWorkspaceStore, withWorkspace, type WorkspaceOptions } from '../workspace-option'
+import { openWorkspaceStore, withWorkspace } from '../workspace-option'
+import type { WorkspaceOptions } from '../workspace-option'
 
-function checkpointChoice(value: string): 'tagged' | 'all' | 'none' | number[] {
-  if (value === 'tagged' || value === 'all' || value === 'none') return value
+function checkpointChoice(value: string): CheckpointChoice {
+  const named = BUNDLE_CHECKPOINTS.find((choice) => choice === value)
+  if (named) return named
   const steps = value.split(',').map((part) => Number(part.trim()))
   if (steps.length === 0 || steps.some((step) => !Number.isSafeInteger(step) || step < 0))
     throw new UsageError(`--checkpoints ${value}: expected tagged, all, none or steps like 10,20`)

@@ -1,11 +1,14 @@
 import { Command, Option } from 'commander'
 import type { CheckpointRow } from '../../../preload/contract'
-import { checkpointTable, exportCheckpointOnnx, resolveCheckpointRef } from '../../services/checkpoints-service'
+import { exportCheckpointOnnx } from '../../services/checkpoints/actions'
+import { resolveCheckpointRef } from '../../services/checkpoints/ref'
+import { checkpointTable } from '../../services/checkpoints/table'
 import { exportHfFolder } from '../../engine/checkpoint/hf-export'
 import { UsageError } from '../errors'
 import { printJson, progress, table } from '../output'
 import { integerOption } from '../parse'
-import { openWorkspaceStore, withWorkspace, type WorkspaceOptions } from '../workspace-option'
+import { openWorkspaceStore, withWorkspace } from '../workspace-option'
+import type { WorkspaceOptions } from '../workspace-option'
 
 const shown = (value: number | null, digits = 3): string => (value === null ? '-' : value.toFixed(digits))
 

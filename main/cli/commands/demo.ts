@@ -1,9 +1,10 @@
 import { Command, Option } from 'commander'
-import { REWARD_MODES } from '../../../preload/contract'
+import { rewardModeIds } from '../../engine/rewards'
 import { accuracyResult, heldOutAccuracy, spread } from '../../services/results'
 import { printJson, progress, table } from '../output'
 import { integerOption } from '../parse'
-import { openWorkspaceStore, withWorkspace, type WorkspaceOptions } from '../workspace-option'
+import { openWorkspaceStore, withWorkspace } from '../workspace-option'
+import type { WorkspaceOptions } from '../workspace-option'
 
 interface DemoOptions extends WorkspaceOptions {
   steps: number
@@ -47,10 +48,11 @@ export function demoCommand(): Command {
     .action(async (options: DemoOptions) => {
       const { defaultRunConfig } = await import('../../engine/run-config')
       const { trainNewRun } = await import('../../services/run-owner')
-      const { metricSeries, runEvents } = await import('../../store/runs')
+      const { metricSeries } = await import('../../store/metrics')
+      const { runEvents } = await import('../../store/events')
       const { dir, store } = openWorkspaceStore(options)
       const started = performance.now()
-      const jobs = REWARD_MODES.flatMap((mode) =>
+      const jobs = rewardModeIds().flatMap((mode) =>
         Array.from({ length: options.seeds }, (_, s) => ({
           mode,
           seed: s + 1,
@@ -93,7 +95,7 @@ export function demoCommand(): Command {
       store.close()
       const minutes = (performance.now() - started) / 60000
       if (options.json) return printJson({ workspace: dir, steps: options.steps, seeds: options.seeds, minutes, runs: rows })
-      const byMode = REWARD_MODES.map((mode) => rows.filter((r) => r.mode === mode))
+      const byMode = rewardModeIds().map((mode) => rows.filter((r) => r.mode === mode))
       process.stdout.write(
         `\nHeld-out greedy accuracy (validation split), ${options.steps} steps, ${options.seeds} seed(s), ${minutes.toFixed(1)} minutes:\n` +
           `${table([

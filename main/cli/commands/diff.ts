@@ -1,11 +1,13 @@
 import { Command, Option } from 'commander'
-import { PROBE_ENGINES, type BehaviourDiffResult } from '../../../preload/contract'
+import { PROBE_ENGINES } from '../../../preload/contract'
+import type { BehaviourDiffResult } from '../../../preload/contract'
 import type { ProbeEngine } from '../../engine/checkpoint/probe'
-import { runBehaviourDiff } from '../../services/checkpoints-service'
+import { runBehaviourDiff } from '../../services/checkpoints/behaviour'
 import { UsageError } from '../errors'
 import { printJson, progress } from '../output'
 import { integerOption, numberOption } from '../parse'
-import { openWorkspaceStore, withWorkspace, type WorkspaceOptions } from '../workspace-option'
+import { openWorkspaceStore, withWorkspace } from '../workspace-option'
+import type { WorkspaceOptions } from '../workspace-option'
 
 interface DiffOptions extends WorkspaceOptions {
   teacher?: boolean

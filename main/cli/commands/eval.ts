@@ -1,10 +1,12 @@
 import { Command, Option } from 'commander'
 import { SYSTEM_PROMPT } from '../../engine/prompt'
-import { datasetRecords, datasetSplits, findDataset, type DatasetRecord } from '../../store/datasets'
+import { datasetRecords, datasetSplits, findDataset } from '../../store/datasets'
+import type { DatasetRecord } from '../../store/datasets'
 import { checkpointFolder } from '../checkpoint-option'
 import { printJson, progress } from '../output'
 import { integerOption, numberOption } from '../parse'
-import { openWorkspaceStore, withWorkspace, type WorkspaceOptions } from '../workspace-option'
+import { openWorkspaceStore, withWorkspace } from '../workspace-option'
+import type { WorkspaceOptions } from '../workspace-option'
 
 interface EvalOptions extends WorkspaceOptions {
   dataset: string

@@ -2,7 +2,8 @@ import { resolve } from 'node:path'
 import { Command, Option } from 'commander'
 import { integerOption } from '../parse'
 import { printJson, progress } from '../output'
-import { openWorkspaceStore, withWorkspace, type WorkspaceOptions } from '../workspace-option'
+import { openWorkspaceStore, withWorkspace } from '../workspace-option'
+import type { WorkspaceOptions } from '../workspace-option'
 
 interface ExportVerlOptions extends WorkspaceOptions {
   out: string

@@ -1,10 +1,12 @@
 import { resolve } from 'node:path'
 import { Command, Option } from 'commander'
+import { EXPORT_FORMATS } from '../../../preload/contract'
 import { printJson, progress } from '../output'
-import { openWorkspaceStore, withWorkspace, type WorkspaceOptions } from '../workspace-option'
+import { openWorkspaceStore, withWorkspace } from '../workspace-option'
+import type { WorkspaceOptions } from '../workspace-option'
 
 interface ExportCliOptions extends WorkspaceOptions {
-  format: 'verl-pair' | 'pairs' | 'jsonl'
+  format: (typeof EXPORT_FORMATS)[number]
   out: string
   acceptedOnly?: boolean
   json?: boolean
@@ -14,7 +16,7 @@ export function exportCommand(): Command {
   return withWorkspace(new Command('export'))
     .description('export a dataset: verl Parquet pair (original + rewrite), pairs Parquet, or JSONL')
     .argument('<dataset>', 'dataset id or name (`cwb datasets` lists them)')
-    .addOption(new Option('--format <format>', 'what to write').choices(['verl-pair', 'pairs', 'jsonl']).makeOptionMandatory())
+    .addOption(new Option('--format <format>', 'what to write').choices(EXPORT_FORMATS).makeOptionMandatory())
     .requiredOption('--out <dir>', 'folder to write into (created if missing)')
     .option('--accepted-only', 'only accepted paraphrases (default: accepted and pending; rejected ones never)')
     .option('--json', 'print {"dataset", "files", "rows", "without_paraphrase"} as the last stdout line')

@@ -1,11 +1,13 @@
 import { Command, Option } from 'commander'
+import { PROBE_ENGINES } from '../../../preload/contract'
 import { SYSTEM_PROMPT } from '../../engine/prompt'
 import type { OnnxModel } from '../../engine/onnx/session'
 import { checkpointFolder } from '../checkpoint-option'
 import { UsageError } from '../errors'
 import { printJson, progress } from '../output'
 import { integerOption, numberOption } from '../parse'
-import { withWorkspace, type WorkspaceOptions } from '../workspace-option'
+import { withWorkspace } from '../workspace-option'
+import type { WorkspaceOptions } from '../workspace-option'
 
 interface GenerateOptions extends WorkspaceOptions {
   checkpoint?: string
@@ -15,7 +17,7 @@ interface GenerateOptions extends WorkspaceOptions {
   temperature: number
   topP: number
   maxNewTokens: number
-  engine: 'tfjs' | 'onnx'
+  engine: (typeof PROBE_ENGINES)[number]
   seed: number
   json?: boolean
 }
@@ -38,7 +40,7 @@ export function generateCommand(): Command {
         .default(32)
         .argParser(integerOption('--max-new-tokens', 1)),
     )
-    .addOption(new Option('--engine <engine>', 'inference engine').choices(['tfjs', 'onnx']).default('tfjs'))
+    .addOption(new Option('--engine <engine>', 'inference engine').choices(PROBE_ENGINES).default('tfjs'))
     .addOption(new Option('--seed <n>', 'sampling seed').default(0).argParser(integerOption('--seed', 0)))
     .option('--json', 'print {"checkpoint", "engine", "completions": [...]} as the last stdout line')
     .action(async (options: GenerateOptions) => {

@@ -1,15 +1,17 @@
 import { Command, Option } from 'commander'
-import { REWARD_MODES } from '../../../preload/contract'
+import { RUN_LOG_FORMATS } from '../../../preload/contract'
+import { rewardModeIds } from '../../engine/rewards'
 import { UsageError } from '../errors'
 import { integerOption } from '../parse'
 import { printJson, progress } from '../output'
-import { openWorkspaceStore, withWorkspace, type WorkspaceOptions } from '../workspace-option'
+import { openWorkspaceStore, withWorkspace } from '../workspace-option'
+import type { WorkspaceOptions } from '../workspace-option'
 
 interface ImportLogCliOptions extends WorkspaceOptions {
   name?: string
   run?: number
   format: string
-  mode?: (typeof REWARD_MODES)[number]
+  mode?: string
   follow?: boolean
   interval: number
   json?: boolean
@@ -21,12 +23,10 @@ export function importLogCommand(): Command {
     .argument('<path>', 'the log file, dump folder or trainer_state.json')
     .option('--name <name>', 'name of the new run (default: the file name)')
     .addOption(new Option('--run <id>', 'add this source to an existing run').argParser(integerOption('--run', 1)))
+    .addOption(new Option('--format <format>', 'what PATH holds').choices(['auto', ...RUN_LOG_FORMATS]).default('auto'))
     .addOption(
-      new Option('--format <format>', 'what PATH holds')
-        .choices(['auto', 'verl-console', 'verl-rollouts', 'trl'])
-        .default('auto'),
+      new Option('--mode <mode>', 'reward mode of a new run (default: read from the metric keys)').choices(rewardModeIds()),
     )
-    .addOption(new Option('--mode <mode>', 'reward mode of a new run (default: read from the metric keys)').choices(REWARD_MODES))
     .option('--follow', 'keep reading what is appended; one JSON line per append (Ctrl-C ends)')
     .addOption(
       new Option('--interval <ms>', 'how often --follow looks for new data')

@@ -1,17 +1,17 @@
 import { Command, Option } from 'commander'
+import { IMPORT_FORMATS } from '../../../preload/contract'
 import { UsageError } from '../errors'
 import { printJson, progress } from '../output'
-import { openWorkspaceStore, withWorkspace, type WorkspaceOptions } from '../workspace-option'
+import { openWorkspaceStore, withWorkspace } from '../workspace-option'
+import type { WorkspaceOptions } from '../workspace-option'
 
 interface ImportCliOptions extends WorkspaceOptions {
   name?: string
-  format: string
+  format: (typeof IMPORT_FORMATS)[number]
   map?: string
   pending?: boolean
   json?: boolean
 }
-
-export const IMPORT_FORMAT_CHOICES = ['auto', 'jsonl', 'csv', 'parquet', 'verl', 'verl-pair', 'pairs', 'gsm8k']
 
 export function importCommand(): Command {
   return withWorkspace(new Command('import'))
@@ -23,7 +23,7 @@ export function importCommand(): Command {
     .option('--name <name>', 'dataset name (default: the file name); a taken name is refused with a suggestion')
     .addOption(
       new Option('--format <format>', 'file format or schema; auto recognises the columns')
-        .choices(IMPORT_FORMAT_CHOICES)
+        .choices(IMPORT_FORMATS)
         .default('auto'),
     )
     .option(
@@ -34,7 +34,7 @@ export function importCommand(): Command {
     .option('--json', 'print {"dataset", "records", "paraphrases", "with_answer"} as the last stdout line')
     .action(async (path: string, path2: string | undefined, options: ImportCliOptions) => {
       const { importDataset } = await import('../../data/import/import')
-      const { parseColumnMap } = await import('../../data/import/schemas')
+      const { parseColumnMap } = await import('../../data/formats/mapped')
       let map
       try {
         map = options.map === undefined ? undefined : parseColumnMap(options.map)
@@ -51,7 +51,7 @@ export function importCommand(): Command {
           path,
           rewrite: path2,
           name: options.name,
-          format: options.format as never,
+          format: options.format,
           map,
           paraphraseStatus: options.pending ? 'pending' : 'accepted',
           signal: controller.signal,

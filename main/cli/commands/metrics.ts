@@ -1,7 +1,10 @@
 import { Command, Option } from 'commander'
-import { getRun, metricSeries, metricToJson, type MetricSeries } from '../../store/runs'
+import { metricSeries, metricToJson } from '../../store/metrics'
+import type { MetricSeries } from '../../store/metrics'
+import { getRun } from '../../store/runs'
 import { printJson, table } from '../output'
-import { openWorkspaceStore, withWorkspace, type WorkspaceOptions } from '../workspace-option'
+import { openWorkspaceStore, withWorkspace } from '../workspace-option'
+import type { WorkspaceOptions } from '../workspace-option'
 
 interface MetricsOptions extends WorkspaceOptions {
   key: string[]

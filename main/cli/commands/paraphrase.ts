@@ -5,7 +5,8 @@ import { checkpointFolder } from '../checkpoint-option'
 import { UsageError } from '../errors'
 import { printJson, progress } from '../output'
 import { integerOption } from '../parse'
-import { openWorkspaceStore, withWorkspace, type WorkspaceOptions } from '../workspace-option'
+import { openWorkspaceStore, withWorkspace } from '../workspace-option'
+import type { WorkspaceOptions } from '../workspace-option'
 
 interface ParaphraseCliOptions extends WorkspaceOptions {
   templates?: boolean

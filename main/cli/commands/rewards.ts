@@ -2,20 +2,20 @@ import { Command } from 'commander'
 import { z } from 'zod'
 import { extractAnswer } from '../../engine/answers/extract'
 import { groupAdvantages } from '../../engine/grpo/advantages'
-import { REWARD_MODES, isRewardModeId, scoreStep, type RewardModeId } from '../../engine/rewards'
-import type { GroupScore, QuestionGroup, Rollout, ScoredView } from '../../engine/rewards/types'
+import { isRewardModeId, rewardMode, scoreStep } from '../../engine/rewards'
+import type { GroupScore, QuestionGroup, Rollout, ScoredView } from '../../engine/rewards/shared/types'
 import { LineError, inputOption, mapJsonLines, parseLine } from '../jsonl'
 
 const texts = z.array(z.string()).min(1)
 const rollouts = (responses: string[]): Rollout[] => responses.map((text) => ({ text, answer: extractAnswer(text) }))
-const scoreOne = (id: RewardModeId, group: QuestionGroup): GroupScore => scoreStep(REWARD_MODES[id], [group])[0]!
+const scoreOne = (id: string, group: QuestionGroup): GroupScore => scoreStep(rewardMode(id), [group])[0]!
 const labelOf = (view: ScoredView | undefined): string => view?.vote?.label ?? ''
 const rewardsOf = (view: ScoredView | undefined): number[] => view?.rewards ?? []
 
 type OfflineScorer = (record: unknown, line: number) => Record<string, unknown>
 
 // The modes that need only text (self_certainty and entropy need token logits); output keys in the contract's order.
-const OFFLINE: Partial<Record<RewardModeId, OfflineScorer>> = {
+const OFFLINE: Partial<Record<string, OfflineScorer>> = {
   ground_truth: (record, line) => {
     const { responses, ground_truth } = parseLine(z.object({ responses: texts, ground_truth: z.string() }), record, line)
     const { original } = scoreOne('ground_truth', { views: { original: rollouts(responses) }, groundTruth: ground_truth })

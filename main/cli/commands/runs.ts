@@ -1,6 +1,7 @@
 import { Command } from 'commander'
 import { printJson, table } from '../output'
-import { openWorkspaceStore, withWorkspace, type WorkspaceOptions } from '../workspace-option'
+import { openWorkspaceStore, withWorkspace } from '../workspace-option'
+import type { WorkspaceOptions } from '../workspace-option'
 
 export function runsCommand(): Command {
   return withWorkspace(new Command('runs'))

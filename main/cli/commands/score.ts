@@ -1,7 +1,8 @@
 import { Command, Option } from 'commander'
 import { z } from 'zod'
 import { groundTruthReward } from '../../engine/answers/equivalence'
-import { EXTRACTORS, extractAnswer, type Extractor } from '../../engine/answers/extract'
+import { EXTRACTORS, extractAnswer } from '../../engine/answers/extract'
+import type { Extractor } from '../../engine/answers/extract'
 import { inputOption, mapJsonLines, parseLine } from '../jsonl'
 
 const ScoreLine = z.object({ response: z.string(), ground_truth: z.string() })

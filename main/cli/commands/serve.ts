@@ -8,12 +8,13 @@ import { isLoopbackHost, newToken } from '../../serve/auth'
 import { runSlots } from '../../services/scheduler'
 import { ALLOW_PATHS_ENV, allowedPathsFromEnv } from '../../services/paths'
 import { WorkbenchHost } from '../../services/workbench'
-import { demoWanted, openWorkspace } from '../../store/open'
+import { demoWanted, openWorkspace } from '../../services/open-workspace'
 import { prepareWorkspace, resolveWorkspace, WorkspaceLock } from '../../store/workspace'
 import { UsageError } from '../errors'
 import { progress } from '../output'
 import { integerOption } from '../parse'
-import { withWorkspace, type WorkspaceOptions } from '../workspace-option'
+import { withWorkspace } from '../workspace-option'
+import type { WorkspaceOptions } from '../workspace-option'
 
 interface ServeOptions extends WorkspaceOptions {
   host: string

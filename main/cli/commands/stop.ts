@@ -1,7 +1,8 @@
 import { Command } from 'commander'
 import { hostname } from 'node:os'
 import { getRun, requestStop } from '../../store/runs'
-import { openWorkspaceStore, withWorkspace, type WorkspaceOptions } from '../workspace-option'
+import { openWorkspaceStore, withWorkspace } from '../workspace-option'
+import type { WorkspaceOptions } from '../workspace-option'
 
 export function stopCommand(): Command {
   return withWorkspace(new Command('stop'))

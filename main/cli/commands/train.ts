@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { Command, Option } from 'commander'
-import { REWARD_MODES } from '../../../preload/contract'
+import { rewardModeIds } from '../../engine/rewards'
 import { UsageError } from '../errors'
 import { printJson, progress } from '../output'
-import { openWorkspaceStore, withWorkspace, type WorkspaceOptions } from '../workspace-option'
+import { openWorkspaceStore, withWorkspace } from '../workspace-option'
+import type { WorkspaceOptions } from '../workspace-option'
 
 interface TrainOptions extends WorkspaceOptions {
   config?: string
@@ -21,7 +22,7 @@ export function trainCommand(): Command {
     .description('train a run with GRPO under a reward mode; progress on stderr, a summary at the end')
     .option('--config <file>', 'run config (JSON; see --print-config and resources/run-config.schema.json)')
     .addOption(
-      new Option('--print-config <mode>', 'print the complete default config of a reward mode and exit').choices(REWARD_MODES),
+      new Option('--print-config <mode>', 'print the complete default config of a reward mode and exit').choices(rewardModeIds()),
     )
     .option('--print-schema', 'print the run config JSON Schema (resources/run-config.schema.json) and exit')
     .option('--resume <run>', 'resume a stopped, failed or interrupted run (id or name) from its latest checkpoint')
@@ -33,9 +34,7 @@ export function trainCommand(): Command {
         return
       }
       if (options.printConfig) {
-        process.stdout.write(
-          `${JSON.stringify(defaultRunConfig(options.printConfig as (typeof REWARD_MODES)[number]), null, 2)}\n`,
-        )
+        process.stdout.write(`${JSON.stringify(defaultRunConfig(options.printConfig), null, 2)}\n`)
         return
       }
       if (!options.config === !options.resume) throw new UsageError('give either --config FILE (a new run) or --resume RUN')

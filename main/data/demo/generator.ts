@@ -1,17 +1,11 @@
 // The demo task: seeded grade-school word problems with a worked solution and paraphrases in other scenario
 // families. Problems are drawn without repetition from one stream and only then dealt into splits, so the
 // held-out splits follow the training distribution and share no problem with it.
-import {
-  allNumberTuples,
-  problemKey,
-  problemTypes,
-  solutionText,
-  work,
-  type ProblemType,
-  type ProblemTypeName,
-} from './problem-types'
+import { allNumberTuples, problemKey, problemTypes, solutionText, work } from './problem-types'
+import type { ProblemType, ProblemTypeName } from './problem-types'
 import { Random } from '../../random'
-import { people, scenarioFamilies, tell, type Person, type ScenarioFamily } from './scenarios'
+import { people, scenarioFamilies, tell } from './scenarios'
+import type { Person, ScenarioFamily } from './scenarios'
 
 export type DemoSplit = 'train' | 'validation' | 'test'
 

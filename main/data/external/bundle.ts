@@ -9,11 +9,17 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as tar from 'tar'
 import { z } from 'zod'
-import { RUN_ORIGINS, RUN_STATUSES, REWARD_MODES } from '../../../preload/contract'
+import { BUNDLE_CHECKPOINTS, isLiveStatus, RUN_ORIGINS, RUN_STATUSES } from '../../../preload/contract'
+import { isRewardModeId } from '../../engine/rewards'
 import { packageVersion } from '../../package-root'
 import type { Db } from '../../store/database'
 import { findDataset } from '../../store/datasets'
-import { getRun, listRunCheckpoints, metricFromJson, metricToJson } from '../../store/runs'
+import { listRunCheckpoints } from '../../store/checkpoints'
+import { metricFromJson, metricToJson } from '../../store/metrics'
+import { insertBundledCheckpoints, insertBundledRun, runRowsForBundle } from '../../store/run-imports'
+import type { BundledMetric } from '../../store/run-imports'
+import { getRun } from '../../store/runs'
+import { writeTransaction } from '../../store/sql'
 
 export const BUNDLE_FORMAT = 'cwb-run-bundle'
 
@@ -23,7 +29,7 @@ const Manifest = z.object({
   workbench: z.string(),
   run: z.object({
     name: z.string().min(1),
-    mode: z.enum(REWARD_MODES),
+    mode: z.string().refine(isRewardModeId, { message: 'not a reward mode this workbench knows' }),
     config: z.record(z.string(), z.unknown()),
     seed: z.number().int(),
     origin: z.enum(RUN_ORIGINS),
@@ -40,7 +46,7 @@ const Manifest = z.object({
 })
 type Manifest = z.infer<typeof Manifest>
 
-export type CheckpointChoice = 'tagged' | 'all' | 'none' | number[]
+export type CheckpointChoice = (typeof BUNDLE_CHECKPOINTS)[number] | number[]
 
 const jsonl = (rows: unknown[]): string => rows.map((row) => JSON.stringify(row)).join('\n') + (rows.length ? '\n' : '')
 
@@ -52,7 +58,7 @@ export async function bundleRun(
 ): Promise<{ run: number; checkpoints: number[]; file: string }> {
   const run = getRun(db, runSpec)
   if (!run) throw new Error(`No run "${runSpec}" in this workspace; \`cwb runs\` lists them.`)
-  if (['queued', 'running', 'stopping'].includes(run.status))
+  if (isLiveStatus(run.status))
     throw new Error(`Run ${run.id} is ${run.status}; stop it before bundling so the bundle holds a consistent run.`)
   const all = listRunCheckpoints(db, run.id)
   const chosen =
@@ -99,23 +105,12 @@ export async function bundleRun(
   const staging = mkdtempSync(join(tmpdir(), 'cwb-bundle-'))
   try {
     writeFileSync(join(staging, 'bundle.json'), JSON.stringify(manifest, null, 2))
-    const metrics = db
-      .prepare('SELECT step, key, value, wall_time AS wall, tokens FROM metrics WHERE run_id = ? ORDER BY step, key')
-      .all(run.id) as { step: number; key: string; value: number | null; wall: number; tokens: number }[]
+    const { metrics, samples, events } = runRowsForBundle(db, run.id)
     writeFileSync(
       join(staging, 'metrics.jsonl'),
-      jsonl(metrics.map((m) => [m.step, m.key, metricToJson(m.value), m.wall, m.tokens])),
+      jsonl(metrics.map(([step, key, value, wall, tokens]) => [step, key, metricToJson(value), wall, tokens])),
     )
-    const samples = db
-      .prepare(
-        `SELECT step, group_index AS groupIndex, view, prompt, text, answer, pseudo_label AS pseudoLabel, reward, advantage, gt
-         FROM samples WHERE run_id = ? ORDER BY id`,
-      )
-      .all(run.id)
     writeFileSync(join(staging, 'samples.jsonl'), jsonl(samples))
-    const events = db
-      .prepare('SELECT time, level, kind, step, message, data FROM events WHERE run_id = ? ORDER BY id')
-      .all(run.id)
     writeFileSync(join(staging, 'events.jsonl'), jsonl(events))
     mkdirSync(join(staging, 'checkpoints'))
     for (const checkpoint of chosen) symlinkSync(checkpoint.path, join(staging, 'checkpoints', `step-${checkpoint.step}`), 'dir')
@@ -182,51 +177,41 @@ export async function unbundleRun(
     }
     const m = manifest.run
     // A bundled run that was live when it left ends up resumable here, like one whose trainer went away.
-    const status = ['queued', 'running', 'stopping'].includes(m.status) ? 'interrupted' : m.status
+    const status = isLiveStatus(m.status) ? 'interrupted' : m.status
     const datasetId = m.dataset === null ? null : (findDataset(db, m.dataset)?.id ?? null)
-    const store = db.transaction((): number => {
-      const id = Number(
-        db
-          .prepare(
-            `INSERT INTO runs (name, mode, config, status, seed, dataset_id, origin, notes, tags, environment, created_at, started_at, finished_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          )
-          .run(
-            m.name,
-            m.mode,
-            JSON.stringify(m.config),
-            status,
-            m.seed,
-            datasetId,
-            m.origin,
-            m.notes,
-            JSON.stringify(m.tags),
-            JSON.stringify({ ...m.environment, bundle: { file, workbench: manifest.workbench } }),
-            m.createdAt,
-            m.startedAt,
-            m.finishedAt,
-          ).lastInsertRowid,
+    const store = (): number => {
+      const id = insertBundledRun(
+        db,
+        {
+          ...m,
+          status,
+          datasetId,
+          environment: { ...m.environment, bundle: { file, workbench: manifest.workbench } },
+        },
+        {
+          metrics: metrics.map(([step, key, value, wall, tokens]): BundledMetric => [
+            step,
+            key,
+            metricFromJson(value),
+            wall,
+            tokens,
+          ]),
+          samples,
+          events,
+        },
       )
-      const metric = db.prepare('INSERT INTO metrics (run_id, step, key, value, wall_time, tokens) VALUES (?, ?, ?, ?, ?, ?)')
-      for (const [step, key, value, wall, tokens] of metrics) metric.run(id, step, key, metricFromJson(value), wall, tokens)
-      const sample = db.prepare(
-        `INSERT INTO samples (run_id, step, group_index, view, prompt, text, answer, pseudo_label, reward, advantage, gt)
-         VALUES (@run, @step, @groupIndex, @view, @prompt, @text, @answer, @pseudoLabel, @reward, @advantage, @gt)`,
+      insertBundledCheckpoints(
+        db,
+        id,
+        manifest.checkpoints.map((c) => ({ step: c.step, path: join(runsDir, String(id), c.dir), tags: c.tags })),
       )
-      for (const s of samples) sample.run({ run: id, gt: null, ...s }) // bundles from before migration 6 have no gt
-      const event = db.prepare(
-        'INSERT INTO events (run_id, time, level, kind, step, message, data) VALUES (@run, @time, @level, @kind, @step, @message, @data)',
-      )
-      for (const e of events) event.run({ run: id, ...e })
-      const checkpoint = db.prepare('INSERT INTO checkpoints (run_id, step, path, tags) VALUES (?, ?, ?, ?)')
-      for (const c of manifest.checkpoints) checkpoint.run(id, c.step, join(runsDir, String(id), c.dir), JSON.stringify(c.tags))
       if (existsSync(join(runsDir, String(id))))
         throw new Error(`The folder for run ${id} exists already (${join(runsDir, String(id))}); move it away and retry.`)
       return id
-    })
+    }
     let id: number
     try {
-      id = store.immediate()
+      id = writeTransaction(db, store)
     } catch (error) {
       throw new Error(`${file}: cannot store the bundled run: ${(error as Error).message}`, { cause: error })
     }

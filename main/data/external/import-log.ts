@@ -5,14 +5,19 @@
 // after a resume.
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs'
 import { basename, resolve } from 'node:path'
+import type { RUN_LOG_FORMATS } from '../../../preload/contract'
 import type { Db } from '../../store/database'
-import { createRun, getRun, recordStep, updateRun, type RewardMode, type Run, type RunOrigin } from '../../store/runs'
+import { createRun, getRun, updateRun } from '../../store/runs'
+import type { RewardMode, Run, RunOrigin } from '../../store/runs'
+import { metricKeys } from '../../store/metrics'
+import { clearLoggedMetrics, clockBefore, importedRunsMentioning, storedSteps } from '../../store/run-imports'
+import { writeTransaction } from '../../store/sql'
+import { recordStep } from '../../store/steps'
 import { parseConsoleText } from './verl-console'
 import { dumpFiles, readDumpStep } from './verl-rollouts'
 import { parseTrainerState } from './trl'
 
-export const LOG_FORMATS = ['verl-console', 'verl-rollouts', 'trl'] as const
-export type LogFormat = (typeof LOG_FORMATS)[number]
+export type LogFormat = (typeof RUN_LOG_FORMATS)[number]
 
 export interface LogSource {
   path: string
@@ -90,12 +95,9 @@ const sourcesOf = (run: Run): LogSource[] =>
   Array.isArray(run.environment.sources) ? (run.environment.sources as LogSource[]) : []
 
 function findRunBySource(db: Db, path: string): Run | undefined {
-  const rows = db
-    .prepare(`SELECT id FROM runs WHERE origin <> 'local' AND environment LIKE ?`)
-    .all(`%${JSON.stringify(path).slice(1, -1)}%`) as {
-    id: number
-  }[]
-  return rows.map((row) => getRun(db, row.id)!).find((run) => sourcesOf(run).some((source) => source.path === path))
+  return importedRunsMentioning(db, path)
+    .map((id) => getRun(db, id)!)
+    .find((run) => sourcesOf(run).some((source) => source.path === path))
 }
 
 interface ParsedStep {
@@ -137,27 +139,11 @@ function readSource(source: LogSource): { steps: ParsedStep[]; source: LogSource
   return { steps, source }
 }
 
-const storedSteps = (db: Db, run: number): Set<number> =>
-  new Set(
-    (db.prepare('SELECT DISTINCT step FROM metrics WHERE run_id = ?').pluck().all(run) as number[]).concat(
-      db.prepare('SELECT DISTINCT step FROM samples WHERE run_id = ?').pluck().all(run) as number[],
-    ),
-  )
-
-/** Seconds since the start and tokens so far at each stored step, to continue verl's per-step timings. */
-function clockAt(db: Db, run: number, step: number): { wall: number; tokens: number } {
-  const row = db
-    .prepare('SELECT MAX(wall_time) AS wall, MAX(tokens) AS tokens FROM metrics WHERE run_id = ? AND step < ?')
-    .get(run, step) as { wall: number | null; tokens: number | null }
-  return { wall: row.wall ?? 0, tokens: row.tokens ?? 0 }
-}
-
 function writeSteps(db: Db, run: number, format: LogFormat, steps: ParsedStep[]): void {
-  const clearLogged = db.prepare(`DELETE FROM metrics WHERE run_id = ? AND step = ? AND key NOT LIKE 'rescore/%'`)
-  db.transaction(() => {
+  writeTransaction(db, () => {
     for (const parsed of steps) {
-      if (format !== 'verl-rollouts') clearLogged.run(run, parsed.step) // the later line for a step wins
-      const before = clockAt(db, run, parsed.step)
+      if (format !== 'verl-rollouts') clearLoggedMetrics(db, run, parsed.step) // the later line for a step wins
+      const before = clockBefore(db, run, parsed.step)
       const stepSeconds = parsed.metrics['timing_s/step']
       const stepTokens = parsed.metrics['perf/total_num_tokens']
       const wallTime = before.wall + (Number.isFinite(stepSeconds) && stepSeconds! > 0 ? stepSeconds! : 0)
@@ -165,7 +151,7 @@ function writeSteps(db: Db, run: number, format: LogFormat, steps: ParsedStep[])
         parsed.tokens ?? before.tokens + (Number.isFinite(stepTokens) && stepTokens! > 0 ? Math.round(stepTokens!) : 0)
       recordStep(db, run, { step: parsed.step, wallTime, tokens, metrics: parsed.metrics, samples: parsed.samples })
     }
-  }).immediate()
+  })
 }
 
 /** Why a source gave no step, as precisely as the file allows. */
@@ -196,38 +182,35 @@ export function importLog(db: Db, options: ImportLogOptions): ImportLogResult {
   const { steps, source } = readSource(known ?? { path, format })
   if (steps.length === 0 && !known && !options.allowEmpty) throw new Error(noSteps(path, format))
   // One transaction: a step the store refuses leaves no half-imported run behind.
-  const { target, created, before } = db
-    .transaction(() => {
-      let target = run
-      if (!target) {
-        const origin: RunOrigin = format === 'trl' ? 'trl' : 'verl'
-        const mode = options.mode ?? inferMode(steps.flatMap((s) => Object.keys(s.metrics)))
-        const name = options.name ?? basename(path).replace(/\.(log|txt|json|jsonl)$/i, '')
-        const id = createRun(db, {
-          name,
-          mode,
-          config: { name, mode, imported: true },
-          seed: 0,
-          origin,
-          environment: { sources: [] },
-        })
-        updateRun(db, id, { status: 'finished' })
-        target = getRun(db, id)!
-      }
-      const before = storedSteps(db, target.id)
-      writeSteps(db, target.id, format, steps)
-      const sources = sourcesOf(target).filter((s) => s.path !== path)
-      updateRun(db, target.id, { environment: { ...target.environment, sources: [...sources, source] } })
-      return { target, created: !run, before }
-    })
-    .immediate()
+  const { target, created, before } = writeTransaction(db, () => {
+    let target = run
+    if (!target) {
+      const origin: RunOrigin = format === 'trl' ? 'trl' : 'verl'
+      const mode = options.mode ?? inferMode(steps.flatMap((s) => Object.keys(s.metrics)))
+      const name = options.name ?? basename(path).replace(/\.(log|txt|json|jsonl)$/i, '')
+      const id = createRun(db, {
+        name,
+        mode,
+        config: { name, mode, imported: true },
+        seed: 0,
+        origin,
+        environment: { sources: [] },
+      })
+      updateRun(db, id, { status: 'finished' })
+      target = getRun(db, id)!
+    }
+    const before = storedSteps(db, target.id)
+    writeSteps(db, target.id, format, steps)
+    const sources = sourcesOf(target).filter((s) => s.path !== path)
+    updateRun(db, target.id, { environment: { ...target.environment, sources: [...sources, source] } })
+    return { target, created: !run, before }
+  })
   run = target
   const after = storedSteps(db, run.id)
-  const metrics = db.prepare('SELECT COUNT(DISTINCT key) FROM metrics WHERE run_id = ?').pluck().get(run.id) as number
   return {
     run: run.id,
     steps: after.size,
-    metrics,
+    metrics: metricKeys(db, run.id).length,
     newSteps: [...after].filter((s) => !before.has(s)).length,
     created,
     readSteps: steps.length,

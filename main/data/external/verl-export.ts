@@ -10,7 +10,9 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Db } from '../../store/database'
 import { getRun } from '../../store/runs'
-import { DEFAULT_KL_COEF, emaConfig, klCoefficient, type RunConfig } from '../../engine/run-config'
+import { rewardMode } from '../../engine/rewards'
+import { emaConfig, klCoefficient } from '../../engine/run-config'
+import type { RunConfig } from '../../engine/run-config'
 import { exportDataset, exportVerlFile } from '../export/export'
 
 export interface VerlExportOptions {
@@ -140,7 +142,7 @@ Exported by the Co-rewarding Workbench from a ${config.mode} run. Scale-dependen
     options.keepHparams
       ? "the local run's (--keep-hparams)"
       : "the reference's (batch 128, lengths 512 + 3072, lr 3e-6, 3 epochs)"
-  }; mode keys, G = ${config.rollouts}, temperature ${config.temperature}, KL ${klCoefficient(config)} (low_var_kl; the mode default is ${DEFAULT_KL_COEF[config.mode]}), test every ${config.validation.every} and save every ${config.checkpoint_every} steps come from the run.
+  }; mode keys, G = ${config.rollouts}, temperature ${config.temperature}, KL ${klCoefficient(config)} (low_var_kl; the mode default is ${rewardMode(config.mode).klCoef}), test every ${config.validation.every} and save every ${config.checkpoint_every} steps come from the run.
 
 Files: ${[...files.train, files.validation].map((f) => `\`data/${f.split('/').at(-1)}\``).join(', ')}, \`launch.sh\`.
 

@@ -8,7 +8,7 @@ import { groundTruthReward } from '../../engine/answers/equivalence'
 import { extractAnswer } from '../../engine/answers/extract'
 import { labelReward, majorityVote } from '../../engine/answers/vote'
 import { groupAdvantages } from '../../engine/grpo/advantages'
-import type { SampleRow } from '../../store/runs'
+import type { SampleRow } from '../../store/samples'
 
 export interface DumpStep {
   step: number

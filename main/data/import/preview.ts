@@ -1,9 +1,10 @@
 // What the import dialog shows before anything is stored: the file's columns, the schema an import would
 // recognise (or null: the user maps the columns), the row count and the first rows.
 import type { ImportPreview } from '../../../preload/contract'
-import { containerFor, type ImportFormat } from './import'
+import { recognise } from '../formats'
+import type { ImportFormat } from '../formats'
+import { containerFor } from './import'
 import { readTable } from './read-table'
-import { detectSchema, looksLikeGsm8k, type Schema } from './schemas'
 
 const SAMPLE_ROWS = 20
 /** Longer text values are cut in the sample (a dialog shows a glimpse, not a 1 MB cell). */
@@ -24,15 +25,11 @@ export async function previewImport(
   signal?: AbortSignal,
 ): Promise<Omit<ImportPreview, 'suggestedName'>> {
   const table = await readTable(path, containerFor(path, format), { signal })
-  const named: Schema | undefined =
-    format === 'verl' || format === 'verl-pair' ? 'verl' : format === 'pairs' || format === 'gsm8k' ? format : undefined
-  const detected = detectSchema(table.columns)
-  const schema = named ?? (detected === 'plain' && looksLikeGsm8k(table.rows) ? 'gsm8k' : (detected ?? null))
   return {
     file: path,
     container: table.container,
     columns: table.columns,
-    schema,
+    schema: recognise(table, format)?.name ?? null,
     rows: table.rows.length,
     sample: table.rows.slice(0, SAMPLE_ROWS).map((row) => glimpse(row.values) as Record<string, unknown>),
   }

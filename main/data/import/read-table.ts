@@ -2,13 +2,14 @@
 // decoder (bad bytes are an error, never silently replaced); Parquet is read in row-group-sized chunks. Both
 // report progress and stop between chunks when the signal aborts. Every row keeps the number a user would
 // look for in the file: the line of a JSONL row, the line a CSV record starts on, the 1-based Parquet row.
-import { createReadStream, statSync, type Stats } from 'node:fs'
+import { createReadStream, statSync } from 'node:fs'
+import type { Stats } from 'node:fs'
 import { extname } from 'node:path'
 import { parse as parseCsv } from 'csv-parse'
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet'
+import type { IMPORT_CONTAINERS } from '../../../preload/contract'
 
-export const CONTAINERS = ['jsonl', 'csv', 'parquet'] as const
-export type Container = (typeof CONTAINERS)[number]
+export type Container = (typeof IMPORT_CONTAINERS)[number]
 
 export interface TableRow {
   /** Where the row is in its file, as a user counts: the line (JSONL, CSV) or the row (Parquet), 1-based. */

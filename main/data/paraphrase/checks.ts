@@ -11,8 +11,8 @@
 //   longer length.
 // - length_ratio: the paraphrase is less than LENGTH_RATIO_RANGE[0] or more than [1] times the original's length.
 import { distance } from 'fastest-levenshtein'
+import type { CHECK_NAMES } from '../../../preload/constants'
 
-export const CHECK_NAMES = ['numbers', 'expressions', 'answer_leak', 'too_similar', 'length_ratio'] as const
 export type CheckName = (typeof CHECK_NAMES)[number]
 
 export const SIMILARITY_LIMIT = 0.1

@@ -4,10 +4,15 @@
 // that gets nothing says why. The API key of an endpoint lives only in memory, for the requests.
 import type { RecordFilter } from '../../../preload/contract'
 import type { Db } from '../../store/database'
-import { findDataset, type ParaphraseOrigin } from '../../store/datasets'
-import { getRecord, insertParaphrase, matchingRecordIds, type RecordText } from '../../store/records'
+import { findDataset } from '../../store/datasets'
+import type { ParaphraseOrigin } from '../../store/datasets'
+import { getRecord, matchingRecordIds, paraphraseTexts, recordsWithParaphraseOf } from '../../store/records'
+import type { RecordText } from '../../store/records'
+import { writeTransaction } from '../../store/sql'
+import { addParaphrase } from '../datasets'
 import { onnxRewriteAll } from './onnx-rewrite'
-import { rewriteAll, type EndpointOptions, type RewriteOutcome } from './openai'
+import { rewriteAll } from './openai'
+import type { EndpointOptions, RewriteOutcome } from './openai'
 import { demoSource, templateParaphrases } from './templates'
 
 export type GenerateSource =
@@ -41,14 +46,7 @@ const originOf = (source: GenerateSource): ParaphraseOrigin => (source.kind === 
 function recordsToDo(db: Db, options: GenerateOptions): RecordText[] {
   let ids = matchingRecordIds(db, options.datasetId, options.filter)
   if (options.skipDone) {
-    const done = new Set(
-      db
-        .prepare(
-          `SELECT DISTINCT p.record_id FROM paraphrases p JOIN records r ON r.id = p.record_id WHERE r.dataset_id = ? AND p.origin = ?`,
-        )
-        .pluck()
-        .all(options.datasetId, originOf(options.source)) as number[],
-    )
+    const done = new Set(recordsWithParaphraseOf(db, options.datasetId, originOf(options.source)))
     ids = ids.filter((id) => !done.has(id))
   }
   return ids.slice(0, options.limit).map((id) => getRecord(db, id)!)
@@ -68,23 +66,22 @@ export async function generateParaphrases(db: Db, options: GenerateOptions): Pro
         `Template paraphrases exist only for the demo task's problems (records whose source names a demo problem type and scenario family, as in demo-arithmetic); dataset "${name}" has none. Use an OpenAI-compatible endpoint or a local ONNX model instead.`,
       )
     }
-    const existing = db.prepare('SELECT text FROM paraphrases WHERE record_id = ?').pluck()
     for (let start = 0; start < records.length; start += TEMPLATE_CHUNK) {
       if (options.signal?.aborted) return { ...result, cancelled: true }
-      db.transaction(() => {
+      writeTransaction(db, () => {
         for (const record of records.slice(start, start + TEMPLATE_CHUNK)) {
-          const texts = existing.all(record.id) as string[]
+          const texts = paraphraseTexts(db, record.id)
           const outcome = templateParaphrases(record, texts, texts.length)
           if (!outcome.ok) {
             result.failed.push({ record: record.id, reason: outcome.reason })
             continue
           }
           for (const { family, text } of outcome.texts) {
-            insertParaphrase(db, record.id, { text, origin: 'template', status: 'pending', extra: { family } })
+            addParaphrase(db, record.id, { text, origin: 'template', status: 'pending', extra: { family } })
             result.generated++
           }
         }
-      }).immediate()
+      })
       options.onProgress?.(Math.min(total, start + TEMPLATE_CHUNK), total)
       await pause()
     }
@@ -93,7 +90,7 @@ export async function generateParaphrases(db: Db, options: GenerateOptions): Pro
   let done = 0
   const store = (outcome: RewriteOutcome): void => {
     if (outcome.ok) {
-      insertParaphrase(db, outcome.id, { text: outcome.text, origin: 'llm', status: 'pending' })
+      addParaphrase(db, outcome.id, { text: outcome.text, origin: 'llm', status: 'pending' })
       result.generated++
     } else {
       result.failed.push({ record: outcome.id, reason: outcome.reason })

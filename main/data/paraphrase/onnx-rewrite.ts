@@ -2,7 +2,8 @@
 // to ONNX (main/engine/onnx), the rewrite prompt goes through the model's chat template, one completion is
 // sampled per question and the rewrite is read between the markers, as from an endpoint. Every record ends with a
 // paraphrase or the reason it has none (a prompt past the model's context, no markers in the output).
-import { DEFAULT_REWRITE_PROMPT, parseRewrite, type RewriteJob, type RewriteOutcome } from './openai'
+import { DEFAULT_REWRITE_PROMPT, parseRewrite } from './openai'
+import type { RewriteJob, RewriteOutcome } from './openai'
 
 export interface OnnxRewriteOptions {
   /** The checkpoint folder (Hugging Face layout, as the engine reads it). */

@@ -1,8 +1,10 @@
 // Template paraphrases for the embedded demo task: a demo record (its source keeps the problem type, the scenario
 // family it is told in and the worked solution) is retold in every other family of its type, with new people,
 // keeping the numbers in their roles, so the mathematics and the answer stay the same by construction.
-import { problemTypeNames, problemType, work, type ProblemTypeName } from '../demo/problem-types'
-import { people, scenarioFamilies, tell, type ScenarioFamily } from '../demo/scenarios'
+import { problemTypeNames, problemType, work } from '../demo/problem-types'
+import type { ProblemTypeName } from '../demo/problem-types'
+import { people, scenarioFamilies, tell } from '../demo/scenarios'
+import type { ScenarioFamily } from '../demo/scenarios'
 import { Random } from '../../random'
 
 export interface DemoSource {

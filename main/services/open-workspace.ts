@@ -3,11 +3,11 @@
 import { cpSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { hostname } from 'node:os'
+import { ensureDemoDataset } from '../data/demo/dataset'
 import { shippedBaseModel } from '../package-root'
-import { ensureDemoDataset } from './datasets'
-import { markInterruptedRuns } from './runs'
-import { Store } from './store'
-import { prepareWorkspace, processAlive, resolveWorkspace } from './workspace'
+import { markInterruptedRuns } from '../store/runs'
+import { Store } from '../store/store'
+import { prepareWorkspace, processAlive, resolveWorkspace } from '../store/workspace'
 
 export const DEMO_MODEL_FOLDER = join('models', 'demo-base')
 

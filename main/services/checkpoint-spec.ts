@@ -1,7 +1,8 @@
-// Naming a checkpoint as users type it (a folder, or RUN:STEP looked up in the run store).
+// Naming a checkpoint as users type it: a folder, or RUN:STEP looked up in the run store.
 import { resolveCheckpoint } from '../engine/checkpoint/resolve'
-import type { Db } from './database'
-import { getRun, listRunCheckpoints } from './runs'
+import { checkpointAtStep, listRunCheckpoints } from '../store/checkpoints'
+import type { Db } from '../store/database'
+import { getRun } from '../store/runs'
 
 /** The folder a checkpoint spec names, looking RUN:STEP up in this store. */
 export function checkpointFromStore(db: Db, spec: string): string {
@@ -9,7 +10,7 @@ export function checkpointFromStore(db: Db, spec: string): string {
     spec,
     (run, step) => {
       const found = getRun(db, run)
-      return found ? listRunCheckpoints(db, found.id).find((c) => c.step === step)?.path : undefined
+      return found ? checkpointAtStep(db, found.id, step)?.path : undefined
     },
     (run) => {
       const found = getRun(db, run)

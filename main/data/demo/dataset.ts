@@ -1,0 +1,43 @@
+// The demo task as a dataset of the store, "demo-arithmetic": what a new workspace starts with.
+import type { Db } from '../../store/database'
+import { findDataset } from '../../store/datasets'
+import { writeTransaction } from '../../store/sql'
+import { createDataset } from '../datasets'
+import { DEMO_TASK_DEFAULTS, generateDemoTask } from './generator'
+import type { DemoTaskOptions } from './generator'
+
+export const DEMO_DATASET_NAME = 'demo-arithmetic'
+
+/**
+ * Stores the demo task as the dataset "demo-arithmetic" unless it is there already; returns its id.
+ * `options` only matter the first time (the shipped sizes and seed by default).
+ */
+export function ensureDemoDataset(db: Db, options: Partial<DemoTaskOptions> = {}): number {
+  const existing = findDataset(db, DEMO_DATASET_NAME)
+  if (existing !== undefined) return existing.id
+  const task = generateDemoTask({ ...DEMO_TASK_DEFAULTS, ...options })
+  // Another process may have stored it while the task was being generated: check again under the write lock.
+  return writeTransaction(
+    db,
+    (): number =>
+      findDataset(db, DEMO_DATASET_NAME)?.id ??
+      createDataset(db, {
+        name: DEMO_DATASET_NAME,
+        description:
+          'Synthetic grade-school word problems (1 to 3 steps) with worked solutions; each question is paraphrased in every other scenario of its problem type.',
+        source: { generator: 'demo', ...task.options },
+        records: task.records.map((record) => ({
+          question: record.question,
+          answer: record.answer,
+          split: record.split,
+          source: { type: record.type, steps: record.steps, family: record.family, solution: record.solution },
+          paraphrases: record.paraphrases.map((paraphrase) => ({
+            text: paraphrase.text,
+            origin: 'template',
+            status: 'accepted',
+            checks: { family: paraphrase.family },
+          })),
+        })),
+      }).id,
+  )
+}
