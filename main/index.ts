@@ -1,15 +1,17 @@
 // The Electron entry: one window over the workspace's store; the same services as `cwb serve`, over IPC.
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { app, dialog, ipcMain, session, type BrowserWindow } from 'electron'
+import { app, dialog, ipcMain, session } from 'electron'
+import type { BrowserWindow } from 'electron'
 import { serveOverIpc } from './app/ipc'
 import { desktopAllowedPaths, DESKTOP_PATH_HINT } from './app/desktop-paths'
 import { guardQuit } from './app/quit'
 import { createMainWindow } from './app/window'
 import { hardenContents, hardenSession } from './app/security'
+import { startUtilityTrainer } from './app/utility-trainer'
 import { probeInChildProcess } from './backends/probe-process'
 import { WorkbenchHost } from './services/workbench'
-import { demoWanted, openWorkspace } from './store/open'
+import { demoWanted, openWorkspace } from './services/open-workspace'
 import { prepareWorkspace, resolveWorkspace, WorkspaceLock } from './store/workspace'
 
 const here = fileURLToPath(new URL('.', import.meta.url))
@@ -45,6 +47,7 @@ async function open(): Promise<void> {
     probe: (signal) => probeInChildProcess(signal),
     allowedPaths: desktopAllowedPaths(),
     allowPathHint: DESKTOP_PATH_HINT,
+    startTrainer: startUtilityTrainer,
   })
   shutdown.unshift(() => workbench.close())
 

@@ -1,37 +1,11 @@
 // The trainer process: runs one job and streams its events to the owner, which writes the store. It stops
 // after the current step (with a checkpoint) when asked, and exits when its owner's channel closes.
-import { Killer, parseFault, type Fault } from './engine/trainer/faults'
-import { NumericalFault, Trainer, type TrainerEvent } from './engine/trainer/trainer'
-import type { OwnerMessage, TrainerMessage } from './engine/trainer/protocol'
-
-interface Channel {
-  /** Resolves once the message has left this process. */
-  send(message: TrainerMessage): Promise<void>
-  onMessage(listener: (message: OwnerMessage) => void): void
-  onClose(listener: () => void): void
-}
-
-/** Electron's utilityProcess gives the child `process.parentPort`; a Node child process has `process.send`. */
-function ownerChannel(): Channel {
-  const parentPort = (
-    process as unknown as {
-      parentPort?: { postMessage(m: unknown): void; on(e: 'message', l: (e: { data: OwnerMessage }) => void): void }
-    }
-  ).parentPort
-  if (parentPort) {
-    return {
-      send: async (message) => parentPort.postMessage(message),
-      onMessage: (listener) => parentPort.on('message', (event) => listener(event.data)),
-      onClose: () => {},
-    }
-  }
-  if (!process.send) throw new Error('the trainer must be started by the workbench (no channel to its owner)')
-  return {
-    send: (message) => new Promise((resolve) => process.send!(message, undefined, {}, () => resolve())),
-    onMessage: (listener) => process.on('message', (message) => listener(message as OwnerMessage)),
-    onClose: (listener) => process.on('disconnect', listener),
-  }
-}
+import { Killer, numericalFaults, parseFault } from './engine/trainer/faults'
+import type { Fault } from './engine/trainer/faults'
+import { NumericalFault, Trainer } from './engine/trainer/trainer'
+import type { TrainerEvent } from './engine/trainer/trainer'
+import type { OwnerMessage } from './engine/trainer/protocol'
+import { ownerChannel } from './trainer-channel'
 
 const channel = ownerChannel()
 let stopRequested = false
@@ -62,7 +36,8 @@ async function train(message: Extract<OwnerMessage, { type: 'start' }>): Promise
       void channel.send(event)
       inject(event)
     }
-    const trainer = await Trainer.create(message.job, emit, { fault })
+    const faults = numericalFaults(fault, (text) => emit({ type: 'log', level: 'warning', message: text }))
+    const trainer = await Trainer.create(message.job, emit, { faults })
     const result = await trainer.run(() => stopRequested)
     trainer.dispose()
     await channel.send({ type: 'done', ...result })

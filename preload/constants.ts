@@ -1,16 +1,27 @@
 // Plain constants of the API contract, kept apart from the zod schemas so the renderer can use them without
 // bundling zod; preload/contract.ts re-exports them.
 
-export const RUN_STATUSES = ['queued', 'running', 'stopping', 'finished', 'stopped', 'failed', 'interrupted'] as const
+/** A run that waits for or has a trainer (live): it cannot be deleted or bundled until it ends. */
+export const LIVE_RUN_STATUSES = ['queued', 'running', 'stopping'] as const
 
-export const REWARD_MODES = [
-  'ground_truth',
-  'majority_voting',
-  'self_certainty',
-  'entropy',
-  'co_rewarding_i',
-  'co_rewarding_ii',
-] as const
+/** A run whose trainer has ended, each with the reason it ended. */
+export const ENDED_RUN_STATUSES = ['finished', 'stopped', 'failed', 'interrupted'] as const
+
+export const RUN_STATUSES = [...LIVE_RUN_STATUSES, ...ENDED_RUN_STATUSES] as const
+
+export const isLiveStatus = (status: string): status is (typeof LIVE_RUN_STATUSES)[number] =>
+  (LIVE_RUN_STATUSES as readonly string[]).includes(status)
+
+export const RUN_ORIGINS = ['local', 'verl', 'trl', 'imported'] as const
+
+export const RUN_PHASES = ['queued', 'starting', 'rollout', 'scoring', 'update', 'validation', 'checkpoint'] as const
+
+/** Whose rollouts a sample is: the policy's on the original question or on its paraphrase, or the EMA teacher's. */
+export const SAMPLE_VIEWS = ['original', 'paraphrase', 'teacher'] as const
+
+export const EVENT_LEVELS = ['debug', 'info', 'warning', 'error'] as const
+
+export const EVENT_KINDS = ['log', 'alert', 'status'] as const
 
 /** What `runs.importLog` reads: a verl console log, a verl rollout dump folder, a TRL trainer_state.json. */
 export const RUN_LOG_FORMATS = ['verl-console', 'verl-rollouts', 'trl'] as const
@@ -18,6 +29,21 @@ export const RUN_LOG_FORMATS = ['verl-console', 'verl-rollouts', 'trl'] as const
 export const PARAPHRASE_STATUSES = ['pending', 'accepted', 'rejected'] as const
 
 export const PARAPHRASE_ORIGINS = ['template', 'llm', 'manual', 'imported'] as const
+
+/** The file kinds an import reads rows from. */
+export const IMPORT_CONTAINERS = ['jsonl', 'csv', 'parquet'] as const
+
+/** The column layouts an import recognises by itself; other files need a column map. */
+export const IMPORT_SCHEMAS = ['verl', 'pairs', 'gsm8k', 'plain'] as const
+
+/** The fields a column map names columns for (`--map question=COL,...`, the import dialog's map). */
+export const IMPORT_MAP_FIELDS = ['question', 'answer', 'paraphrase', 'split'] as const
+
+/** A checkpoint's policy weights, or (Co-rewarding-II) its EMA teacher's. */
+export const CHECKPOINT_WEIGHTS = ['model', 'teacher'] as const
+
+/** Which checkpoints a run bundle carries besides the run itself. */
+export const BUNDLE_CHECKPOINTS = ['tagged', 'all', 'none'] as const
 
 export const CHECK_NAMES = ['numbers', 'expressions', 'answer_leak', 'too_similar', 'length_ratio'] as const
 

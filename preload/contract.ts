@@ -4,8 +4,17 @@
 import { z } from 'zod'
 import {
   RUN_STATUSES,
+  ENDED_RUN_STATUSES,
+  RUN_ORIGINS,
+  RUN_PHASES,
+  SAMPLE_VIEWS,
+  EVENT_LEVELS,
+  EVENT_KINDS,
+  IMPORT_CONTAINERS,
+  IMPORT_SCHEMAS,
+  CHECKPOINT_WEIGHTS,
+  BUNDLE_CHECKPOINTS,
   X_AXES,
-  REWARD_MODES,
   RUN_LOG_FORMATS,
   PARAPHRASE_STATUSES,
   PARAPHRASE_ORIGINS,
@@ -16,14 +25,26 @@ import {
 
 export {
   RUN_STATUSES,
+  LIVE_RUN_STATUSES,
+  ENDED_RUN_STATUSES,
+  RUN_ORIGINS,
+  RUN_PHASES,
+  SAMPLE_VIEWS,
+  EVENT_LEVELS,
+  EVENT_KINDS,
+  IMPORT_CONTAINERS,
+  IMPORT_SCHEMAS,
+  IMPORT_MAP_FIELDS,
+  CHECKPOINT_WEIGHTS,
+  BUNDLE_CHECKPOINTS,
   X_AXES,
-  REWARD_MODES,
   RUN_LOG_FORMATS,
   PARAPHRASE_STATUSES,
   PARAPHRASE_ORIGINS,
   CHECK_NAMES,
   IMPORT_FORMATS,
   EXPORT_FORMATS,
+  isLiveStatus,
   REWRITE_START,
   REWRITE_END,
   DEFAULT_REWRITE_PROMPT,
@@ -40,11 +61,29 @@ export const Backend = z.object({
 })
 export type Backend = z.infer<typeof Backend>
 
+/** A reward mode as the UI shows it. The host's registry (main/engine/rewards) knows the modes: the contract takes
+ * any mode name and the host checks it, so a mode added there needs no change here. */
+export const RewardModeInfo = z.object({
+  id: z.string(),
+  label: z.string(),
+  description: z.string(),
+  colour: z.string(),
+  /** The views its runs roll out besides the original: paraphrase (Co-rewarding-I), teacher (Co-rewarding-II). */
+  extraViews: z.array(z.enum(SAMPLE_VIEWS).exclude(['original'])),
+  /** Rewards with the ground truth; every other mode is label-free. */
+  usesGroundTruth: z.boolean(),
+})
+export type RewardModeInfo = z.infer<typeof RewardModeInfo>
+
+const rewardModeName = z.string().min(1)
+
 export const AppInfo = z.object({
   version: z.string(),
   workspace: z.string(),
   host: z.enum(['electron', 'browser']),
   schemaVersion: z.number().int(),
+  /** The reward modes the host knows, in its order: where the UI takes their labels and chart colours from. */
+  modes: z.array(RewardModeInfo),
 })
 export type AppInfo = z.infer<typeof AppInfo>
 
@@ -59,14 +98,10 @@ const DatasetSummaryBase = z.object({
 export const DatasetSummary = DatasetSummaryBase
 export type DatasetSummary = z.infer<typeof DatasetSummary>
 
-export const RUN_ORIGINS = ['local', 'verl', 'trl', 'imported'] as const
-export const RUN_PHASES = ['queued', 'starting', 'rollout', 'scoring', 'update', 'validation', 'checkpoint'] as const
-export const SAMPLE_VIEWS = ['original', 'paraphrase', 'teacher'] as const
-
 export const RunSummary = z.object({
   id,
   name: z.string(),
-  mode: z.enum(REWARD_MODES),
+  mode: rewardModeName,
   status: z.enum(RUN_STATUSES),
   /** The last step with metrics (0 before the first). */
   steps: z.number().int(),
@@ -89,8 +124,8 @@ export type RunSummary = z.infer<typeof RunSummary>
 export const RunEvent = z.object({
   id,
   time: z.string(),
-  level: z.enum(['debug', 'info', 'warning', 'error']),
-  kind: z.enum(['log', 'alert', 'status']),
+  level: z.enum(EVENT_LEVELS),
+  kind: z.enum(EVENT_KINDS),
   step: z.number().int().nullable(),
   message: z.string(),
   data: z.record(z.string(), z.unknown()),
@@ -254,10 +289,10 @@ export type RecordFilter = z.infer<typeof RecordFilter>
 
 export const ImportPreview = z.object({
   file: z.string(),
-  container: z.enum(['jsonl', 'csv', 'parquet']),
+  container: z.enum(IMPORT_CONTAINERS),
   columns: z.array(z.string()),
   /** The recognised schema, or null when the user must map the columns. */
-  schema: z.enum(['verl', 'pairs', 'gsm8k', 'plain']).nullable(),
+  schema: z.enum(IMPORT_SCHEMAS).nullable(),
   rows: z.number().int(),
   /** The first rows, values as JSON-safe data. */
   sample: z.array(z.record(z.string(), z.unknown())),
@@ -317,7 +352,7 @@ export const CHECKPOINT_AUTO_TAGS = ['best-gt', 'best-self', 'latest'] as const
 export const CheckpointTable = z.object({
   run: id,
   runName: z.string(),
-  mode: z.enum(REWARD_MODES),
+  mode: rewardModeName,
   /** The folder the run started from (its base model). */
   startCheckpoint: z.string().nullable(),
   checkpoints: z.array(CheckpointRow),
@@ -497,7 +532,8 @@ export const BehaviourDiffResult = z.object({
 })
 export type BehaviourDiffResult = z.infer<typeof BehaviourDiffResult>
 
-const checkpointWeights = z.enum(['model', 'teacher']).default('model')
+const checkpointWeights = z.enum(CHECKPOINT_WEIGHTS).default('model')
+export type CheckpointWeights = (typeof CHECKPOINT_WEIGHTS)[number]
 
 /** Every method: its request schema (validated) and its response schema (the type the caller gets). */
 export const methods = {
@@ -833,7 +869,7 @@ export const methods = {
         name: z.string().trim().min(1).max(200).optional(),
         run: id.optional(),
         /** Reward mode of a new run; by default read from its metric keys. */
-        mode: z.enum(REWARD_MODES).optional(),
+        mode: rewardModeName.optional(),
       })
       .strict(),
     result: z.object({
@@ -876,7 +912,7 @@ export const methods = {
   },
   /** Packs a run with the chosen checkpoints into `<workspace>/exports/<name>.tgz` (browser mode: then download it). */
   'runs.bundle': {
-    params: z.object({ run: id, checkpoints: z.enum(['tagged', 'all', 'none']).default('tagged') }).strict(),
+    params: z.object({ run: id, checkpoints: z.enum(BUNDLE_CHECKPOINTS).default('tagged') }).strict(),
     result: z.object({ file: z.string(), checkpoints: z.array(z.number().int()) }),
   },
   /** Adds the run in a bundle (a path on the host or an upload) to this workspace as a new run. */
@@ -1058,7 +1094,7 @@ export const events = {
   'run.notice': z.object({
     run: id,
     name: z.string(),
-    kind: z.enum(['finished', 'failed', 'stopped', 'interrupted', 'alert']),
+    kind: z.enum([...ENDED_RUN_STATUSES, 'alert']),
     message: z.string(),
   }),
 } as const

@@ -1,5 +1,6 @@
 // The bridge: the renderer gets `window.api` (call + on) and nothing else from Electron or Node.
-import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron'
+import { contextBridge, ipcRenderer } from 'electron'
+import type { IpcRendererEvent } from 'electron'
 import { IPC_CALL, IPC_EVENT } from './channels'
 import type { Reply, WorkbenchBridge } from './contract'
 

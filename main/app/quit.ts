@@ -1,7 +1,8 @@
 // Quitting the app while runs train asks first: stop them and quit (each saves a checkpoint at the end of its
 // step and can be resumed), or cancel. The question and what each answer means are plain functions; guardQuit
 // hooks them to the window's close and the app's before-quit.
-import { dialog, type BrowserWindow, type MessageBoxSyncOptions } from 'electron'
+import { dialog } from 'electron'
+import type { BrowserWindow, MessageBoxSyncOptions } from 'electron'
 
 export interface TrainingRun {
   id: number

@@ -1,4 +1,5 @@
-import { onScopeDispose, ref, type Ref } from 'vue'
+import { onScopeDispose, ref } from 'vue'
+import type { Ref } from 'vue'
 import type { MethodName, Params, Result } from '../../../preload/contract'
 import { api } from './client'
 

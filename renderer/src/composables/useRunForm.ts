@@ -85,7 +85,8 @@ export function useRunForm() {
   const checked = ref(false)
 
   const schema = computed<FieldSchema>(() => (source.value?.schema ?? {}) as FieldSchema)
-  const mode = computed(() => String(values.value.mode ?? 'ground_truth'))
+  // Until the user picks one: the host's first mode (runs.form lists each mode's defaults, in the registry's order).
+  const mode = computed(() => String(values.value.mode ?? Object.keys(source.value?.defaults ?? {})[0] ?? ''))
   const modeDefaults = (name: string): Config => clone(source.value?.defaults[name] ?? {})
 
   async function load(): Promise<void> {
@@ -100,7 +101,7 @@ export function useRunForm() {
   /** Fills the form from a partial config: the mode's defaults, overlaid with the config; the config's own
    * fields count as touched (they survive a change of mode) where they differ from the defaults. */
   function fill(config: Config): void {
-    const modeName = String(config.mode ?? mode.value ?? 'ground_truth')
+    const modeName = String(config.mode ?? mode.value)
     const defaults = modeDefaults(modeName)
     const next = clone(defaults)
     const marked = new Set<string>()

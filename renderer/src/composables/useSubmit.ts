@@ -1,6 +1,7 @@
 // One action behind a dialog's or panel's button: busy while it runs (the button and Close wait on it), and the
 // host's refusal as the error to show when it fails.
-import { ref, type Ref } from 'vue'
+import { ref } from 'vue'
+import type { Ref } from 'vue'
 
 export interface Submit {
   busy: Ref<boolean>

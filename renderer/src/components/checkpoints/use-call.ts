@@ -1,6 +1,7 @@
 // A call whose parameters follow reactive state, re-run only when they change: checkpoint files do not change in
 // place, so weight statistics and deltas need no refresh on every store commit (a training run commits each step).
-import { ref, shallowRef, watch, type Ref, type ShallowRef } from 'vue'
+import { ref, shallowRef, watch } from 'vue'
+import type { Ref, ShallowRef } from 'vue'
 import type { MethodName, Params, Result } from '../../../../preload/contract'
 import { api } from '../../api/client'
 import { describeError } from '../datasets/words'

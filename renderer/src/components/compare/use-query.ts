@@ -1,6 +1,7 @@
 // A call whose parameters follow reactive state: re-run when they change (the latest answer wins) and when the
 // store changes (throttled, since a training run commits every step).
-import { onScopeDispose, ref, shallowRef, watch, type Ref, type ShallowRef } from 'vue'
+import { onScopeDispose, ref, shallowRef, watch } from 'vue'
+import type { Ref, ShallowRef } from 'vue'
 import type { MethodName, Params, Result } from '../../../../preload/contract'
 import { api } from '../../api/client'
 

@@ -1,5 +1,6 @@
 // The pickers' search box: every word typed must appear somewhere in an item's text (any order, any case).
-import { computed, ref, type ComputedRef, type Ref } from 'vue'
+import { computed, ref } from 'vue'
+import type { ComputedRef, Ref } from 'vue'
 
 export function useWordSearch<T>(
   items: () => readonly T[],

@@ -1,9 +1,8 @@
 // What the rollout viewer reads off a question group: its views, their vote counts and whether they carry gradient.
-import type { RolloutGroup, RolloutSample, SAMPLE_VIEWS } from '../../../../preload/contract'
+import { SAMPLE_VIEWS } from '../../../../preload/constants'
+import type { RolloutGroup, RolloutSample } from '../../../../preload/contract'
 
 export type SampleView = (typeof SAMPLE_VIEWS)[number]
-// A value import of the contract would bundle zod into the renderer: the views in the contract's order.
-const VIEWS: readonly SampleView[] = ['original', 'paraphrase', 'teacher']
 
 export interface ViewRollouts {
   view: SampleView
@@ -21,7 +20,7 @@ const same = (a: string | null | undefined, b: string | null | undefined): boole
 export { same as sameAnswer }
 
 export function viewsOf(group: RolloutGroup): ViewRollouts[] {
-  return VIEWS.flatMap((view) => {
+  return SAMPLE_VIEWS.flatMap((view) => {
     const samples = group.samples.filter((s) => s.view === view)
     if (samples.length === 0) return []
     const counts = new Map<string, number>()

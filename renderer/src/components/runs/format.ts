@@ -63,7 +63,6 @@ export function formatMetric(value: number | 'Infinity' | '-Infinity' | null): s
   return String(Number(value.toPrecision(4)))
 }
 
-export const ACTIVE_STATUSES: ReadonlySet<RunSummary['status']> = new Set(['queued', 'running', 'stopping'])
 export const RESUMABLE_STATUSES: ReadonlySet<RunSummary['status']> = new Set(['stopped', 'failed', 'interrupted'])
 
 /** The groups the live panel shows the latest metrics in, in this order; a key goes to the first that claims it. */
