@@ -23,32 +23,8 @@ import {
   EXPORT_FORMATS,
 } from './constants'
 
-export {
-  RUN_STATUSES,
-  LIVE_RUN_STATUSES,
-  ENDED_RUN_STATUSES,
-  RUN_ORIGINS,
-  RUN_PHASES,
-  SAMPLE_VIEWS,
-  EVENT_LEVELS,
-  EVENT_KINDS,
-  IMPORT_CONTAINERS,
-  IMPORT_SCHEMAS,
-  IMPORT_MAP_FIELDS,
-  CHECKPOINT_WEIGHTS,
-  BUNDLE_CHECKPOINTS,
-  X_AXES,
-  RUN_LOG_FORMATS,
-  PARAPHRASE_STATUSES,
-  PARAPHRASE_ORIGINS,
-  CHECK_NAMES,
-  IMPORT_FORMATS,
-  EXPORT_FORMATS,
-  isLiveStatus,
-  REWRITE_START,
-  REWRITE_END,
-  DEFAULT_REWRITE_PROMPT,
-} from './constants'
+// The plain constants are part of the contract too.
+export * from './constants'
 
 const noParams = z.object({}).strict()
 const id = z.number().int().positive()

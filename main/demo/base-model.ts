@@ -1,8 +1,10 @@
 // The demo model: its tokenizer (word/number-level over the demo task's vocabulary), chat template,
 // system prompt and architecture. `cwb pretrain` trains it; resources/base-model ships the result.
 import { demoVocabularyPieces } from '../data/demo'
-import { parseModelConfig, type ModelConfig } from '../engine/model/config'
-import { wordLevelTokenizerJson, type TokenizerConfig } from '../engine/tokenizer/tokenizer'
+import { parseModelConfig } from '../engine/model/config'
+import type { ModelConfig } from '../engine/model/config'
+import { wordLevelTokenizerJson } from '../engine/tokenizer/tokenizer'
+import type { TokenizerConfig } from '../engine/tokenizer/tokenizer'
 
 export const DEMO_SPECIAL_TOKENS = ['<pad>', '<s>', '</s>', '<unk>', '<|system|>', '<|user|>', '<|assistant|>']
 export const DEMO_CHAT_TEMPLATE =

@@ -1,5 +1,6 @@
 // The pre-training settings, kept apart from the training code so the CLI can show them without loading tfjs.
-import { DEMO_ARCHITECTURE, type DemoArchitecture } from './base-model'
+import { DEMO_ARCHITECTURE } from './base-model'
+import type { DemoArchitecture } from './base-model'
 
 export interface PretrainOptions {
   out: string

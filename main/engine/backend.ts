@@ -1,7 +1,8 @@
 // Chooses the tfjs backend the engine computes on: tensorflow-gpu (@tensorflow/tfjs-node-gpu), then
 // tensorflow (@tensorflow/tfjs-node), then wasm, then cpu; the first that loads and computes wins.
 import * as tf from '@tensorflow/tfjs'
-import { reasonOf, type Importer } from '../backends/probe'
+import { reasonOf } from '../backends/probe'
+import type { Importer } from '../backends/probe'
 
 export const BACKEND_ORDER = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const
 export type EngineBackend = (typeof BACKEND_ORDER)[number]

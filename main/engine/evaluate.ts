@@ -1,11 +1,13 @@
 // Accuracy of a model on labelled questions: pass@1 with greedy decoding and, with K samples at a
 // temperature, avg@K (mean single-sample accuracy), pass@K (any sample right) and maj@K (the majority
 // answer right), all judged by the reference's answer extraction and GT equivalence.
-import { extractAnswer, type Extractor } from './answers/extract'
+import { extractAnswer } from './answers/extract'
+import type { Extractor } from './answers/extract'
 import { groundTruthReward, isEquivalent } from './answers/equivalence'
 import { majorityVote } from './answers/vote'
 import { Transformer } from './model/transformer'
-import { generate, tfjsLogits, type LogitsSource } from './sampling'
+import { generate, tfjsLogits } from './sampling'
+import type { LogitsSource } from './sampling'
 import type { ChatMessage, Tokenizer } from './tokenizer/tokenizer'
 
 export interface LabelledQuestion {

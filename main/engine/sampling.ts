@@ -2,7 +2,8 @@
 // Token choice happens in JavaScript with a seeded generator per row, so a seed gives the same
 // completions on a given backend.
 import * as tf from '@tensorflow/tfjs'
-import { disposeCache, type KvCache, type Transformer } from './model/transformer'
+import { disposeCache } from './model/transformer'
+import type { KvCache, Transformer } from './model/transformer'
 import { Random } from '../random'
 
 export interface SamplingOptions {

@@ -1,12 +1,17 @@
 // What the Compare view and the rollout viewer compute before drawing: panel series, exports, colours, votes.
-import { describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
 import type { ChartSeries, ResultRow, RolloutGroup } from '../../preload/contract'
-import { groupColours, MODE_COLOURS, runColours } from '../../renderer/src/charts/colours'
+import { rewardMode, rewardModeInfos } from '../../main/engine/rewards'
+import { groupColours, runColours } from '../../renderer/src/charts/colours'
+import { setRewardModes } from '../../renderer/src/charts/modes'
 import { defaultKeys, formatValue, formatX } from '../../renderer/src/charts/format'
 import { linePanel, panelCsvRows } from '../../renderer/src/charts/line-panel'
 import { resultsCsv, resultsMarkdown } from '../../renderer/src/charts/results'
 import { toCsv, toMarkdown } from '../../renderer/src/charts/text'
 import { viewsOf, wrongPseudoLabel } from '../../renderer/src/components/rollouts/groups'
+
+// The renderer takes mode labels and colours from the host's registry, as App.vue does from app.info.
+beforeAll(() => setRewardModes(rewardModeInfos()))
 
 const line = (label: string, runs: number[], extra: Partial<ChartSeries> = {}): ChartSeries => ({
   key: 'critic/score/mean',
@@ -149,8 +154,8 @@ describe('colours', () => {
   it('keep a run its colour when another run is added, and give a mode group its mode colour', () => {
     expect(runColours([4, 2]).get(2)).toBe(runColours([4, 2, 9]).get(2))
     const groups = groupColours(['mode=entropy (3 runs)', 'mode=ground_truth', 'kl.coef=0.01'])
-    expect(groups.get('mode=entropy')).toBe(MODE_COLOURS.entropy)
-    expect(groups.get('mode=ground_truth')).toBe(MODE_COLOURS.ground_truth)
+    expect(groups.get('mode=entropy')).toBe(rewardMode('entropy').colour)
+    expect(groups.get('mode=ground_truth')).toBe(rewardMode('ground_truth').colour)
     expect(groups.has('kl.coef=0.01')).toBe(true)
   })
 })

@@ -4,9 +4,11 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parquetWriteFile } from 'hyparquet-writer'
 import { describe, expect, it } from 'vitest'
+import { EXPORT_FORMATS, IMPORT_SCHEMAS } from '../../preload/constants'
 import { exportDataset } from '../../main/data/export/export'
+import { ROW_FORMATS, rowFormatOf, WRITERS } from '../../main/data/formats'
 import { importDataset } from '../../main/data/import/import'
-import { parseColumnMap } from '../../main/data/import/schemas'
+import { parseColumnMap } from '../../main/data/formats/mapped'
 import { datasetRecords } from '../../main/store/datasets'
 import type { Db } from '../../main/store/database'
 import { freshStores } from '../helpers/stores'
@@ -321,5 +323,20 @@ describe('malformed input is refused, naming the file, row and field, and nothin
     })
     await expect(importing).rejects.toThrow(/Import cancelled; nothing was stored/)
     expect(datasetCount(db)).toBe(0)
+  })
+})
+
+describe('the format registry', () => {
+  it('has one row format per schema the contract names, and a writer per export format', () => {
+    expect(ROW_FORMATS.map((f) => f.name).sort()).toEqual([...IMPORT_SCHEMAS].sort())
+    expect(Object.keys(WRITERS).sort()).toEqual([...EXPORT_FORMATS].sort())
+  })
+
+  it('refuses a table no format recognises, naming the columns it has and the schemas it knows', () => {
+    const table = { file: 'odd.csv', container: 'csv' as const, columns: ['problem', 'solution'], rows: [] }
+    expect(() => rowFormatOf(table, 'auto')).toThrow(
+      'odd.csv: the columns (problem, solution) match no known schema (verl, pairs, gsm8k, question/answer); ' +
+        'name them with --map question=COL,answer=COL[,paraphrase=COL][,split=COL].',
+    )
   })
 })

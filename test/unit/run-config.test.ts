@@ -1,8 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { REWARD_MODES } from '../../preload/contract'
-import { REWARD_MODE_IDS } from '../../main/engine/rewards'
 import { defaultRunConfig, klCoefficient, parseRunConfig, runConfigJsonSchema } from '../../main/engine/run-config'
 import { root } from '../helpers/cli'
 
@@ -10,10 +8,6 @@ describe('the run config', () => {
   it('has its JSON Schema in the repository, up to date (regenerate: cwb train --print-schema > resources/run-config.schema.json)', () => {
     const committed = JSON.parse(readFileSync(join(root, 'resources/run-config.schema.json'), 'utf8')) as object
     expect(committed).toEqual(runConfigJsonSchema())
-  })
-
-  it('knows the same six reward modes as the API contract', () => {
-    expect([...REWARD_MODE_IDS].sort()).toEqual([...REWARD_MODES].sort())
   })
 
   it('defaults to the reference settings, scaled for the demo model', () => {

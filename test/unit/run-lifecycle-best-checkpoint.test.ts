@@ -8,13 +8,13 @@ import {
   addCheckpoint,
   BEST_GT_TAG,
   BEST_SELF_TAG,
-  createRun,
   listRunCheckpoints,
-  recordStep,
   refreshBestCheckpointTag,
   refreshBestSelfTag,
   refreshBestTags,
-} from '../../main/store/runs'
+} from '../../main/store/checkpoints'
+import { createRun } from '../../main/store/runs'
+import { recordStep } from '../../main/store/steps'
 import { freshStores } from '../helpers/stores'
 import { freshDirs } from '../helpers/workspace'
 

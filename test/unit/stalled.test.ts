@@ -1,7 +1,7 @@
 // When a running run counts as stalled: hand-worked cases of the rule (4 x the median step time, at least 15 s;
 // 120 s before the run has a median).
 import { describe, expect, it } from 'vitest'
-import { isStalled, median } from '../../main/store/runs'
+import { isStalled, median } from '../../main/store/stall'
 
 const now = Date.parse('2025-06-01T12:00:00.000Z')
 const ago = (seconds: number): string => new Date(now - seconds * 1000).toISOString()

@@ -17,7 +17,8 @@ import {
 } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 import { diskFullReason, isDiskFull } from '../../disk-full'
-import { readSafetensors, writeSafetensors, type TensorData } from './safetensors'
+import { readSafetensors, writeSafetensors } from './safetensors'
+import type { TensorData } from './safetensors'
 
 export const CONFIG_FILE = 'config.json'
 export const WEIGHTS_FILE = 'model.safetensors'

@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto'
 import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
+import type { CheckpointWeights } from '../../../preload/contract'
 import { CONFIG_FILE, TOKENIZER_CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE } from './folder'
 import { readSafetensors, writeSafetensors } from './safetensors'
 
@@ -15,7 +16,7 @@ export interface ExportedFile {
 }
 
 /** Copies `source`'s model (or, with `weights: 'teacher'`, its EMA teacher as the model) to the new folder `out`. */
-export function exportHfFolder(source: string, out: string, weights: 'model' | 'teacher' = 'model'): ExportedFile[] {
+export function exportHfFolder(source: string, out: string, weights: CheckpointWeights = 'model'): ExportedFile[] {
   const target = resolve(out)
   if (existsSync(target) && (!statSync(target).isDirectory() || readdirSync(target).length > 0)) {
     throw new Error(`Cannot export to ${target}: it exists and is not an empty folder; choose a new folder.`)

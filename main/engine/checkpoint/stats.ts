@@ -3,7 +3,8 @@
 // layer for a per-layer chart. Files are read tensor by tensor, and large tensors in chunks, so a model far bigger
 // than memory can be inspected and two of them are never held whole.
 import { closeSync, openSync, readSync } from 'node:fs'
-import { readSafetensorsHeader, toFloat32, viewTensor, type Dtype, type TensorData, type TensorInfo } from './safetensors'
+import { readSafetensorsHeader, toFloat32, viewTensor } from './safetensors'
+import type { Dtype, TensorData, TensorInfo } from './safetensors'
 
 export const HISTOGRAM_BINS = 32
 /** Elements read at a time from one tensor: 4M floats, 16 MB. */
@@ -16,11 +17,8 @@ export interface Histogram {
   counts: number[]
 }
 
-export interface TensorStats {
-  name: string
-  layer: string
-  dtype: Dtype
-  shape: number[]
+/** What a tensor's and a layer's statistics both say of their values. */
+export interface ValueSummary {
   /** Finite values (NaN and infinities are counted in `nonFinite` and left out of every statistic). */
   count: number
   nonFinite: number
@@ -29,19 +27,19 @@ export interface TensorStats {
   std: number
   min: number
   max: number
+}
+
+export interface TensorStats extends ValueSummary {
+  name: string
+  layer: string
+  dtype: Dtype
+  shape: number[]
   histogram: Histogram
 }
 
-export interface LayerStats {
+export interface LayerStats extends ValueSummary {
   layer: string
   tensors: number
-  count: number
-  nonFinite: number
-  norm: number
-  mean: number
-  std: number
-  min: number
-  max: number
 }
 
 export interface WeightStats {

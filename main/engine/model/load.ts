@@ -1,9 +1,12 @@
 // A language model as the engine uses it: weights on the chosen backend plus its tokenizer, read from
 // (and written to) a checkpoint folder in Hugging Face layout.
-import { readCheckpoint, writeCheckpoint, type JsonObject, type Tensors } from '../checkpoint/folder'
+import { readCheckpoint, writeCheckpoint } from '../checkpoint/folder'
+import type { JsonObject, Tensors } from '../checkpoint/folder'
 import { toFloat32 } from '../checkpoint/safetensors'
-import { loadTokenizer, type Tokenizer } from '../tokenizer/tokenizer'
-import { parseModelConfig, SUPPORTED_MODEL_TYPES, weightShapes, type ModelConfig } from './config'
+import { loadTokenizer } from '../tokenizer/tokenizer'
+import type { Tokenizer } from '../tokenizer/tokenizer'
+import { parseModelConfig, SUPPORTED_MODEL_TYPES, weightShapes } from './config'
+import type { ModelConfig } from './config'
 import { Transformer } from './transformer'
 
 export interface LanguageModel {

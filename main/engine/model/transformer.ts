@@ -2,7 +2,8 @@
 // tied embeddings) on @tensorflow/tfjs. Prompts are left-padded; positions count valid tokens only.
 import * as tf from '@tensorflow/tfjs'
 import { Random } from '../../random'
-import { weightShapes, type ModelConfig } from './config'
+import { weightShapes } from './config'
+import type { ModelConfig } from './config'
 import { embed, gelu, layerNorm, linear } from './ops'
 
 const MASKED = -1e9

@@ -1,8 +1,10 @@
 // ONNX export of the demo model (opset 13), for onnxruntime-node. The graph takes token ids, their
 // positions and the additive attention bias (both computed from the padding mask exactly as the tfjs
 // model does, see inputsFor) and returns logits [B, T, V]. Weights are graph initializers.
-import onnxProto, { type onnx as Onnx } from 'onnx-proto'
-import { weightShapes, type ModelConfig } from '../model/config'
+import onnxProto from 'onnx-proto'
+import type { onnx as Onnx } from 'onnx-proto'
+import { weightShapes } from '../model/config'
+import type { ModelConfig } from '../model/config'
 
 // onnx-proto is CommonJS: its namespace comes through the default export.
 const { onnx } = onnxProto

@@ -1,7 +1,8 @@
 // Running an exported model with onnxruntime-node: CPU here, the CUDA provider where it is installed.
 import * as ort from 'onnxruntime-node'
 import type { Transformer } from '../model/transformer'
-import { exportOnnx, inputsFor, type WeightFeed } from './export'
+import { exportOnnx, inputsFor } from './export'
+import type { WeightFeed } from './export'
 
 export type ExecutionProvider = 'cpu' | 'cuda'
 
