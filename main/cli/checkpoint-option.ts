@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs'
+import { looksLikeHubId, resolveHubModel } from '../engine/checkpoint/hub-cache'
 import { resolveCheckpoint } from '../engine/checkpoint/resolve'
 import { shippedBaseModel } from '../package-root'
 import { checkpointFromStore } from '../services/checkpoint-spec'
@@ -20,4 +21,13 @@ export function checkpointFolder(spec: string | undefined, options: WorkspaceOpt
   } finally {
     store.close()
   }
+}
+
+/**
+ * A model named by folder, Hugging Face hub id (ORG/NAME, found in the local hub cache only) or RUN:STEP.
+ * A folder wins over the other readings.
+ */
+export function modelFolder(spec: string | undefined, options: WorkspaceOptions): string {
+  if (spec !== undefined && !existsSync(spec) && looksLikeHubId(spec)) return resolveHubModel(spec)
+  return checkpointFolder(spec, options)
 }

@@ -12,6 +12,7 @@ import { exportVerlCommand } from './commands/export-verl'
 import { generateCommand } from './commands/generate'
 import { importCommand } from './commands/import'
 import { importLogCommand } from './commands/import-log'
+import { logprobsCommand } from './commands/logprobs'
 import { metricsCommand } from './commands/metrics'
 import { paraphraseCommand } from './commands/paraphrase'
 import { pretrainCommand } from './commands/pretrain'
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
     rewardsCommand(),
     pretrainCommand(),
     generateCommand(),
+    logprobsCommand(),
     trainCommand(),
     stopCommand(),
     demoCommand(),

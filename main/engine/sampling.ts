@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs'
 import { disposeCache } from './model/transformer'
 import type { KvCache, Transformer } from './model/transformer'
+import type { Decoder } from './model/families/decoder'
 import { Random } from '../random'
 
 export interface SamplingOptions {
@@ -15,6 +16,8 @@ export interface SamplingOptions {
   samples: number
   seed: number
   eosTokenId: number
+  /** Further token ids that end a completion as EOS does (e.g. a generation_config.json list). */
+  stopTokenIds?: number[]
   padTokenId: number
 }
 
@@ -24,6 +27,8 @@ export interface Completion {
   tokens: number[]
   /** True when the completion ended with EOS (false: it hit maxNewTokens). */
   finished: boolean
+  /** The id that ended it, when `finished` (not included in `tokens`). */
+  stopToken?: number
 }
 
 /** Left-pads token lists to one length: ids and mask (1 = real) as [B, T] int32 tensors. */
@@ -94,8 +99,8 @@ export interface LogitsSource {
   dispose(): void
 }
 
-/** The tfjs model as a logits source, decoding incrementally with its KV cache. */
-export function tfjsLogits(model: Transformer): LogitsSource {
+/** The tfjs model (cwb-gpt or a Hugging Face family's decoder) as a logits source, decoding incrementally with its KV cache. */
+export function tfjsLogits(model: Transformer | Decoder): LogitsSource {
   let cache: KvCache | undefined
   const read = (logits: tf.Tensor2D): Float32Array => {
     const values = logits.dataSync() as Float32Array
@@ -103,7 +108,7 @@ export function tfjsLogits(model: Transformer): LogitsSource {
     return values
   }
   return {
-    vocabSize: model.config.vocab_size,
+    vocabSize: 'vocab_size' in model.config ? model.config.vocab_size : model.config.vocabSize,
     prefill(rows, padTokenId) {
       const { ids, mask } = leftPad(rows, padTokenId)
       const result = model.prefill(ids, mask)
@@ -130,6 +135,8 @@ export async function generate(source: LogitsSource, prompts: number[][], option
   const randoms = rows.map((_, row) => new Random(options.seed).fork(row))
   const outputs: number[][] = rows.map(() => [])
   const done = rows.map(() => false)
+  const stops: (number | undefined)[] = rows.map(() => undefined)
+  const stopIds = new Set([options.eosTokenId, ...(options.stopTokenIds ?? [])])
   const vocab = source.vocabSize
   try {
     let logits = await source.prefill(rows, options.padTokenId)
@@ -142,8 +149,10 @@ export async function generate(source: LogitsSource, prompts: number[][], option
         }
         const token = chooseToken(logits, row * vocab, vocab, options.temperature, options.topP, randoms[row]!)
         next[row] = token
-        if (token === options.eosTokenId) done[row] = true
-        else outputs[row]!.push(token)
+        if (stopIds.has(token)) {
+          done[row] = true
+          stops[row] = token
+        } else outputs[row]!.push(token)
       })
       if (done.every(Boolean) || step === options.maxNewTokens - 1) break
       logits = await source.step(next)
@@ -156,5 +165,6 @@ export async function generate(source: LogitsSource, prompts: number[][], option
     sample: row % options.samples,
     tokens: outputs[row]!,
     finished: done[row]!,
+    ...(stops[row] === undefined ? {} : { stopToken: stops[row] }),
   }))
 }

@@ -2,7 +2,7 @@ import { Command, Option } from 'commander'
 import { PROBE_ENGINES } from '../../../preload/contract'
 import { SYSTEM_PROMPT } from '../../engine/prompt'
 import type { OnnxModel } from '../../engine/onnx/session'
-import { checkpointFolder } from '../checkpoint-option'
+import { modelFolder } from '../checkpoint-option'
 import { UsageError } from '../errors'
 import { printJson, progress } from '../output'
 import { integerOption, numberOption } from '../parse'
@@ -11,7 +11,8 @@ import type { WorkspaceOptions } from '../workspace-option'
 
 interface GenerateOptions extends WorkspaceOptions {
   checkpoint?: string
-  prompt: string
+  prompt?: string
+  promptIds?: number[]
   system: string
   samples: number
   temperature: number
@@ -22,11 +23,26 @@ interface GenerateOptions extends WorkspaceOptions {
   json?: boolean
 }
 
+function idList(value: string): number[] {
+  const ids = value.split(',').map((part) => part.trim())
+  if (ids.some((id) => !/^\d+$/.test(id)) || ids.length === 0)
+    throw new UsageError(`--prompt-ids ${value}: expected token ids separated by commas, e.g. 1,2,3`)
+  return ids.map(Number)
+}
+
 export function generateCommand(): Command {
   return withWorkspace(new Command('generate'))
     .description('answer a question with a checkpoint: prints each completion and its extracted answer')
-    .option('--checkpoint <ckpt>', 'a checkpoint folder or RUN:STEP (default: the shipped base model)')
-    .requiredOption('--prompt <text>', 'the question (the user message)')
+    .option(
+      '--checkpoint <ckpt>',
+      'a checkpoint or model folder, a Hugging Face hub id in the local cache, or RUN:STEP (default: the shipped base model)',
+    )
+    .option('--prompt <text>', 'the question (the user message); or give --prompt-ids')
+    .addOption(
+      new Option('--prompt-ids <ids>', 'the prompt as token ids (1,2,3), fed exactly as given: no template, no BOS').argParser(
+        idList,
+      ),
+    )
     .option('--system <text>', 'the system message', SYSTEM_PROMPT)
     .addOption(new Option('--samples <n>', 'completions to sample').default(1).argParser(integerOption('--samples', 1)))
     .addOption(
@@ -44,53 +60,83 @@ export function generateCommand(): Command {
     .addOption(new Option('--seed <n>', 'sampling seed').default(0).argParser(integerOption('--seed', 0)))
     .option('--json', 'print {"checkpoint", "engine", "completions": [...]} as the last stdout line')
     .action(async (options: GenerateOptions) => {
-      if (options.prompt.trim() === '') throw new UsageError('--prompt is empty: give the question to answer')
-      const folder = checkpointFolder(options.checkpoint, options)
+      if ((options.prompt === undefined) === (options.promptIds === undefined))
+        throw new UsageError('give exactly one of --prompt (the question) and --prompt-ids (token ids)')
+      if (options.prompt !== undefined && options.prompt.trim() === '')
+        throw new UsageError('--prompt is empty: give the question to answer')
+      const folder = modelFolder(options.checkpoint, options)
       // The engine (tfjs, onnxruntime) loads only for the commands that compute.
       const { extractAnswer } = await import('../../engine/answers/extract')
       const { useBackend } = await import('../../engine/backend')
       const { promptFor } = await import('../../engine/evaluate')
-      const { loadModel } = await import('../../engine/model/load')
+      const { loadCausalLM } = await import('../../engine/model/causal-lm')
       const { generate, tfjsLogits } = await import('../../engine/sampling')
       await useBackend()
-      const model = loadModel(folder)
-      const prompt = promptFor(model.tokenizer, options.system, options.prompt)
-      const limit = model.config.max_position_embeddings
+      const lm = loadCausalLM(folder)
+      const { tokenizer } = lm
+      let prompt: number[]
+      if (options.promptIds) {
+        const bad = options.promptIds.find((id) => id >= lm.vocabSize)
+        if (bad !== undefined) {
+          lm.dispose()
+          throw new UsageError(`--prompt-ids: ${bad} is not a token id in [0, ${lm.vocabSize}) (config.json vocab_size)`)
+        }
+        prompt = options.promptIds
+      } else {
+        if (!tokenizer) {
+          lm.dispose()
+          throw new Error(`--prompt needs a tokenizer, and ${lm.tokenizerProblem}; give --prompt-ids instead`)
+        }
+        prompt = promptFor(tokenizer, options.system, options.prompt!)
+      }
+      const limit = lm.maxPositions
       if (prompt.length + options.maxNewTokens > limit) {
+        lm.dispose()
         throw new Error(
           `The prompt is ${prompt.length} tokens and --max-new-tokens ${options.maxNewTokens} would pass the model's context of ${limit} tokens (${folder}/config.json max_position_embeddings); shorten the question or lower --max-new-tokens.`,
         )
       }
       progress(`Generating ${options.samples} completion(s) with ${folder} (${options.engine})...`)
-      let source = tfjsLogits(model.transformer)
+      let source = tfjsLogits(lm.model)
       let onnx: OnnxModel | undefined
       if (options.engine === 'onnx') {
+        if (!lm.transformer) {
+          lm.dispose()
+          throw new Error(
+            `--engine onnx is not yet supported for model_type "${lm.modelType}" (ONNX export covers cwb-gpt only); use --engine tfjs`,
+          )
+        }
         const { onnxLogits } = await import('../../engine/onnx/generate')
         const { OnnxModel } = await import('../../engine/onnx/session')
-        onnx = await OnnxModel.ofTransformer(model.transformer)
+        onnx = await OnnxModel.ofTransformer(lm.transformer)
         source = onnxLogits(onnx)
       }
+      const [eosTokenId = -1, ...stopTokenIds] = lm.eosTokenIds
       const completions = await generate(source, [prompt], {
         temperature: options.temperature,
         topP: options.topP,
         maxNewTokens: options.maxNewTokens,
         samples: options.samples,
         seed: options.seed,
-        eosTokenId: model.tokenizer.eosTokenId,
-        padTokenId: model.tokenizer.padTokenId,
+        eosTokenId,
+        stopTokenIds,
+        padTokenId: lm.padTokenId,
       })
       await onnx?.release()
-      model.transformer.dispose()
+      lm.dispose()
       const results = completions.map((c) => {
-        const text = model.tokenizer.decode(c.tokens)
-        return { text, answer: extractAnswer(text) ?? '', tokens: c.tokens.length, finished: c.finished }
+        const text = tokenizer?.decode(c.tokens)
+        const ids = c.stopToken === undefined ? c.tokens : [...c.tokens, c.stopToken]
+        const base = { tokens: c.tokens.length, finished: c.finished, ids }
+        return text === undefined ? base : { text, answer: extractAnswer(text) ?? '', ...base }
       })
+      const shownPrompt = options.prompt ?? options.promptIds
       if (options.json)
-        return printJson({ checkpoint: folder, engine: options.engine, prompt: options.prompt, completions: results })
+        return printJson({ checkpoint: folder, engine: options.engine, prompt: shownPrompt, completions: results })
       results.forEach((r, i) => {
-        process.stdout.write(
-          `#${i + 1}  answer: ${r.answer === '' ? '(none)' : r.answer}${r.finished ? '' : '  (hit the token budget)'}\n    ${r.text}\n`,
-        )
+        const answer = 'answer' in r ? (r.answer === '' ? '(none)' : r.answer) : '(no tokenizer)'
+        const body = 'text' in r ? r.text : `ids: ${r.ids.join(',')}`
+        process.stdout.write(`#${i + 1}  answer: ${answer}${r.finished ? '' : '  (hit the token budget)'}\n    ${body}\n`)
       })
     })
 }

@@ -33,9 +33,10 @@ const TokenizerJson = z.object({
 export const TokenizerConfig = z
   .object({
     chat_template: z.string().optional(),
-    bos_token: z.string().optional(),
+    // Hugging Face writes null for an absent bos or pad token (Qwen has no BOS).
+    bos_token: z.string().nullish(),
     eos_token: z.string(),
-    pad_token: z.string().optional(),
+    pad_token: z.string().nullish(),
   })
   .loose()
 export type TokenizerConfig = z.infer<typeof TokenizerConfig>
@@ -154,6 +155,8 @@ class LibraryTokenizer extends BaseTokenizer {
   }
 
   decode(ids: number[]): string {
+    // The library refuses an empty list; an empty completion is empty text.
+    if (ids.length === 0) return ''
     return this.inner.decode(ids, { skip_special_tokens: true })
   }
 }
