@@ -22,6 +22,23 @@ export function disposeCache(cache: KvCache): void {
   tf.dispose([...cache.keys, ...cache.values, cache.mask, cache.nextPosition])
 }
 
+/** What one decoding step after `cache` feeds the model: the new token's position, the grown mask and its bias. */
+export function decodingStep(cache: KvCache, rows: number): { positions: tf.Tensor2D; mask: tf.Tensor2D; bias: tf.Tensor4D } {
+  const positions = cache.nextPosition.expandDims(1) as tf.Tensor2D
+  const mask = tf.concat([cache.mask, tf.ones([rows, 1], 'int32')], 1) as tf.Tensor2D
+  const bias = tf
+    .mul(tf.sub(1, mask.cast('float32')), MASKED)
+    .expandDims(1)
+    .expandDims(1) as tf.Tensor4D
+  return { positions, mask, bias }
+}
+
+/** A prefill's or decoding step's logits [B, V] and the cache it leaves, out of the step's tidy result. */
+export function withCache(step: { logits: tf.Tensor2D } & KvCache): { logits: tf.Tensor2D; cache: KvCache } {
+  const { logits, keys, values, mask, nextPosition } = step
+  return { logits, cache: { keys, values, mask, nextPosition } }
+}
+
 export class Transformer {
   private constructor(
     readonly config: ModelConfig,
@@ -201,23 +218,15 @@ export class Transformer {
       const length = ids.shape[1]
       const last = this.logits(h.slice([0, length - 1, 0], [-1, 1, -1])).squeeze([1]) as tf.Tensor2D
       const nextPosition = mask.sum(1).cast('int32') as tf.Tensor1D
-      return { last, keys, values, mask: mask.cast('int32') as tf.Tensor2D, nextPosition }
+      return { logits: last, keys, values, mask: mask.cast('int32') as tf.Tensor2D, nextPosition }
     })
-    return {
-      logits: result.last,
-      cache: { keys: result.keys, values: result.values, mask: result.mask, nextPosition: result.nextPosition },
-    }
+    return withCache(result)
   }
 
   /** Feeds one token per row [B] after the cached ones; returns its logits [B, V] and the grown cache (the old one is disposed). */
   decode(tokens: tf.Tensor1D, cache: KvCache): { logits: tf.Tensor2D; cache: KvCache } {
     const result = tf.tidy(() => {
-      const positions = cache.nextPosition.expandDims(1) as tf.Tensor2D
-      const mask = tf.concat([cache.mask, tf.ones([tokens.shape[0], 1], 'int32')], 1) as tf.Tensor2D
-      const bias = tf
-        .mul(tf.sub(1, mask.cast('float32')), MASKED)
-        .expandDims(1)
-        .expandDims(1)
+      const { positions, mask, bias } = decodingStep(cache, tokens.shape[0])
       let h = this.embedTokens(tokens.expandDims(1) as tf.Tensor2D, positions)
       const keys: tf.Tensor4D[] = []
       const values: tf.Tensor4D[] = []
@@ -231,9 +240,6 @@ export class Transformer {
       return { logits, keys, values, mask, nextPosition: tf.add(cache.nextPosition, tf.scalar(1, 'int32')) as tf.Tensor1D }
     })
     disposeCache(cache)
-    return {
-      logits: result.logits,
-      cache: { keys: result.keys, values: result.values, mask: result.mask, nextPosition: result.nextPosition },
-    }
+    return withCache(result)
   }
 }

@@ -100,10 +100,11 @@ export function readRopeScaling(config: ConfigReader): RopeScaling | undefined {
 }
 
 /** The fields Llama, Qwen2 and Qwen3 share; `defaults` carries each family's own defaults and fixed parts. */
-export function readDecoderConfig(
-  config: ConfigReader,
-  family: Pick<DecoderConfig, 'qkvBias' | 'outputBias' | 'mlpBias' | 'qkNorm'> & { rmsNormEps: number; ropeTheta: number },
-): DecoderConfig {
+/** What sets a family apart from the others on the shared decoder. */
+export type FamilyTraits = Pick<DecoderConfig, 'qkvBias' | 'outputBias' | 'mlpBias' | 'qkNorm'>
+
+/** The decoder settings of a config.json for a family with `traits`; the defaults are the three families' own (1e-6, 10000). */
+export function readDecoderConfig(config: ConfigReader, traits: FamilyTraits): DecoderConfig {
   const act = config.raw.hidden_act ?? 'silu'
   if (act !== 'silu') config.fail('hidden_act', `${JSON.stringify(act)} is not supported; this engine runs "silu" (SwiGLU) MLPs`)
   if (config.raw.use_sliding_window === true) {
@@ -131,15 +132,12 @@ export function readDecoderConfig(
     heads,
     kvHeads,
     headDim: headDim === undefined ? hiddenSize / heads : config.int('head_dim'),
-    rmsNormEps: config.number('rms_norm_eps', family.rmsNormEps),
-    ropeTheta: config.number('rope_theta', family.ropeTheta),
+    rmsNormEps: config.number('rms_norm_eps', 1e-6),
+    ropeTheta: config.number('rope_theta', 10000),
     ropeScaling: readRopeScaling(config),
     maxPositions: config.int('max_position_embeddings', 2048),
     tieWordEmbeddings: config.bool('tie_word_embeddings', false),
-    qkvBias: family.qkvBias,
-    outputBias: family.outputBias,
-    mlpBias: family.mlpBias,
-    qkNorm: family.qkNorm,
+    ...traits,
     eosTokenIds: config.ids('eos_token_id'),
     padTokenId: config.ids('pad_token_id')[0],
   }

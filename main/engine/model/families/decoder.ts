@@ -7,7 +7,7 @@ import type { WeightFiles } from '../../checkpoint/hf-weights'
 import { linear } from '../ops'
 import { Transformer } from '../transformer'
 import type { KvCache } from '../transformer'
-import { disposeCache } from '../transformer'
+import { decodingStep, disposeCache, withCache } from '../transformer'
 import { decoderWeightShapes } from './decoder-config'
 import type { DecoderConfig } from './decoder-config'
 import { ALL_MODEL_TYPES } from './index'
@@ -190,36 +190,25 @@ export class Decoder {
       const length = ids.shape[1]
       const last = this.head(h.slice([0, length - 1, 0], [-1, 1, -1])).squeeze([1]) as tf.Tensor2D
       return {
-        last,
+        logits: last,
         keys,
         values,
         mask: mask.cast('int32') as tf.Tensor2D,
         nextPosition: mask.sum(1).cast('int32') as tf.Tensor1D,
       }
     })
-    return {
-      logits: result.last,
-      cache: { keys: result.keys, values: result.values, mask: result.mask, nextPosition: result.nextPosition },
-    }
+    return withCache(result)
   }
 
   /** Feeds one token per row [B] after the cached ones; the old cache is disposed. */
   decode(tokens: tf.Tensor1D, cache: KvCache): { logits: tf.Tensor2D; cache: KvCache } {
     const result = tf.tidy(() => {
-      const positions = cache.nextPosition.expandDims(1) as tf.Tensor2D
-      const mask = tf.concat([cache.mask, tf.ones([tokens.shape[0], 1], 'int32')], 1) as tf.Tensor2D
-      const bias = tf
-        .mul(tf.sub(1, mask.cast('float32')), MASKED)
-        .expandDims(1)
-        .expandDims(1)
+      const { positions, mask, bias } = decodingStep(cache, tokens.shape[0])
       const { h, keys, values } = this.run(tokens.expandDims(1) as tf.Tensor2D, positions, bias, cache)
       const logits = this.head(h).squeeze([1]) as tf.Tensor2D
       return { logits, keys, values, mask, nextPosition: tf.add(cache.nextPosition, tf.scalar(1, 'int32')) as tf.Tensor1D }
     })
     disposeCache(cache)
-    return {
-      logits: result.logits,
-      cache: { keys: result.keys, values: result.values, mask: result.mask, nextPosition: result.nextPosition },
-    }
+    return withCache(result)
   }
 }

@@ -1,15 +1,15 @@
-// The model families the engine runs, one module each behind one interface: `decoderConfig` maps a config.json onto
-// the shared decoder (decoder.ts). The workbench's own `cwb-gpt` is listed first; it has its own model (transformer.ts).
+// The model families the engine runs, one module each behind one interface: `traits` says what sets the family apart
+// on the shared decoder (decoder.ts). The workbench's own `cwb-gpt` is listed first; it has its own model (transformer.ts).
 import { MODEL_TYPE as CWB_GPT } from '../config'
-import { ConfigReader } from './decoder-config'
-import type { DecoderConfig } from './decoder-config'
+import { ConfigReader, readDecoderConfig } from './decoder-config'
+import type { DecoderConfig, FamilyTraits } from './decoder-config'
 import * as llama from './llama'
 import * as qwen2 from './qwen2'
 import * as qwen3 from './qwen3'
 
 export interface Family {
   modelType: string
-  decoderConfig(config: ConfigReader): DecoderConfig
+  traits(config: ConfigReader): FamilyTraits
 }
 
 export const HF_FAMILIES: readonly Family[] = [qwen2, qwen3, llama]
@@ -27,5 +27,6 @@ export function parseDecoderConfig(raw: Record<string, unknown>, source: string)
       `${source}: model_type ${JSON.stringify(raw.model_type)} is not supported by this engine; supported: ${ALL_MODEL_TYPES.join(', ')}`,
     )
   }
-  return family.decoderConfig(new ConfigReader(raw, source))
+  const config = new ConfigReader(raw, source)
+  return readDecoderConfig(config, family.traits(config))
 }
