@@ -6,18 +6,30 @@ import { parseModelConfig, type ModelConfig } from '../../main/engine/model/conf
 import { saveModel } from '../../main/engine/model/load'
 import { Transformer } from '../../main/engine/model/transformer'
 import { loadTokenizer } from '../../main/engine/tokenizer/tokenizer'
+import type { Tokenizer } from '../../main/engine/tokenizer/tokenizer'
 
-export function writeTinyCheckpoint(dir: string, seed = 1): void {
+/** The demo tokenizer and the one-layer model config every tiny checkpoint is built on. */
+export function tinyModel(): { tokenizer: Tokenizer; config: ModelConfig } {
   const files = demoTokenizerFiles()
-  const vocab = loadTokenizer(files.tokenizer, files.tokenizerConfig, 'demo').vocabSize
-  const config = demoModelConfig(vocab, { hiddenSize: 16, layers: 1, heads: 2, positions: 'rotary' })
-  const transformer = Transformer.initialise(config, seed)
+  const tokenizer = loadTokenizer(files.tokenizer, files.tokenizerConfig, 'demo')
+  const config = demoModelConfig(tokenizer.vocabSize, { hiddenSize: 16, layers: 1, heads: 2, positions: 'rotary' })
+  return { tokenizer, config }
+}
+
+/** Saves `transformer` to `dir` as a checkpoint with the demo tokenizer, then frees it. */
+export function saveTinyModel(dir: string, config: ModelConfig, transformer: Transformer): void {
+  const files = demoTokenizerFiles()
   saveModel(dir, {
     config,
     transformer,
     tokenizerFiles: { tokenizer: files.tokenizer as Record<string, unknown>, tokenizerConfig: files.tokenizerConfig },
   })
   transformer.dispose()
+}
+
+export function writeTinyCheckpoint(dir: string, seed = 1): void {
+  const { config } = tinyModel()
+  saveTinyModel(dir, config, Transformer.initialise(config, seed))
 }
 
 /** A run config that trains the tiny checkpoint at `checkpoint` in seconds; `overrides` changes any field. */

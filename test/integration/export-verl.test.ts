@@ -56,8 +56,9 @@ function exportRun(workspace: string, run: string, extra: string[] = []): Export
   return JSON.parse(lastLine(result.stdout)) as Exported
 }
 
-const asMap = (overrides: string[]): Map<string, string> =>
-  new Map(overrides.map((o) => [o.slice(0, o.indexOf('=')), o.slice(o.indexOf('=') + 1)]))
+/** The overrides as key → value, to match against the values a test expects. */
+const asValues = (overrides: string[]): Record<string, string> =>
+  Object.fromEntries(overrides.map((o) => [o.slice(0, o.indexOf('=')), o.slice(o.indexOf('=') + 1)]))
 
 describe('cwb export-verl', () => {
   const coI = { ...defaultRunConfig('co_rewarding_i'), name: 'co-i', rollouts: 4, temperature: 0.9, checkpoint_every: 20 }
@@ -96,37 +97,41 @@ describe('cwb export-verl', () => {
       expect(result.fork, run).toBe(want.fork)
       for (const override of result.overrides) expect(override, run).toMatch(/^[a-z_]+(\.[a-z_0-9]+)+=\S+$/)
       expect(result.overrides, run).toEqual(expect.arrayContaining(want.keys))
-      const map = asMap(result.overrides)
       expect(new Set(result.overrides.map((o) => o.split('=')[0])).size, `${run}: a key given twice`).toBe(
         result.overrides.length,
       )
       // scale-dependent values are the reference's; the rest are the run's
-      expect(map.get('data.train_batch_size')).toBe('128')
-      expect(map.get('actor_rollout_ref.actor.optim.lr')).toBe('0.000003')
-      expect(map.get('data.max_response_length')).toBe('3072')
-      expect(map.get('actor_rollout_ref.actor.kl_loss_type')).toBe('low_var_kl')
-      expect(map.get('trainer.logger')).toBe("['console']")
-      expect(map.get('actor_rollout_ref.model.path')).toBe('Qwen/Qwen3-1.7B-Base')
+      expect(asValues(result.overrides), run).toMatchObject({
+        'data.train_batch_size': '128',
+        'actor_rollout_ref.actor.optim.lr': '0.000003',
+        'data.max_response_length': '3072',
+        'actor_rollout_ref.actor.kl_loss_type': 'low_var_kl',
+        'trainer.logger': "['console']",
+        'actor_rollout_ref.model.path': 'Qwen/Qwen3-1.7B-Base',
+      })
     }
-    const coIResult = asMap(exportRun(workspace, 'co-i').overrides)
-    expect(coIResult.get('actor_rollout_ref.rollout.n')).toBe('4')
-    expect(coIResult.get('actor_rollout_ref.rollout.temperature')).toBe('0.9')
-    expect(coIResult.get('actor_rollout_ref.actor.kl_loss_coef')).toBe('0.005')
-    expect(coIResult.get('trainer.save_freq')).toBe('20')
-    expect(coIResult.get('data.train_files')).toBe('$DATA/train_original.parquet')
-    expect(coIResult.get('data.train_aug_files')).toBe('$DATA/train_rewrite.parquet')
-    expect(asMap(exportRun(workspace, 'co-ii').overrides).get('actor_rollout_ref.actor.kl_loss_coef')).toBe('0.001')
+    expect(asValues(exportRun(workspace, 'co-i').overrides)).toMatchObject({
+      'actor_rollout_ref.rollout.n': '4',
+      'actor_rollout_ref.rollout.temperature': '0.9',
+      'actor_rollout_ref.actor.kl_loss_coef': '0.005',
+      'trainer.save_freq': '20',
+      'data.train_files': '$DATA/train_original.parquet',
+      'data.train_aug_files': '$DATA/train_rewrite.parquet',
+    })
+    expect(asValues(exportRun(workspace, 'co-ii').overrides)['actor_rollout_ref.actor.kl_loss_coef']).toBe('0.001')
   })
 
   it('keeps the run’s own scale with --keep-hparams', () => {
     const workspace = workspaceWithRuns([gt])
-    const map = asMap(exportRun(workspace, 'gt', ['--keep-hparams', '--gpus', '2', '--nodes', '3']).overrides)
-    expect(map.get('actor_rollout_ref.actor.optim.lr')).toBe('0.00005')
-    expect(map.get('data.train_batch_size')).toBe('16')
-    expect(map.get('data.max_prompt_length')).toBe('48')
-    expect(map.get('trainer.total_training_steps')).toBe('60')
-    expect(map.get('trainer.n_gpus_per_node')).toBe('2')
-    expect(map.get('trainer.nnodes')).toBe('3')
+    const overrides = exportRun(workspace, 'gt', ['--keep-hparams', '--gpus', '2', '--nodes', '3']).overrides
+    expect(asValues(overrides)).toMatchObject({
+      'actor_rollout_ref.actor.optim.lr': '0.00005',
+      'data.train_batch_size': '16',
+      'data.max_prompt_length': '48',
+      'trainer.total_training_steps': '60',
+      'trainer.n_gpus_per_node': '2',
+      'trainer.nnodes': '3',
+    })
   })
 
   it('writes aligned verl Parquet files, a launch script bash accepts, and a README', async () => {

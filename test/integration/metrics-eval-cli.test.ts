@@ -2,11 +2,8 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { useBackend } from '../../main/engine/backend'
-import { demoModelConfig, demoTokenizerFiles } from '../../main/demo/base-model'
 import { weightShapes } from '../../main/engine/model/config'
-import { saveModel } from '../../main/engine/model/load'
 import { Transformer } from '../../main/engine/model/transformer'
-import { loadTokenizer } from '../../main/engine/tokenizer/tokenizer'
 import { createDataset } from '../../main/data/datasets'
 import type { NewRecord } from '../../main/store/datasets'
 import { addCheckpoint } from '../../main/store/checkpoints'
@@ -14,7 +11,7 @@ import { createRun } from '../../main/store/runs'
 import { recordStep } from '../../main/store/steps'
 import { Store } from '../../main/store/store'
 import { cwb, lastJson } from '../helpers/cli'
-import { writeTinyCheckpoint } from '../helpers/tiny-model'
+import { saveTinyModel, tinyModel, writeTinyCheckpoint } from '../helpers/tiny-model'
 import { freshDirs } from '../helpers/workspace'
 
 const freshDir = freshDirs()
@@ -40,9 +37,7 @@ function workspace(fill: (store: Store) => void): string {
  * sampled: attention is off, and each token of the reply, from the prompt's last token on, predicts the next one.
  */
 function writeAnsweringCheckpoint(dir: string, answer: string): void {
-  const files = demoTokenizerFiles()
-  const tokenizer = loadTokenizer(files.tokenizer, files.tokenizerConfig, 'demo')
-  const config = demoModelConfig(tokenizer.vocabSize, { hiddenSize: 16, layers: 1, heads: 2, positions: 'rotary' })
+  const { tokenizer, config } = tinyModel()
   const d = config.hidden_size
   const half = d / 2
   const inner = config.intermediate_size
@@ -68,13 +63,7 @@ function writeAnsweringCheckpoint(dir: string, answer: string): void {
     set('layers.0.mlp.up.weight', k * inner + k, 1)
     set('layers.0.mlp.down.weight', k * d + half + k + 1, 10)
   })
-  const transformer = Transformer.fromArrays(config, arrays)
-  saveModel(dir, {
-    config,
-    transformer,
-    tokenizerFiles: { tokenizer: files.tokenizer as Record<string, unknown>, tokenizerConfig: files.tokenizerConfig },
-  })
-  transformer.dispose()
+  saveTinyModel(dir, config, Transformer.fromArrays(config, arrays))
 }
 
 describe('cwb metrics', () => {

@@ -46,3 +46,6 @@ export function useDatasetJob(kind: JobProgress['kind']) {
 
   return { job, progress, running, cancelling, run, cancel, fraction }
 }
+
+/** A job as useDatasetJob follows it, for the progress bar to show and cancel. */
+export type DatasetJob = ReturnType<typeof useDatasetJob>
