@@ -38,32 +38,52 @@ export function parseLine<T>(schema: z.ZodType<T>, record: unknown, line: number
   throw new LineError(line, ...firstProblem(result.error))
 }
 
+/** One JSONL line parsed, or the LineError that says it is not JSON. */
+export function parseJsonLine(text: string, line: number): unknown {
+  try {
+    return JSON.parse(text)
+  } catch (error) {
+    throw new LineError(line, '(line)', `not valid JSON (${(error as Error).message})`)
+  }
+}
+
 /**
- * Streams JSONL from a file or stdin ("-"): each non-blank line is parsed and handed to `compute`, whose result is
- * printed as one JSON line at once. A malformed line prints `line N: field: problem` on stderr and stops (exit 1).
+ * Streams JSONL from a file or stdin ("-") in batches of up to `batchSize` lines: `parse` checks each non-blank line,
+ * `compute` answers a batch with one result per line, each printed as one JSON line, in order. A malformed line
+ * prints `line N: field: problem` on stderr and stops (exit 1), once the valid lines before it are answered.
  */
-export async function mapJsonLines(input: string, compute: (record: unknown, line: number) => unknown): Promise<void> {
+export async function mapJsonLineBatches<Row>(
+  input: string,
+  batchSize: number,
+  parse: (text: string, line: number) => Row,
+  compute: (rows: Row[]) => unknown[] | Promise<unknown[]>,
+): Promise<void> {
   const lines = createInterface({ input: input === '-' ? process.stdin : createReadStream(input), crlfDelay: Infinity })
   // A reader that stops early (`| head`) closes stdout: stop reading, as other Unix tools do, without an error.
   const stopOnClosedOutput = (error: NodeJS.ErrnoException): void => {
     if (error.code === 'EPIPE') lines.close()
   }
   process.stdout.on('error', stopOnClosedOutput)
+  let batch: Row[] = []
+  const flush = async (): Promise<void> => {
+    const rows = batch
+    batch = []
+    if (rows.length === 0) return
+    const text = (await compute(rows)).map((result) => `${JSON.stringify(result)}\n`).join('')
+    if (!process.stdout.write(text)) await once(process.stdout, 'drain')
+  }
   let line = 0
   try {
     for await (const text of lines) {
       line += 1
       if (text.trim() === '') continue
-      let record: unknown
-      try {
-        record = JSON.parse(text)
-      } catch (error) {
-        throw new LineError(line, '(line)', `not valid JSON (${(error as Error).message})`)
-      }
-      if (!process.stdout.write(`${JSON.stringify(compute(record, line))}\n`)) await once(process.stdout, 'drain')
+      batch.push(parse(text, line))
+      if (batch.length >= batchSize) await flush()
     }
+    await flush()
   } catch (error) {
     if (error instanceof LineError) {
+      await flush()
       process.stderr.write(`${error.message}\n`)
       process.exitCode = EXIT.failure
       return
@@ -77,6 +97,16 @@ export async function mapJsonLines(input: string, compute: (record: unknown, lin
     lines.close()
     process.stdout.off('error', stopOnClosedOutput)
   }
+}
+
+/** Line by line: each record's result is printed as soon as it is computed. */
+export function mapJsonLines(input: string, compute: (record: unknown, line: number) => unknown): Promise<void> {
+  return mapJsonLineBatches(
+    input,
+    1,
+    (text, line) => ({ record: parseJsonLine(text, line), line }),
+    (rows) => rows.map(({ record, line }) => compute(record, line)),
+  )
 }
 
 export const inputOption = (): Option =>

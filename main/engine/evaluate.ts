@@ -5,7 +5,8 @@ import { extractAnswer } from './answers/extract'
 import type { Extractor } from './answers/extract'
 import { groundTruthReward, isEquivalent } from './answers/equivalence'
 import { majorityVote } from './answers/vote'
-import { Transformer } from './model/transformer'
+import type { Decoder } from './model/families/decoder'
+import type { Transformer } from './model/transformer'
 import { generate, tfjsLogits } from './sampling'
 import type { LogitsSource } from './sampling'
 import type { ChatMessage, Tokenizer } from './tokenizer/tokenizer'
@@ -24,6 +25,10 @@ export interface EvaluationOptions {
   extractor?: Extractor
   /** Prompts per generation batch. */
   batchSize?: number
+  /** Further ids that end a completion as the tokenizer's EOS does (a Hugging Face model's generation_config list). */
+  stopTokenIds?: number[]
+  /** The id that fills padded positions; default the tokenizer's. */
+  padTokenId?: number
   onProgress?: (done: number, total: number) => void
 }
 
@@ -41,8 +46,8 @@ export interface Evaluation {
 /** Makes a fresh logits source per generation batch (e.g. an onnxruntime session's). */
 export type LogitsSourceFactory = () => LogitsSource
 
-const sourceOf = (model: Transformer | LogitsSourceFactory): LogitsSource =>
-  model instanceof Transformer ? tfjsLogits(model) : model()
+const sourceOf = (model: Transformer | Decoder | LogitsSourceFactory): LogitsSource =>
+  typeof model === 'function' ? model() : tfjsLogits(model)
 
 export function promptFor(tokenizer: Tokenizer, systemPrompt: string, question: string): number[] {
   const messages: ChatMessage[] = [
@@ -53,14 +58,20 @@ export function promptFor(tokenizer: Tokenizer, systemPrompt: string, question: 
 }
 
 export async function evaluate(
-  model: Transformer | LogitsSourceFactory,
+  model: Transformer | Decoder | LogitsSourceFactory,
   tokenizer: Tokenizer,
   questions: LabelledQuestion[],
   options: EvaluationOptions,
 ): Promise<Evaluation> {
   const batchSize = options.batchSize ?? 64
   const prompts = questions.map((q) => promptFor(tokenizer, options.systemPrompt, q.question))
-  const base = { maxNewTokens: options.maxNewTokens, eosTokenId: tokenizer.eosTokenId, padTokenId: tokenizer.padTokenId, topP: 1 }
+  const base = {
+    maxNewTokens: options.maxNewTokens,
+    eosTokenId: tokenizer.eosTokenId,
+    stopTokenIds: options.stopTokenIds,
+    padTokenId: options.padTokenId ?? tokenizer.padTokenId,
+    topP: 1,
+  }
   const judge = (text: string, answer: string): { answer: string; correct: boolean } => {
     const extracted = extractAnswer(text, options.extractor)
     return { answer: extracted ?? '', correct: groundTruthReward(extracted, answer) === 1 }

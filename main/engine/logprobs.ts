@@ -3,12 +3,16 @@
 import * as tf from '@tensorflow/tfjs'
 import { Decoder } from './model/families/decoder'
 import type { Transformer } from './model/transformer'
-import { leftPad } from './sampling'
+import { leftPad, leftPadIds } from './sampling'
 
 export interface LogprobRow {
   prompt: number[]
   response: number[]
 }
+
+/** Prompt + response rows left-padded together. */
+export const packRows = (rows: LogprobRow[]): ReturnType<typeof leftPadIds> =>
+  leftPadIds(rows.map((row) => [...row.prompt, ...row.response]))
 
 /** Per-row response log-probabilities from flat logits [B, T, V] of the left-padded prompt + response rows. */
 export function logprobsFromLogits(logits: Float32Array, rows: LogprobRow[], length: number, vocab: number): number[][] {

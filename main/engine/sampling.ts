@@ -32,7 +32,8 @@ export interface Completion {
 }
 
 /** Left-pads token lists to one length: ids and mask (1 = real) as [B, T] int32 tensors. */
-export function leftPad(rows: number[][], padTokenId: number): { ids: tf.Tensor2D; mask: tf.Tensor2D; length: number } {
+/** Token rows left-padded together, as flat arrays: ids and mask [B, T] (1 = real token). */
+export function leftPadIds(rows: readonly number[][], padTokenId = 0): { ids: Int32Array; mask: Int32Array; length: number } {
   const length = Math.max(1, ...rows.map((row) => row.length))
   const ids = new Int32Array(rows.length * length).fill(padTokenId)
   const mask = new Int32Array(rows.length * length)
@@ -41,6 +42,18 @@ export function leftPad(rows: number[][], padTokenId: number): { ids: tf.Tensor2
     ids.set(row, offset)
     mask.fill(1, offset, offset + row.length)
   })
+  return { ids, mask, length }
+}
+
+/** Each row's last position of flat logits [B, T, V], as [B, V]. */
+export function lastPositions(logits: Float32Array, batch: number, length: number, vocab: number): Float32Array {
+  const last = new Float32Array(batch * vocab)
+  for (let r = 0; r < batch; r++) last.set(logits.subarray(((r + 1) * length - 1) * vocab, (r + 1) * length * vocab), r * vocab)
+  return last
+}
+
+export function leftPad(rows: number[][], padTokenId: number): { ids: tf.Tensor2D; mask: tf.Tensor2D; length: number } {
+  const { ids, mask, length } = leftPadIds(rows, padTokenId)
   return {
     ids: tf.tensor2d(ids, [rows.length, length], 'int32'),
     mask: tf.tensor2d(mask, [rows.length, length], 'int32'),

@@ -4,9 +4,9 @@
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { cwb, lastJson } from '../helpers/cli'
+import { cwb } from '../helpers/cli'
+import { cliGreedy, cliLogprobs, jsonl, LINES, maxDiff } from '../helpers/hf-cli'
 import { referenceGreedy, referenceLogprobs, torchAvailable, useReferenceFixtures } from '../helpers/reference'
-import type { ReferenceLine } from '../helpers/reference'
 import { writeTinyCheckpoint } from '../helpers/tiny-model'
 import { freshDirs } from '../helpers/workspace'
 import { trainedWorkspace } from './checkpoints-fixture'
@@ -14,35 +14,6 @@ import { trainedWorkspace } from './checkpoints-fixture'
 const folder = freshDirs()
 const noTorch = torchAvailable()
 const TOLERANCE = 1e-3
-
-const LINES: ReferenceLine[] = [
-  { prompt_ids: [1, 2, 3, 4, 5], response_ids: [10, 20, 30] },
-  { prompt_ids: [7], response_ids: [299, 0, 5, 6, 8, 100, 42] },
-  { prompt_ids: [11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22], response_ids: [250] },
-  { prompt_ids: [3, 1, 4, 1, 5, 9, 2, 6], response_ids: [5, 3, 5, 8, 9, 7, 9, 3, 2, 3, 8, 4] },
-]
-
-const jsonl = (lines: readonly object[]): string => lines.map((line) => JSON.stringify(line)).join('\n') + '\n'
-
-function cliLogprobs(model: string, lines: readonly object[], extra: string[] = [], env: NodeJS.ProcessEnv = {}): number[][] {
-  const result = cwb(['logprobs', model, '--input', '-', ...extra], env, jsonl(lines))
-  if (result.code !== 0) throw new Error(`cwb logprobs exited ${result.code}: ${result.stderr}`)
-  const out = result.stdout.trimEnd().split('\n')
-  expect(out).toHaveLength(lines.length)
-  return out.map((line) => (JSON.parse(line) as { logprobs: number[] }).logprobs)
-}
-
-function maxDiff(a: number[][], b: number[][]): number {
-  expect(a.map((row) => row.length)).toEqual(b.map((row) => row.length))
-  return Math.max(...a.flatMap((row, r) => row.map((value, i) => Math.abs(value - b[r]![i]!))))
-}
-
-function cliGreedy(model: string, promptIds: number[], maxNewTokens = 12): { ids: number[]; finished: boolean } {
-  const args = ['generate', '--checkpoint', model, '--prompt-ids', promptIds.join(','), '--temperature', '0']
-  const result = cwb([...args, '--max-new-tokens', String(maxNewTokens), '--json'])
-  if (result.code !== 0) throw new Error(`cwb generate exited ${result.code}: ${result.stderr}`)
-  return lastJson<{ completions: { ids: number[]; finished: boolean }[] }>(result.stdout).completions[0]!
-}
 
 describe.skipIf(noTorch !== undefined)(
   `Hugging Face families against the float64 reference${noTorch ? ` (skipped: ${noTorch})` : ''}`,
@@ -75,7 +46,7 @@ describe.skipIf(noTorch !== undefined)(
       const source = fixtures().find((f) => f.family === 'qwen3' && f.variant === 'f32')!.dir
       const dir = join(folder(), 'qwen3-eos')
       cpSync(source, dir, { recursive: true })
-      const first = cliGreedy(dir, [1, 2, 3, 4], 3).ids[0]!
+      const first = cliGreedy(dir, [1, 2, 3, 4], { maxNewTokens: 3 }).ids[0]!
       writeFileSync(join(dir, 'generation_config.json'), JSON.stringify({ eos_token_id: [first === 0 ? 1 : 0, first] }))
       const stopped = cliGreedy(dir, [1, 2, 3, 4])
       expect(stopped).toMatchObject({ ids: [first], finished: true, tokens: 0 })
@@ -111,11 +82,9 @@ describe.skipIf(noTorch !== undefined)(
       expect(missing.stderr).toContain(join(home, 'hub', 'models--tiny-org--absent', 'snapshots'))
     })
 
-    it('refuses --engine onnx for these families, saying it is not yet supported', () => {
+    it('runs --engine onnx for these families too (the KV-cached graph; test/integration/hf-onnx.test.ts checks it in full)', () => {
       const dir = fixtures()[0]!.dir
-      const result = cwb(['logprobs', dir, '--input', '-', '--engine', 'onnx'], {}, jsonl(LINES))
-      expect(result.code).toBe(1)
-      expect(result.stderr).toMatch(/--engine onnx is not yet supported for model_type "qwen2"/)
+      expect(maxDiff(cliLogprobs(dir, LINES, ['--engine', 'onnx']), cliLogprobs(dir, LINES))).toBeLessThan(TOLERANCE)
     })
   },
 )

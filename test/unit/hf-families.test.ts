@@ -12,10 +12,9 @@ import { writeSafetensors } from '../../main/engine/checkpoint/safetensors'
 import { tfjsLogprobs } from '../../main/engine/logprobs'
 import { loadCausalLM } from '../../main/engine/model/causal-lm'
 import { Decoder, repeatKv, rmsNorm } from '../../main/engine/model/families/decoder'
-import { decoderWeightShapes } from '../../main/engine/model/families/decoder-config'
 import { parseDecoderConfig } from '../../main/engine/model/families/index'
 import { inverseFrequencies } from '../../main/engine/model/families/rope'
-import { Random } from '../../main/random'
+import { TINY_DECODER_CONFIG, writeRandomWeights } from '../helpers/hf-folder'
 import { freshDirs } from '../helpers/workspace'
 
 const folder = freshDirs()
@@ -26,35 +25,14 @@ beforeAll(async () => {
 
 const baseConfig = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({
   model_type: 'qwen3',
-  vocab_size: 40,
-  hidden_size: 16,
-  intermediate_size: 24,
-  num_hidden_layers: 2,
-  num_attention_heads: 4,
-  num_key_value_heads: 2,
+  ...TINY_DECODER_CONFIG,
   head_dim: 8,
-  max_position_embeddings: 64,
-  rms_norm_eps: 1e-6,
-  rope_theta: 10000,
   tie_word_embeddings: true,
-  eos_token_id: 2,
   ...overrides,
 })
 
-/** A random-weight HF folder for `config`, F32 in one file. */
-function writeFolder(dir: string, config: Record<string, unknown>, seed = 3): void {
-  mkdirSync(dir, { recursive: true })
-  writeFileSync(join(dir, 'config.json'), JSON.stringify(config))
-  const random = new Random(seed)
-  const tensors: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {}
-  for (const [name, shape] of Object.entries(decoderWeightShapes(parseDecoderConfig(config, 'config.json')))) {
-    const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () =>
-      name.endsWith('norm.weight') ? 1 + 0.1 * random.normal() : 0.2 * random.normal(),
-    )
-    tensors[name] = { dtype: 'F32', shape, data }
-  }
-  writeSafetensors(join(dir, 'model.safetensors'), tensors)
-}
+/** The random F32 weights of the folders written here (writeRandomWeights). */
+const WEIGHTS = { seed: 3, scale: 0.2, normJitter: 0.1 }
 
 describe('RMSNorm, rotary frequencies, GQA', () => {
   it('RMSNorm divides by the root mean square plus eps and scales by the weight', () => {
@@ -153,7 +131,7 @@ describe('weight files', () => {
 
   it('refuses missing or misshapen weights together, naming them', () => {
     const dir = folder()
-    writeFolder(dir, baseConfig())
+    writeRandomWeights(dir, baseConfig(), WEIGHTS)
     writeFileSync(join(dir, 'config.json'), JSON.stringify(baseConfig({ intermediate_size: 20 })))
     expect(() => loadCausalLM(dir)).toThrow(
       /do not match config\.json \(model_type "qwen3"\): 6 with the wrong shape \(model\.layers\.0\.mlp\.gate_proj\.weight is \[24, 16\], config\.json needs \[20, 16\]/,
@@ -188,7 +166,7 @@ describe('hub cache', () => {
 describe('the decoder', () => {
   it('gives a row the same logprobs alone or left-padded in a batch (GQA, qk-norm, untied)', () => {
     const dir = folder()
-    writeFolder(dir, baseConfig({ tie_word_embeddings: false }))
+    writeRandomWeights(dir, baseConfig({ tie_word_embeddings: false }), WEIGHTS)
     const lm = loadCausalLM(dir)
     expect(lm.model).toBeInstanceOf(Decoder)
     expect(lm.tokenizer).toBeUndefined()

@@ -1,8 +1,7 @@
 import { Command, Option } from 'commander'
-import { SYSTEM_PROMPT } from '../../engine/prompt'
 import { datasetRecords, datasetSplits, findDataset } from '../../store/datasets'
 import type { DatasetRecord } from '../../store/datasets'
-import { checkpointFolder } from '../checkpoint-option'
+import { modelFolder } from '../checkpoint-option'
 import { printJson, progress } from '../output'
 import { integerOption, numberOption } from '../parse'
 import { openWorkspaceStore, withWorkspace } from '../workspace-option'
@@ -83,7 +82,10 @@ function labelledQuestions(options: EvalOptions): Questions {
 export function evalCommand(): Command {
   return withWorkspace(new Command('eval'))
     .description('evaluate a checkpoint on the labelled questions of a stored dataset: greedy pass@1, and avg@K, pass@K, maj@K')
-    .argument('<checkpoint>', 'a checkpoint folder or RUN:STEP')
+    .argument(
+      '<checkpoint>',
+      'a checkpoint or model folder (cwb-gpt, qwen2, qwen3, llama), a Hugging Face hub id in the local cache, or RUN:STEP',
+    )
     .requiredOption('--dataset <dataset>', 'a stored dataset: its name or id')
     .option('--split <split>', 'the split to evaluate on (default: test, else validation, else all labelled records)')
     .addOption(
@@ -107,7 +109,7 @@ export function evalCommand(): Command {
     .action(async (spec: string, options: EvalOptions) => {
       const { dataset, split, records } = labelledQuestions(options)
       const questions = records.slice(0, options.limit).map((r) => ({ question: r.question, answer: r.answer ?? '' }))
-      const folder = checkpointFolder(spec, options)
+      const folder = modelFolder(spec, options)
       const where = split === null ? 'all labelled records (no labelled test or validation split)' : `split ${split}`
       progress(
         `Dataset ${dataset}, ${where}: ${records.length} labelled question(s)${questions.length < records.length ? `, evaluating the first ${questions.length}` : ''}.`,
@@ -115,14 +117,25 @@ export function evalCommand(): Command {
       // The engine (tfjs) loads only for the commands that compute.
       const { useBackend } = await import('../../engine/backend')
       const { evaluate, promptFor } = await import('../../engine/evaluate')
-      const { loadModel } = await import('../../engine/model/load')
+      const { loadCausalLM } = await import('../../engine/model/causal-lm')
+      const { systemPromptFor } = await import('../../engine/prompt')
       const { backend } = await useBackend()
-      const model = loadModel(folder)
-      const limit = model.config.max_position_embeddings
+      const lm = loadCausalLM(folder)
+      const { tokenizer } = lm
+      if (!tokenizer) {
+        lm.dispose()
+        throw new Error(`eval needs the model's tokenizer to build prompts and read answers, and ${lm.tokenizerProblem}.`)
+      }
+      // The model's own chat template; the demo's system message for cwb-gpt, the reference's math instruction otherwise.
+      const systemPrompt = systemPromptFor(lm.modelType)
+      if (!tokenizer.hasChatTemplate)
+        progress(`${folder} has no chat template: each prompt is the system message, a blank line and the question.`)
+      const limit = lm.maxPositions
       const longest = questions
-        .map((q, i) => ({ i, tokens: promptFor(model.tokenizer, SYSTEM_PROMPT, q.question).length }))
+        .map((q, i) => ({ i, tokens: promptFor(tokenizer, systemPrompt, q.question).length }))
         .reduce((a, b) => (b.tokens > a.tokens ? b : a))
       if (longest.tokens + options.maxNewTokens > limit) {
+        lm.dispose()
         throw new Error(
           `Question ${longest.i + 1} (record ${records[longest.i]!.id}) is ${longest.tokens} tokens and --max-new-tokens ${options.maxNewTokens} would pass the model's context of ${limit} tokens (${folder}/config.json max_position_embeddings); lower --max-new-tokens or evaluate another split.`,
         )
@@ -132,15 +145,18 @@ export function evalCommand(): Command {
         `Evaluating ${folder} on ${backend}: greedy${samples > 0 ? `, then ${samples} samples at T=${options.temperature}` : ''}...`,
       )
       const n = questions.length
-      const result = await evaluate(model.transformer, model.tokenizer, questions, {
-        systemPrompt: SYSTEM_PROMPT,
+      // Generation stops at the tokenizer's EOS and at every eos id the model lists (generation_config.json).
+      const stopTokenIds = lm.eosTokenIds.filter((id) => id !== tokenizer.eosTokenId)
+      const result = await evaluate(lm.model, tokenizer, questions, {
+        systemPrompt,
         maxNewTokens: options.maxNewTokens,
         samples,
         temperature: options.temperature,
         seed: options.seed,
+        stopTokenIds,
+        padTokenId: lm.padTokenId,
         onProgress: (done) => progress(done <= n ? `greedy ${done}/${n}` : `${samples} samples ${done - n}/${n}`),
-      })
-      model.transformer.dispose()
+      }).finally(() => lm.dispose())
       const scores: [string, number][] = [['pass@1', result.pass1]]
       if (samples > 0) {
         scores.push([`avg@${samples}`, result.avgK!], [`pass@${samples}`, result.passK!], [`maj@${samples}`, result.majK!])

@@ -1,7 +1,6 @@
 import { Command, Option } from 'commander'
 import { PROBE_ENGINES } from '../../../preload/contract'
-import { SYSTEM_PROMPT } from '../../engine/prompt'
-import type { OnnxModel } from '../../engine/onnx/session'
+import { systemPromptFor } from '../../engine/prompt'
 import { modelFolder } from '../checkpoint-option'
 import { UsageError } from '../errors'
 import { printJson, progress } from '../output'
@@ -13,7 +12,7 @@ interface GenerateOptions extends WorkspaceOptions {
   checkpoint?: string
   prompt?: string
   promptIds?: number[]
-  system: string
+  system?: string
   samples: number
   temperature: number
   topP: number
@@ -43,7 +42,10 @@ export function generateCommand(): Command {
         idList,
       ),
     )
-    .option('--system <text>', 'the system message', SYSTEM_PROMPT)
+    .option(
+      '--system <text>',
+      "the system message (default: the reference's math instruction; cwb-gpt models keep the demo's own)",
+    )
     .addOption(new Option('--samples <n>', 'completions to sample').default(1).argParser(integerOption('--samples', 1)))
     .addOption(
       new Option('--temperature <t>', 'sampling temperature; 0 = greedy')
@@ -87,7 +89,9 @@ export function generateCommand(): Command {
           lm.dispose()
           throw new Error(`--prompt needs a tokenizer, and ${lm.tokenizerProblem}; give --prompt-ids instead`)
         }
-        prompt = promptFor(tokenizer, options.system, options.prompt!)
+        prompt = promptFor(tokenizer, options.system ?? systemPromptFor(lm.modelType), options.prompt!)
+        if (!tokenizer.hasChatTemplate)
+          progress(`${folder} has no chat template: the prompt is the system message, a blank line and the question.`)
       }
       const limit = lm.maxPositions
       if (prompt.length + options.maxNewTokens > limit) {
@@ -98,18 +102,25 @@ export function generateCommand(): Command {
       }
       progress(`Generating ${options.samples} completion(s) with ${folder} (${options.engine})...`)
       let source = tfjsLogits(lm.model)
-      let onnx: OnnxModel | undefined
-      if (options.engine === 'onnx') {
-        if (!lm.transformer) {
-          lm.dispose()
-          throw new Error(
-            `--engine onnx is not yet supported for model_type "${lm.modelType}" (ONNX export covers cwb-gpt only); use --engine tfjs`,
-          )
-        }
+      let onnx: { release(): Promise<void> } | undefined
+      if (options.engine === 'onnx' && lm.transformer) {
         const { onnxLogits } = await import('../../engine/onnx/generate')
         const { OnnxModel } = await import('../../engine/onnx/session')
-        onnx = await OnnxModel.ofTransformer(lm.transformer)
-        source = onnxLogits(onnx)
+        const model = await OnnxModel.ofTransformer(lm.transformer)
+        onnx = model
+        source = onnxLogits(model)
+      } else if (options.engine === 'onnx') {
+        // Hugging Face families: the KV-cached graph, one token per step after the prefill.
+        const { onnxDecoderLogits, onnxDecoderOf } = await import('../../engine/onnx/decoder-session')
+        try {
+          const model = await onnxDecoderOf(lm)
+          onnx = model
+          source = onnxDecoderLogits(model)
+          lm.dispose() // the tfjs copy of the weights is not needed any more (disposing twice is harmless)
+        } catch (error) {
+          lm.dispose()
+          throw error
+        }
       }
       const [eosTokenId = -1, ...stopTokenIds] = lm.eosTokenIds
       const completions = await generate(source, [prompt], {

@@ -1,12 +1,8 @@
-import { once } from 'node:events'
-import { createReadStream } from 'node:fs'
-import { createInterface } from 'node:readline'
 import { Command, Option } from 'commander'
 import { PROBE_ENGINES } from '../../../preload/contract'
 import type { LogprobRow } from '../../engine/logprobs'
 import { modelFolder } from '../checkpoint-option'
-import { EXIT } from '../errors'
-import { inputOption, LineError } from '../jsonl'
+import { inputOption, LineError, mapJsonLineBatches, parseJsonLine } from '../jsonl'
 import { progress } from '../output'
 import { integerOption } from '../parse'
 import { withWorkspace } from '../workspace-option'
@@ -20,12 +16,7 @@ interface LogprobsOptions extends WorkspaceOptions {
 
 /** One input line: prompt and response ids, each an id in [0, vocab). */
 function parseRow(text: string, line: number, vocab: number): LogprobRow {
-  let record: unknown
-  try {
-    record = JSON.parse(text)
-  } catch (error) {
-    throw new LineError(line, '(line)', `not valid JSON (${(error as Error).message})`)
-  }
+  const record = parseJsonLine(text, line)
   if (typeof record !== 'object' || record === null || Array.isArray(record))
     throw new LineError(line, '(line)', 'expected an object {"prompt_ids": [...], "response_ids": [...]}')
   const ids = (field: 'prompt_ids' | 'response_ids'): number[] => {
@@ -73,84 +64,53 @@ export function logprobsCommand(): Command {
       const folder = modelFolder(spec, options)
       const { useBackend } = await import('../../engine/backend')
       const { loadCausalLM } = await import('../../engine/model/causal-lm')
-      const { logprobsFromLogits, tfjsLogprobs } = await import('../../engine/logprobs')
+      const { logprobsFromLogits, packRows, tfjsLogprobs } = await import('../../engine/logprobs')
       await useBackend()
       const lm = loadCausalLM(folder)
       let compute = async (rows: LogprobRow[]): Promise<number[][]> => tfjsLogprobs(lm.model, rows)
       let release = async (): Promise<void> => {}
-      if (options.engine === 'onnx') {
-        if (!lm.transformer) {
+      if (options.engine === 'onnx' && !lm.transformer) {
+        // Hugging Face families: one pass of the KV-cached graph over prompt + response, no past.
+        const { onnxDecoderOf } = await import('../../engine/onnx/decoder-session')
+        const model = await onnxDecoderOf(lm).catch((error: unknown) => {
           lm.dispose()
-          throw new Error(
-            `--engine onnx is not yet supported for model_type "${lm.modelType}" (ONNX export covers cwb-gpt only); use --engine tfjs`,
-          )
+          throw error
+        })
+        lm.dispose() // the tfjs copy of the weights is not needed any more (disposing twice is harmless)
+        compute = async (rows) => {
+          const { ids, mask, length } = packRows(rows)
+          return logprobsFromLogits(await model.logits(ids, mask, rows.length, length), rows, length, model.vocabSize)
         }
+        release = () => model.release()
+      } else if (options.engine === 'onnx' && lm.transformer) {
         const { OnnxModel } = await import('../../engine/onnx/session')
         const onnx = await OnnxModel.ofTransformer(lm.transformer)
         compute = async (rows) => {
-          const sequences = rows.map((row) => [...row.prompt, ...row.response])
-          const length = Math.max(...sequences.map((s) => s.length))
-          const ids = new Int32Array(rows.length * length)
-          const mask = new Int32Array(rows.length * length)
-          sequences.forEach((s, r) => {
-            ids.set(s, r * length + length - s.length)
-            mask.fill(1, r * length + length - s.length, (r + 1) * length)
-          })
+          const { ids, mask, length } = packRows(rows)
           return logprobsFromLogits(await onnx.logits(ids, mask, rows.length, length), rows, length, onnx.vocabSize)
         }
         release = () => onnx.release()
       }
       progress(`Scoring with ${folder} (${lm.modelType}, ${options.engine})...`)
-      const lines = createInterface({
-        input: options.input === '-' ? process.stdin : createReadStream(options.input),
-        crlfDelay: Infinity,
-      })
-      const stopOnClosedOutput = (error: NodeJS.ErrnoException): void => {
-        if (error.code === 'EPIPE') lines.close()
-      }
-      process.stdout.on('error', stopOnClosedOutput)
-      let batch: LogprobRow[] = []
-      const flush = async (): Promise<void> => {
-        if (batch.length === 0) return
-        const results = await compute(batch)
-        batch = []
-        const text = results.map((logprobs) => `${JSON.stringify({ logprobs })}\n`).join('')
-        if (!process.stdout.write(text)) await once(process.stdout, 'drain')
-      }
-      let line = 0
       try {
-        for await (const text of lines) {
-          line += 1
-          if (text.trim() === '') continue
-          const row = parseRow(text, line, lm.vocabSize)
-          if (row.prompt.length + row.response.length > lm.maxPositions) {
-            throw new LineError(
-              line,
-              '(line)',
-              `${row.prompt.length + row.response.length} tokens pass the model's context of ${lm.maxPositions} (config.json max_position_embeddings)`,
-            )
-          }
-          batch.push(row)
-          if (batch.length >= options.batchSize) await flush()
-        }
-        await flush()
-      } catch (error) {
-        if (error instanceof LineError) {
-          await flush() // the valid lines before the bad one are answered
-          process.stderr.write(`${error.message}\n`)
-          process.exitCode = EXIT.failure
-          return
-        }
-        const { code, syscall } = error as NodeJS.ErrnoException
-        if (code === 'EPIPE') return
-        if (code && (syscall === 'open' || syscall === 'read'))
-          throw new Error(`cannot read --input ${options.input} (${code}); give a readable JSONL file, or - for stdin`, {
-            cause: error,
-          })
-        throw error
+        await mapJsonLineBatches(
+          options.input,
+          options.batchSize,
+          (text, line) => {
+            const row = parseRow(text, line, lm.vocabSize)
+            const tokens = row.prompt.length + row.response.length
+            if (tokens > lm.maxPositions) {
+              throw new LineError(
+                line,
+                '(line)',
+                `${tokens} tokens pass the model's context of ${lm.maxPositions} (config.json max_position_embeddings)`,
+              )
+            }
+            return row
+          },
+          async (rows) => (await compute(rows)).map((logprobs) => ({ logprobs })),
+        )
       } finally {
-        lines.close()
-        process.stdout.off('error', stopOnClosedOutput)
         await release()
         lm.dispose()
       }

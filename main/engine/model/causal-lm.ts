@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { openWeightFiles } from '../checkpoint/hf-weights'
-import { loadTokenizer } from '../tokenizer/tokenizer'
+import { loadTokenizerFolder } from '../tokenizer/tokenizer'
 import type { Tokenizer } from '../tokenizer/tokenizer'
 import { MODEL_TYPE } from './config'
 import { Decoder } from './families/decoder'
@@ -78,13 +78,10 @@ export function loadCausalLM(folder: string): CausalLM {
   const eosTokenIds = generation.eos_token_id !== undefined ? asIds(generation.eos_token_id) : config.eosTokenIds
   let tokenizer: Tokenizer | undefined
   let tokenizerProblem: string | undefined
-  const tokenizerFile = join(dir, 'tokenizer.json')
-  if (!existsSync(tokenizerFile)) tokenizerProblem = `${dir} has no tokenizer.json`
+  if (!existsSync(join(dir, 'tokenizer.json'))) tokenizerProblem = `${dir} has no tokenizer.json`
   else {
     try {
-      const tokenizerConfigFile = join(dir, 'tokenizer_config.json')
-      const tokenizerConfig = existsSync(tokenizerConfigFile) ? readJsonObject(tokenizerConfigFile) : {}
-      tokenizer = loadTokenizer(readJsonObject(tokenizerFile), tokenizerConfig, dir)
+      tokenizer = loadTokenizerFolder(dir, { eosTokenId: eosTokenIds[0] })
     } catch (error) {
       tokenizerProblem = (error as Error).message
     }

@@ -7,11 +7,11 @@ import { weightShapes } from '../model/config'
 import type { ModelConfig } from '../model/config'
 
 // onnx-proto is CommonJS: its namespace comes through the default export.
-const { onnx } = onnxProto
+export const { onnx } = onnxProto
 const OPSET = 13
 const MASKED = -1e9
 
-type Attr = Onnx.IAttributeProto
+export type Attr = Onnx.IAttributeProto
 
 /** A weight fed at run time: weights as graph inputs let one warm session follow a model that trains. */
 export interface WeightFeed {
@@ -19,7 +19,8 @@ export interface WeightFeed {
   data: Float32Array
 }
 
-class GraphBuilder {
+/** Nodes, initializers and weight inputs of a graph being built (shared with decoder-export.ts). */
+export class GraphBuilder {
   readonly nodes: Onnx.INodeProto[] = []
   readonly initializers: Onnx.ITensorProto[] = []
   readonly weightInputs: Onnx.IValueInfoProto[] = []
@@ -58,10 +59,14 @@ class GraphBuilder {
   }
 }
 
-const ints = (name: string, values: number[]): Attr => ({ name, type: onnx.AttributeProto.AttributeType.INTS, ints: values })
-const int = (name: string, value: number): Attr => ({ name, type: onnx.AttributeProto.AttributeType.INT, i: value })
+export const ints = (name: string, values: number[]): Attr => ({
+  name,
+  type: onnx.AttributeProto.AttributeType.INTS,
+  ints: values,
+})
+export const int = (name: string, value: number): Attr => ({ name, type: onnx.AttributeProto.AttributeType.INT, i: value })
 
-function valueInfo(name: string, elemType: number, dims: (number | string)[]): Onnx.IValueInfoProto {
+export function valueInfo(name: string, elemType: number, dims: (number | string)[]): Onnx.IValueInfoProto {
   return {
     name,
     type: {

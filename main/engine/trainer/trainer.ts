@@ -14,7 +14,7 @@ import { weightShapes } from '../model/config'
 import { Transformer } from '../model/transformer'
 import { accumulatedGradients } from '../optim/accumulate'
 import { AdamW, learningRateAt } from '../optim/adamw'
-import { SYSTEM_PROMPT } from '../prompt'
+import { systemPromptFor } from '../prompt'
 import { auditStep } from '../rewards/shared/audit'
 import { rewardMode, scoreStep, usesTeacher } from '../rewards'
 import type { GroupScore, QuestionGroup, Rollout, View } from '../rewards/shared/types'
@@ -255,8 +255,13 @@ export class Trainer {
     }
   }
 
+  /** The model's system message (the demo's own for cwb-gpt), rendered by its chat template. */
+  private get systemPrompt(): string {
+    return systemPromptFor(this.model.config.model_type)
+  }
+
   private prompt(text: string): number[] {
-    return promptFor(this.model.tokenizer, SYSTEM_PROMPT, text)
+    return promptFor(this.model.tokenizer, this.systemPrompt, text)
   }
 
   private get transformer(): Transformer {
@@ -298,7 +303,7 @@ export class Trainer {
     const started = performance.now()
     const questions = this.job.validation.slice(0, config.validation.questions)
     const result = await evaluate(this.transformer, this.model.tokenizer, questions, {
-      systemPrompt: SYSTEM_PROMPT,
+      systemPrompt: this.systemPrompt,
       maxNewTokens: config.max_response_tokens,
       samples: 0,
       temperature: 0,

@@ -1,0 +1,145 @@
+// A Hugging Face decoder family (qwen2, qwen3, llama) run by onnxruntime-node through the KV-cached graph of
+// decoder-export.ts: full-sequence logits for log-prob passes, and a LogitsSource that decodes one token per step
+// (prefill, then each step feeds the graph's present.N.* back as past_key_values.N.*).
+import * as ort from 'onnxruntime-node'
+import { openWeightFiles } from '../checkpoint/hf-weights'
+import type { CausalLM } from '../model/causal-lm'
+import type { DecoderConfig } from '../model/families/decoder-config'
+import { lastPositions, leftPadIds } from '../sampling'
+import type { LogitsSource } from '../sampling'
+import { decoderWeightFeeds, exportDecoderOnnx } from './decoder-export'
+import type { ExecutionProvider } from './session'
+
+/** One pass's inputs: ids [B, T], mask [B, P + T] (1 = real token), and the cache of P positions per layer. */
+export interface DecoderStep {
+  ids: ArrayLike<number>
+  mask: ArrayLike<number>
+  batch: number
+  length: number
+  /** Per layer key and value [B, kv_heads, P, head_dim]; absent = no past (P = 0). */
+  past?: { keys: ort.Tensor[]; values: ort.Tensor[] }
+}
+
+/** Position ids [B, T] of the last T of each mask row [B, S]: the count of real tokens before each, minus one, at least 0. */
+export function positionIds(mask: ArrayLike<number>, batch: number, total: number, length: number): BigInt64Array {
+  const out = new BigInt64Array(batch * length)
+  for (let b = 0; b < batch; b++) {
+    let seen = 0
+    for (let s = 0; s < total; s++) {
+      seen += mask[b * total + s]!
+      const t = s - (total - length)
+      if (t >= 0) out[b * length + t] = BigInt(Math.max(0, seen - 1))
+    }
+  }
+  return out
+}
+
+export class OnnxDecoder {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly config: DecoderConfig,
+    private readonly weights: Record<string, ort.Tensor>,
+  ) {}
+
+  /** Exports the graph for `config` and opens it; `read` gives each weight's float32 values as in the safetensors file. */
+  static async create(
+    config: DecoderConfig,
+    read: (name: string) => Float32Array,
+    providers: ExecutionProvider[] = ['cpu'],
+  ): Promise<OnnxDecoder> {
+    const weights: Record<string, ort.Tensor> = {}
+    for (const [name, feed] of Object.entries(decoderWeightFeeds(config, read)))
+      weights[name] = new ort.Tensor('float32', feed.data, feed.dims)
+    const session = await ort.InferenceSession.create(exportDecoderOnnx(config), {
+      executionProviders: providers,
+      graphOptimizationLevel: 'all',
+    })
+    return new OnnxDecoder(session, config, weights)
+  }
+
+  get vocabSize(): number {
+    return this.config.vocabSize
+  }
+
+  get inputNames(): readonly string[] {
+    return this.session.inputNames
+  }
+
+  get outputNames(): readonly string[] {
+    return this.session.outputNames
+  }
+
+  /** One pass: logits [B, T, V] (flat) and the cache extended by these T positions. */
+  async run(step: DecoderStep): Promise<{ logits: Float32Array; keys: ort.Tensor[]; values: ort.Tensor[] }> {
+    const { batch, length } = step
+    const c = this.config
+    const total = step.mask.length / batch
+    const past = total - length
+    const feeds: Record<string, ort.Tensor> = {
+      ...this.weights,
+      input_ids: new ort.Tensor('int64', BigInt64Array.from(Array.from(step.ids, (v) => BigInt(v))), [batch, length]),
+      attention_mask: new ort.Tensor('int64', BigInt64Array.from(Array.from(step.mask, (v) => BigInt(v))), [batch, total]),
+      position_ids: new ort.Tensor('int64', positionIds(step.mask, batch, total, length), [batch, length]),
+    }
+    const emptyCache = (): ort.Tensor => new ort.Tensor('float32', new Float32Array(0), [batch, c.kvHeads, 0, c.headDim])
+    for (let layer = 0; layer < c.layers; layer++) {
+      feeds[`past_key_values.${layer}.key`] = step.past?.keys[layer] ?? emptyCache()
+      feeds[`past_key_values.${layer}.value`] = step.past?.values[layer] ?? emptyCache()
+    }
+    if (step.past && step.past.keys[0]!.dims[2] !== past)
+      throw new Error(`the cache holds ${step.past.keys[0]!.dims[2]} positions, the mask ${past} before these ${length}`)
+    const result = await this.session.run(feeds)
+    const keys: ort.Tensor[] = []
+    const values: ort.Tensor[] = []
+    for (let layer = 0; layer < c.layers; layer++) {
+      keys.push(result[`present.${layer}.key`]!)
+      values.push(result[`present.${layer}.value`]!)
+    }
+    return { logits: result.logits!.data as Float32Array, keys, values }
+  }
+
+  /** Logits [B, T, V] (flat) for left-padded `ids` with `mask` (1 = real token), both [B, T], with no past. */
+  async logits(ids: ArrayLike<number>, mask: ArrayLike<number>, batch: number, length: number): Promise<Float32Array> {
+    return (await this.run({ ids, mask, batch, length })).logits
+  }
+
+  async release(): Promise<void> {
+    await this.session.release()
+  }
+}
+
+/** KV-cached sampling through the graph: prefill runs the left-padded prompts once, each step one token per row. */
+export function onnxDecoderLogits(model: OnnxDecoder): LogitsSource {
+  const vocab = model.vocabSize
+  let mask: number[][] = []
+  let cache: { keys: ort.Tensor[]; values: ort.Tensor[] } | undefined
+  return {
+    vocabSize: vocab,
+    async prefill(rows, padTokenId) {
+      const padded = leftPadIds(rows, padTokenId)
+      const { ids, length } = padded
+      mask = rows.map((_, r) => [...padded.mask.subarray(r * length, (r + 1) * length)])
+      const result = await model.run({ ids, mask: mask.flat(), batch: rows.length, length })
+      cache = { keys: result.keys, values: result.values }
+      return lastPositions(result.logits, rows.length, length, vocab)
+    },
+    async step(tokens) {
+      mask.forEach((row) => row.push(1))
+      const result = await model.run({ ids: tokens, mask: mask.flat(), batch: tokens.length, length: 1, past: cache })
+      cache = { keys: result.keys, values: result.values }
+      return result.logits
+    },
+    dispose() {
+      cache = undefined
+      mask = []
+    },
+  }
+}
+
+/** The ONNX graph of a loaded Hugging Face family model, its weights read again from the folder (the tfjs copy may then be disposed). */
+export async function onnxDecoderOf(lm: CausalLM, providers: ExecutionProvider[] = ['cpu']): Promise<OnnxDecoder> {
+  if (lm.transformer || !('vocabSize' in lm.model.config))
+    throw new Error(`${lm.dir}: model_type "${lm.modelType}" is not a Hugging Face decoder family`)
+  const files = openWeightFiles(lm.dir)
+  return OnnxDecoder.create(lm.model.config, (name) => files.read(name), providers)
+}
