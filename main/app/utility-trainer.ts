@@ -15,6 +15,9 @@ export const startUtilityTrainer: StartTrainer = (modulePath) => {
   let sent: NodeJS.Signals | null = null
   child.on('spawn', () => events.emit('spawn'))
   child.on('message', (message) => events.emit('message', message))
+  // Electron reports a trainer's V8 fatal error (out of heap, say) here; unheard, it would throw in the app's own process.
+  // The exit that follows fails the run.
+  child.on('error', (type: string, location: string) => console.error(`trainer ${child.pid ?? ''}: ${type} at ${location}`))
   child.on('exit', (code) => {
     exited = true
     events.emit('exit', sent ? null : code, sent)

@@ -439,7 +439,8 @@ class TrainerOwner implements OwnedTrainer {
   }
 
   private receive(message: TrainerMessage): void {
-    if (this.abandoned || this.storeFailed) return
+    // Once the run is settled (done, failed or exited), a late message must not write over its outcome.
+    if (this.abandoned || this.storeFailed || this.result !== undefined) return
     try {
       this.record(message)
     } catch (error) {

@@ -199,3 +199,18 @@ describe('the system message per model', () => {
       expect(systemPromptFor(family)).toBe("Let's think step by step and output the final answer within \\boxed{}.")
   })
 })
+
+describe('a vocabulary the size of a real one', () => {
+  it('loads with 151,665 tokens, as Qwen2.5 and Qwen3 have (counting ids by spreading them overflowed the stack)', () => {
+    const { json, ids } = byteLevelBpe(['<|endoftext|>', '<|im_start|>', '<|im_end|>'])
+    const model = json.model as { vocab: Record<string, number> }
+    const first = Object.keys(model.vocab).length + 3
+    for (let id = first; id < 151_665; id++) model.vocab[`piece${id}`] = id
+    const tokenizer = loadTokenizerFolder(
+      folder(json, { bos_token: null, eos_token: '<|im_end|>', pad_token: '<|endoftext|>', chat_template: QWEN_TEMPLATE }),
+    )
+    expect(tokenizer.vocabSize).toBe(151_665)
+    expect(tokenizer.eosTokenId).toBe(ids['<|im_end|>'])
+    expect(tokenizer.decode(tokenizer.encode(' the step'))).toBe(' the step')
+  })
+})

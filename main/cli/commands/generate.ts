@@ -122,7 +122,9 @@ export function generateCommand(): Command {
           throw error
         }
       }
-      const [eosTokenId = -1, ...stopTokenIds] = lm.eosTokenIds
+      // The model's EOS ids, and the tokenizer's where the model's files name none: generation must stop somewhere.
+      const eosIds = [...new Set([...lm.eosTokenIds, ...(lm.tokenizer ? [lm.tokenizer.eosTokenId] : [])])]
+      const [eosTokenId = -1, ...stopTokenIds] = eosIds
       const completions = await generate(source, [prompt], {
         temperature: options.temperature,
         topP: options.topP,

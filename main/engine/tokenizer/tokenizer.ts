@@ -13,6 +13,13 @@ import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers'
 import { z } from 'zod'
 import { detokenize, PIECE_PATTERN, pretokenize, SPACE } from './word-level'
 
+/** The largest id, by a loop: spreading a real vocabulary (150k ids) into Math.max overflows the call stack. */
+function largestId(ids: Iterable<number>): number {
+  let largest = -1
+  for (const id of ids) if (id > largest) largest = id
+  return largest
+}
+
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant'
   content: string
@@ -177,7 +184,7 @@ class WordLevelTokenizer extends BaseTokenizer {
     options: TokenizerOptions,
   ) {
     super(config, (token) => vocab.get(token), source, options)
-    this.vocabSize = Math.max(...vocab.values()) + 1
+    this.vocabSize = largestId(vocab.values()) + 1
     this.pieces = []
     for (const [piece, id] of vocab) this.pieces[id] = piece
     this.specialIds = new Set(specials.map((s) => vocab.get(s)!).filter((id) => id !== undefined))
@@ -304,7 +311,7 @@ export function loadTokenizer(
   for (const token of added) ids.set(token.content, token.id)
   return new LibraryTokenizer(
     inner,
-    Math.max(...ids.values()) + 1,
+    largestId(ids.values()) + 1,
     config,
     (token) => ids.get(token),
     `${source}/tokenizer.json`,
