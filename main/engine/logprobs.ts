@@ -3,30 +3,11 @@
 import * as tf from '@tensorflow/tfjs'
 import { Decoder } from './model/families/decoder'
 import type { Transformer } from './model/transformer'
-import { leftPad, leftPadIds } from './sampling'
+import { leftPad } from './sampling'
 
 export interface LogprobRow {
   prompt: number[]
   response: number[]
-}
-
-/** Prompt + response rows left-padded together. */
-export const packRows = (rows: LogprobRow[]): ReturnType<typeof leftPadIds> =>
-  leftPadIds(rows.map((row) => [...row.prompt, ...row.response]))
-
-/** Per-row response log-probabilities from flat logits [B, T, V] of the left-padded prompt + response rows. */
-export function logprobsFromLogits(logits: Float32Array, rows: LogprobRow[], length: number, vocab: number): number[][] {
-  return rows.map((row, r) => {
-    const start = length - row.response.length
-    return row.response.map((token, j) => {
-      const offset = (r * length + start + j - 1) * vocab
-      let max = -Infinity
-      for (let i = 0; i < vocab; i++) max = Math.max(max, logits[offset + i]!)
-      let total = 0
-      for (let i = 0; i < vocab; i++) total += Math.exp(logits[offset + i]! - max)
-      return logits[offset + token]! - max - Math.log(total)
-    })
-  })
 }
 
 /** Logits held at once while scoring (B x positions x V floats): large vocabularies are scored a few positions at a time. */

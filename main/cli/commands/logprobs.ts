@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander'
 import { PROBE_ENGINES } from '../../../preload/contract'
 import type { LogprobRow } from '../../engine/logprobs'
+import type { OnnxLogitsModel } from '../../engine/onnx/token-stats'
 import { modelFolder } from '../checkpoint-option'
 import { inputOption, LineError, mapJsonLineBatches, parseJsonLine } from '../jsonl'
 import { progress } from '../output'
@@ -64,11 +65,15 @@ export function logprobsCommand(): Command {
       const folder = modelFolder(spec, options)
       const { useBackend } = await import('../../engine/backend')
       const { loadCausalLM } = await import('../../engine/model/causal-lm')
-      const { logprobsFromLogits, packRows, tfjsLogprobs } = await import('../../engine/logprobs')
+      const { tfjsLogprobs } = await import('../../engine/logprobs')
+      const { onnxResponseStats } = await import('../../engine/onnx/token-stats')
       await useBackend()
       const lm = loadCausalLM(folder)
       let compute = async (rows: LogprobRow[]): Promise<number[][]> => tfjsLogprobs(lm.model, rows)
       let release = async (): Promise<void> => {}
+      // One batch in one pass; padding ids are masked, so their value does not matter.
+      const onnxLogprobs = async (model: OnnxLogitsModel, rows: LogprobRow[]): Promise<number[][]> =>
+        (await onnxResponseStats(model, rows, 0, rows.length, false)).logProbs.map((values) => [...values])
       if (options.engine === 'onnx' && !lm.transformer) {
         // Hugging Face families: one pass of the KV-cached graph over prompt + response, no past.
         const { onnxDecoderOf } = await import('../../engine/onnx/decoder-session')
@@ -77,18 +82,12 @@ export function logprobsCommand(): Command {
           throw error
         })
         lm.dispose() // the tfjs copy of the weights is not needed any more (disposing twice is harmless)
-        compute = async (rows) => {
-          const { ids, mask, length } = packRows(rows)
-          return logprobsFromLogits(await model.logits(ids, mask, rows.length, length), rows, length, model.vocabSize)
-        }
+        compute = async (rows) => onnxLogprobs(model, rows)
         release = () => model.release()
       } else if (options.engine === 'onnx' && lm.transformer) {
         const { OnnxModel } = await import('../../engine/onnx/session')
         const onnx = await OnnxModel.ofTransformer(lm.transformer)
-        compute = async (rows) => {
-          const { ids, mask, length } = packRows(rows)
-          return logprobsFromLogits(await onnx.logits(ids, mask, rows.length, length), rows, length, onnx.vocabSize)
-        }
+        compute = async (rows) => onnxLogprobs(onnx, rows)
         release = () => onnx.release()
       }
       progress(`Scoring with ${folder} (${lm.modelType}, ${options.engine})...`)

@@ -10,9 +10,12 @@ export interface ResponseStats {
   selfCertainty: Float32Array[]
 }
 
-/** The same values as responseTokenStats (tfjs), from the exported model. */
+/** What scores rows: the demo model's graph, or a Hugging Face family's (decoder-session.ts) with no past. */
+export type OnnxLogitsModel = Pick<OnnxModel, 'vocabSize' | 'logits'>
+
+/** The same values as responseTokenStats (tfjs), from an exported model. */
 export async function onnxResponseStats(
-  model: OnnxModel,
+  model: OnnxLogitsModel,
   rows: { prompt: number[]; response: number[] }[],
   padTokenId: number,
   microBatch: number,
