@@ -159,7 +159,8 @@ export function writeCheckpoint(dir: string, parts: CheckpointParts): void {
   }
 }
 
-function readJson(file: string): JsonObject {
+/** A JSON object file of a model folder; an unreadable, malformed or non-object file is an error naming it. */
+export function readJson(file: string): JsonObject {
   let text: string
   try {
     text = readFileSync(file, 'utf8')

@@ -1,14 +1,15 @@
 // Any model the engine can run forward, whatever its family: the workbench's own cwb-gpt checkpoints (trainable,
 // exportable to ONNX) and Hugging Face qwen2 / qwen3 / llama folders (inference on tfjs). The tokenizer is optional
 // for the latter: logprobs and generation from token ids need none.
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import { readJson } from '../checkpoint/folder'
 import { openWeightFiles } from '../checkpoint/hf-weights'
 import { loadTokenizerFolder } from '../tokenizer/tokenizer'
 import type { Tokenizer } from '../tokenizer/tokenizer'
 import { MODEL_TYPE } from './config'
 import { Decoder } from './families/decoder'
-import { ALL_MODEL_TYPES, isHfFamily, parseDecoderConfig } from './families/index'
+import { parseDecoderConfig } from './families/index'
 import { loadModel } from './load'
 import type { Transformer } from './transformer'
 
@@ -30,17 +31,6 @@ export interface CausalLM {
   dispose(): void
 }
 
-function readJsonObject(file: string): Record<string, unknown> {
-  let value: unknown
-  try {
-    value = JSON.parse(readFileSync(file, 'utf8'))
-  } catch (error) {
-    throw new Error(`Cannot read ${file}: ${(error as Error).message}`, { cause: error })
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${file} is not a JSON object`)
-  return value as Record<string, unknown>
-}
-
 const asIds = (value: unknown): number[] =>
   (Array.isArray(value) ? value : [value]).filter((id): id is number => Number.isSafeInteger(id) && (id as number) >= 0)
 
@@ -50,7 +40,7 @@ export function loadCausalLM(folder: string): CausalLM {
   const configFile = join(dir, 'config.json')
   if (!existsSync(dir)) throw new Error(`Model folder ${dir} does not exist; check the path.`)
   if (!existsSync(configFile)) throw new Error(`${configFile} is missing: a model folder holds config.json and its weights.`)
-  const raw = readJsonObject(configFile)
+  const raw = readJson(configFile)
   if (raw.model_type === MODEL_TYPE) {
     const model = loadModel(dir)
     return {
@@ -66,15 +56,11 @@ export function loadCausalLM(folder: string): CausalLM {
       dispose: () => model.transformer.dispose(),
     }
   }
-  if (!isHfFamily(raw.model_type)) {
-    throw new Error(
-      `${configFile} has model_type ${JSON.stringify(raw.model_type)}, which this engine cannot load; supported: ${ALL_MODEL_TYPES.join(', ')}.`,
-    )
-  }
+  // parseDecoderConfig refuses any other model_type, naming those supported.
   const config = parseDecoderConfig(raw, configFile)
   const decoder = Decoder.load(config, openWeightFiles(dir), dir)
   const generationFile = join(dir, 'generation_config.json')
-  const generation = existsSync(generationFile) ? readJsonObject(generationFile) : {}
+  const generation = existsSync(generationFile) ? readJson(generationFile) : {}
   const eosTokenIds = generation.eos_token_id !== undefined ? asIds(generation.eos_token_id) : config.eosTokenIds
   let tokenizer: Tokenizer | undefined
   let tokenizerProblem: string | undefined

@@ -15,10 +15,6 @@ export interface Family {
 export const HF_FAMILIES: readonly Family[] = [qwen2, qwen3, llama]
 export const ALL_MODEL_TYPES: readonly string[] = [CWB_GPT, ...HF_FAMILIES.map((family) => family.modelType)]
 
-export function isHfFamily(modelType: unknown): boolean {
-  return HF_FAMILIES.some((family) => family.modelType === modelType)
-}
-
 /** The decoder settings of a Hugging Face config.json object; `source` names the file in errors. */
 export function parseDecoderConfig(raw: Record<string, unknown>, source: string): DecoderConfig {
   const family = HF_FAMILIES.find((f) => f.modelType === raw.model_type)
