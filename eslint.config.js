@@ -108,8 +108,9 @@ export const layerZones = [
 ]
 
 // SQL lives in main/store/: elsewhere in main/ no statement text, no prepared statement, no pragma.
+// A statement keyword in capitals, or a common table expression (`WITH name AS (`): a title such as 'WITH ANSWER' is not SQL.
 const SQL_START =
-  '^\\s*(SELECT|INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER|PRAGMA|WITH|BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|VACUUM|ATTACH|DETACH|EXPLAIN|ANALYZE|REINDEX)\\b'
+  '^\\s*((SELECT|INSERT|UPDATE|DELETE|REPLACE|CREATE|DROP|ALTER|PRAGMA|BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|VACUUM|ATTACH|DETACH|EXPLAIN|ANALYZE|REINDEX)\\b|WITH\\s+(RECURSIVE\\s+)?\\w+[^;]*?\\sAS\\s*\\()'
 const sqlOutsideStore = 'SQL lives in main/store/: add a named store function there and call it.'
 export const sqlRule = [
   'error',

@@ -152,19 +152,20 @@ describe('SQL outside main/store/', () => {
         `export const count = (db: Database.Database) => db.prepare('SELECT count(*) FROM runs').get()`,
         `export const drop = (db: Database.Database, table: string) => db.exec(\`DROP TABLE \${table}\`)`,
         `export const query = "  UPDATE runs SET name = ?"`,
+        `export const recent = \`WITH recent (id) AS (SELECT id FROM runs) SELECT * FROM recent\``,
         `export const prepared = (db: Database.Database, sql: string) => db.prepare(sql)`,
         `export const mode = (db: Database.Database) => db.pragma('journal_mode')`,
         '',
       ].join('\n'),
     })
     const refusals = messages.filter((m) => m.rule === 'no-restricted-syntax')
-    expect(refusals).toHaveLength(6)
+    expect(refusals).toHaveLength(7)
     for (const refusal of refusals) expect(refusal.message).toMatch(/SQL lives in main\/store\//)
   })
 
   it('lets prose that starts with the same words pass, and lets the store hold SQL', async () => {
     const messages = await lint({
-      [`main/services/${probe}.ts`]: `export const hint = 'Select a run, then Delete removes it'\nexport const ok = /x/.exec('x')\n`,
+      [`main/services/${probe}.ts`]: `export const hint = 'Select a run, then Delete removes it'\nexport const title = 'WITH ANSWER'\nexport const ok = /x/.exec('x')\n`,
       [`main/store/${probe}.ts`]: `export const query = 'SELECT count(*) FROM runs'\n`,
     })
     expect(messages).toEqual([])

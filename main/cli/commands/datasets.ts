@@ -24,9 +24,7 @@ export function datasetsCommand(): Command {
           String(d.paraphrases),
           d.createdAt,
         ])
-        // Upper-cased at run time: in capitals, the literal for "with answer" would read as SQL to the rule keeping SQL in store/.
-        const titles = ['id', 'name', 'records', 'with answer', 'paraphrases', 'created'].map((title) => title.toUpperCase())
-        process.stdout.write(`${table([titles, ...rows])}\n`)
+        process.stdout.write(`${table([['ID', 'NAME', 'RECORDS', 'WITH ANSWER', 'PARAPHRASES', 'CREATED'], ...rows])}\n`)
       } finally {
         store.close()
       }
