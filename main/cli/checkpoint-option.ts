@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs'
+import { Option } from 'commander'
 import { looksLikeHubId, resolveHubModel } from '../engine/checkpoint/hub-cache'
 import { resolveCheckpoint } from '../engine/checkpoint/resolve'
 import { shippedBaseModel } from '../package-root'
@@ -31,3 +32,7 @@ export function modelFolder(spec: string | undefined, options: WorkspaceOptions)
   if (spec !== undefined && !existsSync(spec) && looksLikeHubId(spec)) return resolveHubModel(spec)
   return checkpointFolder(spec, options)
 }
+
+/** --base DIR: the base model of a LoRA adapter checkpoint, when it moved from where the adapter says it is. */
+export const baseOption = (): Option =>
+  new Option('--base <dir>', "a LoRA checkpoint's base model folder (or cached hub id), when it is not where the adapter says")

@@ -4,6 +4,8 @@
 import { z } from 'zod'
 import { COLLAPSE_DEFAULTS } from './collapse'
 import type { CollapseOptions } from './collapse'
+import { LORA_MODULES } from './model/lora'
+import type { LoraSettings } from './model/lora'
 import { isRewardModeId, rewardMode, rewardModeIds, usesTeacher } from './rewards'
 
 const probability = z.number().min(0).max(1)
@@ -22,6 +24,27 @@ export const EmaConfig = z
   })
   .strict()
 export type EmaConfig = z.output<typeof EmaConfig>
+
+export const LoraConfig = z
+  .object({
+    rank: positiveInt.max(4096).describe("r: the adapters' rank"),
+    alpha: z.number().gt(0).describe('lora_alpha: the update is scaled by alpha / rank'),
+    target_modules: z
+      .array(z.enum([...LORA_MODULES, 'all-linear']))
+      .min(1)
+      .describe('Linear layers to adapt (PEFT names), or ["all-linear"]'),
+    dropout: z.number().min(0).lt(1).default(0).describe("lora_dropout on the adapters' input while training"),
+  })
+  .strict()
+export type LoraConfig = z.output<typeof LoraConfig>
+
+/** The run's LoRA settings as the engine takes them, or undefined for full fine-tuning. */
+export function loraSettings(config: { lora?: LoraConfig | null }): LoraSettings | undefined {
+  const lora = config.lora
+  if (!lora) return undefined
+  const targets = lora.target_modules.includes('all-linear') ? [...LORA_MODULES] : [...new Set(lora.target_modules)]
+  return { rank: lora.rank, alpha: lora.alpha, targetModules: targets, dropout: lora.dropout }
+}
 
 /** The modes are looked up when a config is parsed or the schema written, so a mode added to the registry is offered. */
 const ModeField = z
@@ -49,7 +72,12 @@ export const RunConfig = z
       .string()
       .min(1)
       .optional()
-      .describe('Starting checkpoint: a folder or RUN:STEP (default: the shipped base model)'),
+      .describe(
+        'Starting checkpoint: a folder (cwb-gpt, or a Hugging Face qwen2 / qwen3 / llama folder), a cached hub id, a LoRA adapter folder, or RUN:STEP (default: the shipped base model)',
+      ),
+    lora: LoraConfig.nullable()
+      .default(null)
+      .describe('LoRA adapters over a frozen base (Hugging Face families; PEFT semantics and layout); null = full fine-tuning'),
     steps: positiveInt.max(1_000_000).default(60).describe('Training steps (optimizer updates x mini-batches)'),
     batch_size: positiveInt.max(4096).default(8).describe('Questions per step (reference 128; 8 for the demo model)'),
     rollouts: z.number().int().min(2).max(64).default(8).describe('Rollouts per question and view (G)'),

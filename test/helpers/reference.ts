@@ -8,6 +8,8 @@
 //   const fixtures = useReferenceFixtures()             // in a describe: every REFERENCE_FIXTURES pair, built once per file
 //   fixtures().forEach(({ family, variant, dir }) => …) // (call inside tests/hooks; the list is empty when torch is absent)
 //   buildReferenceFixtures(root)                        // the same without vitest hooks: writes root/<family>-<variant>
+//   makeScaledFolder('qwen3', QWEN3_0_6B_SHAPE, dir)     // a full-size random-init folder (BF16, streamed to disk)
+//   referenceBench(dir, work)                           // float32 PyTorch timings and peak RSS on the same work
 // Python: /usr/bin/python3 with torch (apt python3-torch), or CWB_REFERENCE_PYTHON. Script CLI: test/reference/README.md.
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
@@ -76,11 +78,11 @@ export function torchAvailable(): string | undefined {
 }
 
 /** Runs the script with `args` (and `input` on stdin); its stdout, or an error carrying its stderr. */
-function runReference(args: string[], input?: string): string {
+function runReference(args: string[], input?: string, timeout = 120_000): string {
   const result = spawnSync(PYTHON, [REFERENCE_SCRIPT, ...args], {
     encoding: 'utf8',
     input,
-    timeout: 120_000,
+    timeout,
     maxBuffer: 64 * 1024 * 1024,
   })
   if (result.error) throw new Error(`hf_families.py ${args[0]}: ${result.error.message}`)
@@ -107,9 +109,10 @@ export function buildReferenceFixtures(root: string, seed = 0): ReferenceFixture
   return jsonLines(runReference(['fixtures', '--out', root, '--seed', String(seed)])) as ReferenceFixture[]
 }
 
-function logprobsCommand(command: string, dir: string, lines: readonly ReferenceLine[]): number[][] {
+function logprobsCommand(command: string, dir: string, lines: readonly ReferenceLine[], adapter?: string): number[][] {
   const input = lines.map((line) => JSON.stringify(line)).join('\n') + '\n'
-  const output = jsonLines(runReference([command, dir, '--input', '-'], input)) as { logprobs: number[] }[]
+  const args = [command, dir, '--input', '-', ...(adapter ? ['--adapter', adapter] : [])]
+  const output = jsonLines(runReference(args, input)) as { logprobs: number[] }[]
   if (output.length !== lines.length) throw new Error(`hf_families.py ${command}: ${output.length} lines for ${lines.length}`)
   return output.map((line) => line.logprobs)
 }
@@ -117,6 +120,11 @@ function logprobsCommand(command: string, dir: string, lines: readonly Reference
 /** For each line, log p(response_ids[i] | prompt_ids + response_ids[..i]) from the float64 reference (no BOS added). */
 export function referenceLogprobs(dir: string, lines: readonly ReferenceLine[]): number[][] {
   return logprobsCommand('logprobs', dir, lines)
+}
+
+/** referenceLogprobs of the base in `dir` with the PEFT LoRA adapter in `adapter` merged in (W + alpha / r B A, float64). */
+export function referenceAdapterLogprobs(dir: string, adapter: string, lines: readonly ReferenceLine[]): number[][] {
+  return logprobsCommand('logprobs', dir, lines, adapter)
 }
 
 /** The same numbers, computed as one left-padded batch (the script checks them against referenceLogprobs to 1e-10). */
@@ -147,4 +155,93 @@ export function useReferenceFixtures(seed = 0): () => ReferenceFixture[] {
     if (root) rmSync(root, { recursive: true, force: true })
   })
   return () => fixtures
+}
+
+/** A decoder's shape, as `make-scaled` takes it. */
+export interface ScaledShape {
+  hidden: number
+  layers: number
+  heads: number
+  kvHeads: number
+  headDim: number
+  intermediate: number
+  vocab: number
+  maxPositions: number
+}
+
+/** Qwen3-0.6B's config.json shape (tied embeddings; qwen3 always has q/k norms). */
+export const QWEN3_0_6B_SHAPE: ScaledShape = {
+  hidden: 1024,
+  layers: 28,
+  heads: 16,
+  kvHeads: 8,
+  headDim: 128,
+  intermediate: 3072,
+  vocab: 151_936,
+  maxPositions: 40_960,
+}
+
+/**
+ * Writes a random-init folder of `family` in `shape` to `dir`, one tensor at a time (tied embeddings, BF16 unless
+ * `dtype` says otherwise). Returns its parameter count and the bytes of its weights file.
+ */
+export function makeScaledFolder(
+  family: Family,
+  shape: ScaledShape,
+  dir: string,
+  dtype: 'BF16' | 'F32' | 'F16' = 'BF16',
+): { parameters: number; bytes: number } {
+  const flags = Object.entries(shape).flatMap(([key, value]) => [
+    `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
+    String(value),
+  ])
+  const stdout = runReference(['make-scaled', '--family', family, '--out', dir, '--dtype', dtype, ...flags], undefined, 600_000)
+  return jsonLines(stdout)[0] as { parameters: number; bytes: number }
+}
+
+/** The work `referenceBench` times; token ids are random, drawn in Python. */
+export interface ReferenceBenchWork {
+  rows: number
+  promptLength: number
+  newTokens: number
+  /** Each log-prob row: `scoreLength` tokens, of which the last `responseLength` are scored. */
+  scoreLength: number
+  responseLength: number
+  repeats: number
+  threads: number
+}
+
+/** What `bench` reports: seconds (medians over the repeats) and peak resident memory of the Python process in MB. */
+export interface ReferenceBenchResult {
+  torch: string
+  threads: number
+  dtype: string
+  load_s: number
+  rss_before_mb: number
+  rss_after_load_mb: number
+  rss_after_rollout_mb: number
+  rss_peak_mb: number
+  rollout_s: number
+  rollout_tokens: number
+  logprob_s: number
+  logprob_tokens: number
+}
+
+/**
+ * Float32 PyTorch on the folder: load time, sampling with a KV cache (temperature 1, no stop token), a log-prob pass
+ * over the response tokens, and peak RSS after each.
+ */
+export function referenceBench(dir: string, work: ReferenceBenchWork, timeoutMs = 1_200_000): ReferenceBenchResult {
+  const stdout = runReference(
+    [
+      'bench',
+      dir,
+      ...['--rows', work.rows, '--prompt-len', work.promptLength, '--new-tokens', work.newTokens],
+      ...['--score-len', work.scoreLength, '--response-len', work.responseLength],
+      ...['--repeats', work.repeats, '--threads', work.threads].map(String),
+    ].map(String),
+    undefined,
+    timeoutMs,
+  )
+  return jsonLines(stdout)[0] as ReferenceBenchResult
 }

@@ -11,6 +11,8 @@ Subcommands (all output is JSON on stdout, one object per line):
   logprobs DIR --input FILE|-                         lines {"prompt_ids":[..],"response_ids":[..]} -> {"logprobs":[..]}
   batch-logprobs DIR --input FILE|-                   the same, all lines as one left-padded batch
   greedy DIR --prompt-ids 1,2,3 --max-new-tokens N    -> {"ids":[..]} (stops after the first generation_config eos id)
+  make-scaled --family F --out DIR --hidden H ...     write a random-init folder of any shape (streamed, BF16 or F32)
+  bench DIR [--rows 8 --prompt-len 32 ...]            float32 timings: load, KV-cached sampling, log-prob pass, peak RSS
 """
 
 import argparse
@@ -18,7 +20,10 @@ import json
 import math
 import os
 import struct
+import resource
+import statistics
 import sys
+import time
 
 import numpy as np
 import torch
@@ -122,6 +127,30 @@ def load_weights(folder):
     for name in files:
         weights.update(read_safetensors(os.path.join(folder, name)))
     return weights
+
+
+def merge_adapter(weights, adapter):
+    """PEFT's LoRA, written from its definition: W + (lora_alpha / r) * B @ A for every adapted module, in float64."""
+    with open(os.path.join(adapter, "adapter_config.json")) as f:
+        config = json.load(f)
+    if config.get("peft_type") != "LORA":
+        raise ReferenceError(f"{adapter}: peft_type {config.get('peft_type')!r} is not LORA")
+    scale = config["lora_alpha"] / config["r"]
+    tensors = read_safetensors(os.path.join(adapter, "adapter_model.safetensors"))
+    merged = dict(weights)
+    prefix = "base_model.model."
+    for name, a in tensors.items():
+        if not name.endswith(".lora_A.weight"):
+            continue
+        module = name[len(prefix):-len(".lora_A.weight")]
+        b = tensors[f"{prefix}{module}.lora_B.weight"]
+        target = f"{module}.weight"
+        if target not in merged:
+            raise ReferenceError(f"{adapter}: {name} adapts {target}, which the base does not have")
+        if tuple(b.shape) != (merged[target].shape[0], a.shape[0]) or a.shape[1] != merged[target].shape[1]:
+            raise ReferenceError(f"{adapter}: {module}: A {tuple(a.shape)} and B {tuple(b.shape)} do not fit {tuple(merged[target].shape)}")
+        merged[target] = merged[target].to(torch.float64) + scale * (b.to(torch.float64) @ a.to(torch.float64))
+    return merged
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -332,7 +361,7 @@ def make_folder(family, variant, out, seed=0):
 
 
 class Model:
-    def __init__(self, folder):
+    def __init__(self, folder, weights=None):
         with open(os.path.join(folder, "config.json")) as f:
             c = json.load(f)
         self.family = c.get("model_type")
@@ -346,7 +375,7 @@ class Model:
         self.head_dim = c.get("head_dim") or self.hidden // self.heads
         self.eps = c["rms_norm_eps"]
         self.inv_freq = rope_inv_freq(c, self.head_dim, folder)
-        self.w = load_weights(folder)
+        self.w = load_weights(folder) if weights is None else weights
         # Qwen2Config, Qwen3Config and LlamaConfig all default tie_word_embeddings to false.
         if c.get("tie_word_embeddings", False):
             self.lm_head = self.w["model.embed_tokens.weight"]
@@ -523,6 +552,255 @@ def greedy(model, prompt, max_new):
     return new
 
 
+# ----------------------------------------------------------------------------------------------------------------
+# Full-size random folders and float32 timings, for test/bench/hf-scale.bench.ts.
+
+
+def scaled_weight_shapes(family, config):
+    """Tensor name -> shape for a folder of `config` (no optional biases besides Qwen2's q/k/v)."""
+    h, inter, v = config["hidden_size"], config["intermediate_size"], config["vocab_size"]
+    nh, nkv, hd = config["num_attention_heads"], config["num_key_value_heads"], config["head_dim"]
+    shapes = {"model.embed_tokens.weight": (v, h), "model.norm.weight": (h,)}
+    for i in range(config["num_hidden_layers"]):
+        p = f"model.layers.{i}."
+        shapes[p + "input_layernorm.weight"] = (h,)
+        shapes[p + "post_attention_layernorm.weight"] = (h,)
+        for name, rows in (("q", nh * hd), ("k", nkv * hd), ("v", nkv * hd)):
+            shapes[p + f"self_attn.{name}_proj.weight"] = (rows, h)
+            if family == "qwen2":
+                shapes[p + f"self_attn.{name}_proj.bias"] = (rows,)
+        shapes[p + "self_attn.o_proj.weight"] = (h, nh * hd)
+        if family == "qwen3":
+            shapes[p + "self_attn.q_norm.weight"] = (hd,)
+            shapes[p + "self_attn.k_norm.weight"] = (hd,)
+        for name, shape in (("gate", (inter, h)), ("up", (inter, h)), ("down", (h, inter))):
+            shapes[p + f"mlp.{name}_proj.weight"] = shape
+    if not config["tie_word_embeddings"]:
+        shapes["lm_head.weight"] = (v, h)
+    return shapes
+
+
+def make_scaled_folder(family, out, shape, dtype="BF16", tied=True, seed=0):
+    """A random-init folder of any size, written one tensor at a time (memory stays at about one tensor).
+
+    Weights are N(0, initializer_range) as transformers initialises them, norms 1 + N(0, 0.02), biases 0."""
+    if family not in FAMILIES:
+        raise ReferenceError(f"unknown family {family!r}: expected one of {', '.join(FAMILIES)}")
+    if dtype not in ("BF16", "F32", "F16"):
+        raise ReferenceError(f"cannot write dtype {dtype}: expected BF16, F32 or F16")
+    extra, _, _ = variant_config(family, "f32")
+    tokenizer, tok_config, special = tokenizer_files(family)
+    names = SPECIALS[family]
+    bos, eos = special[names[0]], special[names[2]]
+    config = dict(extra)
+    config.update({
+        "model_type": family,
+        "architectures": [ARCHITECTURES[family]],
+        "vocab_size": shape["vocab"],
+        "hidden_size": shape["hidden"],
+        "num_hidden_layers": shape["layers"],
+        "num_attention_heads": shape["heads"],
+        "num_key_value_heads": shape["kv_heads"],
+        "head_dim": shape["head_dim"],
+        "intermediate_size": shape["intermediate"],
+        "max_position_embeddings": shape["max_positions"],
+        "hidden_act": "silu",
+        "bos_token_id": bos,
+        "eos_token_id": eos,
+        "tie_word_embeddings": tied,
+        "rope_scaling": None,
+        "torch_dtype": {"F32": "float32", "BF16": "bfloat16", "F16": "float16"}[dtype],
+        "use_cache": True,
+        "initializer_range": 0.02,
+        "attention_dropout": 0.0,
+    })
+    shapes = scaled_weight_shapes(family, config)
+    header = {}
+    offset = 0
+    for name in sorted(shapes):
+        size = math.prod(shapes[name]) * DTYPE_BYTES[dtype]
+        header[name] = {"dtype": dtype, "shape": list(shapes[name]), "data_offsets": [offset, offset + size]}
+        offset += size
+    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    text += b" " * ((8 - len(text) % 8) % 8)
+    g = torch.Generator().manual_seed(seed)
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "model.safetensors"), "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for name in sorted(shapes):
+            if name.endswith("norm.weight"):
+                t = 1.0 + torch.randn(shapes[name], generator=g) * 0.02
+            elif name.endswith(".bias"):
+                t = torch.zeros(shapes[name])
+            else:
+                t = torch.randn(shapes[name], generator=g) * config["initializer_range"]
+            f.write(encode_tensor(t, dtype))
+    with open(os.path.join(out, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+    with open(os.path.join(out, "generation_config.json"), "w") as f:
+        json.dump({"bos_token_id": bos, "eos_token_id": [eos, special[names[0]]], "do_sample": True}, f, indent=2)
+    with open(os.path.join(out, "tokenizer.json"), "w") as f:
+        json.dump(tokenizer, f, ensure_ascii=False)
+    with open(os.path.join(out, "tokenizer_config.json"), "w") as f:
+        json.dump(tok_config, f, indent=2, ensure_ascii=False)
+    return {"dir": out, "family": family, "dtype": dtype, "parameters": sum(math.prod(s) for s in shapes.values()),
+            "bytes": offset}
+
+
+def load_weights_float32(folder):
+    """Like load_weights, in float32, reading one tensor at a time (peak memory: the weights plus one raw tensor)."""
+    index = os.path.join(folder, "model.safetensors.index.json")
+    if os.path.exists(index):
+        with open(index) as f:
+            files = sorted(set(json.load(f)["weight_map"].values()))
+    else:
+        files = ["model.safetensors"]
+    torch_dtypes = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "F64": torch.float64}
+    weights = {}
+    for name in files:
+        with open(os.path.join(folder, name), "rb") as f:
+            (n,) = struct.unpack("<Q", f.read(8))
+            header = json.loads(f.read(n).decode("utf-8"))
+            start = 8 + n
+            for tensor, info in header.items():
+                if tensor == "__metadata__":
+                    continue
+                if info["dtype"] not in torch_dtypes:
+                    raise ReferenceError(f"unsupported weight dtype {info['dtype']}")
+                b, e = info["data_offsets"]
+                raw = bytearray(e - b)
+                f.seek(start + b)
+                f.readinto(raw)
+                t = torch.frombuffer(raw, dtype=torch_dtypes[info["dtype"]]).reshape(info["shape"])
+                weights[tensor] = t if t.dtype == torch.float32 else t.to(torch.float32)
+    return weights
+
+
+class CachedModel(Model):
+    """The same forward in float32 with a key/value cache, as transformers runs it for generation.
+
+    Projections and the output head run through oneDNN (torch.utils.mkldnn's path), which this torch build carries:
+    Debian's python3-torch otherwise multiplies through whatever libblas.so.3 is installed, and the reference
+    libblas3 gives about 1 GFLOP/s. The tied embedding is then held twice (dense for the lookup, oneDNN for the head)."""
+
+    def __init__(self, folder):
+        super().__init__(folder, weights=load_weights_float32(folder))
+        self.inv_freq = self.inv_freq.to(torch.float32)
+        for name in [n for n in self.w if "_proj." in n]:
+            self.w[name] = self.w[name].to_mkldnn()
+        self.lm_head = self.lm_head.to_mkldnn()
+
+    def linear(self, x, name):
+        bias = self.get(name + ".bias")
+        return torch._C._nn.mkldnn_linear(x.to_mkldnn(), self.w[name + ".weight"], bias).to_dense()
+
+    def head(self, hidden):
+        return torch._C._nn.mkldnn_linear(hidden.to_mkldnn(), self.lm_head, None).to_dense()
+
+    def mlp(self, x, p):
+        m = p + "mlp."
+        return self.linear(torch.nn.functional.silu(self.linear(x, m + "gate_proj")) * self.linear(x, m + "up_proj"),
+                           m + "down_proj")
+
+    def step(self, ids, mask, past=None):
+        """Final hidden states [B, T, d] for ids [B, T] after `past` (per layer (k, v) [B, kv_heads, P, D]); mask [B, P + T]."""
+        t = ids.shape[1]
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)[:, -t:]
+        freqs = positions.to(torch.float32)[..., None] * self.inv_freq
+        emb = torch.cat([freqs, freqs], dim=-1)
+        cos, sin = emb.cos()[:, None], emb.sin()[:, None]
+        total = mask.shape[1]
+        causal = torch.ones(t, total, dtype=torch.bool).tril(diagonal=total - t)
+        itself = torch.zeros(t, total, dtype=torch.bool)
+        itself[torch.arange(t), torch.arange(total - t, total)] = True  # pad queries see themselves (never used)
+        allowed = (causal[None, None] & mask.bool()[:, None, None, :]) | itself[None, None]
+        x = self.w["model.embed_tokens.weight"][ids]
+        present = []
+        for i in range(self.layers):
+            p = f"model.layers.{i}."
+            out, kv = self.cached_attention(rmsnorm(x, self.w[p + "input_layernorm.weight"], self.eps), p, cos, sin,
+                                            allowed, past[i] if past else None)
+            x = x + out
+            x = x + self.mlp(rmsnorm(x, self.w[p + "post_attention_layernorm.weight"], self.eps), p)
+            present.append(kv)
+        return rmsnorm(x, self.w["model.norm.weight"], self.eps), present
+
+    def cached_attention(self, x, p, cos, sin, allowed, past):
+        b, t, _ = x.shape
+        a = p + "self_attn."
+        q = self.linear(x, a + "q_proj").view(b, t, self.heads, self.head_dim)
+        k = self.linear(x, a + "k_proj").view(b, t, self.kv_heads, self.head_dim)
+        v = self.linear(x, a + "v_proj").view(b, t, self.kv_heads, self.head_dim)
+        if self.family == "qwen3":
+            q = rmsnorm(q, self.w[a + "q_norm.weight"], self.eps)
+            k = rmsnorm(k, self.w[a + "k_norm.weight"], self.eps)
+        q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)
+        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+        if past is not None:
+            k, v = torch.cat([past[0], k], dim=2), torch.cat([past[1], v], dim=2)
+        n_rep = self.heads // self.kv_heads
+        scores = (q @ k.repeat_interleave(n_rep, dim=1).transpose(-1, -2)) / math.sqrt(self.head_dim)
+        scores = scores.masked_fill(~allowed, float("-inf"))
+        out = torch.softmax(scores, dim=-1) @ v.repeat_interleave(n_rep, dim=1)
+        out = out.transpose(1, 2).reshape(b, t, self.heads * self.head_dim)
+        return self.linear(out, a + "o_proj"), (k, v)
+
+
+def peak_rss_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
+
+
+def bench(folder, rows, prompt_len, new_tokens, score_len, response_len, repeats, threads, seed):
+    """Float32 timings on `threads` threads: load, sampling with the cache (temperature 1, no stop), a log-prob pass."""
+    torch.set_num_threads(threads)
+    before = peak_rss_mb()
+    start = time.perf_counter()
+    model = CachedModel(folder)
+    load_s = time.perf_counter() - start
+    after_load = peak_rss_mb()
+    vocab = model.c["vocab_size"]
+    g = torch.Generator().manual_seed(seed)
+    prompts = torch.randint(300, vocab, (rows, prompt_len), generator=g)
+    scored = torch.randint(300, vocab, (rows, score_len), generator=g)
+
+    def rollout():
+        mask = torch.ones(rows, prompt_len, dtype=torch.int64)
+        hidden, past = model.step(prompts, mask)
+        out = []
+        for n in range(new_tokens):
+            probs = torch.softmax(model.head(hidden[:, -1]), dim=-1)
+            nxt = torch.multinomial(probs, 1, generator=g)
+            out.append(nxt)
+            if n == new_tokens - 1:
+                break
+            mask = torch.cat([mask, torch.ones(rows, 1, dtype=torch.int64)], dim=1)
+            hidden, past = model.step(nxt, mask, past)
+        return torch.cat(out, dim=1)
+
+    def logprobs():
+        hidden, _ = model.step(scored, torch.ones_like(scored))
+        # Only the positions that predict response tokens need the output head.
+        logits = model.head(hidden[:, score_len - response_len - 1 : score_len - 1].contiguous())
+        return torch.log_softmax(logits, dim=-1).gather(-1, scored[:, score_len - response_len :, None])
+
+    def timed(work):
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            work()
+            times.append(time.perf_counter() - t0)
+        return statistics.median(times)
+
+    rollout_s = timed(rollout)
+    after_rollout = peak_rss_mb()
+    logprob_s = timed(logprobs)
+    return {"torch": torch.__version__, "threads": threads, "dtype": "float32", "linear": "oneDNN", "load_s": load_s,
+            "rss_before_mb": before, "rss_after_load_mb": after_load, "rss_after_rollout_mb": after_rollout,
+            "rss_peak_mb": peak_rss_mb(), "rollout_s": rollout_s, "rollout_tokens": rows * new_tokens,
+            "logprob_s": logprob_s, "logprob_tokens": rows * score_len}
+
+
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -538,10 +816,25 @@ def main(argv):
         lp = sub.add_parser(name)
         lp.add_argument("dir")
         lp.add_argument("--input", required=True)
+        lp.add_argument("--adapter", help="a PEFT LoRA adapter folder, merged into the base's weights in float64")
     gr = sub.add_parser("greedy")
     gr.add_argument("dir")
     gr.add_argument("--prompt-ids", required=True)
     gr.add_argument("--max-new-tokens", type=int, required=True)
+    ms = sub.add_parser("make-scaled", help="write a random-init folder of any shape, one tensor at a time")
+    ms.add_argument("--family", required=True)
+    ms.add_argument("--out", required=True)
+    for name, default in (("hidden", 1024), ("layers", 28), ("heads", 16), ("kv-heads", 8), ("head-dim", 128),
+                          ("intermediate", 3072), ("vocab", 151936), ("max-positions", 40960)):
+        ms.add_argument(f"--{name}", type=int, default=default)
+    ms.add_argument("--dtype", default="BF16")
+    ms.add_argument("--untied", action="store_true")
+    ms.add_argument("--seed", type=int, default=0)
+    bn = sub.add_parser("bench", help="float32 timings and peak RSS of load, KV-cached sampling and a log-prob pass")
+    bn.add_argument("dir")
+    for name, default in (("rows", 8), ("prompt-len", 32), ("new-tokens", 32), ("score-len", 128),
+                          ("response-len", 96), ("repeats", 3), ("threads", 2), ("seed", 0)):
+        bn.add_argument(f"--{name}", type=int, default=default)
     args = parser.parse_args(argv)
 
     torch.set_grad_enabled(False)
@@ -555,7 +848,7 @@ def main(argv):
                 make_folder(family, variant, out, args.seed)
                 print(json.dumps({"dir": out, "family": family, "variant": variant}))
         elif args.command == "logprobs":
-            model = Model(args.dir)
+            model = Model(args.dir, merge_adapter(load_weights(args.dir), args.adapter) if args.adapter else None)
             for prompt, response in read_lines(args.input):
                 print(json.dumps({"logprobs": sequence_logprobs(model, prompt, response)}))
         elif args.command == "batch-logprobs":
@@ -576,6 +869,14 @@ def main(argv):
             if not prompt:
                 raise ReferenceError("--prompt-ids needs at least one id")
             print(json.dumps({"ids": greedy(model, prompt, args.max_new_tokens)}))
+        elif args.command == "make-scaled":
+            shape = {"hidden": args.hidden, "layers": args.layers, "heads": args.heads, "kv_heads": args.kv_heads,
+                     "head_dim": args.head_dim, "intermediate": args.intermediate, "vocab": args.vocab,
+                     "max_positions": args.max_positions}
+            print(json.dumps(make_scaled_folder(args.family, args.out, shape, args.dtype, not args.untied, args.seed)))
+        elif args.command == "bench":
+            print(json.dumps(bench(args.dir, args.rows, args.prompt_len, args.new_tokens, args.score_len,
+                                   args.response_len, args.repeats, args.threads, args.seed)))
     except ReferenceError as error:
         print(f"hf_families.py: {error}", file=sys.stderr)
         return 2

@@ -24,12 +24,14 @@ async function lint(files: Record<string, string>): Promise<{ file: string; rule
   )
 }
 
-afterEach(() => {
-  for (const path of written.splice(0)) rmSync(path, { force: true })
-})
-
 // A unique name per test run, so a left-over file of an interrupted run cannot be mistaken for this one's.
 const probe = `layer-probe-${process.pid}`
+
+afterEach(() => {
+  for (const path of written.splice(0)) rmSync(path, { force: true })
+  // The probe folders the deep files were written into go too, so the tree is left as it was found.
+  for (const dir of [join(root, 'main/engine/checkpoint', probe)]) rmSync(dir, { recursive: true, force: true })
+})
 
 describe('the engine layer', () => {
   const reached = {

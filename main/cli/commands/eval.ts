@@ -1,13 +1,14 @@
 import { Command, Option } from 'commander'
 import { datasetRecords, datasetSplits, findDataset } from '../../store/datasets'
 import type { DatasetRecord } from '../../store/datasets'
-import { modelFolder } from '../checkpoint-option'
+import { baseOption, modelFolder } from '../checkpoint-option'
 import { printJson, progress } from '../output'
 import { integerOption, numberOption } from '../parse'
 import { openWorkspaceStore, withWorkspace } from '../workspace-option'
 import type { WorkspaceOptions } from '../workspace-option'
 
 interface EvalOptions extends WorkspaceOptions {
+  base?: string
   dataset: string
   split?: string
   samples?: number
@@ -81,6 +82,7 @@ function labelledQuestions(options: EvalOptions): Questions {
 
 export function evalCommand(): Command {
   return withWorkspace(new Command('eval'))
+    .addOption(baseOption())
     .description('evaluate a checkpoint on the labelled questions of a stored dataset: greedy pass@1, and avg@K, pass@K, maj@K')
     .argument(
       '<checkpoint>',
@@ -120,7 +122,7 @@ export function evalCommand(): Command {
       const { loadCausalLM } = await import('../../engine/model/causal-lm')
       const { systemPromptFor } = await import('../../engine/prompt')
       const { backend } = await useBackend()
-      const lm = loadCausalLM(folder)
+      const lm = loadCausalLM(folder, { base: options.base })
       const { tokenizer } = lm
       if (!tokenizer) {
         lm.dispose()

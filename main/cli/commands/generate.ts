@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander'
 import { PROBE_ENGINES } from '../../../preload/contract'
 import { systemPromptFor } from '../../engine/prompt'
-import { modelFolder } from '../checkpoint-option'
+import { baseOption, modelFolder } from '../checkpoint-option'
 import { UsageError } from '../errors'
 import { printJson, progress } from '../output'
 import { integerOption, numberOption } from '../parse'
@@ -9,6 +9,7 @@ import { withWorkspace } from '../workspace-option'
 import type { WorkspaceOptions } from '../workspace-option'
 
 interface GenerateOptions extends WorkspaceOptions {
+  base?: string
   checkpoint?: string
   prompt?: string
   promptIds?: number[]
@@ -31,6 +32,7 @@ function idList(value: string): number[] {
 
 export function generateCommand(): Command {
   return withWorkspace(new Command('generate'))
+    .addOption(baseOption())
     .description('answer a question with a checkpoint: prints each completion and its extracted answer')
     .option(
       '--checkpoint <ckpt>',
@@ -74,7 +76,7 @@ export function generateCommand(): Command {
       const { loadCausalLM } = await import('../../engine/model/causal-lm')
       const { generate, tfjsLogits } = await import('../../engine/sampling')
       await useBackend()
-      const lm = loadCausalLM(folder)
+      const lm = loadCausalLM(folder, { base: options.base })
       const { tokenizer } = lm
       let prompt: number[]
       if (options.promptIds) {

@@ -2,7 +2,7 @@ import { Command, Option } from 'commander'
 import { PROBE_ENGINES } from '../../../preload/contract'
 import type { LogprobRow } from '../../engine/logprobs'
 import type { OnnxLogitsModel } from '../../engine/onnx/token-stats'
-import { modelFolder } from '../checkpoint-option'
+import { baseOption, modelFolder } from '../checkpoint-option'
 import { inputOption, LineError, mapJsonLineBatches, parseJsonLine } from '../jsonl'
 import { progress } from '../output'
 import { integerOption } from '../parse'
@@ -10,6 +10,7 @@ import { withWorkspace } from '../workspace-option'
 import type { WorkspaceOptions } from '../workspace-option'
 
 interface LogprobsOptions extends WorkspaceOptions {
+  base?: string
   input: string
   engine: (typeof PROBE_ENGINES)[number]
   batchSize: number
@@ -52,6 +53,7 @@ function parseRow(text: string, line: number, vocab: number): LogprobRow {
 
 export function logprobsCommand(): Command {
   return withWorkspace(new Command('logprobs'))
+    .addOption(baseOption())
     .description(
       'log-probabilities of given response token ids after given prompt ids: one {"logprobs": [...]} line per input line',
     )
@@ -68,7 +70,7 @@ export function logprobsCommand(): Command {
       const { tfjsLogprobs } = await import('../../engine/logprobs')
       const { onnxResponseStats } = await import('../../engine/onnx/token-stats')
       await useBackend()
-      const lm = loadCausalLM(folder)
+      const lm = loadCausalLM(folder, { base: options.base })
       let compute = async (rows: LogprobRow[]): Promise<number[][]> => tfjsLogprobs(lm.model, rows)
       let release = async (): Promise<void> => {}
       // One batch in one pass; padding ids are masked, so their value does not matter.

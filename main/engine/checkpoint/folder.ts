@@ -26,7 +26,7 @@ export const TOKENIZER_FILE = 'tokenizer.json'
 export const TOKENIZER_CONFIG_FILE = 'tokenizer_config.json'
 export const TRAINER_STATE_FILE = 'trainer_state.json'
 /** Transformers refuses a model.safetensors without this metadata. */
-const WEIGHTS_METADATA = { format: 'pt' }
+export const WEIGHTS_METADATA = { format: 'pt' }
 
 export type JsonObject = { [key: string]: unknown }
 
@@ -87,7 +87,7 @@ function extraFileProblem(file: string): string | undefined {
   return undefined
 }
 
-function writeJson(file: string, value: JsonObject): void {
+export function writeJson(file: string, value: JsonObject): void {
   const fd = openSync(file, 'wx')
   try {
     writeSync(fd, `${JSON.stringify(value, null, 2)}\n`)
@@ -134,17 +134,30 @@ export function writeCheckpoint(dir: string, parts: CheckpointParts): void {
     const problem = extraFileProblem(file)
     if (problem) throw refuse(`extra tensor file "${file}" is refused: ${problem}`)
   }
+  writeFolderAtomically(target, (temporary) => writeParts(temporary, parts), [CONFIG_FILE])
+}
+
+/**
+ * Fills a new folder through `fill` in a hidden sibling, flushed, then renamed to `dir`, replacing an earlier
+ * checkpoint there (a folder holding one of `markers`); any other non-empty folder is left alone. On failure nothing
+ * at `dir` changes, and a full disk says so.
+ */
+export function writeFolderAtomically(dir: string, fill: (temporary: string) => void, markers: string[]): void {
+  const target = resolve(dir)
+  const refuse = (problem: string): Error => new Error(`Cannot write checkpoint ${target}: ${problem}.`)
   if (existsSync(target)) {
     if (!statSync(target).isDirectory()) throw refuse('a file of that name is in the way; remove it or choose another folder')
-    if (readdirSync(target).length > 0 && !existsSync(join(target, CONFIG_FILE))) {
-      throw refuse(`the folder exists and is not a checkpoint (no ${CONFIG_FILE}), so it is left alone; choose another folder`)
+    if (readdirSync(target).length > 0 && !markers.some((marker) => existsSync(join(target, marker)))) {
+      throw refuse(
+        `the folder exists and is not a checkpoint (no ${markers.join(' or ')}), so it is left alone; choose another folder`,
+      )
     }
   }
   mkdirSync(dirname(target), { recursive: true })
   const temporary = join(dirname(target), `.${basename(target)}.tmp-${suffix()}`)
   try {
     mkdirSync(temporary)
-    writeParts(temporary, parts)
+    fill(temporary)
     moveIntoPlace(temporary, target)
   } catch (error) {
     rmSync(temporary, { recursive: true, force: true })

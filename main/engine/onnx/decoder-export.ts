@@ -63,16 +63,25 @@ function ropeTables(config: DecoderConfig): { cos: Float32Array; sin: Float32Arr
 
 /**
  * The weight inputs the graph expects: every weight of decoderWeightShapes (read in Hugging Face layout, projections
- * transposed to [in, out]) plus `rope.cos` / `rope.sin`. `read` returns a tensor's float32 values as in the file.
+ * transposed to [in, out]) plus `rope.cos` / `rope.sin`. `read` returns a tensor's float32 values as in the file;
+ * `readTransposed`, when given, returns a projection already as [in, out] (the layout the tfjs decoder keeps).
  */
-export function decoderWeightFeeds(config: DecoderConfig, read: (name: string) => Float32Array): Record<string, WeightFeed> {
+export function decoderWeightFeeds(
+  config: DecoderConfig,
+  read: (name: string) => Float32Array,
+  readTransposed?: (name: string) => Float32Array,
+): Record<string, WeightFeed> {
   const feeds: Record<string, WeightFeed> = {}
   for (const [name, shape] of Object.entries(decoderWeightShapes(config))) {
-    const values = read(name)
+    const projection = isProjection(name)
+    const values = projection && readTransposed ? readTransposed(name) : read(name)
     const size = shape.reduce((a, b) => a * b, 1)
     if (values.length !== size) throw new Error(`weight ${name}: ${values.length} values for shape [${shape.join(', ')}]`)
-    if (isProjection(name))
-      feeds[feedName(name)] = { dims: [shape[1]!, shape[0]!], data: transpose(values, shape[0]!, shape[1]!) }
+    if (projection)
+      feeds[feedName(name)] = {
+        dims: [shape[1]!, shape[0]!],
+        data: readTransposed ? values : transpose(values, shape[0]!, shape[1]!),
+      }
     else feeds[name] = { dims: shape, data: values }
   }
   const { cos, sin } = ropeTables(config)

@@ -4,10 +4,12 @@
 import * as ort from 'onnxruntime-node'
 import { openWeightFiles } from '../checkpoint/hf-weights'
 import type { CausalLM } from '../model/causal-lm'
+import { Decoder } from '../model/families/decoder'
 import type { DecoderConfig } from '../model/families/decoder-config'
 import { lastPositions, leftPadIds } from '../sampling'
 import type { LogitsSource } from '../sampling'
 import { decoderWeightFeeds, exportDecoderOnnx } from './decoder-export'
+import type { WeightFeed } from './export'
 import type { ExecutionProvider } from './session'
 
 /** One pass's inputs: ids [B, T], mask [B, P + T] (1 = real token), and the cache of P positions per layer. */
@@ -41,15 +43,16 @@ export class OnnxDecoder {
     private readonly weights: Record<string, ort.Tensor>,
   ) {}
 
-  /** Exports the graph for `config` and opens it; `read` gives each weight's float32 values as in the safetensors file. */
+  /**
+   * Exports the graph for `config` and opens it; `read` gives each weight's float32 values as in the safetensors file.
+   * Without `read` the session holds no weights: every pass is given them (a model in training).
+   */
   static async create(
     config: DecoderConfig,
-    read: (name: string) => Float32Array,
+    read: ((name: string) => Float32Array) | undefined,
     providers: ExecutionProvider[] = ['cpu'],
   ): Promise<OnnxDecoder> {
-    const weights: Record<string, ort.Tensor> = {}
-    for (const [name, feed] of Object.entries(decoderWeightFeeds(config, read)))
-      weights[name] = new ort.Tensor('float32', feed.data, feed.dims)
+    const weights = read ? OnnxDecoder.tensors(decoderWeightFeeds(config, read)) : {}
     const session = await ort.InferenceSession.create(exportDecoderOnnx(config), {
       executionProviders: providers,
       graphOptimizationLevel: 'all',
@@ -69,14 +72,20 @@ export class OnnxDecoder {
     return this.session.outputNames
   }
 
-  /** One pass: logits [B, T, V] (flat) and the cache extended by these T positions. */
-  async run(step: DecoderStep): Promise<{ logits: Float32Array; keys: ort.Tensor[]; values: ort.Tensor[] }> {
+  /**
+   * One pass: logits [B, T, V] (flat) and the cache extended by these T positions. `weights` (decoderWeightFeeds)
+   * replace the session's own for this pass: a model in training feeds its current weights.
+   */
+  async run(
+    step: DecoderStep,
+    weights?: Record<string, WeightFeed>,
+  ): Promise<{ logits: Float32Array; keys: ort.Tensor[]; values: ort.Tensor[] }> {
     const { batch, length } = step
     const c = this.config
     const total = step.mask.length / batch
     const past = total - length
     const feeds: Record<string, ort.Tensor> = {
-      ...this.weights,
+      ...(weights ? OnnxDecoder.tensors(weights) : this.weights),
       input_ids: new ort.Tensor('int64', BigInt64Array.from(Array.from(step.ids, (v) => BigInt(v))), [batch, length]),
       attention_mask: new ort.Tensor('int64', BigInt64Array.from(Array.from(step.mask, (v) => BigInt(v))), [batch, total]),
       position_ids: new ort.Tensor('int64', positionIds(step.mask, batch, total, length), [batch, length]),
@@ -99,8 +108,20 @@ export class OnnxDecoder {
   }
 
   /** Logits [B, T, V] (flat) for left-padded `ids` with `mask` (1 = real token), both [B, T], with no past. */
-  async logits(ids: ArrayLike<number>, mask: ArrayLike<number>, batch: number, length: number): Promise<Float32Array> {
-    return (await this.run({ ids, mask, batch, length })).logits
+  async logits(
+    ids: ArrayLike<number>,
+    mask: ArrayLike<number>,
+    batch: number,
+    length: number,
+    weights?: Record<string, WeightFeed>,
+  ): Promise<Float32Array> {
+    return (await this.run({ ids, mask, batch, length }, weights)).logits
+  }
+
+  private static tensors(feeds: Record<string, WeightFeed>): Record<string, ort.Tensor> {
+    const tensors: Record<string, ort.Tensor> = {}
+    for (const [name, feed] of Object.entries(feeds)) tensors[name] = new ort.Tensor('float32', feed.data, feed.dims)
+    return tensors
   }
 
   async release(): Promise<void> {
@@ -140,6 +161,10 @@ export function onnxDecoderLogits(model: OnnxDecoder): LogitsSource {
 export async function onnxDecoderOf(lm: CausalLM, providers: ExecutionProvider[] = ['cpu']): Promise<OnnxDecoder> {
   if (lm.transformer || !('vocabSize' in lm.model.config))
     throw new Error(`${lm.dir}: model_type "${lm.modelType}" is not a Hugging Face decoder family`)
-  const files = openWeightFiles(lm.dir)
+  // With an adapter, its update is merged into each weight it targets (W + scale B A), read from the tfjs copy.
+  const decoder = lm.model
+  if (lm.adapter && decoder instanceof Decoder)
+    return OnnxDecoder.create(decoder.config, (name) => decoder.mergedWeight(name), providers)
+  const files = openWeightFiles(lm.baseDir)
   return OnnxDecoder.create(lm.model.config, (name) => files.read(name), providers)
 }

@@ -1,7 +1,6 @@
 // Co-rewarding-II's teacher (co-rewarding.md section 8): an exponential moving average of the policy,
 // updated after the policy's rollouts of step k with the policy weights after update k-1.
 import * as tf from '@tensorflow/tfjs'
-import type { Transformer } from '../model/transformer'
 
 /** w(k) = a_end + 0.5 (a_start - a_end)(1 + cos(pi t / T)), t = clamp(k - 1, 0, T). */
 export function emaRate(step: number, totalSteps: number, alphaStart: number, alphaEnd: number): number {
@@ -10,7 +9,11 @@ export function emaRate(step: number, totalSteps: number, alphaStart: number, al
 }
 
 /** teacher <- (1 - w) teacher + w policy, weight by weight, in full precision. */
-export function updateTeacher(teacher: Transformer, policy: Transformer, rate: number): void {
+export function updateTeacher(
+  teacher: { weights: Map<string, tf.Variable> },
+  policy: { weights: Map<string, tf.Variable> },
+  rate: number,
+): void {
   for (const [name, variable] of teacher.weights) {
     const source = policy.weights.get(name)
     if (!source) throw new Error(`the teacher has weight ${name} but the policy does not`)

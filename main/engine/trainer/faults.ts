@@ -9,7 +9,7 @@
 // metrics on their way into the owner's store); the kill lands MS milliseconds (default 0) after the phase starts.
 import { Worker } from 'node:worker_threads'
 import * as tf from '@tensorflow/tfjs'
-import type { Transformer } from '../model/transformer'
+import type { TrainableModel } from './policy'
 import type { TrainingRow } from './grpo'
 
 export const KILL_PHASES = ['rollout', 'scoring', 'update', 'validation', 'checkpoint', 'commit'] as const
@@ -39,7 +39,7 @@ export function parseFault(text: string | undefined): Fault | undefined {
 
 /** A boundary between two phases of a training step, with the state a test may break there. */
 export type FaultPoint =
-  { at: 'update'; step: number; rows: TrainingRow[] } | { at: 'updated'; step: number; policy: Transformer }
+  { at: 'update'; step: number; rows: TrainingRow[] } | { at: 'updated'; step: number; policy: TrainableModel }
 
 /** The trainer's one fault hook (TrainerOptions.faults): it calls it at each FaultPoint of every step. */
 export type FaultHook = (point: FaultPoint) => void

@@ -3,7 +3,6 @@
 // Co-rewarding-I's loss is (pg_orig + c kl_orig) + (pg_para + c kl_para)), computed in micro-batches.
 import * as tf from '@tensorflow/tfjs'
 import { tokenEntropy, tokenLogProbs, tokenSelfCertainty } from '../model/token-stats'
-import type { Transformer } from '../model/transformer'
 
 /** One rollout as the update sees it. Per-token arrays align with `response` (EOS included when generated). */
 export interface TrainingRow {
@@ -125,8 +124,22 @@ export function tokenLossTerms(
   return { pg, kl, clipped: tf.cast(tf.greater(loss2, loss1), 'float32') }
 }
 
-/** The weighted policy-gradient + KL loss of a micro-batch, differentiable with respect to the policy. */
-export function microBatchLoss(policy: Transformer, rows: TrainingRow[], settings: LossSettings, padTokenId: number): LossParts {
+/** What the loss and the log-prob passes run: any model's forward pass (dropout on when `dropoutSeed` is given). */
+export interface ForwardModel {
+  forward(ids: tf.Tensor2D, mask: tf.Tensor2D, dropoutSeed?: number): tf.Tensor3D
+}
+
+/**
+ * The weighted policy-gradient + KL loss of a micro-batch, differentiable with respect to the policy; `dropoutSeed`
+ * seeds training-time dropout (LoRA's), so a resumed run draws the same masks.
+ */
+export function microBatchLoss(
+  policy: ForwardModel,
+  rows: TrainingRow[],
+  settings: LossSettings,
+  padTokenId: number,
+  dropoutSeed?: number,
+): LossParts {
   const packed = packRows(rows, padTokenId)
   const advantages = grid(packed, rows, (row) => row.advantage)
   const oldLogp = grid(packed, rows, (row, j) => row.oldLogProbs[j]!)
@@ -134,7 +147,7 @@ export function microBatchLoss(policy: Transformer, rows: TrainingRow[], setting
   const weights = grid(packed, rows, (row) => row.weight)
   const stats = { pg: 0, kl: 0, clip: 0, entropy: 0 }
   const loss = tf.tidy(() => {
-    const logits = policy.forward(packed.ids, packed.mask)
+    const logits = policy.forward(packed.ids, packed.mask, dropoutSeed)
     const { pg, kl, clipped } = tokenLossTerms(tokenLogProbs(logits, packed.targets), oldLogp, refLogp, advantages, settings)
     const weighted = (x: tf.Tensor): tf.Scalar => tf.sum(tf.mul(tf.mul(x, packed.responseMask), weights))
     const pgSum = weighted(pg)
@@ -152,7 +165,7 @@ export function microBatchLoss(policy: Transformer, rows: TrainingRow[], setting
 
 /** Per-response-token log-probabilities, entropies and self-certainties of rows under `model` (no gradient). */
 export function responseTokenStats(
-  model: Transformer,
+  model: ForwardModel,
   rows: { prompt: number[]; response: number[] }[],
   padTokenId: number,
   microBatch: number,

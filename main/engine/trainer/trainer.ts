@@ -8,17 +8,16 @@ import { extractAnswer } from '../answers/extract'
 import { useBackend } from '../backend'
 import { evaluate, promptFor } from '../evaluate'
 import { groupAdvantages } from '../grpo/advantages'
-import { loadModel, saveModel, asTensors } from '../model/load'
-import type { LanguageModel } from '../model/load'
-import { weightShapes } from '../model/config'
-import { Transformer } from '../model/transformer'
+import { asTensors } from '../model/load'
+import type { Decoder } from '../model/families/decoder'
+import type { Transformer } from '../model/transformer'
 import { accumulatedGradients } from '../optim/accumulate'
 import { AdamW, learningRateAt } from '../optim/adamw'
 import { systemPromptFor } from '../prompt'
 import { auditStep } from '../rewards/shared/audit'
 import { rewardMode, scoreStep, usesTeacher } from '../rewards'
 import type { GroupScore, QuestionGroup, Rollout, View } from '../rewards/shared/types'
-import { collapseOptions, emaConfig, klCoefficient } from '../run-config'
+import { collapseOptions, emaConfig, klCoefficient, loraSettings } from '../run-config'
 import type { RunConfig } from '../run-config'
 import { generate, tfjsLogits } from '../sampling'
 import type { Completion } from '../sampling'
@@ -27,13 +26,13 @@ import type { CollapseFlag } from '../collapse'
 import { Random } from '../../random'
 import { emaRate, updateTeacher } from './ema'
 import type { FaultHook } from './faults'
-import { exportOnnx, onnxWeightFeeds } from '../onnx/export'
 import type { WeightFeed } from '../onnx/export'
-import { OnnxModel } from '../onnx/session'
 import { onnxResponseStats } from '../onnx/token-stats'
-import type { ResponseStats } from '../onnx/token-stats'
+import type { OnnxLogitsModel, ResponseStats } from '../onnx/token-stats'
 import { microBatchLoss, responseTokenStats } from './grpo'
 import type { TrainingRow } from './grpo'
+import { openPolicy, OPTIMIZER_FILE, TEACHER_FILE } from './policy'
+import type { Policy, TrainableModel } from './policy'
 
 export interface TrainRecord {
   id: number | null
@@ -79,8 +78,6 @@ export type TrainerEvent =
   | { type: 'checkpoint'; step: number; path: string }
   | { type: 'alert'; step: number; rule: string; message: string; detail: Record<string, number> }
   | { type: 'log'; level: 'info' | 'warning'; message: string }
-
-const CHECKPOINT_FILES = { optimizer: 'optimizer.safetensors', teacher: 'teacher.safetensors' }
 
 /** A NaN or infinity in the loss, the gradients, the weights or a metric: the run stops at `step`. */
 export class NumericalFault extends Error {
@@ -148,12 +145,12 @@ function streamSeed(seed: number, ...parts: number[]): number {
 export class Trainer {
   private readonly mode
   private readonly klCoef: number
-  private readonly teacher: Transformer | undefined
-  private readonly reference: Transformer
+  private readonly teacher: TrainableModel | undefined
+  private readonly reference: TrainableModel
   private readonly optimizer: AdamW
   private readonly watch: CollapseWatch
   /** One onnxruntime session for the log-prob passes, exported with weights as inputs so it stays warm. */
-  private session: OnnxModel | undefined
+  private session: (OnnxLogitsModel & { release(): Promise<void> }) | undefined
   /** The frozen KL reference's weights as session inputs (computed once; Co-rewarding-II's teacher moves). */
   private frozenFeeds: Record<string, WeightFeed> | undefined
   private readonly series: Record<string, [number, number | null][]> = {}
@@ -163,7 +160,7 @@ export class Trainer {
 
   private constructor(
     private readonly job: TrainerJob,
-    private readonly model: LanguageModel,
+    private readonly policy: Policy,
     private readonly emit: (event: TrainerEvent) => void,
     private readonly backend: string,
     private readonly options: TrainerOptions,
@@ -172,9 +169,9 @@ export class Trainer {
     this.mode = rewardMode(config.mode)
     this.klCoef = klCoefficient(config)
     // A mode with an EMA teacher (Co-rewarding-II) takes it as the KL reference; every other, the frozen initial policy.
-    this.teacher = usesTeacher(this.mode) ? model.transformer.clone() : undefined
-    this.reference = this.teacher ?? model.transformer.clone()
-    this.optimizer = new AdamW(model.transformer.weights, {
+    this.teacher = usesTeacher(this.mode) ? policy.model.clone() : undefined
+    this.reference = this.teacher ?? policy.model.clone()
+    this.optimizer = new AdamW(policy.model.weights, {
       beta1: config.adam_betas[0],
       beta2: config.adam_betas[1],
       epsilon: 1e-8,
@@ -188,41 +185,46 @@ export class Trainer {
   static async create(job: TrainerJob, emit: (event: TrainerEvent) => void, options: TrainerOptions = {}): Promise<Trainer> {
     const { backend } = await useBackend()
     const from = job.resumeFrom ?? job.startCheckpoint
-    const extra = job.resumeFrom
-      ? [CHECKPOINT_FILES.optimizer, ...(usesTeacher(rewardMode(job.config.mode)) ? [CHECKPOINT_FILES.teacher] : [])]
-      : []
-    const model = loadModel(from, { extraTensors: extra })
-    const trainer = new Trainer(job, model, emit, backend, options)
-    trainer.checkPrompts()
-    if (job.resumeFrom) trainer.restore(model)
-    return trainer
+    const require = job.resumeFrom ? [OPTIMIZER_FILE, ...(usesTeacher(rewardMode(job.config.mode)) ? [TEACHER_FILE] : [])] : []
+    const policy = openPolicy(from, { lora: loraSettings(job.config), seed: job.config.seed, require })
+    let trainer: Trainer | undefined
+    try {
+      trainer = new Trainer(job, policy, emit, backend, options)
+      trainer.checkPrompts()
+      if (job.resumeFrom) trainer.restore()
+      return trainer
+    } catch (error) {
+      if (trainer) trainer.dispose()
+      else policy.dispose()
+      throw error
+    }
   }
 
-  private restore(model: LanguageModel): void {
-    const state = model.trainerState as
+  private restore(): void {
+    const { policy } = this
+    const state = policy.trainerState as
       { step?: number; wall_time?: number; tokens?: number; initial_checkpoint?: string } | undefined
     if (!state || typeof state.step !== 'number')
-      throw new Error(`${model.dir}/trainer_state.json has no step: it is not a checkpoint of a run`)
+      throw new Error(`${policy.dir}/trainer_state.json has no step: it is not a checkpoint of a run`)
     this.state = { step: state.step, wallTime: state.wall_time ?? 0, tokens: state.tokens ?? 0 }
     this.lastCheckpoint = state.step
-    const optimizer = model.extraTensors[CHECKPOINT_FILES.optimizer] ?? {}
+    const optimizer = policy.extra(OPTIMIZER_FILE) ?? {}
     const tensors: Record<string, { shape: number[]; data: Float32Array }> = {}
     let step = 0
     for (const [name, tensor] of Object.entries(optimizer)) {
-      if (name === 'step') step = Number((tensor.data as Float32Array)[0])
-      else tensors[name] = { shape: tensor.shape, data: tensor.data as Float32Array }
+      if (name === 'step') step = Number(tensor.data[0])
+      else tensors[name] = tensor
     }
     this.optimizer.restore({ step, tensors })
-    const teacherTensors = model.extraTensors[CHECKPOINT_FILES.teacher]
+    const teacherTensors = policy.extra(TEACHER_FILE)
     if (this.teacher && teacherTensors) {
-      for (const [name, variable] of this.teacher.weights)
-        variable.assign(tf.tensor(teacherTensors[name]!.data as Float32Array, variable.shape))
+      const arrays = Object.fromEntries(Object.entries(teacherTensors).map(([name, t]) => [name, t.data]))
+      policy.assign(this.teacher, arrays, `${policy.dir}/${TEACHER_FILE}`)
     }
     if (!this.teacher) {
       // The frozen reference is the run's starting model, not the resumed weights.
-      const initial = loadModel(state.initial_checkpoint ?? this.job.startCheckpoint)
-      for (const [name, variable] of this.reference.weights) variable.assign(initial.transformer.weights.get(name)!)
-      initial.transformer.dispose()
+      const initial = state.initial_checkpoint ?? this.job.startCheckpoint
+      policy.assign(this.reference, policy.initialArrays(initial), initial)
     }
   }
 
@@ -257,15 +259,15 @@ export class Trainer {
 
   /** The model's system message (the demo's own for cwb-gpt), rendered by its chat template. */
   private get systemPrompt(): string {
-    return systemPromptFor(this.model.config.model_type)
+    return systemPromptFor(this.policy.modelType)
   }
 
   private prompt(text: string): number[] {
-    return promptFor(this.model.tokenizer, this.systemPrompt, text)
+    return promptFor(this.policy.tokenizer, this.systemPrompt, text)
   }
 
-  private get transformer(): Transformer {
-    return this.model.transformer
+  private get transformer(): TrainableModel {
+    return this.policy.model
   }
 
   get currentStep(): number {
@@ -285,16 +287,17 @@ export class Trainer {
     return batch
   }
 
-  private async rollouts(prompts: number[][], step: number, view: number, model: Transformer): Promise<Completion[]> {
+  private async rollouts(prompts: number[][], step: number, view: number, model: TrainableModel): Promise<Completion[]> {
     const { config } = this.job
-    return generate(tfjsLogits(model), prompts, {
+    return generate(tfjsLogits(model as Transformer | Decoder), prompts, {
       temperature: config.temperature,
       topP: config.top_p,
       maxNewTokens: config.max_response_tokens,
       samples: config.rollouts,
       seed: streamSeed(config.seed, 2, step, view),
-      eosTokenId: this.model.tokenizer.eosTokenId,
-      padTokenId: this.model.tokenizer.padTokenId,
+      eosTokenId: this.policy.tokenizer.eosTokenId,
+      stopTokenIds: this.policy.stopTokenIds,
+      padTokenId: this.policy.tokenizer.padTokenId,
     })
   }
 
@@ -302,8 +305,9 @@ export class Trainer {
     const { config } = this.job
     const started = performance.now()
     const questions = this.job.validation.slice(0, config.validation.questions)
-    const result = await evaluate(this.transformer, this.model.tokenizer, questions, {
+    const result = await evaluate(this.transformer as Transformer | Decoder, this.policy.tokenizer, questions, {
       systemPrompt: this.systemPrompt,
+      stopTokenIds: this.policy.stopTokenIds,
       maxNewTokens: config.max_response_tokens,
       samples: 0,
       temperature: 0,
@@ -386,7 +390,7 @@ export class Trainer {
   }
 
   /** The first policy weight holding a NaN or an infinity, if any (one reduction per weight, one read back). */
-  private nonFiniteWeight(model: Transformer): string | undefined {
+  private nonFiniteWeight(model: TrainableModel): string | undefined {
     const names = [...model.weights.keys()]
     const sums = tf.tidy(() => tf.stack([...model.weights.values()].map((w) => tf.sum(w))).dataSync())
     const index = sums.findIndex((value) => !Number.isFinite(value))
@@ -434,7 +438,7 @@ export class Trainer {
 
   /** The step's rollouts: the policy on the questions, then each view the mode declares, in its order. */
   private async sample(batch: TrainRecord[], step: number, timed: Timer): Promise<ViewRollouts[]> {
-    const { tokenizer } = this.model
+    const { tokenizer } = this.policy
     const views: ViewRollouts[] = []
     for (const view of ['original', ...this.mode.extraViews] as const) {
       if (view === 'teacher') this.moveTeacher(step)
@@ -446,7 +450,7 @@ export class Trainer {
         prompts,
         completions,
         texts: completions.map((c) => tokenizer.decode(c.tokens)),
-        responses: completions.map((c) => (c.finished ? [...c.tokens, tokenizer.eosTokenId] : c.tokens)),
+        responses: completions.map((c) => (c.finished ? [...c.tokens, c.stopToken ?? tokenizer.eosTokenId] : c.tokens)),
       })
     }
     return views
@@ -516,22 +520,16 @@ export class Trainer {
     withStats: boolean,
   ): Promise<ResponseStats[]> {
     const { config } = this.job
-    const pad = this.model.tokenizer.padTokenId
+    const pad = this.policy.tokenizer.padTokenId
     const model = which === 'policy' ? this.transformer : this.reference
     if (config.logprob_engine === 'tfjs')
       return views.map((rows) => responseTokenStats(model, rows, pad, config.micro_batch_size, withStats))
     // New weights reach the session as inputs each step (the policy, Co-rewarding-II's teacher); the frozen reference's once.
-    this.session ??= await OnnxModel.create(
-      exportOnnx(this.model.config, model.toArrays(), { weightsAsInputs: true }),
-      this.model.config.vocab_size,
-    )
+    const session = (this.session ??= await this.policy.onnxSession())
     const frozen = which === 'reference' && !this.teacher
-    const feeds = frozen
-      ? (this.frozenFeeds ??= onnxWeightFeeds(this.model.config, model.toArrays()))
-      : onnxWeightFeeds(this.model.config, model.toArrays())
+    const feeds = frozen ? (this.frozenFeeds ??= this.policy.onnxFeeds(model)) : this.policy.onnxFeeds(model)
     const stats: ResponseStats[] = []
-    for (const rows of views)
-      stats.push(await onnxResponseStats(this.session, rows, pad, config.micro_batch_size, withStats, feeds))
+    for (const rows of views) stats.push(await onnxResponseStats(session, rows, pad, config.micro_batch_size, withStats, feeds))
     return stats
   }
 
@@ -554,6 +552,8 @@ export class Trainer {
         for (const row of ofView) row.weight = tokens === 0 ? 0 : 1 / tokens
         for (let start = 0; start < ofView.length; start += config.micro_batch_size) {
           const micro = ofView.slice(start, start + config.micro_batch_size)
+          // LoRA's dropout masks are a function of (seed, step, chunk), so a resumed run draws the same ones.
+          const dropoutSeed = config.lora?.dropout ? streamSeed(config.seed, 5, step, chunks.length) : undefined
           chunks.push(() => {
             const part = microBatchLoss(
               this.transformer,
@@ -564,7 +564,8 @@ export class Trainer {
                 dualClip: config.dual_clip,
                 klCoef: this.klCoef,
               },
-              this.model.tokenizer.padTokenId,
+              this.policy.tokenizer.padTokenId,
+              dropoutSeed,
             )
             parts.push({ view, pg: part.pgLoss, kl: part.klLoss, clip: part.clipFraction, entropy: part.entropy })
             return part.loss
@@ -614,7 +615,7 @@ export class Trainer {
       const firstRow = rows.findIndex((r) => r.view === v.view)
       for (let q = 0; q < groups; q++) {
         const score = isTrained(v) ? scores[q]![v.view] : undefined
-        const promptText = this.model.tokenizer.decode(v.prompts[q]!)
+        const promptText = this.policy.tokenizer.decode(v.prompts[q]!)
         for (let i = 0; i < G; i++) {
           const text = v.texts[q * G + i]!
           out.push({
@@ -650,9 +651,10 @@ export class Trainer {
       Object.fromEntries(Object.entries(optimizerState.tensors).map(([name, t]) => [name, t.shape])),
     )
     optimizerTensors.step = { dtype: 'F32', shape: [1], data: Float32Array.of(optimizerState.step) }
-    const extraTensors: Record<string, ReturnType<typeof asTensors>> = { [CHECKPOINT_FILES.optimizer]: optimizerTensors }
-    if (this.teacher) extraTensors[CHECKPOINT_FILES.teacher] = asTensors(this.teacher.toArrays(), weightShapes(this.model.config))
-    saveModel(path, this.model, {
+    this.policy.save(path, {
+      model: this.transformer,
+      teacher: this.teacher,
+      optimizer: optimizerTensors,
       trainerState: {
         kind: 'grpo',
         step,
@@ -662,7 +664,6 @@ export class Trainer {
         initial_checkpoint: this.job.startCheckpoint,
         config: this.job.config as unknown as Record<string, unknown>,
       },
-      extraTensors,
     })
     this.lastCheckpoint = step
     this.emit({ type: 'checkpoint', step, path })
@@ -674,7 +675,7 @@ export class Trainer {
     this.optimizer.dispose()
     this.teacher?.dispose()
     if (this.reference !== this.teacher) this.reference.dispose()
-    this.model.transformer.dispose()
+    this.policy.dispose()
   }
 }
 

@@ -5,7 +5,12 @@ import { join } from 'node:path'
 import type { CheckpointWeights } from '../../../preload/contract'
 import { CONFIG_FILE, TOKENIZER_CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE } from '../../engine/checkpoint/folder'
 import { TEACHER_FILE } from '../../engine/checkpoint/hf-export'
+import { ADAPTER_WEIGHTS_FILE, adapterBase, isAdapterFolder, readAdapterConfig } from '../../engine/checkpoint/adapter'
+import { openWeightFiles } from '../../engine/checkpoint/hf-weights'
 import { readSafetensorsHeader } from '../../engine/checkpoint/safetensors'
+import { decoderWeightShapes } from '../../engine/model/families/decoder-config'
+import { HF_FAMILIES, parseDecoderConfig } from '../../engine/model/families/index'
+import type { LoraSettings } from '../../engine/model/lora'
 import { parseModelConfig, SUPPORTED_MODEL_TYPES, weightShapes } from '../../engine/model/config'
 import { ApiError } from '../dispatch'
 import type { ResolvedCheckpoint } from './ref'
@@ -30,11 +35,14 @@ const supportedText = (): string => SUPPORTED_MODEL_TYPES.map((type) => `"${type
  * a supported model_type, a valid config, weights of the config's shapes, a tokenizer that fits the config.
  * Returns config.json, the model_type and the parameter count.
  */
-export async function inspectFolder(
-  dir: string,
-): Promise<{ config: Record<string, unknown>; modelType: string; parameters: number }> {
+export async function inspectFolder(dir: string, options: { base?: string } = {}): Promise<InspectedFolder> {
   if (!existsSync(dir)) throw new ApiError('not_found', `No folder ${dir}; check the path.`)
   if (!statSync(dir).isDirectory()) throw new ApiError('invalid_request', `${dir} is a file; open a checkpoint folder.`)
+  if (isAdapterFolder(dir)) return inspectAdapter(dir, options.base)
+  if (existsSync(join(dir, CONFIG_FILE))) {
+    const raw = readJsonObject(join(dir, CONFIG_FILE))
+    if (HF_FAMILIES.some((family) => family.modelType === raw.model_type)) return inspectDecoderFolder(dir, raw)
+  }
   for (const file of [CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_FILE]) {
     if (!existsSync(join(dir, file))) {
       throw new ApiError(
@@ -100,6 +108,59 @@ export async function inspectFolder(
   }
   const parameters = Object.values(header.tensors).reduce((sum, info) => sum + info.shape.reduce((n, d) => n * d, 1), 0)
   return { config: raw, modelType, parameters }
+}
+
+export interface InspectedFolder {
+  config: Record<string, unknown>
+  modelType: string
+  /** The model's parameters (the base's, for an adapter). */
+  parameters: number
+  /** A LoRA adapter folder: its settings, its base folder and its own parameters. */
+  adapter?: { settings: LoraSettings; base: string; parameters: number }
+}
+
+/** A Hugging Face qwen2 / qwen3 / llama folder, from config.json and the weight files' headers. */
+function inspectDecoderFolder(dir: string, raw: Record<string, unknown>): InspectedFolder {
+  try {
+    const config = parseDecoderConfig(raw, join(dir, CONFIG_FILE))
+    const files = openWeightFiles(dir)
+    const expected = decoderWeightShapes(config)
+    const shape = (dims: readonly number[]): string => `[${dims.join(', ')}]`
+    const problems = Object.entries(expected).flatMap(([name, dims]) => {
+      const found = files.shapes.get(name)
+      if (!found) return [`${name} is missing`]
+      return shape(found.shape) === shape(dims) ? [] : [`${name} is ${shape(found.shape)}, the config needs ${shape(dims)}`]
+    })
+    if (problems.length > 0)
+      throw new Error(
+        `the weights of ${dir} do not match ${CONFIG_FILE}: ${problems.slice(0, 5).join('; ')}${problems.length > 5 ? ` (and ${problems.length - 5} more)` : ''}.`,
+      )
+    const parameters = Object.values(expected).reduce((sum, dims) => sum + dims.reduce((n, d) => n * d, 1), 0)
+    return { config: raw, modelType: config.modelType, parameters }
+  } catch (error) {
+    throw error instanceof ApiError ? error : new ApiError('invalid_request', (error as Error).message)
+  }
+}
+
+/** A LoRA adapter folder: its settings checked, its base found (and its fingerprint matched) and inspected. */
+async function inspectAdapter(dir: string, base: string | undefined): Promise<InspectedFolder> {
+  let settings: LoraSettings
+  let baseDir: string
+  try {
+    settings = readAdapterConfig(dir).settings
+    baseDir = adapterBase(dir, base)
+  } catch (error) {
+    throw new ApiError('invalid_request', (error as Error).message)
+  }
+  const inspected = await inspectFolder(baseDir)
+  let parameters: number
+  try {
+    const header = readSafetensorsHeader(join(dir, ADAPTER_WEIGHTS_FILE))
+    parameters = Object.values(header.tensors).reduce((sum, info) => sum + info.shape.reduce((n, d) => n * d, 1), 0)
+  } catch (error) {
+    throw new ApiError('invalid_request', (error as Error).message)
+  }
+  return { ...inspected, adapter: { settings, base: baseDir, parameters } }
 }
 
 /** The weights file of a checkpoint folder: the model's, or the EMA teacher's. */

@@ -1,10 +1,13 @@
-// The decoder shared by Llama, Qwen2 and Qwen3 (float32, inference only), nanoGPT-style: embed, then per layer
+// The decoder shared by Llama, Qwen2 and Qwen3 (float32), nanoGPT-style: embed, then per layer
 // RMSNorm -> grouped-query attention with rotary positions -> residual, RMSNorm -> SwiGLU MLP -> residual, then a
 // final RMSNorm and the output head (tied to the embeddings or its own lm_head). Rows are left-padded; position ids
 // are the cumulative attention mask minus one, so a sequence gives the same numbers alone or padded in a batch.
+// Loaded for inference, its weights are plain tensors; `trainFull` turns them into variables (full fine-tuning), and
+// `attach` adds LoRA adapters (lora.ts) over a frozen base, which copies made by `clone` share.
 import * as tf from '@tensorflow/tfjs'
 import type { WeightFiles } from '../../checkpoint/hf-weights'
-import { linear } from '../ops'
+import { LoraAdapters } from '../lora'
+import { embed, linear } from '../ops'
 import { Transformer } from '../transformer'
 import type { KvCache } from '../transformer'
 import { decodingStep, disposeCache, withCache } from '../transformer'
@@ -24,23 +27,131 @@ export function rmsNorm(x: tf.Tensor, weight: tf.Tensor1D, epsilon: number): tf.
 export function repeatKv(x: tf.Tensor4D, groups: number): tf.Tensor4D {
   if (groups === 1) return x
   const [batch, kvHeads, length, dim] = x.shape
-  return x
-    .expandDims(2)
-    .tile([1, 1, groups, 1, 1])
+  // concat, not tile: tfjs has no gradient for tiling a rank-5 tensor, and training back-propagates through this.
+  const expanded = x.expandDims(2)
+  return tf
+    .concat(
+      Array.from({ length: groups }, () => expanded),
+      2,
+    )
     .reshape([batch, kvHeads * groups, length, dim])
 }
 
 const isProjection = (name: string): boolean => /_proj\.weight$/.test(name) || name === 'lm_head.weight'
 
+const transposeBack = (name: string, values: tf.Tensor): Float32Array =>
+  (isProjection(name) ? tf.tidy(() => tf.transpose(values).dataSync()) : values.dataSync()) as Float32Array
+
 export class Decoder {
   private readonly inverse: Float64Array
+  /** The LoRA adapters over the base, when attached. */
+  adapters: LoraAdapters | undefined
 
   private constructor(
     readonly config: DecoderConfig,
     /** Norms and biases as in the file; projections transposed to [in, out]; the embedding [V, d]. */
-    private readonly weights: Map<string, tf.Tensor>,
+    private readonly params: Map<string, tf.Tensor>,
+    /** False for a copy sharing another decoder's frozen base: disposing it leaves the base alone. */
+    private readonly ownsBase = true,
   ) {
     this.inverse = inverseFrequencies(config.headDim, config.ropeTheta, config.ropeScaling)
+  }
+
+  /** The weights training updates: the adapters' with LoRA attached, else every weight (after trainFull). */
+  get weights(): Map<string, tf.Variable> {
+    if (this.adapters) return this.adapters.weights
+    if (![...this.params.values()].every((w) => w instanceof tf.Variable))
+      throw new Error('this decoder was loaded for inference: call trainFull() or attach() adapters to train it')
+    return this.params as Map<string, tf.Variable>
+  }
+
+  trainableVariables(): tf.Variable[] {
+    return [...this.weights.values()].filter((v) => v.trainable)
+  }
+
+  /** Full fine-tuning: every weight becomes a trainable variable (sharing its data, no copy). */
+  trainFull(): this {
+    for (const [name, tensor] of this.params) {
+      if (tensor instanceof tf.Variable) continue
+      this.params.set(name, tf.variable(tensor, true, uniqueName(name)))
+      tensor.dispose()
+    }
+    return this
+  }
+
+  /** Adds LoRA adapters over this decoder's base (which stays frozen); disposing the decoder disposes them. */
+  attach(adapters: LoraAdapters): this {
+    this.adapters?.dispose()
+    this.adapters = adapters
+    return this
+  }
+
+  /**
+   * A copy for the KL reference or an EMA teacher: with adapters, the same frozen base and a copy of the adapters;
+   * else a copy of every weight.
+   */
+  clone(trainable = false): Decoder {
+    if (this.adapters) return new Decoder(this.config, this.params, false).attach(this.adapters.clone(trainable))
+    const params = new Map<string, tf.Tensor>()
+    for (const [name, weight] of this.params) params.set(name, tf.variable(weight.clone(), trainable, uniqueName(name)))
+    return new Decoder(this.config, params)
+  }
+
+  /** The trainable weights as plain arrays, in the layout training keeps them (the optimizer's and EMA's names). */
+  toArrays(): Record<string, Float32Array> {
+    const out: Record<string, Float32Array> = {}
+    for (const [name, variable] of this.weights) out[name] = variable.dataSync() as Float32Array
+    return out
+  }
+
+  /** Replaces the trainable weights by arrays in checkpoint layout (see checkpointArrays). */
+  assignCheckpointArrays(arrays: Record<string, Float32Array>, source: string): void {
+    for (const [name, variable] of this.weights) {
+      const values = arrays[name]
+      if (!values || values.length !== variable.size)
+        throw new Error(`${source} has no tensor ${name} of ${variable.size} values`)
+      tf.tidy(() => {
+        const tensor = tf.tensor(values, this.adapters || !isProjection(name) ? variable.shape : [...variable.shape].reverse())
+        variable.assign(this.adapters || !isProjection(name) ? tensor : tf.transpose(tensor))
+      })
+    }
+  }
+
+  /** The trainable weights in checkpoint layout: PEFT's for adapters, Hugging Face's ([out, in] projections) else. */
+  checkpointArrays(): { arrays: Record<string, Float32Array>; shapes: Record<string, number[]> } {
+    if (this.adapters) return { arrays: this.adapters.toArrays(), shapes: this.adapters.shapes() }
+    const arrays: Record<string, Float32Array> = {}
+    const shapes = decoderWeightShapes(this.config)
+    for (const [name, weight] of this.params) arrays[name] = transposeBack(name, weight)
+    return { arrays, shapes }
+  }
+
+  /**
+   * Every weight in Hugging Face layout with the adapters merged in (W + scale B A), one at a time: what an exported
+   * merged folder holds. `transposed` gives projections as the engine keeps them, [in, out] (ONNX feeds).
+   */
+  mergedWeight(name: string, transposed = false): Float32Array {
+    const weight = this.params.get(name)
+    if (!weight) throw new Error(`weight ${name} is missing`)
+    const module = name.replace(/\.weight$/, '')
+    const adapted = this.adapters?.has(module) && name.endsWith('.weight')
+    if (!adapted) return transposed || !isProjection(name) ? (weight.dataSync() as Float32Array) : transposeBack(name, weight)
+    return tf.tidy(() => {
+      const merged = tf.add(weight, this.adapters!.mergedDelta(module))
+      return (transposed ? merged : tf.transpose(merged)).dataSync() as Float32Array
+    })
+  }
+
+  /** A base weight's shape in Hugging Face layout ([out, in] for projections). */
+  baseShape(name: string): number[] {
+    const weight = this.params.get(name)
+    if (!weight) throw new Error(`weight ${name} is missing`)
+    return isProjection(name) ? [...weight.shape].reverse() : weight.shape
+  }
+
+  /** Parameters of the base (embedding included once, even when tied). */
+  parameters(): number {
+    return [...this.params.values()].reduce((sum, w) => sum + w.size, 0)
   }
 
   /** Loads every weight the config needs, one tensor at a time; missing or misshapen weights are refused together. */
@@ -76,18 +187,25 @@ export class Decoder {
   }
 
   dispose(): void {
-    tf.dispose([...this.weights.values()])
+    this.adapters?.dispose()
+    if (this.ownsBase) tf.dispose([...this.params.values()])
   }
 
   private w(name: string): tf.Tensor {
-    const weight = this.weights.get(name)
+    const weight = this.params.get(name)
     if (!weight) throw new Error(`weight ${name} is missing`)
     return weight
   }
 
+  /** A projection; with an adapter on it, plus the adapter's update (dropout only when `dropoutSeed` is given). */
   private project(x: tf.Tensor, name: string, bias: boolean): tf.Tensor {
-    return linear(x, this.w(`${name}.weight`) as tf.Tensor2D, bias ? (this.w(`${name}.bias`) as tf.Tensor1D) : undefined)
+    const out = linear(x, this.w(`${name}.weight`) as tf.Tensor2D, bias ? (this.w(`${name}.bias`) as tf.Tensor1D) : undefined)
+    if (!this.adapters?.has(name)) return out
+    return tf.add(out, this.adapters.delta(name, x, this.dropoutSeed === undefined ? undefined : this.dropoutSeed++))
   }
+
+  /** Set only during a training forward pass: the seed of the next adapter dropout mask. */
+  private dropoutSeed: number | undefined
 
   /** [B, T, n * dh] -> [B, n, T, dh] */
   private splitHeads(x: tf.Tensor, heads: number): tf.Tensor4D {
@@ -150,9 +268,7 @@ export class Decoder {
     cache?: KvCache,
   ): { h: tf.Tensor3D; keys: tf.Tensor4D[]; values: tf.Tensor4D[] } {
     const rotary = rotaryAngles(positions, this.inverse)
-    let h = tf
-      .gather(this.w('model.embed_tokens.weight'), ids.reshape([-1]))
-      .reshape([...ids.shape, this.config.hiddenSize]) as tf.Tensor3D
+    let h = embed(this.w('model.embed_tokens.weight') as tf.Tensor2D, ids) as tf.Tensor3D
     const keys: tf.Tensor4D[] = []
     const values: tf.Tensor4D[] = []
     for (let layer = 0; layer < this.config.layers; layer++) {
@@ -178,9 +294,14 @@ export class Decoder {
     return tf.tidy(() => this.run(ids, Transformer.positionsOf(mask), Decoder.causalBias(mask)).h)
   }
 
-  /** Logits [B, T, V] for every position. */
-  forward(ids: tf.Tensor2D, mask: tf.Tensor2D): tf.Tensor3D {
-    return tf.tidy(() => this.head(this.hidden(ids, mask)))
+  /** Logits [B, T, V] for every position; `dropoutSeed` (training only) switches the adapters' dropout on. */
+  forward(ids: tf.Tensor2D, mask: tf.Tensor2D, dropoutSeed?: number): tf.Tensor3D {
+    this.dropoutSeed = dropoutSeed
+    try {
+      return tf.tidy(() => this.head(this.hidden(ids, mask)))
+    } finally {
+      this.dropoutSeed = undefined
+    }
   }
 
   /** Runs the prompt once and keeps its keys and values: returns the last position's logits [B, V]. */
@@ -212,3 +333,5 @@ export class Decoder {
     return withCache(result)
   }
 }
+
+const uniqueName = (name: string): string => `${name}#${Math.random().toString(36).slice(2)}`
