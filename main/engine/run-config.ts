@@ -4,7 +4,7 @@
 import { z } from 'zod'
 import { COLLAPSE_DEFAULTS } from './collapse'
 import type { CollapseOptions } from './collapse'
-import { LORA_MODULES } from './model/lora'
+import { LORA_MODULES } from './model/lora-modules'
 import type { LoraSettings } from './model/lora'
 import { isRewardModeId, rewardMode, rewardModeIds, usesTeacher } from './rewards'
 

@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs'
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { Command, Option } from 'commander'
+import type { MemoryPlan, PlanLora } from '../../engine/memory-plan'
 import { rewardModeIds } from '../../engine/rewards'
+import type { RunConfig } from '../../engine/run-config'
+import { modelFolder } from '../checkpoint-option'
 import { UsageError } from '../errors'
 import { printJson, progress } from '../output'
 import { openWorkspaceStore, withWorkspace } from '../workspace-option'
@@ -13,6 +16,37 @@ interface TrainOptions extends WorkspaceOptions {
   printSchema?: boolean
   resume?: string
   json?: boolean
+  plan?: boolean
+}
+
+/** The memory plan of a run config: its starting checkpoint's config.json (an adapter folder's base's), on the backend useBackend picks. */
+async function planRun(config: RunConfig, options: TrainOptions): Promise<MemoryPlan> {
+  const { memoryPlan, planModelFromConfig, backendMemoryLimit } = await import('../../engine/memory-plan')
+  const { isAdapterFolder, adapterBase, readAdapterConfig } = await import('../../engine/checkpoint/adapter')
+  const { useBackend } = await import('../../engine/backend')
+  let folder = modelFolder(config.checkpoint, options)
+  let lora: PlanLora | null | undefined = config.lora
+  if (isAdapterFolder(folder)) {
+    // A LoRA checkpoint: the base's architecture, and the adapter's settings unless the run config gives its own.
+    if (!lora) {
+      const { settings } = readAdapterConfig(folder)
+      lora = { rank: settings.rank, alpha: settings.alpha, target_modules: settings.targetModules, dropout: settings.dropout }
+    }
+    folder = adapterBase(folder)
+  }
+  const file = join(folder, 'config.json')
+  let raw: Record<string, unknown>
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>
+  } catch (error) {
+    throw new Error(`cannot read the model config ${file}: ${(error as Error).message}`, { cause: error })
+  }
+  const { backend } = await useBackend()
+  return memoryPlan(
+    planModelFromConfig(raw, file),
+    { ...config, lora },
+    { name: backend, limitBytes: backendMemoryLimit(backend) },
+  )
 }
 
 const pct = (value: number | undefined): string => (value === undefined ? '-' : `${(value * 100).toFixed(1)}%`)
@@ -26,6 +60,10 @@ export function trainCommand(): Command {
     )
     .option('--print-schema', 'print the run config JSON Schema (resources/run-config.schema.json) and exit')
     .option('--resume <run>', 'resume a stopped, failed or interrupted run (id or name) from its latest checkpoint')
+    .option(
+      '--plan',
+      "with --config: print the run's memory plan against the backend's limit and exit (0 fits, 1 does not); --json prints it as JSON",
+    )
     .option('--json', 'print {"run", "status", "steps", "final"} as the last stdout line')
     .action(async (options: TrainOptions) => {
       const { defaultRunConfig, parseRunConfig, runConfigJsonSchema } = await import('../../engine/run-config')
@@ -48,6 +86,15 @@ export function trainCommand(): Command {
           throw new Error(`cannot read the run config ${file}: ${(error as Error).message}`, { cause: error })
         }
         config = parseRunConfig(raw, file)
+      }
+      if (options.plan) {
+        if (!config) throw new UsageError('--plan needs --config FILE')
+        const { formatPlan } = await import('../../engine/memory-plan')
+        const plan = await planRun(config, options)
+        if (options.json) printJson(plan)
+        else process.stdout.write(formatPlan(plan))
+        if (!plan.fits) process.exitCode = 1
+        return
       }
       const { trainNewRun, resumeRun } = await import('../../services/run-owner')
       const { dir, store } = openWorkspaceStore(options)

@@ -5,19 +5,10 @@
 // base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight. The base stays frozen; only A and B train.
 import * as tf from '@tensorflow/tfjs'
 import { Random } from '../../random'
+import { LORA_MODULES, MODULE_PATH } from './lora-modules'
+import type { LoraModule } from './lora-modules'
 
-/** The linear layers of the decoder families a LoRA adapter may target (PEFT's target_modules names). */
-export const LORA_MODULES = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const
-
-const MODULE_PATH: Record<(typeof LORA_MODULES)[number], string> = {
-  q_proj: 'self_attn.q_proj',
-  k_proj: 'self_attn.k_proj',
-  v_proj: 'self_attn.v_proj',
-  o_proj: 'self_attn.o_proj',
-  gate_proj: 'mlp.gate_proj',
-  up_proj: 'mlp.up_proj',
-  down_proj: 'mlp.down_proj',
-}
+export { LORA_MODULES }
 
 export interface LoraSettings {
   rank: number
@@ -40,7 +31,7 @@ export const loraNames = (module: string): { a: string; b: string } => ({
 })
 
 /** The target modules, checked: each one of LORA_MODULES (PEFT's "all-linear" means all of them). */
-export function targetModules(targets: string[], source = 'lora.target_modules'): (typeof LORA_MODULES)[number][] {
+export function targetModules(targets: string[], source = 'lora.target_modules'): LoraModule[] {
   if (targets.length === 1 && targets[0] === 'all-linear') return [...LORA_MODULES]
   if (targets.length === 0) throw new Error(`${source}: empty; name at least one of ${LORA_MODULES.join(', ')}`)
   for (const target of targets) {
@@ -49,7 +40,7 @@ export function targetModules(targets: string[], source = 'lora.target_modules')
         `${source}: "${target}" is not a linear layer of these models; choose from ${LORA_MODULES.join(', ')} (or "all-linear")`,
       )
   }
-  return targets as (typeof LORA_MODULES)[number][]
+  return targets as LoraModule[]
 }
 
 /** The adapted layers of a decoder with `layers` blocks, given each projection's [out, in] shape. */

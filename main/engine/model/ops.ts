@@ -15,11 +15,35 @@ export function linear(x: tf.Tensor, w: tf.Tensor2D, b?: tf.Tensor1D): tf.Tensor
       value: tf.matMul(x2 as tf.Tensor2D, weight as tf.Tensor2D),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const [savedX, savedW] = saved as [tf.Tensor2D, tf.Tensor2D]
-        return [tf.matMul(dy as tf.Tensor2D, tf.transpose(savedW)), tf.matMul(tf.transpose(savedX), dy as tf.Tensor2D)]
+        // Each transpose is freed as soon as its product exists: the backward pass runs in one tidy, so without these
+        // every projection's transposed copy would stay alive until the whole backward pass ends.
+        return [
+          tf.tidy(() => tf.matMul(dy as tf.Tensor2D, tf.transpose(savedW))),
+          tf.tidy(() => tf.matMul(tf.transpose(savedX), dy as tf.Tensor2D)),
+        ]
       },
     }
   }) as GradientFunction)
   const flat = project(x.reshape([-1, inSize]), w) as tf.Tensor2D
+  const out = b ? tf.add(flat, b) : flat
+  return out.reshape([...leading, outSize])
+}
+
+/**
+ * x [..., in] @ w [in, out] (+ b) for a weight that does not train (a LoRA base): the gradient reaches x only, so the
+ * weight's own gradient (a full [in, out] product that would be thrown away) is never computed.
+ */
+export function frozenLinear(x: tf.Tensor, w: tf.Tensor2D, b?: tf.Tensor1D): tf.Tensor {
+  const [inSize, outSize] = w.shape
+  const leading = x.shape.slice(0, -1)
+  const project = tf.customGrad(((x2: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([x2])
+    return {
+      value: tf.matMul(x2 as tf.Tensor2D, w),
+      gradFunc: (dy: tf.Tensor) => [tf.tidy(() => tf.matMul(dy as tf.Tensor2D, tf.transpose(w)))],
+    }
+  }) as GradientFunction)
+  const flat = project(x.reshape([-1, inSize])) as tf.Tensor2D
   const out = b ? tf.add(flat, b) : flat
   return out.reshape([...leading, outSize])
 }

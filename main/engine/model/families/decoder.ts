@@ -7,7 +7,7 @@
 import * as tf from '@tensorflow/tfjs'
 import type { WeightFiles } from '../../checkpoint/hf-weights'
 import { LoraAdapters } from '../lora'
-import { embed, linear } from '../ops'
+import { embed, frozenLinear, linear } from '../ops'
 import { Transformer } from '../transformer'
 import type { KvCache } from '../transformer'
 import { decodingStep, disposeCache, withCache } from '../transformer'
@@ -199,7 +199,10 @@ export class Decoder {
 
   /** A projection; with an adapter on it, plus the adapter's update (dropout only when `dropoutSeed` is given). */
   private project(x: tf.Tensor, name: string, bias: boolean): tf.Tensor {
-    const out = linear(x, this.w(`${name}.weight`) as tf.Tensor2D, bias ? (this.w(`${name}.bias`) as tf.Tensor1D) : undefined)
+    const weight = this.w(`${name}.weight`) as tf.Tensor2D
+    // Under LoRA the base does not train: its projections pass gradients to their inputs only.
+    const project = weight instanceof tf.Variable && weight.trainable ? linear : frozenLinear
+    const out = project(x, weight, bias ? (this.w(`${name}.bias`) as tf.Tensor1D) : undefined)
     if (!this.adapters?.has(name)) return out
     return tf.add(out, this.adapters.delta(name, x, this.dropoutSeed === undefined ? undefined : this.dropoutSeed++))
   }
@@ -273,7 +276,9 @@ export class Decoder {
     const values: tf.Tensor4D[] = []
     for (let layer = 0; layer < this.config.layers; layer++) {
       const past = cache && { keys: cache.keys[layer]!, values: cache.values[layer]! }
-      const out = this.block(layer, h, rotary, bias, past)
+      // One tidy per layer: without a gradient tape (sampling, log-prob passes) a layer's intermediates are freed before
+      // the next layer runs; under one, tfjs keeps what the backward pass needs anyway.
+      const out = tf.tidy(() => this.block(layer, h, rotary, bias, past))
       h = out.out
       keys.push(out.keys)
       values.push(out.values)
