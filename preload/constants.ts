@@ -51,6 +51,9 @@ export const IMPORT_FORMATS = ['auto', 'jsonl', 'csv', 'parquet', 'verl', 'verl-
 
 export const EXPORT_FORMATS = ['verl-pair', 'pairs', 'jsonl'] as const
 
+/** The folders `export-model` / checkpoints.exportHf write: a Hugging Face folder (LoRA merged) or a PEFT adapter. */
+export const MODEL_EXPORT_FORMATS = ['hf', 'peft'] as const
+
 /** The markers a rewrite prompt asks the model to put its rewrite between. */
 export const REWRITE_START = '<rewrite>'
 

@@ -21,6 +21,7 @@ import {
   CHECK_NAMES,
   IMPORT_FORMATS,
   EXPORT_FORMATS,
+  MODEL_EXPORT_FORMATS,
 } from './constants'
 
 // The plain constants are part of the contract too.
@@ -162,6 +163,46 @@ export type ConfigPreset = z.infer<typeof ConfigPreset>
 
 export const FieldIssue = z.object({ path: z.string(), message: z.string() })
 export type FieldIssue = z.infer<typeof FieldIssue>
+
+const PLAN_PHASES = ['always', 'rollout', 'logprob', 'update'] as const
+
+/**
+ * A run's memory plan before launch (the launch form's panel, `cwb train --plan`): parameters, trainable parameters
+ * and the bytes each part of a GRPO step holds, against the limit of the backend its trainer will use.
+ */
+export const MemoryPlan = z.object({
+  /** The model's model_type (cwb-gpt, qwen2, qwen3, llama). */
+  model: z.string(),
+  backend: z.string(),
+  parameters: z.number().int().min(0),
+  /** Parameters the optimizer updates: all of them, or LoRA's adapters alone. */
+  trainable: z.number().int().min(0),
+  components: z.array(
+    z.object({
+      /** weights, gradients, optimizer state, teacher or KL reference, activations, rollout KV cache, ... */
+      name: z.string(),
+      bytes: z.number().int().min(0),
+      /** When it is held: the whole run ('always'), or during one phase of a step. */
+      phase: z.enum(PLAN_PHASES),
+      /** False for host memory outside the backend's limit (onnxruntime's buffers on wasm or a GPU). */
+      counted: z.boolean(),
+      /** How it is computed. */
+      note: z.string(),
+    }),
+  ),
+  /** The phase whose transient memory sets the peak. */
+  peakPhase: z.enum(PLAN_PHASES).exclude(['always']),
+  /** Peak bytes held against the limit. */
+  total: z.number().int().min(0),
+  /** Peak host bytes outside the backend's limit; 0 when everything counts. */
+  outside: z.number().int().min(0),
+  /** The backend's limit in bytes; null when the backend does not report one (a GPU that says nothing). */
+  limit: z.number().int().min(0).nullable(),
+  fits: z.boolean(),
+  /** When it does not fit: concrete changes, each with the total it gives. */
+  advice: z.array(z.string()),
+})
+export type MemoryPlan = z.infer<typeof MemoryPlan>
 
 export type XAxis = (typeof X_AXES)[number]
 
@@ -354,6 +395,20 @@ export const CheckpointDetail = z.object({
   modelType: z.string(),
   parameters: z.number().int(),
   files: z.array(z.object({ name: z.string(), bytes: z.number().int() })),
+  /**
+   * A LoRA checkpoint (PEFT adapter folder): its settings, the base folder it applies to and the adapter's own
+   * parameters (config, modelType and parameters above are the base's). Absent for a full model.
+   */
+  adapter: z
+    .object({
+      rank: z.number().int(),
+      alpha: z.number(),
+      dropout: z.number(),
+      targetModules: z.array(z.string()),
+      base: z.string(),
+      parameters: z.number().int(),
+    })
+    .optional(),
   hasTeacher: z.boolean(),
   /** Every metric the run logged at this step. */
   metrics: z.array(z.object({ key: z.string(), value: z.number().nullable() })),
@@ -390,6 +445,37 @@ const LayerStats = z.object({
   max: z.number(),
 })
 
+const AdapterNorms = z.object({
+  normA: z.number(),
+  normB: z.number(),
+  /** ||scale · B · A|| */
+  normUpdate: z.number(),
+  /** ||W|| of the base weight(s) */
+  baseNorm: z.number(),
+  /** normUpdate / baseNorm (null when the base weight is all zeros) */
+  relative: z.number().nullable(),
+})
+
+const AdapterStats = z.object({
+  rank: z.number().int(),
+  alpha: z.number(),
+  /** alpha / rank */
+  scale: z.number(),
+  /** The base model folder. */
+  base: z.string(),
+  modules: z.array(
+    AdapterNorms.extend({
+      /** e.g. model.layers.0.self_attn.q_proj */
+      module: z.string(),
+      layer: z.string(),
+      shape: z.array(z.number().int()),
+      rank: z.number().int(),
+    }),
+  ),
+  layers: z.array(AdapterNorms.extend({ layer: z.string(), modules: z.number().int() })),
+  total: AdapterNorms.extend({ layer: z.string(), modules: z.number().int() }),
+})
+
 export const WeightStats = z.object({
   path: z.string(),
   /** The file read: model.safetensors, or teacher.safetensors for the EMA teacher. */
@@ -405,6 +491,11 @@ export const WeightStats = z.object({
   /** Per layer (`embeddings`, `layers.N`, `final_norm`, ...), in model order. */
   layers: z.array(LayerStats),
   total: LayerStats,
+  /**
+   * A LoRA checkpoint's adapter statistics (the tensors above are then its A and B): per adapted module the norms
+   * of A, B and of the update scale·B·A, and the update's norm relative to the base weight's; per layer combined.
+   */
+  adapter: AdapterStats.optional(),
 })
 export type WeightStats = z.infer<typeof WeightStats>
 
@@ -540,6 +631,14 @@ export const methods = {
   'runs.validate': {
     params: z.object({ config: z.unknown() }).strict(),
     result: z.object({ config: z.record(z.string(), z.unknown()).nullable(), issues: z.array(FieldIssue) }),
+  },
+  /**
+   * The memory plan of a config from its starting checkpoint on the backend the trainer will use (whether it fits,
+   * and when not, what to change); `plan` is null and `issues` say why when the config is invalid.
+   */
+  'runs.plan': {
+    params: z.object({ config: z.unknown() }).strict(),
+    result: z.object({ plan: MemoryPlan.nullable(), issues: z.array(FieldIssue) }),
   },
   /** Queues one run per config (a preset or a seed sweep gives several); they start as cores free up. */
   'runs.launch': {
@@ -872,8 +971,13 @@ export const methods = {
       .object({
         run: id,
         out: z.string().min(1).optional(),
-        /** Hugging Face model id or path (actor_rollout_ref.model.path). */
-        model: z.string().trim().min(1).max(500),
+        /**
+         * Hugging Face model id or path (actor_rollout_ref.model.path), or a LoRA checkpoint (its base is the path, its
+         * rank, alpha and target modules verl's LoRA keys); default: the run's starting checkpoint.
+         */
+        model: z.string().trim().min(1).max(500).optional(),
+        /** A LoRA checkpoint's base folder, when it moved from where the adapter says. */
+        base: z.string().min(1).optional(),
         gpus: z.number().int().min(1).max(1024).optional(),
         nodes: z.number().int().min(1).max(4096).optional(),
         /** Keep the run's learning rate, batch size and lengths rather than the reference's. */
@@ -882,6 +986,10 @@ export const methods = {
       .strict(),
     result: z.object({
       fork: z.enum(['Co-rewarding-I', 'Co-rewarding-II']),
+      /** actor_rollout_ref.model.path. */
+      model: z.string(),
+      /** LoRA's settings when verl trains adapters (the run's `lora`, or the adapter given as the model), else null. */
+      lora: z.object({ rank: z.number().int(), alpha: z.number(), target_modules: z.array(z.string()) }).nullable(),
       overrides: z.array(z.string()),
       files: z.object({ script: z.string(), readme: z.string(), train: z.array(z.string()), validation: z.string() }),
     }),
@@ -1001,10 +1109,30 @@ export const methods = {
       }),
     }),
   },
-  /** Copies a checkpoint as a plain Hugging Face folder (config, weights, tokenizer; no optimizer, teacher or trainer state). */
+  /**
+   * Writes a checkpoint as a plain model folder, without optimizer, teacher or trainer state. `format` 'hf': a Hugging
+   * Face folder (config, weights, tokenizer); a LoRA checkpoint's adapters are merged into its base's weights (float32).
+   * 'peft': a LoRA checkpoint's adapter alone (adapter_config.json, adapter_model.safetensors); refused for others.
+   * `base`: a LoRA checkpoint's base folder when it moved from where the adapter says.
+   */
   'checkpoints.exportHf': {
-    params: z.object({ checkpoint: CheckpointRef, out: z.string().min(1), weights: checkpointWeights }).strict(),
-    result: z.object({ folder: z.string(), files: z.array(z.object({ name: z.string(), bytes: z.number().int() })) }),
+    params: z
+      .object({
+        checkpoint: CheckpointRef,
+        out: z.string().min(1),
+        weights: checkpointWeights,
+        format: z.enum(MODEL_EXPORT_FORMATS).default('hf'),
+        base: z.string().min(1).optional(),
+      })
+      .strict(),
+    result: z.object({
+      folder: z.string(),
+      /** What the checkpoint was: the workbench's cwb-gpt, a full Hugging Face model, or a LoRA adapter. */
+      kind: z.enum(['cwb-gpt', 'full', 'lora']),
+      /** The base the adapters were merged into (LoRA, format 'hf'), else null. */
+      base: z.string().nullable(),
+      files: z.array(z.object({ name: z.string(), bytes: z.number().int() })),
+    }),
   },
   /**
    * Queues a new run that starts from a checkpoint: the checkpoint's run config (or the mode's defaults) with

@@ -12,7 +12,10 @@
 // each kernel saves for backward until the backward pass is done), so activations count every tensor a layer makes.
 // The counts and their factors were measured with tf.profile's peakBytes on the cpu and wasm backends, for cwb-gpt and
 // qwen3 decoders, full and LoRA (test/unit/memory-plan.test.ts checks them within 30%).
+import { readFileSync } from 'node:fs'
 import { totalmem } from 'node:os'
+import { join } from 'node:path'
+import { adapterBase, isAdapterFolder, readAdapterConfig } from './checkpoint/adapter'
 import { parseModelConfig, weightShapes } from './model/config'
 import type { ModelConfig } from './model/config'
 import { decoderWeightShapes } from './model/families/decoder-config'
@@ -606,4 +609,39 @@ export function formatPlan(plan: MemoryPlan): string {
     for (const line of plan.advice) lines.push(`  - ${line}`)
   }
   return `${lines.join('\n')}\n`
+}
+
+/**
+ * The plan of a run starting from the checkpoint in `folder`: its config.json, or for a LoRA adapter folder its base's
+ * (found as the adapter says), planned with the adapter's settings unless the run gives its own.
+ */
+export function planCheckpoint(folder: string, run: PlanRun, backend: PlanBackend, options: PlanOptions = {}): MemoryPlan {
+  let modelFolder = folder
+  let lora = run.lora
+  if (isAdapterFolder(folder)) {
+    if (!lora) {
+      const { settings } = readAdapterConfig(folder)
+      lora = { rank: settings.rank, alpha: settings.alpha, target_modules: settings.targetModules, dropout: settings.dropout }
+    }
+    modelFolder = adapterBase(folder)
+  }
+  const file = join(modelFolder, 'config.json')
+  let raw: Record<string, unknown>
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>
+  } catch (error) {
+    throw new Error(`cannot read the model config ${file}: ${(error as Error).message}`, { cause: error })
+  }
+  return memoryPlan(planModelFromConfig(raw, file), { ...run, lora }, backend, options)
+}
+
+/** One line refusing a run that does not fit: its peak against the limit, and what to change. */
+export function planRefusal(plan: MemoryPlan): string {
+  const count = (n: number): string => n.toLocaleString('en-US')
+  return (
+    `the run needs ${fmt(plan.total)} at its peak (${plan.peakPhase}; ${count(plan.parameters)} parameters, ${count(plan.trainable)} trainable), ` +
+    `over the ${plan.backend} backend's ${fmt(plan.limit)}. ` +
+    (plan.advice.length ? `To make it fit, change one of: ${plan.advice.join('; ')}. ` : '') +
+    '`cwb train --config FILE --plan` shows every part.'
+  )
 }

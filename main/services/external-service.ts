@@ -185,12 +185,12 @@ export function externalHandlers({
       return { following: followed(run) }
     },
 
-    'runs.exportVerl': ({ run, out, model, gpus, nodes, keepHparams }) => {
+    'runs.exportVerl': ({ run, out, model, base, gpus, nodes, keepHparams }) => {
       requireRun(db, run)
       const folder = out ? resolve(out) : join(exportsDir(workspace), `verl-${run}-${stamp()}`)
       const fresh = !existsSync(folder)
       try {
-        return exportRunToVerl(db, String(run), { out: folder, model, gpus, nodes, keepHparams })
+        return exportRunToVerl(db, String(run), { out: folder, model, base, gpus, nodes, keepHparams })
       } catch (error) {
         if (fresh) rmSync(folder, { recursive: true, force: true }) // a refused export leaves no half-written folder
         throw asApiError(error)

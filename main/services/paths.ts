@@ -8,6 +8,7 @@ import type { Dirent } from 'node:fs'
 import { basename, delimiter, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import type { z } from 'zod'
 import { DELTA_AGAINST } from '../../preload/contract'
+import { looksLikeHubId } from '../engine/checkpoint/hub-cache'
 import type { MethodName, methods } from '../../preload/contract'
 import { ApiError } from './dispatch'
 import type { Handlers } from './dispatch'
@@ -172,8 +173,15 @@ const RULES: { [M in MethodName]?: Rule<M> } = {
   'runs.importLog': (p, c) => ({ ...p, path: c.read('path', p.path) }),
   'runs.follow': (p, c) => ({ ...p, path: c.read('path', p.path) }),
   'runs.unbundle': (p, c) => ({ ...p, path: c.read('path', p.path) }),
-  'runs.exportVerl': (p, c) => ({ ...p, out: c.write('out', p.out) }),
+  // A model that is no folder here (a hub id, a path on the cluster) is only written into the script, never read.
+  'runs.exportVerl': (p, c) => ({
+    ...p,
+    out: c.write('out', p.out),
+    model: p.model !== undefined && existsSync(p.model) ? c.ref('model', p.model) : p.model,
+    base: c.read('base', p.base),
+  }),
   'runs.validate': (p, c) => ({ ...p, config: c.config('config', p.config) }),
+  'runs.plan': (p, c) => ({ ...p, config: c.config('config', p.config) }),
   'runs.launch': (p, c) => ({ ...p, configs: p.configs.map((config, i) => c.config(`configs.${i}`, config)) }),
   'checkpoints.openFolder': (p, c) => ({ ...p, path: c.read('path', p.path) }),
   'checkpoints.get': (p, c) => ({ ...p, checkpoint: c.ref('checkpoint', p.checkpoint) }),
@@ -182,7 +190,12 @@ const RULES: { [M in MethodName]?: Rule<M> } = {
   'checkpoints.diff': (p, c) => ({ ...p, a: c.ref('a', p.a), b: c.ref('b', p.b) }),
   'checkpoints.evaluate': (p, c) => ({ ...p, checkpoint: c.ref('checkpoint', p.checkpoint) }),
   'checkpoints.exportOnnx': (p, c) => ({ ...p, checkpoint: c.ref('checkpoint', p.checkpoint), out: c.write('out', p.out) }),
-  'checkpoints.exportHf': (p, c) => ({ ...p, checkpoint: c.ref('checkpoint', p.checkpoint), out: c.write('out', p.out)! }),
+  'checkpoints.exportHf': (p, c) => ({
+    ...p,
+    checkpoint: c.ref('checkpoint', p.checkpoint),
+    out: c.write('out', p.out)!,
+    base: c.read('base', p.base),
+  }),
   'checkpoints.branch': (p, c) => ({ ...p, checkpoint: c.ref('checkpoint', p.checkpoint), config: c.config('config', p.config) }),
   'paraphrases.generate': (p, c) =>
     p.source.kind === 'onnx' ? { ...p, source: { ...p.source, checkpoint: c.ref('source.checkpoint', p.source.checkpoint) } } : p,
@@ -214,6 +227,8 @@ export function confinePaths(handlers: Handlers, policy: PathPolicy, known: (pat
     if (typeof ref !== 'string') return ref
     if (!ref.includes('\0') && existsSync(ref)) return known(resolve(ref)) ? ref : policy.check(field, ref, 'read')
     if (NAMED_REFS.has(ref) || RUN_STEP.test(ref)) return ref
+    // A hub id (ORG/NAME) that is no folder here names a model in the local Hugging Face cache, found there alone and only read.
+    if (looksLikeHubId(ref)) return ref
     return policy.check(field, ref, 'read')
   }
   const wrapped: Record<string, unknown> = { ...handlers }
@@ -226,9 +241,10 @@ export function confinePaths(handlers: Handlers, policy: PathPolicy, known: (pat
       try {
         checked = rule(params, confine)
       } catch (error) {
-        // The launch form validates as the user types: a refused checkpoint is one of its field issues.
-        if (method === 'runs.validate' && error instanceof ApiError && error.issues) {
-          return { config: null, issues: error.issues.map((issue) => ({ ...issue, path: issue.path.replace(/^config\./, '') })) }
+        // The launch form validates and plans as the user types: a refused checkpoint is one of its field issues.
+        if ((method === 'runs.validate' || method === 'runs.plan') && error instanceof ApiError && error.issues) {
+          const issues = error.issues.map((issue) => ({ ...issue, path: issue.path.replace(/^config\./, '') }))
+          return method === 'runs.plan' ? { plan: null, issues } : { config: null, issues }
         }
         throw error
       }

@@ -32,6 +32,8 @@ import type { Run } from '../store/runs'
 import { writeTransaction } from '../store/sql'
 import { discardFromStep, recordStep } from '../store/steps'
 import { checkpointFromStore } from './checkpoint-spec'
+import { runPlan } from './run-plan'
+import { planRefusal } from '../engine/memory-plan'
 import { startNodeTrainer, trainerModule } from './trainer-process'
 import type { StartTrainer, TrainerProcess } from './trainer-process'
 
@@ -249,6 +251,8 @@ export async function trainNewRun(config: RunConfig, options: OwnerOptions): Pro
   const { db } = options
   const data = jobData(db, config)
   const startCheckpoint = startCheckpointOf(db, config)
+  const plan = await runPlan(startCheckpoint, config)
+  if (!plan.fits) throw new Error(planRefusal(plan))
   // Created and claimed in one transaction: a workbench watching the queue never sees this run as queued.
   const run = writeTransaction(db, (): number => {
     const id = newRun(db, config, data.datasetId, startCheckpoint)

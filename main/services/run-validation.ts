@@ -1,11 +1,14 @@
 // Checking a run config before it is queued, as the trainer would read it: the schema, the mode's rules, and that
 // its dataset, splits and starting checkpoint exist in this workspace (the launch form, runs.launch, a branch).
 import type { FieldIssue } from '../../preload/contract'
+import { planRefusal } from '../engine/memory-plan'
 import { parseRunConfig, RunConfig } from '../engine/run-config'
+import { shippedBaseModel } from '../package-root'
 import type { Db } from '../store/database'
 import { auditSplitOf, datasetNames, datasetSplits, findDataset } from '../store/datasets'
 import { checkpointFromStore } from './checkpoint-spec'
 import { inspectFolder } from './checkpoints/inspect'
+import { runPlan } from './run-plan'
 
 /**
  * Checks a config as the trainer would: every schema issue (with its field path), the EMA/mode rule, and that the
@@ -71,12 +74,16 @@ export function validateRunConfig(db: Db, raw: unknown): { config: RunConfig | n
  */
 export async function validateWithCheckpoint(db: Db, raw: unknown): Promise<{ config: RunConfig | null; issues: FieldIssue[] }> {
   const result = validateRunConfig(db, raw)
-  const spec = result.config?.checkpoint
-  if (!spec) return result
+  if (!result.config) return result
+  const spec = result.config.checkpoint
+  let folder: string
   try {
-    await inspectFolder(checkpointFromStore(db, spec))
-    return result
+    folder = spec ? checkpointFromStore(db, spec) : shippedBaseModel()
+    if (spec) await inspectFolder(folder)
   } catch (error) {
     return { config: null, issues: [...result.issues, { path: 'checkpoint', message: (error as Error).message }] }
   }
+  // A run that cannot fit in the backend's memory is refused now, with the numbers and what to change.
+  const plan = await runPlan(folder, result.config)
+  return plan.fits ? result : { config: null, issues: [...result.issues, { path: 'memory', message: planRefusal(plan) }] }
 }

@@ -5,9 +5,10 @@ import { rmSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { isLiveStatus } from '../../preload/contract'
-import type { ConfigPreset, RunDetail, RunSummary } from '../../preload/contract'
+import type { ConfigPreset, FieldIssue, MemoryPlan, RunDetail, RunSummary } from '../../preload/contract'
 import { rewardModeIds } from '../engine/rewards'
 import { defaultRunConfig, runConfigJsonSchema } from '../engine/run-config'
+import { shippedBaseModel } from '../package-root'
 import { checkpointFolders, listRunCheckpoints, refreshBestTags } from '../store/checkpoints'
 import type { Db } from '../store/database'
 import { auditSplits } from '../store/datasets'
@@ -28,11 +29,13 @@ import {
 import type { Run } from '../store/runs'
 import { writeTransaction } from '../store/sql'
 import type { Store } from '../store/store'
+import { checkpointFromStore } from './checkpoint-spec'
 import { ApiError } from './dispatch'
 import type { Handlers } from './dispatch'
 import { isWithin } from './paths'
 import { createQueuedRun, diskBytes, pruneCheckpoints } from './run-owner'
-import { validateWithCheckpoint } from './run-validation'
+import { runPlan } from './run-plan'
+import { validateRunConfig, validateWithCheckpoint } from './run-validation'
 import type { RunScheduler } from './scheduler'
 
 export type RunHandlers = Pick<
@@ -42,6 +45,7 @@ export type RunHandlers = Pick<
   | 'runs.log'
   | 'runs.form'
   | 'runs.validate'
+  | 'runs.plan'
   | 'runs.launch'
   | 'runs.queue'
   | 'runs.stop'
@@ -146,6 +150,23 @@ function runDetail(services: RunServices, id: number): RunDetail {
       checkpoints.map((c) => c.path),
     ).reduce((sum, folder) => sum + diskBytes(folder), 0),
     ownedHere: scheduler.owns(id),
+  }
+}
+
+/**
+ * The memory plan of a config (the launch form's panel, as the user edits): from its starting checkpoint (the shipped
+ * base model by default) on the backend the trainer will use. An invalid config, or a checkpoint that cannot be
+ * read, gives field issues and no plan.
+ */
+async function plan(db: Db, raw: unknown): Promise<{ plan: MemoryPlan | null; issues: FieldIssue[] }> {
+  const { config, issues } = validateRunConfig(db, raw)
+  if (!config) return { plan: null, issues }
+  try {
+    const found = await runPlan(config.checkpoint ? checkpointFromStore(db, config.checkpoint) : shippedBaseModel(), config)
+    // JSON has no Infinity: a backend that reports no limit (a GPU that says nothing) answers null.
+    return { plan: { ...found, limit: Number.isFinite(found.limit) ? found.limit : null }, issues: [] }
+  } catch (error) {
+    return { plan: null, issues: [{ path: 'checkpoint', message: (error as Error).message }] }
   }
 }
 
@@ -322,6 +343,7 @@ export function runHandlers(services: RunServices): RunHandlers {
       auditSplits: auditSplits(db),
     }),
     'runs.validate': ({ config }) => validateWithCheckpoint(db, config),
+    'runs.plan': ({ config }) => plan(db, config),
     'runs.launch': ({ configs }) => launch(services, configs),
     'runs.queue': () => ({
       slots: scheduler.slots,

@@ -568,9 +568,9 @@ function checkpointCases() {
     ['config-null', (d) => json(d, 'config.json', 'null'), /config\.json.*(object|null)/],
     ['config-binary', (d) => writeFileSync(join(d, 'config.json'), Buffer.from([0xff, 0, 0xfe, 1])), /config\.json/],
     [
-      'model-type-llama',
-      (d) => json(d, 'config.json', { ...config, model_type: 'llama' }),
-      /model_type "llama", which this engine does not support; supported: /,
+      'model-type-gpt2',
+      (d) => json(d, 'config.json', { ...config, model_type: 'gpt2' }),
+      /model_type "gpt2", which this engine does not support; supported: /,
     ],
     ['model-type-missing', (d) => json(d, 'config.json', { ...config, model_type: undefined }), /has no "model_type"/],
     ['model-type-number', (d) => json(d, 'config.json', { ...config, model_type: 7 }), /has no "model_type"|model_type/],

@@ -255,11 +255,11 @@ test('evaluate a checkpoint, export it to ONNX (checked) and as a Hugging Face f
   const foreign = join(workspace.dir, 'foreign-model')
   cpSync(join(root, 'resources', 'base-model'), foreign, { recursive: true })
   const config = JSON.parse(readFileSync(join(foreign, 'config.json'), 'utf8')) as Record<string, unknown>
-  writeFileSync(join(foreign, 'config.json'), JSON.stringify({ ...config, model_type: 'llama' }))
+  writeFileSync(join(foreign, 'config.json'), JSON.stringify({ ...config, model_type: 'gpt2' }))
   await page.getByRole('textbox', { name: 'Checkpoint folder' }).fill(foreign)
   await page.getByRole('button', { name: 'Open', exact: true }).click()
-  await expect(page.getByRole('alert')).toContainText('model_type "llama"')
-  await expect(page.getByRole('alert')).toContainText('supported: "cwb-gpt"')
+  await expect(page.getByRole('alert')).toContainText('model_type "gpt2"')
+  await expect(page.getByRole('alert')).toContainText('supported: "cwb-gpt", "qwen2", "qwen3", "llama"')
   expect(errors).toEqual([])
 })
 

@@ -196,8 +196,8 @@ describe('reading a bad checkpoint folder names the file and the problem', () =>
     ],
     [
       'an unsupported model_type',
-      (dir: string) => replaceConfig(dir, { model_type: 'llama' }),
-      /ckpt\/config\.json has model_type "llama", which this workbench cannot load; supported: "cwb-gpt"/,
+      (dir: string) => replaceConfig(dir, { model_type: 'gpt2' }),
+      /ckpt\/config\.json has model_type "gpt2", which this workbench cannot load; supported: "cwb-gpt"/,
     ],
     [
       'a missing model.safetensors',

@@ -219,17 +219,19 @@ describe('exports and external folders', () => {
   })
 
   it('refuses a folder whose model_type the engine does not support, naming it and the supported ones', async () => {
-    const llama = join(trained.dir, 'llama')
-    cpSync(trained.tiny, llama, { recursive: true })
-    const config = JSON.parse(readFileSync(join(llama, 'config.json'), 'utf8')) as Record<string, unknown>
-    writeFileSync(join(llama, 'config.json'), JSON.stringify({ ...config, model_type: 'llama' }))
+    const gpt2 = join(trained.dir, 'gpt2')
+    cpSync(trained.tiny, gpt2, { recursive: true })
+    const config = JSON.parse(readFileSync(join(gpt2, 'config.json'), 'utf8')) as Record<string, unknown>
+    writeFileSync(join(gpt2, 'config.json'), JSON.stringify({ ...config, model_type: 'gpt2' }))
     for (const [method, params] of [
-      ['checkpoints.openFolder', { path: llama }],
-      ['checkpoints.branch', { checkpoint: llama, config: { mode: 'ground_truth' } }],
+      ['checkpoints.openFolder', { path: gpt2 }],
+      ['checkpoints.branch', { checkpoint: gpt2, config: { mode: 'ground_truth' } }],
     ] as const) {
       const error = await refuse(method, params)
       expect(error.code, method).toBe('invalid_request')
-      expect(error.message, method).toMatch(/model_type "llama", which this engine does not support; supported: "cwb-gpt"/)
+      expect(error.message, method).toMatch(
+        /model_type "gpt2", which this engine does not support; supported: "cwb-gpt", "qwen2", "qwen3", "llama"/,
+      )
     }
     expect((await refuse('checkpoints.openFolder', { path: join(trained.dir, 'nothing') })).code).toBe('not_found')
   })

@@ -1,9 +1,8 @@
 import { Command, Option } from 'commander'
 import type { CheckpointRow } from '../../../preload/contract'
-import { exportCheckpointOnnx } from '../../services/checkpoints/actions'
-import { resolveCheckpointRef } from '../../services/checkpoints/ref'
+import { exportCheckpointOnnx, exportHf } from '../../services/checkpoints/actions'
 import { checkpointTable } from '../../services/checkpoints/table'
-import { exportHfFolder } from '../../engine/checkpoint/hf-export'
+import { baseOption } from '../checkpoint-option'
 import { UsageError } from '../errors'
 import { printJson, progress, table } from '../output'
 import { integerOption } from '../parse'
@@ -53,9 +52,10 @@ export function checkpointsCommand(): Command {
 }
 
 interface ExportOptions extends WorkspaceOptions {
-  format: 'onnx' | 'hf'
+  format: 'onnx' | 'hf' | 'peft'
   out?: string
   teacher?: boolean
+  base?: string
   prompts: number
   json?: boolean
 }
@@ -63,12 +63,20 @@ interface ExportOptions extends WorkspaceOptions {
 export function exportModelCommand(): Command {
   return withWorkspace(new Command('export-model'))
     .description(
-      'export a checkpoint: as ONNX (checked by running it with onnxruntime-node against the engine) or as a plain Hugging Face folder',
+      "export a checkpoint: as a plain Hugging Face folder (a LoRA checkpoint merged into its base), as a LoRA checkpoint's PEFT adapter alone, or (cwb-gpt models) as ONNX checked by running it with onnxruntime-node against the engine",
     )
     .argument('<checkpoint>', 'a checkpoint folder, RUN:STEP, or base')
-    .addOption(new Option('--format <format>', 'onnx, or hf for a Hugging Face folder').choices(['onnx', 'hf']).default('onnx'))
-    .option('--out <path>', 'the .onnx file (default: <workspace>/exports/) or the new Hugging Face folder (required for hf)')
-    .option('--teacher', "export the checkpoint's EMA teacher (Co-rewarding-II) instead of the model")
+    .addOption(
+      new Option(
+        '--format <format>',
+        "hf: a Hugging Face folder (LoRA: adapters merged, float32); peft: a LoRA checkpoint's adapter folder alone; onnx: an .onnx file (cwb-gpt models only)",
+      )
+        .choices(['onnx', 'hf', 'peft'])
+        .default('onnx'),
+    )
+    .option('--out <path>', 'the .onnx file (default: <workspace>/exports/), or the new folder (required for hf and peft)')
+    .option('--teacher', "export the checkpoint's EMA teacher (Co-rewarding-II; for LoRA its adapters) instead of the model")
+    .addOption(baseOption())
     .addOption(
       new Option('--prompts <n>', 'prompts of random tokens the ONNX check compares logits on')
         .default(4)
@@ -76,18 +84,33 @@ export function exportModelCommand(): Command {
     )
     .option('--json', 'print the result as the last stdout line')
     .action(async (spec: string, options: ExportOptions) => {
-      if (options.format === 'hf' && !options.out)
-        throw new UsageError('--format hf needs --out <folder>: the new folder to write')
+      if (options.format !== 'onnx' && !options.out)
+        throw new UsageError(`--format ${options.format} needs --out <folder>: the new folder to write`)
       const { dir, store } = openWorkspaceStore(options)
       try {
         const weights = options.teacher ? 'teacher' : 'model'
-        if (options.format === 'hf') {
-          const resolved = resolveCheckpointRef(store.db, spec)
-          const files = exportHfFolder(resolved.path, options.out!, weights)
-          if (options.json) return printJson({ folder: options.out, files })
-          process.stdout.write(`Wrote ${options.out}: ${files.map((f) => f.name).join(', ')}\n`)
+        if (options.format !== 'onnx') {
+          const result = exportHf(store.db, {
+            checkpoint: spec,
+            out: options.out!,
+            weights,
+            format: options.format,
+            base: options.base,
+          })
+          if (options.json) return printJson(result)
+          const what =
+            result.kind === 'lora'
+              ? options.format === 'peft'
+                ? `the ${options.teacher ? "EMA teacher's " : ''}LoRA adapter`
+                : `${options.teacher ? 'the EMA teacher' : 'the model'} with its adapters merged into ${result.base}`
+              : options.teacher
+                ? 'the EMA teacher'
+                : 'the model'
+          process.stdout.write(`Wrote ${result.folder} (${what}): ${result.files.map((f) => f.name).join(', ')}\n`)
           return
         }
+        if (options.base !== undefined)
+          throw new UsageError('--base applies to LoRA checkpoints, which export with --format hf or peft')
         progress(`Exporting ${spec} to ONNX and checking it against the engine on ${options.prompts} prompt(s)...`)
         const result = await exportCheckpointOnnx(store.db, dir, {
           checkpoint: spec,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { Command, Option } from 'commander'
-import type { MemoryPlan, PlanLora } from '../../engine/memory-plan'
+import type { MemoryPlan } from '../../engine/memory-plan'
 import { rewardModeIds } from '../../engine/rewards'
 import type { RunConfig } from '../../engine/run-config'
 import { modelFolder } from '../checkpoint-option'
@@ -19,34 +19,10 @@ interface TrainOptions extends WorkspaceOptions {
   plan?: boolean
 }
 
-/** The memory plan of a run config: its starting checkpoint's config.json (an adapter folder's base's), on the backend useBackend picks. */
+/** The memory plan of a run config from its starting checkpoint, on the backend the trainer will use. */
 async function planRun(config: RunConfig, options: TrainOptions): Promise<MemoryPlan> {
-  const { memoryPlan, planModelFromConfig, backendMemoryLimit } = await import('../../engine/memory-plan')
-  const { isAdapterFolder, adapterBase, readAdapterConfig } = await import('../../engine/checkpoint/adapter')
-  const { useBackend } = await import('../../engine/backend')
-  let folder = modelFolder(config.checkpoint, options)
-  let lora: PlanLora | null | undefined = config.lora
-  if (isAdapterFolder(folder)) {
-    // A LoRA checkpoint: the base's architecture, and the adapter's settings unless the run config gives its own.
-    if (!lora) {
-      const { settings } = readAdapterConfig(folder)
-      lora = { rank: settings.rank, alpha: settings.alpha, target_modules: settings.targetModules, dropout: settings.dropout }
-    }
-    folder = adapterBase(folder)
-  }
-  const file = join(folder, 'config.json')
-  let raw: Record<string, unknown>
-  try {
-    raw = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>
-  } catch (error) {
-    throw new Error(`cannot read the model config ${file}: ${(error as Error).message}`, { cause: error })
-  }
-  const { backend } = await useBackend()
-  return memoryPlan(
-    planModelFromConfig(raw, file),
-    { ...config, lora },
-    { name: backend, limitBytes: backendMemoryLimit(backend) },
-  )
+  const { runPlan } = await import('../../services/run-plan')
+  return runPlan(modelFolder(config.checkpoint, options), config)
 }
 
 const pct = (value: number | undefined): string => (value === undefined ? '-' : `${(value * 100).toFixed(1)}%`)

@@ -6,26 +6,52 @@
 // for the rewrites); ground truth, majority voting and Co-rewarding-II run on the other. Self-certainty and entropy
 // exist in neither, so those runs are refused. Scale-dependent values (learning rate, batch size, lengths, epochs)
 // are the reference's unless `keepHparams`, because the local run's are sized for a ~1M-parameter model.
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
+//
+// The model verl trains is --model, else the run's own starting checkpoint (a Hugging Face folder or hub id). A LoRA
+// run (its config's `lora` block, or a LoRA adapter checkpoint as the model) trains LoRA on verl too: its rank, alpha
+// and target modules become verl's `actor_rollout_ref.model.lora_rank / lora_alpha / target_modules`, and the model
+// path is the adapter's base.
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Db } from '../../store/database'
 import { getRun } from '../../store/runs'
+import type { Run } from '../../store/runs'
+import { adapterBase, isAdapterFolder, readAdapterConfig } from '../../engine/checkpoint/adapter'
+import { readJson } from '../../engine/checkpoint/folder'
+import { looksLikeHubId } from '../../engine/checkpoint/hub-cache'
+import type { LoraSettings } from '../../engine/model/lora'
 import { rewardMode } from '../../engine/rewards'
-import { emaConfig, klCoefficient } from '../../engine/run-config'
+import { emaConfig, klCoefficient, loraSettings } from '../../engine/run-config'
 import type { RunConfig } from '../../engine/run-config'
+import { checkpointFromStore } from '../../services/checkpoint-spec'
 import { exportDataset, exportVerlFile } from '../export/export'
 
 export interface VerlExportOptions {
   out: string
-  /** Hugging Face model id or path for actor_rollout_ref.model.path. */
-  model: string
+  /**
+   * Hugging Face model id or path for actor_rollout_ref.model.path, or a LoRA adapter checkpoint (its base is the path);
+   * default: the run's starting checkpoint.
+   */
+  model?: string
+  /** A LoRA adapter's base folder, when it moved from where the adapter says. */
+  base?: string
   gpus?: number
   nodes?: number
   keepHparams?: boolean
 }
 
+/** What verl trains: the model path, and LoRA's settings for a LoRA run. */
+export interface VerlModel {
+  path: string
+  lora?: LoraSettings
+}
+
 export interface VerlExport {
   fork: 'Co-rewarding-I' | 'Co-rewarding-II'
+  /** actor_rollout_ref.model.path. */
+  model: string
+  /** LoRA's rank, alpha and target modules when verl trains adapters, else null. */
+  lora: { rank: number; alpha: number; target_modules: string[] } | null
   overrides: string[]
   files: { script: string; readme: string; train: string[]; validation: string }
 }
@@ -72,10 +98,69 @@ export function modeOverrides(config: RunConfig, trainFiles: { original: string;
   }
 }
 
+/** verl's LoRA keys (its FSDP LoRA support: PEFT over the base, vLLM loading the base from safetensors). */
+export function loraOverrides(lora: LoraSettings | undefined): string[] {
+  if (!lora) return []
+  return [
+    `actor_rollout_ref.model.lora_rank=${lora.rank}`,
+    `actor_rollout_ref.model.lora_alpha=${lora.alpha}`,
+    `actor_rollout_ref.model.target_modules=[${lora.targetModules.join(',')}]`,
+    'actor_rollout_ref.rollout.load_format=safetensors',
+  ]
+}
+
+const NEEDS_MODEL =
+  'name the Hugging Face model verl should train with --model (a folder, a hub id such as Qwen/Qwen3-1.7B-Base, or a LoRA checkpoint)'
+
+/**
+ * The model verl trains: `options.model`, else the run's starting checkpoint. A LoRA adapter folder stands for its base
+ * (checked as `adapterBase` checks it); a hub id not in the local cache is passed on as it is (verl downloads it). LoRA
+ * settings come from the run config's `lora` block, else from the adapter.
+ */
+export function verlModel(db: Db, run: Run, options: Pick<VerlExportOptions, 'model' | 'base'>): VerlModel {
+  const config = run.config as unknown as RunConfig
+  const runLora = loraSettings(config)
+  const start = run.environment.start_checkpoint
+  const spec =
+    options.model ??
+    (typeof config.checkpoint === 'string' && looksLikeHubId(config.checkpoint) && !existsSync(config.checkpoint)
+      ? config.checkpoint
+      : typeof start === 'string'
+        ? start
+        : config.checkpoint)
+  if (spec === undefined || spec === null || spec === '')
+    throw new Error(`Run ${run.id} started from the workbench's shipped cwb-gpt model, which verl cannot train: ${NEEDS_MODEL}.`)
+  let folder: string | undefined
+  try {
+    folder = checkpointFromStore(db, spec)
+  } catch (error) {
+    if (options.model === undefined)
+      throw new Error(
+        `Run ${run.id}'s starting checkpoint ${spec} is not found here (${(error as Error).message}); ${NEEDS_MODEL}.`,
+        {
+          cause: error,
+        },
+      )
+    return { path: spec, lora: runLora } // a hub id verl will download, or a path on the cluster
+  }
+  if (isAdapterFolder(folder)) {
+    const { settings } = readAdapterConfig(folder)
+    return { path: adapterBase(folder, options.base), lora: runLora ?? settings }
+  }
+  const configFile = join(folder, 'config.json')
+  if (existsSync(configFile) && readJson(configFile).model_type === 'cwb-gpt') {
+    throw new Error(
+      `${options.model === undefined ? `Run ${run.id} started from ${folder}, ` : `${folder} is `}the workbench's own cwb-gpt model, which verl cannot train: ${NEEDS_MODEL}.`,
+    )
+  }
+  // A hub id named as such stays one, so the script runs where that id resolves (the cluster's own cache).
+  return { path: looksLikeHubId(spec) && !existsSync(spec) ? spec : folder, lora: runLora }
+}
+
 /** Every override of a run, mode keys first; `$DATA` and `$OUT` are set by the launch script. */
 export function verlOverrides(
   config: RunConfig,
-  options: Omit<VerlExportOptions, 'out'>,
+  options: Omit<VerlExportOptions, 'out' | 'model'> & { model: VerlModel },
   files: { train: string; rewrite?: string; validation: string },
 ): string[] {
   const scale = options.keepHparams
@@ -93,7 +178,8 @@ export function verlOverrides(
     `data.val_files=${files.validation}`,
     ...Object.entries(scale).map(([key, value]) => `${key}=${value}`),
     ...(options.keepHparams ? [`trainer.total_training_steps=${config.steps}`] : []),
-    `actor_rollout_ref.model.path=${options.model}`,
+    `actor_rollout_ref.model.path=${options.model.path}`,
+    ...loraOverrides(options.model.lora),
     `actor_rollout_ref.rollout.n=${config.rollouts}`,
     `actor_rollout_ref.rollout.temperature=${config.temperature}`,
     `actor_rollout_ref.rollout.top_p=${config.top_p}`,
@@ -114,8 +200,7 @@ export function verlOverrides(
   ]
 }
 
-const shellQuote = (text: string): string =>
-  /^[\w@%+=:,./$'[\]-]+$/.test(text) && !text.includes("'") ? text : `"${text.replace(/(["\\`])/g, '\\$1')}"`
+const shellQuote = (text: string): string => (/^[\w@%+=:,./$-]+$/.test(text) ? text : `"${text.replace(/(["\\`])/g, '\\$1')}"`)
 
 function launchScript(fork: VerlExport['fork'], overrides: string[], runName: string): string {
   return `#!/usr/bin/env bash
@@ -135,15 +220,27 @@ ${overrides.map((o) => `  ${shellQuote(o)}`).join(' \\\n')} \\
 `
 }
 
-function readme(fork: VerlExport['fork'], config: RunConfig, options: VerlExportOptions, files: VerlExport['files']): string {
+function loraLine(model: VerlModel): string {
+  if (!model.lora) return ''
+  const { rank, alpha, targetModules } = model.lora
+  return `\nLoRA, as the run trained: rank ${rank}, alpha ${alpha}, target modules ${targetModules.join(', ')} (\`actor_rollout_ref.model.lora_rank\`, \`lora_alpha\`, \`target_modules\`; verl applies LoRA through PEFT with the FSDP backends and loads the base into vLLM from safetensors). verl starts fresh adapters over \`${model.path}\`; to start from this run's trained weights instead, export them merged (\`cwb export-model RUN:STEP --format hf --out DIR\`) and pass that folder with --model.\n`
+}
+
+function readme(
+  fork: VerlExport['fork'],
+  config: RunConfig,
+  options: VerlExportOptions,
+  model: VerlModel,
+  files: VerlExport['files'],
+): string {
   return `# ${config.name} on verl (${fork})
 
 Exported by the Co-rewarding Workbench from a ${config.mode} run. Scale-dependent settings are ${
     options.keepHparams
       ? "the local run's (--keep-hparams)"
       : "the reference's (batch 128, lengths 512 + 3072, lr 3e-6, 3 epochs)"
-  }; mode keys, G = ${config.rollouts}, temperature ${config.temperature}, KL ${klCoefficient(config)} (low_var_kl; the mode default is ${rewardMode(config.mode).klCoef}), test every ${config.validation.every} and save every ${config.checkpoint_every} steps come from the run.
-
+  }; mode keys, G = ${config.rollouts}, temperature ${config.temperature}, KL ${klCoefficient(config)} (low_var_kl; the mode default is ${rewardMode(config.mode).klCoef}), test every ${config.validation.every} and save every ${config.checkpoint_every} steps come from the run. The model is \`${model.path}\`.
+${loraLine(model)}
 Files: ${[...files.train, files.validation].map((f) => `\`data/${f.split('/').at(-1)}\``).join(', ')}, \`launch.sh\`.
 
 ## One node
@@ -170,6 +267,7 @@ export function exportRunToVerl(db: Db, runSpec: string, options: VerlExportOpti
   if (run.origin !== 'local') throw new Error(`Run ${run.id} was imported from ${run.origin}; export a local run.`)
   const config = run.config as unknown as RunConfig
   modeOverrides(config, { original: '' }) // refuses self-certainty and entropy before writing anything
+  const model = verlModel(db, run, options) // and a model verl cannot train
   const fork: VerlExport['fork'] = config.mode === 'co_rewarding_i' ? 'Co-rewarding-I' : 'Co-rewarding-II'
   const dataDir = join(options.out, 'data')
   mkdirSync(dataDir, { recursive: true })
@@ -195,14 +293,19 @@ export function exportRunToVerl(db: Db, runSpec: string, options: VerlExportOpti
   const validation = join(dataDir, 'validation.parquet')
   exportVerlFile(db, config.dataset, { file: validation, split: config.validation_split, labelledOnly: true })
   const inData = (file: string): string => `$DATA/${file.split('/').at(-1)}`
-  const overrides = verlOverrides(config, options, {
-    train: inData(train[0]!),
-    rewrite: train[1] && inData(train[1]),
-    validation: inData(validation),
-  })
+  const overrides = verlOverrides(
+    config,
+    { ...options, model },
+    {
+      train: inData(train[0]!),
+      rewrite: train[1] && inData(train[1]),
+      validation: inData(validation),
+    },
+  )
   const files = { script: join(options.out, 'launch.sh'), readme: join(options.out, 'README.md'), train, validation }
   writeFileSync(files.script, launchScript(fork, overrides, config.name))
   chmodSync(files.script, 0o755)
-  writeFileSync(files.readme, readme(fork, config, options, files))
-  return { fork, overrides, files }
+  writeFileSync(files.readme, readme(fork, config, options, model, files))
+  const lora = model.lora ? { rank: model.lora.rank, alpha: model.lora.alpha, target_modules: model.lora.targetModules } : null
+  return { fork, model: model.path, lora, overrides, files }
 }

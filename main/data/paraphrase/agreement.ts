@@ -1,7 +1,8 @@
 // The agreement preview: before training Co-rewarding-I on a pair, sample a checkpoint G times on the original and
 // on each paraphrase and compare their majority answers, as the trainer's vote would (exact strings, empty answers
 // not voting). A pair whose majorities differ gives the policy a label for another problem: it deserves a look.
-import { SYSTEM_PROMPT } from '../../engine/prompt'
+// The checkpoint may be of any family the engine runs (cwb-gpt, a Hugging Face qwen2 / qwen3 / llama folder, a LoRA
+// checkpoint over its base), prompted with its own template and system message.
 import { majorityVote } from '../../engine/answers/vote'
 
 export interface AgreementPair {
@@ -45,19 +46,19 @@ export async function agreementPreview(pairs: readonly AgreementPair[], options:
   const { extractAnswer } = await import('../../engine/answers/extract')
   const { useBackend } = await import('../../engine/backend')
   const { promptFor } = await import('../../engine/evaluate')
-  const { loadModel } = await import('../../engine/model/load')
+  const { openProbedModel } = await import('../../engine/checkpoint/probe')
   const { generate, tfjsLogits } = await import('../../engine/sampling')
   await useBackend()
-  const model = loadModel(options.folder)
+  const model = openProbedModel(options.folder)
   const { tokenizer } = model
-  const context = model.config.max_position_embeddings
+  const context = model.contextTokens
   const wanted = options.maxNewTokens ?? DEFAULT_MAX_NEW_TOKENS
   const results: PairAgreement[] = []
   try {
     for (const [i, pair] of pairs.entries()) {
       if (options.signal?.aborted) break
       const texts = [pair.question, ...pair.paraphrases.map((p) => p.text)]
-      const prompts = texts.map((text) => promptFor(tokenizer, SYSTEM_PROMPT, text))
+      const prompts = texts.map((text) => promptFor(tokenizer, model.systemPrompt, text))
       const longest = Math.max(...prompts.map((p) => p.length))
       const budget = Math.min(wanted, context - longest)
       if (budget < 1) {
@@ -65,14 +66,15 @@ export async function agreementPreview(pairs: readonly AgreementPair[], options:
           `Record ${pair.record}: a prompt of ${longest} tokens leaves no room in the model's context of ${context} tokens (${options.folder}/config.json max_position_embeddings); choose a model with a longer context.`,
         )
       }
-      const completions = await generate(tfjsLogits(model.transformer), prompts, {
+      const completions = await generate(tfjsLogits(model.model), prompts, {
         temperature: options.temperature ?? 1,
         topP: 1,
         maxNewTokens: budget,
         samples: options.samples,
         seed: (options.seed ?? 0) + i,
         eosTokenId: tokenizer.eosTokenId,
-        padTokenId: tokenizer.padTokenId,
+        stopTokenIds: model.stopTokenIds,
+        padTokenId: model.padTokenId,
       })
       const answersOf = (prompt: number): string[] =>
         completions.filter((c) => c.prompt === prompt).map((c) => extractAnswer(tokenizer.decode(c.tokens)) ?? '')
@@ -95,7 +97,7 @@ export async function agreementPreview(pairs: readonly AgreementPair[], options:
       await new Promise((resolve) => setImmediate(resolve))
     }
   } finally {
-    model.transformer.dispose()
+    model.dispose()
   }
   return results
 }

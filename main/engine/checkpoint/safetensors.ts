@@ -397,3 +397,57 @@ export function toFloat32(tensor: TensorData): Float32Array {
       return Float32Array.from(tensor.data)
   }
 }
+
+/** One tensor of a streamed file: its name, dtype and shape now, its values only when its turn comes. */
+export interface StreamedTensor {
+  name: string
+  dtype: Dtype
+  shape: number[]
+  values(): TensorData['data']
+}
+
+/**
+ * Writes a safetensors file one tensor at a time, in the order given: the header is laid out from the names, dtypes
+ * and shapes, then each tensor's values are asked for, written and dropped, so at most one tensor is in memory.
+ * Through a temporary sibling, flushed, then renamed, as `writeSafetensors`.
+ */
+export function writeSafetensorsStreamed(file: string, tensors: StreamedTensor[], metadata: Record<string, string> = {}): void {
+  requireLittleEndian()
+  const entries: string[] = Object.keys(metadata).length > 0 ? [`"${METADATA_KEY}":${JSON.stringify(metadata)}`] : []
+  let bytes = 0
+  const seen = new Set<string>()
+  for (const { name, dtype, shape } of tensors) {
+    if (name === METADATA_KEY || seen.has(name))
+      throw new Error(`Cannot write ${file}: tensor name "${name}" is reserved or repeated.`)
+    seen.add(name)
+    const size = byteSize(dtype, shape)
+    entries.push(`${JSON.stringify(name)}:${JSON.stringify({ dtype, shape, data_offsets: [bytes, bytes + size] })}`)
+    bytes += size
+  }
+  const json = Buffer.from(`{${entries.join(',')}}`, 'utf8')
+  const header = Buffer.alloc(LENGTH_BYTES + json.length + ((ALIGNMENT - (json.length % ALIGNMENT)) % ALIGNMENT), ' ')
+  header.writeBigUInt64LE(BigInt(header.length - LENGTH_BYTES), 0)
+  json.copy(header, LENGTH_BYTES)
+  const temporary = join(dirname(file), `.${basename(file)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`)
+  try {
+    const fd = openSync(temporary, 'wx')
+    try {
+      const put = (chunk: Uint8Array): void => {
+        for (let done = 0; done < chunk.length;) done += writeSync(fd, chunk, done, chunk.length - done)
+      }
+      put(header)
+      for (const tensor of tensors) {
+        const data = tensor.values()
+        checkTensor(tensor.name, { dtype: tensor.dtype, shape: tensor.shape, data } as TensorData, file)
+        put(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
+      }
+      fsyncSync(fd)
+    } finally {
+      closeSync(fd)
+    }
+    renameSync(temporary, file)
+  } catch (error) {
+    rmSync(temporary, { force: true })
+    throw new Error(`Cannot write ${file}: ${(error as Error).message}`, { cause: error })
+  }
+}

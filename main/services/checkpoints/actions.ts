@@ -4,7 +4,8 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writ
 import { basename, dirname, join, resolve } from 'node:path'
 import { CHECKPOINT_AUTO_TAGS, isLiveStatus } from '../../../preload/contract'
 import type { CheckpointRef, CheckpointWeights, Result } from '../../../preload/contract'
-import { exportHfFolder } from '../../engine/checkpoint/hf-export'
+import { exportedKind, exportModelFolder } from '../../engine/checkpoint/hf-export'
+import type { ModelExport } from '../../engine/checkpoint/hf-export'
 import { isRewardModeId, rewardModeIds } from '../../engine/rewards'
 import { defaultRunConfig } from '../../engine/run-config'
 import { getCheckpoint, listRunCheckpoints, refreshBestTags, removeCheckpoint, tagCheckpoint } from '../../store/checkpoints'
@@ -17,8 +18,8 @@ import type { Job } from '../jobs'
 import { isWithin } from '../paths'
 import { createQueuedRun, diskBytes } from '../run-owner'
 import { validateRunConfig } from '../run-validation'
-import { loadProbed, probeSet } from './behaviour'
-import { inspectFolder, weightsFile } from './inspect'
+import { loadProbed, openProbed, probeSet } from './behaviour'
+import { inspectFolder } from './inspect'
 import { resolveCheckpointRef } from './ref'
 import { checkpointTable } from './table'
 
@@ -37,13 +38,12 @@ export async function evaluateCheckpoint(
   })
   const { useBackend } = await import('../../engine/backend')
   const { evaluate, promptFor } = await import('../../engine/evaluate')
-  const { SYSTEM_PROMPT } = await import('../../engine/prompt')
   await useBackend()
-  const model = await loadProbed(resolved, false)
+  const model = await openProbed(resolved, false)
   const { samples } = params
   try {
-    const context = model.config.max_position_embeddings
-    const longest = Math.max(...probe.questions.map((q) => promptFor(model.tokenizer, SYSTEM_PROMPT, q.question).length))
+    const context = model.contextTokens
+    const longest = Math.max(...probe.questions.map((q) => promptFor(model.tokenizer, model.systemPrompt, q.question).length))
     if (longest + params.maxNewTokens > context) {
       throw new ApiError(
         'invalid_request',
@@ -51,11 +51,13 @@ export async function evaluateCheckpoint(
       )
     }
     const result = await evaluate(
-      model.transformer,
+      model.model,
       model.tokenizer,
       probe.questions.map((q) => ({ question: q.question, answer: q.gt ?? '' })),
       {
-        systemPrompt: SYSTEM_PROMPT,
+        systemPrompt: model.systemPrompt,
+        stopTokenIds: model.stopTokenIds,
+        padTokenId: model.padTokenId,
         maxNewTokens: params.maxNewTokens,
         samples,
         temperature: params.temperature,
@@ -75,11 +77,28 @@ export async function evaluateCheckpoint(
       majK: result.majK ?? null,
     }
   } finally {
-    model.transformer.dispose()
+    model.dispose()
   }
 }
 
 const fileName = (label: string): string => label.replace(/[^\w.-]+/g, '-').replace(/^-+|-+$/g, '') || 'checkpoint'
+
+/** ONNX export is the workbench's own cwb-gpt's: the Hugging Face families are refused, saying what to do instead. */
+function refuseOnnxExport(path: string): void {
+  let kind: string
+  try {
+    kind = exportedKind(path)
+  } catch {
+    return // loading it says what is wrong
+  }
+  if (kind === 'cwb-gpt') return
+  throw new ApiError(
+    'invalid_request',
+    `${path} is ${kind === 'lora' ? 'a LoRA adapter over a Hugging Face model' : 'a Hugging Face model'}: export-model writes ONNX for the workbench's cwb-gpt models only. ` +
+      'The engine runs qwen2 / qwen3 / llama on onnxruntime by itself (--engine onnx, logprob_engine "onnx"); for a standalone ONNX file, export a Hugging Face folder ' +
+      '(--format hf, adapters merged) and convert it with Hugging Face Optimum (optimum-cli export onnx --model DIR OUT).',
+  )
+}
 
 /** Exports to ONNX, writes the file atomically, and checks the written bytes against the engine's logits. */
 export async function exportCheckpointOnnx(
@@ -88,6 +107,7 @@ export async function exportCheckpointOnnx(
   params: { checkpoint: CheckpointRef; weights?: CheckpointWeights; out?: string; prompts?: number },
 ): Promise<Result<'checkpoints.exportOnnx'>> {
   const resolved = resolveCheckpointRef(db, params.checkpoint)
+  refuseOnnxExport(resolved.path)
   const weights = params.weights ?? 'model'
   const name = `${fileName(resolved.run && resolved.checkpoint ? `${resolved.run.name}-step-${resolved.checkpoint.step}` : basename(resolved.path))}${weights === 'teacher' ? '-teacher' : ''}.onnx`
   let file = resolve(params.out ?? join(workspace, 'exports', name))
@@ -201,14 +221,27 @@ export function changeTags(db: Db, id: number, add: string[], remove: string[]):
   return { checkpoint: id, tags: checkpointTable(db, checkpoint.runId).checkpoints.find((c) => c.id === id)!.tags }
 }
 
-/** Writes a checkpoint (its model, or its EMA teacher as the model) as a Hugging Face folder. */
+/**
+ * Writes a checkpoint (its model, or its EMA teacher as the model) as a plain folder: a Hugging Face folder (a LoRA
+ * checkpoint's adapters merged into its base) or, with format 'peft', a LoRA checkpoint's adapter alone.
+ */
 export function exportHf(db: Db, params: HandlerParams<'checkpoints.exportHf'>): Result<'checkpoints.exportHf'> {
   const resolved = resolveCheckpointRef(db, params.checkpoint)
-  if (params.weights === 'teacher') weightsFile(resolved, 'teacher')
   const folder = resolve(params.out)
+  let exported: ModelExport
   try {
-    return { folder, files: exportHfFolder(resolved.path, folder, params.weights) }
+    exported = exportModelFolder(resolved.path, folder, {
+      weights: params.weights,
+      format: params.format,
+      base: params.base,
+    })
   } catch (error) {
-    throw new ApiError('conflict', (error as Error).message)
+    const message = (error as Error).message
+    // A folder in the way or a missing teacher is a conflict (as elsewhere); anything else is the request's mistake.
+    throw new ApiError(
+      /not an empty folder|is in the way|keep an EMA teacher/.test(message) ? 'conflict' : 'invalid_request',
+      message,
+    )
   }
+  return { folder: exported.folder, kind: exported.kind, base: exported.base ?? null, files: exported.files }
 }

@@ -4,7 +4,7 @@ import type { BehaviourDiffResult } from '../../../preload/contract'
 import { diffBehaviour, summaryLine } from '../../engine/checkpoint/diff'
 import type { ProbeQuestion } from '../../engine/checkpoint/diff'
 import { TEACHER_FILE } from '../../engine/checkpoint/hf-export'
-import type { ProbeEngine } from '../../engine/checkpoint/probe'
+import type { ProbedModel, ProbeEngine } from '../../engine/checkpoint/probe'
 import type { LanguageModel } from '../../engine/model/load'
 import type { Db } from '../../store/database'
 import { datasetNames, datasetRecords, datasetSplits, findDataset } from '../../store/datasets'
@@ -112,6 +112,21 @@ export async function loadProbed(resolved: ResolvedCheckpoint, teacher: boolean)
   }
 }
 
+/**
+ * Loads a checkpoint's model to probe or evaluate it, whatever its family (cwb-gpt, a Hugging Face qwen2 / qwen3 /
+ * llama folder, a LoRA checkpoint over its base), or (teacher) its EMA teacher; a folder that cannot be loaded is
+ * the caller's mistake, with the engine's reason.
+ */
+export async function openProbed(resolved: ResolvedCheckpoint, teacher: boolean): Promise<ProbedModel> {
+  if (teacher) weightsFile(resolved, 'teacher')
+  const { openProbedModel } = await import('../../engine/checkpoint/probe')
+  try {
+    return openProbedModel(resolved.path, { teacher })
+  } catch (error) {
+    throw new ApiError('invalid_request', `${resolved.label}: ${(error as Error).message}`)
+  }
+}
+
 export type DiffParams = Omit<HandlerParams<'checkpoints.diff'>, 'job'>
 
 /** The behaviour diff, for the service and `cwb diff`: probe A, then B (or A's teacher), with the same seeds. */
@@ -133,7 +148,7 @@ export async function runBehaviourDiff(
   if (probe.questions.length === 0)
     throw new ApiError('invalid_request', `Dataset "${probe.dataset}" has no questions to probe in that split.`)
   const { useBackend } = await import('../../engine/backend')
-  const { probeModel, probedModel } = await import('../../engine/checkpoint/probe')
+  const { probeModel } = await import('../../engine/checkpoint/probe')
   await useBackend()
   const sides = [
     { resolved: a, teacher: false, stage: `A: ${a.label}` },
@@ -142,10 +157,10 @@ export async function runBehaviourDiff(
   const answers = []
   for (const side of sides) {
     options.signal?.throwIfAborted()
-    const model = await loadProbed(side.resolved, side.teacher)
+    const model = await openProbed(side.resolved, side.teacher)
     try {
       answers.push(
-        await probeModel(probedModel(model), probe.questions, {
+        await probeModel(model, probe.questions, {
           samples: params.samples,
           temperature: params.temperature,
           seed: params.seed,
@@ -156,7 +171,7 @@ export async function runBehaviourDiff(
         }),
       )
     } finally {
-      model.transformer.dispose()
+      model.dispose()
     }
   }
   const { rows, summary } = diffBehaviour(probe.questions, answers[0]!, answers[1]!)

@@ -17,7 +17,7 @@ import { checkpointTable } from './table'
 
 /** One checkpoint: its config, files, metrics and tags, and its lineage (base, previous, parent, children). */
 export async function checkpointDetail(db: Db, resolved: ResolvedCheckpoint): Promise<CheckpointDetail> {
-  const { config, modelType, parameters } = await inspectFolder(resolved.path)
+  const { config, modelType, parameters, adapter } = await inspectFolder(resolved.path)
   const { checkpoint, run } = resolved
   const row = run && checkpoint ? checkpointTable(db, run.id).checkpoints.find((c) => c.id === checkpoint.id) : undefined
   const metrics = run && checkpoint ? metricsAtStep(db, run.id, checkpoint.step) : []
@@ -34,6 +34,16 @@ export async function checkpointDetail(db: Db, resolved: ResolvedCheckpoint): Pr
     modelType,
     parameters,
     files: listCheckpointFiles(resolved.path),
+    ...(adapter && {
+      adapter: {
+        rank: adapter.settings.rank,
+        alpha: adapter.settings.alpha,
+        dropout: adapter.settings.dropout,
+        targetModules: adapter.settings.targetModules,
+        base: adapter.base,
+        parameters: adapter.parameters,
+      },
+    }),
     hasTeacher: existsSync(join(resolved.path, TEACHER_FILE)),
     metrics,
     heldOut: row?.heldOut ?? null,

@@ -9,7 +9,7 @@ import { ADAPTER_WEIGHTS_FILE, adapterBase, isAdapterFolder, readAdapterConfig }
 import { openWeightFiles } from '../../engine/checkpoint/hf-weights'
 import { readSafetensorsHeader } from '../../engine/checkpoint/safetensors'
 import { decoderWeightShapes } from '../../engine/model/families/decoder-config'
-import { HF_FAMILIES, parseDecoderConfig } from '../../engine/model/families/index'
+import { ALL_MODEL_TYPES, HF_FAMILIES, parseDecoderConfig } from '../../engine/model/families/index'
 import type { LoraSettings } from '../../engine/model/lora'
 import { parseModelConfig, SUPPORTED_MODEL_TYPES, weightShapes } from '../../engine/model/config'
 import { ApiError } from '../dispatch'
@@ -28,7 +28,8 @@ const readJsonObject = (file: string): Record<string, unknown> => {
   return value as Record<string, unknown>
 }
 
-const supportedText = (): string => SUPPORTED_MODEL_TYPES.map((type) => `"${type}"`).join(', ')
+/** Every model_type the engine loads: cwb-gpt and the Hugging Face families. */
+const supportedText = (): string => ALL_MODEL_TYPES.map((type) => `"${type}"`).join(', ')
 
 /**
  * Checks a folder as the engine would load it, from the headers only (no weights are read): Hugging Face layout,

@@ -1,8 +1,8 @@
 // The launch form's state: values generated from the run config's JSON Schema, each mode's defaults for the
-// fields the user has not touched, presets, a seed sweep, and validation as the user types (the host checks
-// the config exactly as the trainer will; issues come back per field).
+// fields the user has not touched, presets, a seed sweep, and validation and the memory plan as the user types (the
+// host checks the config exactly as the trainer will; issues come back per field).
 import { computed, ref, watch } from 'vue'
-import type { ConfigPreset, FieldIssue, Result } from '../../../preload/contract'
+import type { ConfigPreset, FieldIssue, MemoryPlan, Result } from '../../../preload/contract'
 import { api, ApiCallError } from '../api/client'
 
 /** The part of JSON Schema (draft 2020-12, as zod writes it) the form understands. */
@@ -19,12 +19,49 @@ export interface FieldSchema {
   maxLength?: number
   properties?: Record<string, FieldSchema>
   prefixItems?: FieldSchema[]
+  /** An array's items: `{ type: 'string', enum: [...] }` is a multi-select. */
+  items?: FieldSchema | false
+  minItems?: number
+  /** `[object, { type: 'null' }]` is an optional group (null = off), like `lora`. */
+  anyOf?: FieldSchema[]
 }
 
 export type Config = Record<string, unknown>
 type FormSource = Result<'runs.form'>
 
 export const isGroup = (schema: FieldSchema): boolean => schema.type === 'object' && schema.properties !== undefined
+
+/** The object of an optional group (`anyOf: [object, null]`, e.g. `lora`), else undefined. */
+export function optionalGroup(schema: FieldSchema): FieldSchema | undefined {
+  const branches = schema.anyOf ?? []
+  if (branches.length !== 2 || !branches.some((branch) => branch.type === 'null')) return undefined
+  return branches.find(isGroup)
+}
+
+/** A multi-select: an array of enum values (`lora.target_modules`). */
+export const isMultiSelect = (schema: FieldSchema): boolean =>
+  schema.type === 'array' && typeof schema.items === 'object' && Array.isArray(schema.items.enum)
+
+/** A multi-select's choices that stand for all the others and go alone (PEFT's "all-linear"). */
+export const EXCLUSIVE_CHOICES = ['all-linear']
+
+/**
+ * What an optional group starts with when it is switched on, where its schema gives no default: LoRA's usual
+ * rank 16, alpha 32 on the attention projections.
+ */
+export const GROUP_STARTS: Record<string, Config> = {
+  lora: { rank: 16, alpha: 32, target_modules: ['q_proj', 'k_proj', 'v_proj', 'o_proj'], dropout: 0 },
+}
+
+/** An optional group's value when switched on: each field's schema default, else GROUP_STARTS'. */
+export function groupStart(key: string, group: FieldSchema): Config {
+  const start: Config = {}
+  for (const [inner, field] of Object.entries(group.properties ?? {})) {
+    const value = field.default !== undefined ? field.default : GROUP_STARTS[key]?.[inner]
+    if (value !== undefined) start[inner] = JSON.parse(JSON.stringify(value)) as unknown
+  }
+  return start
+}
 
 export function getAt(config: Config, path: string): unknown {
   let value: unknown = config
@@ -45,7 +82,8 @@ export function setAt(config: Config, path: string, value: unknown): void {
   target[parts[parts.length - 1]!] = value
 }
 
-/** Every field path the schema describes (groups are walked; tuples like adam_betas are one field). */
+/** Every field path the schema describes (groups are walked; tuples like adam_betas and optional groups like lora are
+ * one field each). */
 export function leafPaths(schema: FieldSchema, prefix = ''): string[] {
   return Object.entries(schema.properties ?? {}).flatMap(([key, field]) =>
     isGroup(field) ? leafPaths(field, `${prefix}${key}.`) : [`${prefix}${key}`],
@@ -54,7 +92,7 @@ export function leafPaths(schema: FieldSchema, prefix = ''): string[] {
 
 export function fieldAt(schema: FieldSchema, path: string): FieldSchema | undefined {
   let field: FieldSchema | undefined = schema
-  for (const part of path.split('.')) field = field?.properties?.[part]
+  for (const part of path.split('.')) field = (field && optionalGroup(field))?.properties?.[part] ?? field?.properties?.[part]
   return field
 }
 
@@ -83,6 +121,10 @@ export function useRunForm() {
   const serverIssues = ref<FieldIssue[]>([])
   const checking = ref(false)
   const checked = ref(false)
+  /** The memory plan of the config the form stands for (single configs only); null while it cannot be planned. */
+  const plan = ref<MemoryPlan | null>(null)
+  const planIssues = ref<FieldIssue[]>([])
+  const planning = ref(false)
 
   const schema = computed<FieldSchema>(() => (source.value?.schema ?? {}) as FieldSchema)
   // Until the user picks one: the host's first mode (runs.form lists each mode's defaults, in the registry's order).
@@ -139,7 +181,9 @@ export function useRunForm() {
     const audit = path === 'dataset' ? source.value?.auditSplits[String(value)] : undefined
     if (audit && !touched.value.has('validation_split')) setAt(next, 'validation_split', audit)
     values.value = next
-    touched.value = new Set([...touched.value, path])
+    // An edit inside a one-field group (lora.rank) touches the whole field (lora), which a new mode then keeps.
+    const field = leafPaths(schema.value).find((leaf) => path === leaf || path.startsWith(`${leaf}.`)) ?? path
+    touched.value = new Set([...touched.value, field])
   }
 
   function applyPreset(preset: ConfigPreset): void {
@@ -154,7 +198,12 @@ export function useRunForm() {
   /** Fields the user emptied: a number left blank is not silently replaced by its default. */
   const localIssues = computed<FieldIssue[]>(() => {
     if (multi.value) return []
-    return leafPaths(schema.value)
+    // An optional group that is on (lora) has fields of its own to fill.
+    const inner = leafPaths(schema.value).flatMap((path) => {
+      const group = optionalGroup(fieldAt(schema.value, path) ?? {})
+      return group && getAt(values.value, path) ? leafPaths(group, `${path}.`) : []
+    })
+    return [...leafPaths(schema.value), ...inner]
       .filter((path) => {
         const field = fieldAt(schema.value, path)
         const top = path.split('.')[0]!
@@ -162,7 +211,7 @@ export function useRunForm() {
         return (
           (field?.type === 'number' || field?.type === 'integer') &&
           getAt(values.value, path) === null &&
-          field.default !== undefined
+          (field.default !== undefined || inner.includes(path))
         )
       })
       .map((path) => ({ path, message: 'Enter a number' }))
@@ -199,6 +248,7 @@ export function useRunForm() {
     const mine = ++sequence
     const configs = baseConfigs.value
     checking.value = true
+    void updatePlan(mine, configs)
     try {
       const replies = await Promise.all(configs.map((config) => api.call('runs.validate', { config })))
       if (mine !== sequence) return
@@ -216,6 +266,28 @@ export function useRunForm() {
       serverIssues.value = [{ path: '', message: `Could not check the config: ${(error as Error).message}` }]
     } finally {
       if (mine === sequence) checking.value = false
+    }
+  }
+
+  /** The plan of a single config, as the user edits (a multi-run preset shows none). */
+  async function updatePlan(mine: number, configs: Config[]): Promise<void> {
+    if (configs.length !== 1) {
+      plan.value = null
+      planIssues.value = []
+      return
+    }
+    planning.value = true
+    try {
+      const reply = await api.call('runs.plan', { config: configs[0] })
+      if (mine !== sequence) return
+      plan.value = reply.plan
+      planIssues.value = reply.issues
+    } catch (error) {
+      if (mine !== sequence) return
+      plan.value = null
+      planIssues.value = [{ path: '', message: `Could not plan the run: ${(error as Error).message}` }]
+    } finally {
+      if (mine === sequence) planning.value = false
     }
   }
 
@@ -256,6 +328,9 @@ export function useRunForm() {
     mode,
     issues,
     checking,
+    plan,
+    planIssues,
+    planning,
     canLaunch,
     launchConfigs,
     load,

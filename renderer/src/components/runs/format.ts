@@ -14,6 +14,15 @@ export function formatBytes(bytes: number | null | undefined): string {
   return `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ${units[unit]}`
 }
 
+/** Memory in binary units (GiB, MiB, KiB), as the memory plan and its advice write it. */
+export function formatMemory(bytes: number): string {
+  const GIB = 2 ** 30
+  if (bytes >= GIB) return `${(bytes / GIB).toFixed(bytes >= 100 * GIB ? 0 : 2)} GiB`
+  if (bytes >= 2 ** 20) return `${(bytes / 2 ** 20).toFixed(1)} MiB`
+  if (bytes >= 1024) return `${(bytes / 1024).toFixed(1)} KiB`
+  return `${bytes} B`
+}
+
 export function formatDuration(seconds: number | null | undefined): string {
   if (seconds === null || seconds === undefined || !Number.isFinite(seconds)) return '—'
   if (seconds < 10) return `${seconds.toFixed(1)} s`
