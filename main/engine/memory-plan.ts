@@ -306,6 +306,14 @@ function computePlan(model: PlanModel, run: PlanRun, backend: PlanBackend): Omit
     'always',
     lora ? `${model.parameters} base + ${adapters} adapter parameters × 4 B` : `${model.parameters} parameters × 4 B`,
   )
+  // tfjs-backend-wasm multiplies through XNNPACK, which keeps a packed copy of every weight used as a matMul's second
+  // operand for as long as the weight lives (measured: 40 distinct 12 MB weights grew the heap by 486 MB, never given
+  // back); tf.profile does not see it. Every projection, and the embedding when it is the tied output head.
+  if (backend.name === 'wasm') {
+    const embedding = model.vocabSize * model.hiddenSize
+    const packed = model.tiedEmbeddings ? model.parameters : model.parameters - embedding
+    add('XNNPACK packed weights', packed, 'always', `wasm's packed copy of each weight it multiplies by: ${packed} × 4 B`)
+  }
   add(
     'gradients',
     trainable * (chunks > 1 ? 2 : 1),

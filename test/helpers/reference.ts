@@ -216,6 +216,8 @@ export interface ReferenceBenchResult {
   torch: string
   threads: number
   dtype: string
+  /** How the projections multiply (see CachedModel in hf_families.py). */
+  linear: string
   load_s: number
   rss_before_mb: number
   rss_after_load_mb: number

@@ -237,6 +237,16 @@ describe('a model too big for the backend', () => {
     expect(plan.advice.some((a) => a.startsWith('the tensorflow backend (limit 1024 GiB'))).toBe(true)
   })
 
+  it("counts wasm's packed copies of the weights it multiplies by (XNNPACK), on wasm only", () => {
+    // Qwen3-0.6B ties its head, so every weight is multiplied by: the packed copies are as large as the weights,
+    // which alone then pass wasm's 4 GiB heap (the scale bench saw a tfjs forward abort there).
+    const onWasm = byName(memoryPlan(model, demoRun, { name: 'wasm', limitBytes: 4 * GIB }).components)
+    expect(onWasm['XNNPACK packed weights']).toBe(model.parameters * 4)
+    expect(onWasm['weights']! + onWasm['XNNPACK packed weights']!).toBeGreaterThan(4 * GIB)
+    const onCpu = byName(memoryPlan(model, demoRun, { name: 'cpu', limitBytes: 64 * GIB }).components)
+    expect(onCpu['XNNPACK packed weights']).toBeUndefined()
+  })
+
   it('takes the limits of the backends', () => {
     expect(backendMemoryLimit('wasm')).toBe(4 * GIB)
     expect(backendMemoryLimit('cpu')).toBeGreaterThan(0)
