@@ -58,7 +58,7 @@ export interface ModelExport {
 }
 
 /** Files of a Hugging Face folder that travel with its weights (those present). */
-const COMPANION_FILES = [
+export const COMPANION_FILES = [
   'generation_config.json',
   'tokenizer.json',
   'tokenizer_config.json',

@@ -350,22 +350,9 @@ export function encodeSafetensors(tensors: Record<string, TensorData>, metadata:
 export function writeSafetensors(file: string, tensors: Record<string, TensorData>, metadata: Record<string, string> = {}): void {
   requireLittleEndian()
   const { header, chunks } = layOut(tensors, metadata, file)
-  const temporary = join(dirname(file), `.${basename(file)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`)
-  try {
-    const fd = openSync(temporary, 'wx')
-    try {
-      for (const chunk of [header, ...chunks]) {
-        for (let done = 0; done < chunk.length;) done += writeSync(fd, chunk, done, chunk.length - done)
-      }
-      fsyncSync(fd)
-    } finally {
-      closeSync(fd)
-    }
-    renameSync(temporary, file)
-  } catch (error) {
-    rmSync(temporary, { force: true })
-    throw new Error(`Cannot write ${file}: ${(error as Error).message}`, { cause: error })
-  }
+  writeFileAtomically(file, (put) => {
+    for (const chunk of [header, ...chunks]) put(chunk)
+  })
 }
 
 function halfToFloat(bits: number): number {
@@ -428,19 +415,25 @@ export function writeSafetensorsStreamed(file: string, tensors: StreamedTensor[]
   const header = Buffer.alloc(LENGTH_BYTES + json.length + ((ALIGNMENT - (json.length % ALIGNMENT)) % ALIGNMENT), ' ')
   header.writeBigUInt64LE(BigInt(header.length - LENGTH_BYTES), 0)
   json.copy(header, LENGTH_BYTES)
+  writeFileAtomically(file, (put) => {
+    put(header)
+    for (const tensor of tensors) {
+      const data = tensor.values()
+      checkTensor(tensor.name, { dtype: tensor.dtype, shape: tensor.shape, data } as TensorData, file)
+      put(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
+    }
+  })
+}
+
+/** Writes `file` through a temporary sibling, flushed, then renamed; `write` puts the bytes in order. */
+function writeFileAtomically(file: string, write: (put: (chunk: Uint8Array) => void) => void): void {
   const temporary = join(dirname(file), `.${basename(file)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`)
   try {
     const fd = openSync(temporary, 'wx')
     try {
-      const put = (chunk: Uint8Array): void => {
+      write((chunk) => {
         for (let done = 0; done < chunk.length;) done += writeSync(fd, chunk, done, chunk.length - done)
-      }
-      put(header)
-      for (const tensor of tensors) {
-        const data = tensor.values()
-        checkTensor(tensor.name, { dtype: tensor.dtype, shape: tensor.shape, data } as TensorData, file)
-        put(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
-      }
+      })
       fsyncSync(fd)
     } finally {
       closeSync(fd)

@@ -30,6 +30,7 @@ import {
   writeJson,
 } from '../checkpoint/folder'
 import type { JsonObject, Tensors } from '../checkpoint/folder'
+import { COMPANION_FILES } from '../checkpoint/hf-export'
 import { openWeightFiles } from '../checkpoint/hf-weights'
 import { readSafetensors, toFloat32, writeSafetensors } from '../checkpoint/safetensors'
 import { loadCausalLM, readAdapter } from '../model/causal-lm'
@@ -173,18 +174,6 @@ function cwbGptPolicy(lm: LanguageModel): Policy {
   }
 }
 
-/** Files of a Hugging Face folder a full checkpoint copies besides its weights (those present). */
-const COPIED_FILES = [
-  'generation_config.json',
-  'tokenizer.json',
-  'tokenizer_config.json',
-  'chat_template.jinja',
-  'special_tokens_map.json',
-  'added_tokens.json',
-  'vocab.json',
-  'merges.txt',
-]
-
 /** The hub id of a folder inside the Hugging Face cache (what PEFT writes as base_model_name_or_path), else the path. */
 function baseName(folder: string): string {
   const match = /models--([^/]+?)--([^/]+)\/snapshots\/[^/]+\/?$/.exec(folder)
@@ -296,7 +285,7 @@ function decoderPolicy(dir: string, adapter: boolean, options: OpenOptions): Pol
             writeJson(join(temporary, TRAINER_STATE_FILE), { ...trainerState, base: { path: baseDir, fingerprint } })
           } else {
             writeJson(join(temporary, CONFIG_FILE), { ...readJson(join(baseDir, CONFIG_FILE)), torch_dtype: 'float32' })
-            for (const file of COPIED_FILES)
+            for (const file of COMPANION_FILES)
               if (existsSync(join(baseDir, file))) copyFileSync(join(baseDir, file), join(temporary, file))
             writeSafetensors(join(temporary, 'model.safetensors'), checkpointTensors(model), WEIGHTS_METADATA)
             writeJson(join(temporary, TRAINER_STATE_FILE), trainerState)
