@@ -48,6 +48,11 @@ async function open(): Promise<void> {
     allowedPaths: desktopAllowedPaths(),
     allowPathHint: DESKTOP_PATH_HINT,
     startTrainer: startUtilityTrainer,
+    pickFolder: async (title) => {
+      const options = { title, properties: ['openDirectory' as const] }
+      const picked = window ? await dialog.showOpenDialog(window, options) : await dialog.showOpenDialog(options)
+      return picked.canceled ? undefined : picked.filePaths[0]
+    },
   })
   shutdown.unshift(() => workbench.close())
 

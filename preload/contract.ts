@@ -605,6 +605,14 @@ export type CheckpointWeights = (typeof CHECKPOINT_WEIGHTS)[number]
 /** Every method: its request schema (validated) and its response schema (the type the caller gets). */
 export const methods = {
   'app.info': { params: noParams, result: AppInfo },
+  /**
+   * Desktop only: the operating system's folder picker; `path` is null when the user cancels. Browser mode has no
+   * picker (a page cannot read host paths): it answers invalid_request, and the UI shows the button only on desktop.
+   */
+  'app.pickFolder': {
+    params: z.object({ title: z.string().max(200).optional() }).strict(),
+    result: z.object({ path: z.string().nullable() }),
+  },
   'backends.list': { params: z.object({ refresh: z.boolean().optional() }).strict(), result: z.array(Backend) },
   'runs.list': { params: noParams, result: z.array(RunSummary) },
   'runs.get': { params: z.object({ run: id }).strict(), result: RunDetail },

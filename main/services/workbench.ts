@@ -16,7 +16,7 @@ import { analysisHandlers } from './analysis'
 import { checkpointHandlers } from './checkpoints'
 import { datasetHandlers } from './datasets-service'
 import { externalHandlers } from './external-service'
-import { createDispatch } from './dispatch'
+import { ApiError, createDispatch } from './dispatch'
 import type { Dispatch, Handlers } from './dispatch'
 import { JobRegistry } from './jobs'
 import { confinePaths, PathPolicy } from './paths'
@@ -46,6 +46,8 @@ export interface HostOptions {
   allowPathHint?: string
   /** How trainers start: the app passes Electron's utilityProcess; Node children by default (`cwb serve`). */
   startTrainer?: StartTrainer
+  /** The desktop app's native folder picker (undefined when cancelled); absent in browser mode. */
+  pickFolder?: (title: string | undefined) => Promise<string | undefined>
 }
 
 export class WorkbenchHost {
@@ -87,6 +89,11 @@ export class WorkbenchHost {
         schemaVersion: store.schemaVersion,
         modes: rewardModeInfos(),
       }),
+      'app.pickFolder': async ({ title }) => {
+        if (!options.pickFolder)
+          throw new ApiError('invalid_request', 'No folder picker in browser mode: type the folder path instead.')
+        return { path: (await options.pickFolder(title)) ?? null }
+      },
       'backends.list': ({ refresh }) => this.probe(refresh ?? false),
       ...runHandlers({ store, workspace: options.workspace, scheduler: this.scheduler }),
       ...analysisHandlers(store.db),

@@ -52,6 +52,8 @@ test('the memory plan of the demo defaults fits; absurd lengths do not, with adv
   await expect(panel.getByLabel('Parameters', { exact: true })).toHaveText('892,416')
   await expect(panel.getByLabel('Trainable parameters')).toContainText('892,416')
   await expect(panel.getByRole('status')).toHaveText('Fits')
+  // Browser mode has no folder picker (the desktop app's checkpoint field has one): the path is typed.
+  await expect(page.getByRole('button', { name: 'Choose folder…' })).toHaveCount(0)
   await expect(panel).toContainText(
     /Peak [\d.]+ (MiB|GiB) \(during the (rollouts|update|log-prob pass)\) within the \S+ backend's/,
   )
