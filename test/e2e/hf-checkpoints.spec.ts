@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { cwb, lastJson, serve, type Served } from '../helpers/cli'
 import { writeTinyHfFolder } from '../helpers/hf-folder'
+import { TINY_HF_LORA, TINY_HF_RUN } from '../helpers/trainer-job'
 import { tempDir } from '../helpers/workspace'
 import { expectScreenshot } from './screenshots'
 
@@ -30,18 +31,11 @@ test.beforeAll(async () => {
       name: runName,
       mode: 'co_rewarding_ii',
       checkpoint: base,
-      lora: { rank: 2, alpha: 4, target_modules: ['q_proj', 'v_proj', 'down_proj'] },
+      lora: TINY_HF_LORA,
       seed: 7,
-      steps: 2,
-      batch_size: 2,
-      rollouts: 2,
-      max_prompt_tokens: 240,
-      max_response_tokens: 6,
-      learning_rate: 2e-2,
-      warmup_fraction: 0,
+      ...TINY_HF_RUN,
       validation: { every: 1, questions: 2 },
       checkpoint_every: 1,
-      micro_batch_size: 2,
     }),
   )
   const trained = cwb(['train', '--config', config, '--workspace', workspace.dir, '--json'], { CWB_DEMO: '' })

@@ -3,6 +3,9 @@
 //   cliLogprobs(dir, LINES, ['--engine', 'onnx'], env)   // number[][]: `cwb logprobs` per line (throws on a non-zero exit)
 //   maxDiff(a, b)                                        // the largest |a - b| over rows of the same lengths
 //   cliGreedy(dir, [1, 2, 3], { engine, maxNewTokens })  // greedy `cwb generate --prompt-ids` (a string: --prompt)
+//   cliTrain(workspace, base, { name, mode, lora })      // a finished 2-step `cwb train` (LoRA CLI_LORA by default)
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { expect } from 'vitest'
 import { cwb, lastJson } from './cli'
 import type { ReferenceLine } from './reference'
@@ -60,4 +63,53 @@ export function cliGreedy(
   const result = cwb([...args, '--max-new-tokens', String(maxNewTokens), ...(engine ? ['--engine', engine] : []), '--json'])
   if (result.code !== 0) throw new Error(`cwb generate exited ${result.code}: ${result.stderr}`)
   return lastJson<{ completions: Completion[] }>(result.stdout).completions[0]!
+}
+
+/** The LoRA block of the CLI's LoRA runs: rank 4, alpha 8 on every linear projection. */
+export const CLI_LORA = {
+  rank: 4,
+  alpha: 8,
+  target_modules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
+}
+
+export interface CliTrainOptions {
+  /** The run's name, and its config file's (default "lora"). */
+  name?: string
+  /** The reward mode whose printed defaults the run starts from (default "entropy"). */
+  mode?: string
+  /** The run's "lora" block (default CLI_LORA; null: full fine-tuning). */
+  lora?: object | null
+  /** Where the config file `name`.json goes (default the workspace; created if missing). */
+  configDir?: string
+}
+
+/**
+ * `cwb train` (demo mode off) in `workspace` of a 2-step run of `mode`'s printed defaults, with small lengths and
+ * batch, from `base`; fails the test unless it finishes its 2 steps.
+ */
+export function cliTrain(workspace: string, base: string, options: CliTrainOptions = {}): void {
+  const { name = 'lora', mode = 'entropy', lora = CLI_LORA, configDir = workspace } = options
+  const printed = cwb(['train', '--print-config', mode])
+  expect(printed.code).toBe(0)
+  const config = {
+    ...JSON.parse(printed.stdout),
+    name,
+    checkpoint: base,
+    steps: 2,
+    batch_size: 2,
+    rollouts: 2,
+    max_prompt_tokens: 240,
+    max_response_tokens: 8,
+    learning_rate: 1e-2,
+    checkpoint_every: 1,
+    validation: { every: 10, questions: 2 },
+    lora,
+  }
+  const file = join(configDir, `${name}.json`)
+  mkdirSync(configDir, { recursive: true })
+  writeFileSync(file, JSON.stringify(config))
+  const result = cwb(['train', '--config', file, '--workspace', workspace, '--json'], { CWB_DEMO: '' })
+  expect(result.stderr).not.toContain('failed')
+  expect(result.code, result.stderr).toBe(0)
+  expect(lastJson(result.stdout)).toMatchObject({ status: 'finished', steps: 2 })
 }

@@ -6,6 +6,7 @@
 //                                     // Llama-3 special tokens and template (it writes <|begin_of_text|>) for llama
 //   writeRandomWeights(dir, config, { seed: 3, scale: 0.2, normJitter: 0.1 })  // config.json + random F32 model.safetensors
 //   { model_type: 'qwen3', ...TINY_DECODER_CONFIG }  // the sizes of the unit tests' tiny decoders (no model_type)
+//   TINY_QWEN3_PLAN_CONFIG   // a tiny qwen3 config.json (6,320 parameters) for memory plans
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { writeSafetensors } from '../../main/engine/checkpoint/safetensors'
@@ -163,6 +164,21 @@ export const TINY_DECODER_CONFIG: Readonly<Record<string, unknown>> = {
   rms_norm_eps: 1e-6,
   rope_theta: 10000,
   eos_token_id: 2,
+}
+
+/**
+ * A tiny qwen3 config.json for memory plans: hidden 16, 2 heads, 1 KV head, head_dim 8, intermediate 32, 2 layers,
+ * vocab 50, untied (6,320 parameters). q_proj 16→16, k_proj 16→8, v_proj 16→8, o_proj 16→16, gate/up 16→32, down 32→16.
+ */
+export const TINY_QWEN3_PLAN_CONFIG: Readonly<Record<string, unknown>> = {
+  model_type: 'qwen3',
+  vocab_size: 50,
+  hidden_size: 16,
+  intermediate_size: 32,
+  num_hidden_layers: 2,
+  num_attention_heads: 2,
+  num_key_value_heads: 1,
+  head_dim: 8,
 }
 
 /**

@@ -5,13 +5,11 @@
 import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DEMO_TASK_DEFAULTS, generateDemoTask } from '../../main/data/demo'
 import { useBackend } from '../../main/engine/backend'
 import { ADAPTER_WEIGHTS_FILE } from '../../main/engine/checkpoint/adapter'
 import { readSafetensors, toFloat32, writeSafetensors } from '../../main/engine/checkpoint/safetensors'
 import type { TensorData } from '../../main/engine/checkpoint/safetensors'
 import { productNorm, tensorStats, weightDelta } from '../../main/engine/checkpoint/stats'
-import { RunConfig } from '../../main/engine/run-config'
 import type { RunConfigInput } from '../../main/engine/run-config'
 import { Trainer } from '../../main/engine/trainer/trainer'
 import type { TrainerJob } from '../../main/engine/trainer/trainer'
@@ -20,6 +18,7 @@ import { writeTinyHfFolder } from '../helpers/hf-folder'
 import { hostOnWorkspace } from '../helpers/host'
 import type { HostOnWorkspace } from '../helpers/host'
 import { writeTinyCheckpoint } from '../helpers/tiny-model'
+import { TINY_HF_LORA, tinyHfJob } from '../helpers/trainer-job'
 import type { Cleanup } from '../helpers/workspace'
 
 let made = 0
@@ -29,37 +28,11 @@ const folder = (): string => {
   mkdirSync(dir, { recursive: true })
   return dir
 }
-const task = generateDemoTask({ ...DEMO_TASK_DEFAULTS, train: 20, validation: 4, test: 0 })
-const LORA = { rank: 2, alpha: 4, target_modules: ['q_proj', 'v_proj', 'down_proj'] as ('q_proj' | 'v_proj' | 'down_proj')[] }
+const LORA = TINY_HF_LORA
 
-function job(dir: string, start: string, overrides: Partial<RunConfigInput>): TrainerJob {
-  return {
-    config: RunConfig.parse({
-      name: 'tiny-hf',
-      mode: 'entropy',
-      steps: 2,
-      batch_size: 2,
-      rollouts: 2,
-      max_prompt_tokens: 240,
-      max_response_tokens: 6,
-      learning_rate: 2e-2,
-      warmup_fraction: 0,
-      validation: { every: 3, questions: 2 },
-      checkpoint_every: 1,
-      micro_batch_size: 2,
-      sample_groups: 1,
-      seed: 7,
-      ...overrides,
-    }),
-    runDir: dir,
-    startCheckpoint: start,
-    train: task.records
-      .filter((r) => r.split === 'train')
-      .map((r, i) => ({ id: i + 1, question: r.question, answer: r.answer, paraphrases: r.paraphrases.map((p) => p.text) })),
-    validation: task.records.filter((r) => r.split === 'validation').map((r) => ({ question: r.question, answer: r.answer })),
-    validationSource: 'demo-arithmetic',
-  }
-}
+/** A 2-step entropy job of the tiny Hugging Face settings (a checkpoint every step); `overrides` changes any field. */
+const job = (dir: string, start: string, overrides: Partial<RunConfigInput>): TrainerJob =>
+  tinyHfJob(dir, start, { checkpoint_every: 1, ...overrides })
 
 async function train(j: TrainerJob): Promise<void> {
   const trainer = await Trainer.create(j, () => {})

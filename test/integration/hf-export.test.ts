@@ -8,43 +8,17 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { readSafetensors, readSafetensorsHeader, writeSafetensors } from '../../main/engine/checkpoint/safetensors'
 import { cwb, lastJson } from '../helpers/cli'
-import { cliLogprobs, LINES, maxDiff } from '../helpers/hf-cli'
+import { CLI_LORA, cliLogprobs, cliTrain, LINES, maxDiff } from '../helpers/hf-cli'
 import { writeTinyHfFolder } from '../helpers/hf-folder'
 import { freshDirs, tempDir } from '../helpers/workspace'
 
 const folder = freshDirs()
-const withDemo = { CWB_DEMO: '' }
-const LORA = { rank: 4, alpha: 8, target_modules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] }
 const shared = tempDir('cwb-hf-export-')
 const base = join(shared.dir, 'qwen3')
 const workspace = join(shared.dir, 'workspace')
 const step = (run: string): string => join(workspace, 'runs', run, 'checkpoints/step-2')
-
-/** A 2-step run of `mode`'s printed defaults with small lengths and batch, from the tiny base (LoRA unless `lora: null`). */
-function train(name: string, mode: string, lora: object | null): void {
-  const printed = cwb(['train', '--print-config', mode])
-  expect(printed.code).toBe(0)
-  const config = {
-    ...JSON.parse(printed.stdout),
-    name,
-    checkpoint: base,
-    steps: 2,
-    batch_size: 2,
-    rollouts: 2,
-    max_prompt_tokens: 240,
-    max_response_tokens: 8,
-    learning_rate: 1e-2,
-    checkpoint_every: 1,
-    validation: { every: 10, questions: 2 },
-    lora,
-  }
-  const file = join(shared.dir, `${name}.json`)
-  writeFileSync(file, JSON.stringify(config))
-  const result = cwb(['train', '--config', file, '--workspace', workspace, '--json'], withDemo)
-  expect(result.stderr).not.toContain('failed')
-  expect(result.code, result.stderr).toBe(0)
-  expect(lastJson(result.stdout)).toMatchObject({ status: 'finished', steps: 2 })
-}
+/** An exported Hugging Face folder's files: the base's config, generation and tokenizer files and the weights. */
+const HF_FOLDER_FILES = ['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']
 
 interface Exported {
   folder: string
@@ -66,8 +40,11 @@ const logprobs = (model: string, extra: string[] = []): number[][] =>
 beforeAll(() => {
   writeTinyHfFolder(base, 'qwen3')
   mkdirSync(workspace)
-  train('lora', 'entropy', LORA) // run 1
-  train('lora-co2', 'co_rewarding_ii', { ...LORA, rank: 2, alpha: 6, target_modules: ['q_proj', 'v_proj'] }) // run 2
+  // 2-step runs from the tiny base, their config files beside the workspace.
+  const train = (name: string, mode: string, lora: object | null): void =>
+    cliTrain(workspace, base, { name, mode, lora, configDir: shared.dir })
+  train('lora', 'entropy', CLI_LORA) // run 1
+  train('lora-co2', 'co_rewarding_ii', { ...CLI_LORA, rank: 2, alpha: 6, target_modules: ['q_proj', 'v_proj'] }) // run 2
   train('full', 'ground_truth', null) // run 3
 }, 600_000)
 afterAll(() => shared.remove())
@@ -78,13 +55,7 @@ describe('cwb export-model on Hugging Face families', { timeout: 120_000 }, () =
     const result = exportModel(['lora:2', '--format', 'hf', '--out', out])
     expect(result).toMatchObject({ folder: out, kind: 'lora', base })
     // The base's config, generation and tokenizer files and the merged weights; no adapter or trainer files.
-    expect(readdirSync(out).sort()).toEqual([
-      'config.json',
-      'generation_config.json',
-      'model.safetensors',
-      'tokenizer.json',
-      'tokenizer_config.json',
-    ])
+    expect(readdirSync(out).sort()).toEqual(HF_FOLDER_FILES)
     expect(result.files.map((f) => f.name)).toEqual(readdirSync(out).sort())
     const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'))
     expect(config).toEqual({ ...JSON.parse(readFileSync(join(base, 'config.json'), 'utf8')), torch_dtype: 'float32' })
@@ -162,13 +133,7 @@ describe('cwb export-model on Hugging Face families', { timeout: 120_000 }, () =
     const result = exportModel(['full:2', '--format', 'hf', '--out', out])
     expect(result).toMatchObject({ kind: 'full', base: null })
     expect(readdirSync(step('3')).sort()).toContain('trainer_state.json')
-    expect(readdirSync(out).sort()).toEqual([
-      'config.json',
-      'generation_config.json',
-      'model.safetensors',
-      'tokenizer.json',
-      'tokenizer_config.json',
-    ])
+    expect(readdirSync(out).sort()).toEqual(HF_FOLDER_FILES)
     expect(readFileSync(join(out, 'model.safetensors'))).toEqual(readFileSync(join(step('3'), 'model.safetensors')))
     expect(maxDiff(logprobs(out), logprobs('full:2'))).toBeLessThan(1e-5)
 
@@ -296,13 +261,13 @@ describe('cwb export-verl with LoRA', { timeout: 120_000 }, () => {
     expect(full.overrides.some((o) => o.includes('lora'))).toBe(false)
     const fromAdapter = exportVerl('full', ['--model', 'lora:2'])
     expect(fromAdapter.model).toBe(base)
-    expect(fromAdapter.lora).toEqual({ rank: 4, alpha: 8, target_modules: LORA.target_modules })
+    expect(fromAdapter.lora).toEqual({ rank: 4, alpha: 8, target_modules: CLI_LORA.target_modules })
     expect(fromAdapter.overrides).toEqual(
       expect.arrayContaining([
         `actor_rollout_ref.model.path=${base}`,
         'actor_rollout_ref.model.lora_rank=4',
         'actor_rollout_ref.model.lora_alpha=8',
-        `actor_rollout_ref.model.target_modules=[${LORA.target_modules.join(',')}]`,
+        `actor_rollout_ref.model.target_modules=[${CLI_LORA.target_modules.join(',')}]`,
       ]),
     )
     // A plain Hugging Face folder as --model is the path as given; a hub id not cached here is passed on for verl.

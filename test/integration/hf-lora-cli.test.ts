@@ -7,43 +7,14 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { writeSafetensors } from '../../main/engine/checkpoint/safetensors'
 import { Random } from '../../main/random'
-import { cwb, lastJson } from '../helpers/cli'
-import { cliLogprobs, LINES, maxDiff } from '../helpers/hf-cli'
+import { cwb } from '../helpers/cli'
+import { cliLogprobs, cliTrain, LINES, maxDiff } from '../helpers/hf-cli'
 import { writeTinyHfFolder } from '../helpers/hf-folder'
 import { makeFamilyFolder, referenceAdapterLogprobs, referenceLogprobs, torchAvailable } from '../helpers/reference'
 import { freshDirs } from '../helpers/workspace'
 
 const folder = freshDirs()
 const noTorch = torchAvailable()
-const withDemo = { CWB_DEMO: '' }
-const LORA = { rank: 4, alpha: 8, target_modules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] }
-
-/** A 2-step LoRA run of the entropy mode's printed defaults, with small lengths and batch, from `base`. */
-function trainLora(workspace: string, base: string, name = 'lora'): void {
-  const printed = cwb(['train', '--print-config', 'entropy'])
-  expect(printed.code).toBe(0)
-  const config = {
-    ...JSON.parse(printed.stdout),
-    name,
-    checkpoint: base,
-    steps: 2,
-    batch_size: 2,
-    rollouts: 2,
-    max_prompt_tokens: 240,
-    max_response_tokens: 8,
-    learning_rate: 1e-2,
-    checkpoint_every: 1,
-    validation: { every: 10, questions: 2 },
-    lora: LORA,
-  }
-  const file = join(workspace, `${name}.json`)
-  mkdirSync(workspace, { recursive: true })
-  writeFileSync(file, JSON.stringify(config))
-  const result = cwb(['train', '--config', file, '--workspace', workspace, '--json'], withDemo)
-  expect(result.stderr).not.toContain('failed')
-  expect(result.code).toBe(0)
-  expect(lastJson(result.stdout)).toMatchObject({ status: 'finished', steps: 2 })
-}
 
 describe('LoRA runs through the CLI', { timeout: 240_000 }, () => {
   it.skipIf(noTorch !== undefined)(
@@ -52,7 +23,7 @@ describe('LoRA runs through the CLI', { timeout: 240_000 }, () => {
       const base = join(folder(), 'qwen3-bf16')
       makeFamilyFolder('qwen3', 'bf16-qknorm', base)
       const workspace = folder()
-      trainLora(workspace, base)
+      cliTrain(workspace, base)
       const adapter = join(workspace, 'runs/1/checkpoints/step-2')
       const expected = referenceAdapterLogprobs(base, adapter, LINES)
       for (const engine of ['tfjs', 'onnx']) {
@@ -110,7 +81,7 @@ describe('LoRA runs through the CLI', { timeout: 240_000 }, () => {
     writeTinyHfFolder(original, 'qwen3')
     const base = join(folder(), 'qwen3-copy')
     cpSync(original, base, { recursive: true })
-    trainLora(workspace, base)
+    cliTrain(workspace, base)
     const line = [{ prompt_ids: [1, 2, 3], response_ids: [4, 5] }]
     const before = cliLogprobs('lora:2', line, ['--workspace', workspace])
 

@@ -4,57 +4,31 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { DEMO_TASK_DEFAULTS, generateDemoTask } from '../../main/data/demo'
 import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE, baseFingerprint } from '../../main/engine/checkpoint/adapter'
 import { readSafetensors, readSafetensorsHeader } from '../../main/engine/checkpoint/safetensors'
 import { useBackend } from '../../main/engine/backend'
 import { emaRate } from '../../main/engine/trainer/ema'
 import { rewardModeIds } from '../../main/engine/rewards'
-import { defaultRunConfig, RunConfig } from '../../main/engine/run-config'
+import { defaultRunConfig } from '../../main/engine/run-config'
 import type { RunConfigInput } from '../../main/engine/run-config'
 import { Trainer } from '../../main/engine/trainer/trainer'
 import type { TrainerEvent, TrainerJob } from '../../main/engine/trainer/trainer'
 import { writeTinyHfFolder } from '../helpers/hf-folder'
 import { writeTinyCheckpoint } from '../helpers/tiny-model'
+import { TINY_HF_LORA, tinyHfJob } from '../helpers/trainer-job'
 import type { TinyFamily } from '../helpers/hf-folder'
 import { freshDirs } from '../helpers/workspace'
 
 const folder = freshDirs()
-const task = generateDemoTask({ ...DEMO_TASK_DEFAULTS, train: 20, validation: 4, test: 0 })
-const LORA = { rank: 2, alpha: 4, target_modules: ['q_proj', 'v_proj', 'down_proj'] as ('q_proj' | 'v_proj' | 'down_proj')[] }
+const LORA = TINY_HF_LORA
 
 beforeAll(async () => {
   await useBackend('wasm')
 })
 
-function job(dir: string, start: string, overrides: Partial<RunConfigInput>): TrainerJob {
-  return {
-    config: RunConfig.parse({
-      name: 'tiny-hf',
-      mode: 'entropy',
-      steps: 2,
-      batch_size: 2,
-      rollouts: 2,
-      max_prompt_tokens: 240,
-      max_response_tokens: 6,
-      learning_rate: 2e-2,
-      warmup_fraction: 0,
-      validation: { every: 3, questions: 2 },
-      checkpoint_every: 3,
-      micro_batch_size: 2,
-      sample_groups: 1,
-      seed: 7,
-      ...overrides,
-    }),
-    runDir: dir,
-    startCheckpoint: start,
-    train: task.records
-      .filter((r) => r.split === 'train')
-      .map((r, i) => ({ id: i + 1, question: r.question, answer: r.answer, paraphrases: r.paraphrases.map((p) => p.text) })),
-    validation: task.records.filter((r) => r.split === 'validation').map((r) => ({ question: r.question, answer: r.answer })),
-    validationSource: 'demo-arithmetic',
-  }
-}
+/** A 2-step entropy job of the tiny Hugging Face settings (a checkpoint every 3 steps); `overrides` changes any field. */
+const job = (dir: string, start: string, overrides: Partial<RunConfigInput>): TrainerJob =>
+  tinyHfJob(dir, start, { checkpoint_every: 3, ...overrides })
 
 async function train(j: TrainerJob, stopAt?: number): Promise<TrainerEvent[]> {
   const events: TrainerEvent[] = []

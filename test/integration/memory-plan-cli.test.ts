@@ -4,6 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { cwb, lastJson } from '../helpers/cli'
+import { TINY_QWEN3_PLAN_CONFIG } from '../helpers/hf-folder'
 import { freshDirs } from '../helpers/workspace'
 
 const folder = freshDirs()
@@ -80,19 +81,7 @@ describe('cwb train --plan', () => {
     const adapter = join(dir, 'adapter')
     mkdirSync(base)
     mkdirSync(adapter)
-    writeFileSync(
-      join(base, 'config.json'),
-      JSON.stringify({
-        model_type: 'qwen3',
-        vocab_size: 50,
-        hidden_size: 16,
-        intermediate_size: 32,
-        num_hidden_layers: 2,
-        num_attention_heads: 2,
-        num_key_value_heads: 1,
-        head_dim: 8,
-      }),
-    )
+    writeFileSync(join(base, 'config.json'), JSON.stringify(TINY_QWEN3_PLAN_CONFIG))
     writeFileSync(
       join(adapter, 'adapter_config.json'),
       JSON.stringify({

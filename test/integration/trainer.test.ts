@@ -4,45 +4,35 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { DEMO_TASK_DEFAULTS, generateDemoTask } from '../../main/data/demo'
 import { useBackend } from '../../main/engine/backend'
 import { rewardModeIds } from '../../main/engine/rewards'
-import { RunConfig } from '../../main/engine/run-config'
 import { Trainer, type TrainerEvent, type TrainerJob } from '../../main/engine/trainer/trainer'
 import { writeTinyCheckpoint } from '../helpers/tiny-model'
+import { demoTrainerJob } from '../helpers/trainer-job'
 import { freshDirs } from '../helpers/workspace'
 
 const folder = freshDirs()
-const task = generateDemoTask({ ...DEMO_TASK_DEFAULTS, train: 40, validation: 6, test: 0 })
 
 beforeAll(async () => {
   await useBackend('wasm')
 })
 
 function job(mode: string, steps: number, dir: string, start: string): TrainerJob {
-  return {
-    config: RunConfig.parse({
-      name: `tiny-${mode}`,
-      mode,
-      steps,
-      batch_size: 2,
-      rollouts: 4,
-      max_response_tokens: 8,
-      learning_rate: 1e-3,
-      validation: { every: 2, questions: 4 },
-      checkpoint_every: 3,
-      micro_batch_size: 4,
-      sample_groups: 1,
-      seed: 5,
-    }),
-    runDir: dir,
-    startCheckpoint: start,
-    train: task.records
-      .filter((r) => r.split === 'train')
-      .map((r, i) => ({ id: i + 1, question: r.question, answer: r.answer, paraphrases: r.paraphrases.map((p) => p.text) })),
-    validation: task.records.filter((r) => r.split === 'validation').map((r) => ({ question: r.question, answer: r.answer })),
-    validationSource: 'demo-arithmetic',
+  const config = {
+    name: `tiny-${mode}`,
+    mode,
+    steps,
+    batch_size: 2,
+    rollouts: 4,
+    max_response_tokens: 8,
+    learning_rate: 1e-3,
+    validation: { every: 2, questions: 4 },
+    checkpoint_every: 3,
+    micro_batch_size: 4,
+    sample_groups: 1,
+    seed: 5,
   }
+  return demoTrainerJob(dir, start, config, { train: 40, validation: 6 })
 }
 
 async function train(j: TrainerJob): Promise<{ events: TrainerEvent[]; result: Awaited<ReturnType<Trainer['run']>> }> {

@@ -116,7 +116,9 @@ def read_safetensors(path):
     return out
 
 
-def load_weights(folder):
+def load_weights(folder, read=read_safetensors):
+    """Every weight of the folder (one file, or the shards its index names), each file read by `read` (float64 by
+    default; read_safetensors_float32 for float32)."""
     index = os.path.join(folder, "model.safetensors.index.json")
     if os.path.exists(index):
         with open(index) as f:
@@ -125,7 +127,7 @@ def load_weights(folder):
         files = ["model.safetensors"]
     weights = {}
     for name in files:
-        weights.update(read_safetensors(os.path.join(folder, name)))
+        weights.update(read(os.path.join(folder, name)))
     return weights
 
 
@@ -648,33 +650,26 @@ def make_scaled_folder(family, out, shape, dtype="BF16", tied=True, seed=0):
             "bytes": offset}
 
 
-def load_weights_float32(folder):
-    """Like load_weights, in float32, reading one tensor at a time (peak memory: the weights plus one raw tensor)."""
-    index = os.path.join(folder, "model.safetensors.index.json")
-    if os.path.exists(index):
-        with open(index) as f:
-            files = sorted(set(json.load(f)["weight_map"].values()))
-    else:
-        files = ["model.safetensors"]
+def read_safetensors_float32(path):
+    """Like read_safetensors, in float32, reading one tensor at a time (peak memory: the weights plus one raw tensor)."""
     torch_dtypes = {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16, "F64": torch.float64}
-    weights = {}
-    for name in files:
-        with open(os.path.join(folder, name), "rb") as f:
-            (n,) = struct.unpack("<Q", f.read(8))
-            header = json.loads(f.read(n).decode("utf-8"))
-            start = 8 + n
-            for tensor, info in header.items():
-                if tensor == "__metadata__":
-                    continue
-                if info["dtype"] not in torch_dtypes:
-                    raise ReferenceError(f"unsupported weight dtype {info['dtype']}")
-                b, e = info["data_offsets"]
-                raw = bytearray(e - b)
-                f.seek(start + b)
-                f.readinto(raw)
-                t = torch.frombuffer(raw, dtype=torch_dtypes[info["dtype"]]).reshape(info["shape"])
-                weights[tensor] = t if t.dtype == torch.float32 else t.to(torch.float32)
-    return weights
+    out = {}
+    with open(path, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(n).decode("utf-8"))
+        start = 8 + n
+        for tensor, info in header.items():
+            if tensor == "__metadata__":
+                continue
+            if info["dtype"] not in torch_dtypes:
+                raise ReferenceError(f"unsupported weight dtype {info['dtype']}")
+            b, e = info["data_offsets"]
+            raw = bytearray(e - b)
+            f.seek(start + b)
+            f.readinto(raw)
+            t = torch.frombuffer(raw, dtype=torch_dtypes[info["dtype"]]).reshape(info["shape"])
+            out[tensor] = t if t.dtype == torch.float32 else t.to(torch.float32)
+    return out
 
 
 class CachedModel(Model):
@@ -687,7 +682,7 @@ class CachedModel(Model):
     lookup, oneDNN for the head)."""
 
     def __init__(self, folder):
-        super().__init__(folder, weights=load_weights_float32(folder))
+        super().__init__(folder, weights=load_weights(folder, read_safetensors_float32))
         self.inv_freq = self.inv_freq.to(torch.float32)
         for name in [n for n in self.w if "_proj." in n]:
             self.w[name] = self.to_onednn(self.w[name])

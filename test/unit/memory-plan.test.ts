@@ -23,7 +23,7 @@ import { accumulatedGradients } from '../../main/engine/optim/accumulate'
 import { generate, tfjsLogits } from '../../main/engine/sampling'
 import { microBatchLoss, responseTokenStats } from '../../main/engine/trainer/grpo'
 import type { ForwardModel } from '../../main/engine/trainer/grpo'
-import { writeRandomWeights } from '../helpers/hf-folder'
+import { TINY_QWEN3_PLAN_CONFIG, writeRandomWeights } from '../helpers/hf-folder'
 import { tempDir } from '../helpers/workspace'
 
 const cwbGpt = (fields: Record<string, unknown>): ModelConfig =>
@@ -159,19 +159,7 @@ describe('memoryPlan on a tiny cwb-gpt, by hand', () => {
 describe('LoRA', () => {
   // qwen3: hidden 16, 2 heads, 1 KV head, head_dim 8, I 32, 2 layers, vocab 50, untied.
   // q_proj 16→16, k_proj 16→8, v_proj 16→8, o_proj 16→16, gate/up 16→32, down 32→16.
-  const model = planModelFromConfig(
-    {
-      model_type: 'qwen3',
-      vocab_size: 50,
-      hidden_size: 16,
-      intermediate_size: 32,
-      num_hidden_layers: 2,
-      num_attention_heads: 2,
-      num_key_value_heads: 1,
-      head_dim: 8,
-    },
-    'config.json',
-  )
+  const model = planModelFromConfig(TINY_QWEN3_PLAN_CONFIG, 'config.json')
 
   it('counts rank × (in + out) per targeted module and layer', () => {
     // Parameters: embed 800, lm_head 800, norm 16; per layer: norms 16 + 16, q 256, k 128, v 128, o 256,
