@@ -8,7 +8,7 @@ import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { cwb, lastJson, root, serve, type Served } from '../helpers/cli'
 import { tempDir } from '../helpers/workspace'
-import { expectScreenshot, visibleContent } from './screenshots'
+import { expectScreenshot, visibleContent, openApp } from './screenshots'
 
 let served: Served
 let workspace: { dir: string; remove: () => void }
@@ -64,18 +64,8 @@ test.afterAll(async () => {
   workspace?.remove()
 })
 
-/** Opens the app (trading the token for its cookie), then the hash route; collects page errors. */
-async function open(page: Page, hash: string, allowed: RegExp[] = []): Promise<string[]> {
-  const errors: string[] = []
-  page.on('pageerror', (error) => errors.push(error.message))
-  page.on('console', (message) => {
-    if (message.type() === 'error' && !allowed.some((pattern) => pattern.test(message.text()))) errors.push(message.text())
-  })
-  await page.goto(served.url)
-  await expect(page).toHaveURL(/\/#\/runs$/)
-  if (hash) await page.goto(`${served.base}#${hash}`)
-  return errors
-}
+/** Opens the app, then `hash`; the page's errors (those matching `allowed` aside). */
+const open = (page: Page, hash: string, allowed: RegExp[] = []): Promise<string[]> => openApp(page, served, hash, allowed)
 
 const table = (page: Page) => page.getByRole('table', { name: 'Checkpoints of the run' })
 const row = (page: Page, step: number) => table(page).locator(`tr[data-step="${step}"]`)

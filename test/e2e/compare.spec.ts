@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { cliPath, cwb, root, serve, type Served } from '../helpers/cli'
 import { tempDir } from '../helpers/workspace'
-import { expectScreenshot } from './screenshots'
+import { expectScreenshot, openApp } from './screenshots'
 
 let served: Served
 let workspace: { dir: string; remove: () => void }
@@ -62,16 +62,8 @@ test.afterAll(async () => {
   workspace?.remove()
 })
 
-/** Opens the app (trading the token for its cookie), then the given hash route; fails on any page error. */
-async function open(page: Page, hash: string): Promise<string[]> {
-  const errors: string[] = []
-  page.on('pageerror', (error) => errors.push(error.message))
-  page.on('console', (message) => message.type() === 'error' && errors.push(message.text()))
-  await page.goto(served.url)
-  await expect(page).toHaveURL(/\/#\/runs$/)
-  await page.goto(`${served.base}#${hash}`)
-  return errors
-}
+/** Opens the app, then `hash`; the page's errors. */
+const open = (page: Page, hash: string): Promise<string[]> => openApp(page, served, hash)
 
 const panel = (page: Page, key: string) => page.locator(`.metric-panel[data-metric="${key}"]`)
 const score = 'critic/score/mean'

@@ -9,7 +9,7 @@ import { cwb, lastJson, serve, type Served } from '../helpers/cli'
 import { writeTinyHfFolder } from '../helpers/hf-folder'
 import { TINY_HF_LORA, TINY_HF_RUN } from '../helpers/trainer-job'
 import { tempDir } from '../helpers/workspace'
-import { expectScreenshot } from './screenshots'
+import { expectScreenshot, openApp } from './screenshots'
 
 let served: Served
 let workspace: { dir: string; remove: () => void }
@@ -52,17 +52,8 @@ test.afterAll(async () => {
   workspace?.remove()
 })
 
-async function open(page: Page, hash: string): Promise<string[]> {
-  const errors: string[] = []
-  page.on('pageerror', (error) => errors.push(error.message))
-  page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(message.text())
-  })
-  await page.goto(served.url)
-  await expect(page).toHaveURL(/\/#\/runs$/)
-  await page.goto(`${served.base}#${hash}`)
-  return errors
-}
+/** Opens the app, then `hash`; the page's errors. */
+const open = (page: Page, hash: string): Promise<string[]> => openApp(page, served, hash)
 
 test('a LoRA checkpoint shows its adapter settings and adapter statistics, and its merged change against the base', async ({
   page,

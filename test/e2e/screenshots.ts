@@ -29,3 +29,24 @@ export async function expectScreenshot(page: Page, name: string, label = name): 
   expect(content.inkShare, `${label} screenshot looks blank`).toBeGreaterThan(0.15)
   expect(content.colours, `${label} screenshot has too few colours`).toBeGreaterThan(50)
 }
+
+/**
+ * Opens the app served at `served` (trading the token for its cookie), then the hash route `hash` when given; returns
+ * the page errors and console errors seen from then on (those matching `allowed` aside), for the test to expect none.
+ */
+export async function openApp(
+  page: Page,
+  served: { url: string; base: string },
+  hash: string,
+  allowed: RegExp[] = [],
+): Promise<string[]> {
+  const errors: string[] = []
+  page.on('pageerror', (error) => errors.push(error.message))
+  page.on('console', (message) => {
+    if (message.type() === 'error' && !allowed.some((pattern) => pattern.test(message.text()))) errors.push(message.text())
+  })
+  await page.goto(served.url)
+  await expect(page).toHaveURL(/\/#\/runs$/)
+  if (hash) await page.goto(`${served.base}#${hash}`)
+  return errors
+}
