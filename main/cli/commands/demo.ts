@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import { Command, Option } from 'commander'
 import { rewardModeIds } from '../../engine/rewards'
 import { accuracyResult, heldOutAccuracy, spread } from '../../services/results'
@@ -10,6 +11,7 @@ interface DemoOptions extends WorkspaceOptions {
   steps: number
   seeds: number
   parallel: number
+  threads?: number
   json?: boolean
 }
 
@@ -44,6 +46,11 @@ export function demoCommand(): Command {
     .addOption(
       new Option('--parallel <n>', 'runs at a time (one core each)').default(2).argParser(integerOption('--parallel', 1)),
     )
+    .addOption(
+      new Option('--threads <n>', 'threads per run for its native kernels (default: the cores shared among the parallel runs)')
+        .env('CWB_THREADS')
+        .argParser(integerOption('--threads', 1)),
+    )
     .option('--json', 'print the results as one JSON object on the last stdout line')
     .action(async (options: DemoOptions) => {
       const { defaultRunConfig } = await import('../../engine/run-config')
@@ -51,6 +58,8 @@ export function demoCommand(): Command {
       const { metricSeries } = await import('../../store/metrics')
       const { runEvents } = await import('../../store/events')
       const { dir, store } = openWorkspaceStore(options)
+      // Parallel runs share the cores: each trainer process (which inherits this environment) gets its part.
+      process.env.CWB_THREADS = String(options.threads ?? Math.max(1, Math.floor(availableParallelism() / options.parallel)))
       const started = performance.now()
       const jobs = rewardModeIds().flatMap((mode) =>
         Array.from({ length: options.seeds }, (_, s) => ({

@@ -6,6 +6,7 @@ import { rewardModeIds } from '../../engine/rewards'
 import type { RunConfig } from '../../engine/run-config'
 import { modelFolder } from '../checkpoint-option'
 import { UsageError } from '../errors'
+import { integerOption } from '../parse'
 import { printJson, progress } from '../output'
 import { openWorkspaceStore, withWorkspace } from '../workspace-option'
 import type { WorkspaceOptions } from '../workspace-option'
@@ -17,6 +18,7 @@ interface TrainOptions extends WorkspaceOptions {
   resume?: string
   json?: boolean
   plan?: boolean
+  threads?: number
 }
 
 /** The memory plan of a run config from its starting checkpoint, on the backend the trainer will use. */
@@ -40,8 +42,15 @@ export function trainCommand(): Command {
       '--plan',
       "with --config: print the run's memory plan against the backend's limit and exit (0 fits, 1 does not); --json prints it as JSON",
     )
+    .addOption(
+      new Option('--threads <n>', "cap the threads of the run's native kernels (onnxruntime), so runs can share the machine")
+        .env('CWB_THREADS')
+        .argParser(integerOption('--threads', 1)),
+    )
     .option('--json', 'print {"run", "status", "steps", "final"} as the last stdout line')
     .action(async (options: TrainOptions) => {
+      // The trainer process inherits the cap through its environment.
+      if (options.threads !== undefined) process.env.CWB_THREADS = String(options.threads)
       const { defaultRunConfig, parseRunConfig, runConfigJsonSchema } = await import('../../engine/run-config')
       if (options.printSchema) {
         process.stdout.write(`${JSON.stringify(runConfigJsonSchema(), null, 2)}\n`)

@@ -11,6 +11,7 @@ import type { LogitsSource } from '../sampling'
 import { decoderWeightFeeds, exportDecoderOnnx } from './decoder-export'
 import type { WeightFeed } from './export'
 import type { ExecutionProvider } from './session'
+import { sessionThreads } from '../threads'
 
 /** One pass's inputs: ids [B, T], mask [B, P + T] (1 = real token), and the cache of P positions per layer. */
 export interface DecoderStep {
@@ -56,6 +57,7 @@ export class OnnxDecoder {
     const session = await ort.InferenceSession.create(exportDecoderOnnx(config), {
       executionProviders: providers,
       graphOptimizationLevel: 'all',
+      ...sessionThreads(),
     })
     return new OnnxDecoder(session, config, weights)
   }

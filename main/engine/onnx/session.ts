@@ -1,5 +1,6 @@
 // Running an exported model with onnxruntime-node: CPU here, the CUDA provider where it is installed.
 import * as ort from 'onnxruntime-node'
+import { sessionThreads } from '../threads'
 import type { Transformer } from '../model/transformer'
 import { exportOnnx, inputsFor } from './export'
 import type { WeightFeed } from './export'
@@ -13,7 +14,11 @@ export class OnnxModel {
   ) {}
 
   static async create(bytes: Uint8Array, vocabSize: number, providers: ExecutionProvider[] = ['cpu']): Promise<OnnxModel> {
-    const session = await ort.InferenceSession.create(bytes, { executionProviders: providers, graphOptimizationLevel: 'all' })
+    const session = await ort.InferenceSession.create(bytes, {
+      executionProviders: providers,
+      graphOptimizationLevel: 'all',
+      ...sessionThreads(),
+    })
     return new OnnxModel(session, vocabSize)
   }
 
