@@ -25,6 +25,7 @@ import { CollapseWatch } from '../collapse'
 import type { CollapseFlag } from '../collapse'
 import { Random } from '../../random'
 import { emaRate, updateTeacher } from './ema'
+import { peakRssBytes, resetPeakRss } from './peak-memory'
 import type { FaultHook } from './faults'
 import type { WeightFeed } from '../onnx/export'
 import { onnxResponseStats } from '../onnx/token-stats'
@@ -350,6 +351,7 @@ export class Trainer {
         break
       }
       const step = this.state.step + 1
+      resetPeakRss()
       const started = performance.now()
       const { metrics, samples, tokens } = await this.trainStep(step)
       if (step % config.validation.every === 0 || step === config.steps) {
@@ -360,9 +362,10 @@ export class Trainer {
       metrics['timing_s/step'] = seconds
       metrics['perf/total_num_tokens'] = tokens
       metrics['perf/throughput'] = tokens / seconds
-      const rss = process.memoryUsage().rss
+      const rss = peakRssBytes()
       metrics['perf/max_memory_allocated_gb'] = rss / 2 ** 30
-      // Memory over a long run (the soak bench checks both stay flat): the process's RSS and tfjs's live tensors.
+      // Memory per step and over a long run (the soak bench checks both stay flat): the process's peak RSS during the
+      // step and tfjs's live tensors.
       metrics['perf/rss_mb'] = rss / 2 ** 20
       metrics['perf/tensors'] = tf.memory().numTensors
       this.state = { step, wallTime: this.state.wallTime + seconds, tokens: this.state.tokens + tokens }
