@@ -175,6 +175,12 @@ function copyCompanions(from: string, to: string): void {
   for (const file of COMPANION_FILES) if (existsSync(join(from, file))) copyFileSync(join(from, file), join(to, file))
 }
 
+/** A float32 folder of the model in `baseDir`: its config.json (torch_dtype float32) and companion files, weights apart. */
+export function writeFloat32Companions(baseDir: string, to: string): void {
+  writeJson(join(to, CONFIG_FILE), { ...readJson(join(baseDir, CONFIG_FILE)), torch_dtype: 'float32' })
+  copyCompanions(baseDir, to)
+}
+
 /** The merged Hugging Face folder of a LoRA checkpoint: the base's every weight in float32, the adapters merged in. */
 function fillMerged(source: string, temporary: string, adapterFile: string, baseDir: string): void {
   const { settings } = readAdapterConfig(source)
@@ -193,8 +199,7 @@ function fillMerged(source: string, temporary: string, adapterFile: string, base
         `${adapterFile}: ${module} has A [${aShape!.join(', ')}] and B [${bShape!.join(', ')}]; rank ${settings.rank} over ${weight} [${out}, ${inputs}] needs ${expected}`,
       )
   }
-  writeJson(join(temporary, CONFIG_FILE), { ...readJson(join(baseDir, CONFIG_FILE)), torch_dtype: 'float32' })
-  copyCompanions(baseDir, temporary)
+  writeFloat32Companions(baseDir, temporary)
   const names = [...files.shapes.keys()].sort()
   writeSafetensorsStreamed(
     join(temporary, WEIGHTS_FILE),

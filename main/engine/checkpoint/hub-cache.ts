@@ -44,3 +44,9 @@ export function resolveHubModel(id: string, env: NodeJS.ProcessEnv = process.env
   if (candidates.length === 0) throw missing()
   return candidates[0]!
 }
+
+/** The hub id (ORG/NAME) of a snapshot folder inside the hub cache, as PEFT writes base_model_name_or_path; else undefined. */
+export function hubIdOf(folder: string): string | undefined {
+  const match = /models--([^/]+?)--([^/]+)\/snapshots\/[^/]+\/?$/.exec(folder)
+  return match ? `${match[1]}/${match[2]}` : undefined
+}

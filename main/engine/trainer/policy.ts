@@ -9,7 +9,7 @@
 //             (the base folder and its fingerprint)
 // plus trainer_state.json, optimizer.safetensors (AdamW moments of the trainable weights only) and, for
 // Co-rewarding-II, teacher.safetensors (the EMA teacher's trainable weights, in the checkpoint's layout).
-import { copyFileSync, existsSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import * as tf from '@tensorflow/tfjs'
 import {
@@ -30,8 +30,9 @@ import {
   writeJson,
 } from '../checkpoint/folder'
 import type { JsonObject, Tensors } from '../checkpoint/folder'
-import { COMPANION_FILES } from '../checkpoint/hf-export'
+import { writeFloat32Companions } from '../checkpoint/hf-export'
 import { openWeightFiles } from '../checkpoint/hf-weights'
+import { hubIdOf } from '../checkpoint/hub-cache'
 import { readSafetensors, toFloat32, writeSafetensors } from '../checkpoint/safetensors'
 import { loadCausalLM, readAdapter } from '../model/causal-lm'
 import type { CausalLM } from '../model/causal-lm'
@@ -174,12 +175,6 @@ function cwbGptPolicy(lm: LanguageModel): Policy {
   }
 }
 
-/** The hub id of a folder inside the Hugging Face cache (what PEFT writes as base_model_name_or_path), else the path. */
-function baseName(folder: string): string {
-  const match = /models--([^/]+?)--([^/]+)\/snapshots\/[^/]+\/?$/.exec(folder)
-  return match ? `${match[1]}/${match[2]}` : folder
-}
-
 function sameSettings(a: LoraSettings, b: LoraSettings): boolean {
   return a.rank === b.rank && a.alpha === b.alpha && [...a.targetModules].sort().join() === [...b.targetModules].sort().join()
 }
@@ -280,13 +275,11 @@ function decoderPolicy(dir: string, adapter: boolean, options: OpenOptions): Pol
         target,
         (temporary) => {
           if (lora) {
-            writeJson(join(temporary, ADAPTER_CONFIG_FILE), adapterConfigJson(lora, baseName(baseDir)))
+            writeJson(join(temporary, ADAPTER_CONFIG_FILE), adapterConfigJson(lora, hubIdOf(baseDir) ?? baseDir))
             writeSafetensors(join(temporary, ADAPTER_WEIGHTS_FILE), checkpointTensors(model), WEIGHTS_METADATA)
             writeJson(join(temporary, TRAINER_STATE_FILE), { ...trainerState, base: { path: baseDir, fingerprint } })
           } else {
-            writeJson(join(temporary, CONFIG_FILE), { ...readJson(join(baseDir, CONFIG_FILE)), torch_dtype: 'float32' })
-            for (const file of COMPANION_FILES)
-              if (existsSync(join(baseDir, file))) copyFileSync(join(baseDir, file), join(temporary, file))
+            writeFloat32Companions(baseDir, temporary)
             writeSafetensors(join(temporary, 'model.safetensors'), checkpointTensors(model), WEIGHTS_METADATA)
             writeJson(join(temporary, TRAINER_STATE_FILE), trainerState)
           }
