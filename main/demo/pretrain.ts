@@ -8,11 +8,11 @@ import { evaluate, promptFor } from '../engine/evaluate'
 import type { Evaluation } from '../engine/evaluate'
 import { SYSTEM_PROMPT } from '../engine/prompt'
 import { saveModel } from '../engine/model/load'
-import { tokenLogProbs } from '../engine/model/token-stats'
 import { Transformer } from '../engine/model/transformer'
+import { OnnxTrainingGraph } from '../engine/onnx/train-graph'
 import { AdamW, ADAMW_DEFAULTS, learningRateAt } from '../engine/optim/adamw'
+import { nllTrainingBatch } from '../engine/trainer/grpo'
 import { Random } from '../random'
-import { leftPad } from '../engine/sampling'
 import { loadTokenizer } from '../engine/tokenizer/tokenizer'
 import type { Tokenizer } from '../engine/tokenizer/tokenizer'
 import type { PretrainOptions } from './pretrain-defaults'
@@ -44,31 +44,6 @@ export function encodeExample(tokenizer: Tokenizer, question: string, solution: 
   return { prompt, response }
 }
 
-/** Mean negative log-likelihood of the response tokens of left-padded prompt+response rows. */
-export function responseLoss(model: Transformer, examples: EncodedExample[], padTokenId: number): tf.Scalar {
-  const rows = examples.map((e) => [...e.prompt, ...e.response])
-  const { ids, mask, length } = leftPad(rows, padTokenId)
-  const targets = new Int32Array(rows.length * length).fill(padTokenId)
-  const weights = new Float32Array(rows.length * length)
-  examples.forEach((example, r) => {
-    const start = length - rows[r]!.length
-    const responseStart = start + example.prompt.length
-    // Position t predicts token t+1: the last prompt token predicts the first response token.
-    for (let t = responseStart - 1; t < length - 1; t++) {
-      targets[r * length + t] = rows[r]![t + 1 - start]!
-      weights[r * length + t] = 1
-    }
-  })
-  const targetTensor = tf.tensor2d(targets, [rows.length, length], 'int32')
-  const weightTensor = tf.tensor2d(weights, [rows.length, length])
-  const loss = tf.tidy(() => {
-    const logp = tokenLogProbs(model.forward(ids, mask), targetTensor)
-    return tf.div(tf.neg(tf.sum(tf.mul(logp, weightTensor))), tf.sum(weightTensor)) as tf.Scalar
-  })
-  tf.dispose([ids, mask, targetTensor, weightTensor])
-  return loss
-}
-
 export async function pretrainDemoModel(options: PretrainOptions): Promise<PretrainResult> {
   const started = performance.now()
   const choice = await useBackend()
@@ -86,6 +61,7 @@ export async function pretrainDemoModel(options: PretrainOptions): Promise<Pretr
     `Pre-training the demo model (${parameters.toLocaleString('en')} parameters, ${choice.backend}) for ${options.steps} steps of ${options.batchSize} examples`,
   )
   const optimizer = new AdamW(model.weights, { ...ADAMW_DEFAULTS, weightDecay: 0.01, maxGradNorm: 1 })
+  const graph = await OnnxTrainingGraph.create(config, 'nll')
   const warmup = Math.round(options.steps * options.warmupFraction)
   const order = new Random(options.seed ^ 0x5eed).shuffled(examples.map((_, i) => i))
   let finalLoss = Number.NaN
@@ -93,11 +69,14 @@ export async function pretrainDemoModel(options: PretrainOptions): Promise<Pretr
   for (; step <= options.steps; step++) {
     if (options.shouldStop?.()) break
     const batch = order.slice((step - 1) * options.batchSize, step * options.batchSize).map((i) => examples[i]!)
-    const { value, grads } = tf.variableGrads(() => responseLoss(model, batch, tokenizer.padTokenId))
+    // The mean NLL of the response tokens, forward and backward on onnxruntime's training graph.
+    const pass = await graph.run(model.toArrays(), nllTrainingBatch(batch, tokenizer.padTokenId))
+    const grads: Record<string, tf.Tensor> = {}
+    for (const [name, variable] of model.weights) grads[name] = tf.tensor(pass.grads[name]!, variable.shape)
     const lr = learningRateAt(step, options.learningRate, warmup, options.steps)
     optimizer.apply(grads, lr)
-    finalLoss = value.dataSync()[0]!
-    tf.dispose([value, ...Object.values(grads)])
+    finalLoss = pass.loss
+    tf.dispose(Object.values(grads))
     if (!Number.isFinite(finalLoss)) throw new Error(`pre-training diverged at step ${step}: loss ${finalLoss}`)
     if (step % options.evalEvery === 0 || step === options.steps) {
       const check = await evaluate(model, tokenizer, validation, {
@@ -146,6 +125,7 @@ export async function pretrainDemoModel(options: PretrainOptions): Promise<Pretr
     },
   )
   optimizer.dispose()
+  await graph.release()
   model.dispose()
   return { out: options.out, backend: choice.backend, steps: step - 1, seconds, parameters, finalLoss, evaluation }
 }

@@ -106,6 +106,12 @@ export const RunConfig = z
       .enum(['onnx', 'tfjs'])
       .default('onnx')
       .describe('Where the log-prob passes (old policy, KL reference) run: onnxruntime (native kernels) or tfjs'),
+    update_engine: z
+      .enum(['onnx', 'tfjs'])
+      .default('onnx')
+      .describe(
+        'Where the update (forward, backward) runs: onnxruntime through the training graph of cwb-gpt models, or tfjs (the Hugging Face families and LoRA train on tfjs either way)',
+      ),
     micro_batch_size: positiveInt
       .max(4096)
       .default(32)

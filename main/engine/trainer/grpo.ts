@@ -3,6 +3,7 @@
 // Co-rewarding-I's loss is (pg_orig + c kl_orig) + (pg_para + c kl_para)), computed in micro-batches.
 import * as tf from '@tensorflow/tfjs'
 import { tokenEntropy, tokenLogProbs, tokenSelfCertainty } from '../model/token-stats'
+import type { TrainingBatch } from '../onnx/train-graph'
 
 /** One rollout as the update sees it. Per-token arrays align with `response` (EOS included when generated). */
 export interface TrainingRow {
@@ -192,4 +193,43 @@ export function responseTokenStats(
     disposePacked(packed)
   }
   return out
+}
+
+/** Rows as the ONNX training pass takes them: packed, with each position's weight, advantage and log-probs. */
+export function trainingBatch(rows: TrainingRow[], padTokenId: number): TrainingBatch {
+  const packed = packArrays(rows, padTokenId)
+  const size = rows.length * packed.length
+  const batch: Required<TrainingBatch> = {
+    ids: packed.ids,
+    mask: packed.mask,
+    targets: packed.targets,
+    tokenWeights: new Float32Array(size),
+    advantages: new Float32Array(size),
+    oldLogProbs: new Float32Array(size),
+    refLogProbs: new Float32Array(size),
+    batch: rows.length,
+    length: packed.length,
+  }
+  rows.forEach((row, r) => {
+    const from = r * packed.length + packed.starts[r]!
+    batch.tokenWeights.fill(row.weight, from, from + row.response.length)
+    batch.advantages.fill(row.advantage, from, from + row.response.length)
+    batch.oldLogProbs.set(row.oldLogProbs.subarray(0, row.response.length), from)
+    batch.refLogProbs.set(row.refLogProbs.subarray(0, row.response.length), from)
+  })
+  return batch
+}
+
+/** Prompt+response rows for a mean negative log-likelihood (pre-training): each response position weighs 1 / tokens. */
+export function nllTrainingBatch(rows: { prompt: number[]; response: number[] }[], padTokenId: number): TrainingBatch {
+  const packed = packArrays(rows, padTokenId)
+  const tokens = rows.reduce((sum, row) => sum + row.response.length, 0)
+  return {
+    ids: packed.ids,
+    mask: packed.mask,
+    targets: packed.targets,
+    tokenWeights: packed.responseMask.map((m) => (tokens === 0 ? 0 : m / tokens)),
+    batch: rows.length,
+    length: packed.length,
+  }
 }

@@ -48,6 +48,8 @@ import { decoderWeightFeeds } from '../onnx/decoder-export'
 import { exportOnnx, onnxWeightFeeds } from '../onnx/export'
 import type { WeightFeed } from '../onnx/export'
 import { OnnxModel } from '../onnx/session'
+import { OnnxTrainingGraph } from '../onnx/train-graph'
+import type { TrainingObjective } from '../onnx/train-graph'
 import type { OnnxLogitsModel } from '../onnx/token-stats'
 import type { Tokenizer } from '../tokenizer/tokenizer'
 
@@ -89,6 +91,8 @@ export interface Policy {
   initialArrays(folder: string): Record<string, Float32Array>
   /** A session for log-prob passes that takes the weights with every pass. */
   onnxSession(): Promise<OnnxLogitsModel & { release(): Promise<void> }>
+  /** The update's forward and backward pass on onnxruntime, where the family has a training graph (cwb-gpt). */
+  trainingGraph?(objective: TrainingObjective): Promise<OnnxTrainingGraph>
   /** `model`'s current weights as the session's inputs. */
   onnxFeeds(model: TrainableModel): Record<string, WeightFeed>
   /** Writes a checkpoint of `model` (and `teacher`) with the trainer's state and optimizer moments, atomically. */
@@ -165,6 +169,7 @@ function cwbGptPolicy(lm: LanguageModel): Policy {
     onnxSession: async () =>
       OnnxModel.create(exportOnnx(config, lm.transformer.toArrays(), { weightsAsInputs: true }), config.vocab_size),
     onnxFeeds: (model) => onnxWeightFeeds(config, model.toArrays()),
+    trainingGraph: (objective) => OnnxTrainingGraph.create(config, objective),
     save(dir, { model, teacher, trainerState, optimizer }) {
       const extraTensors: Record<string, Tensors> = { [OPTIMIZER_FILE]: optimizer }
       if (teacher) extraTensors[TEACHER_FILE] = asTensors(teacher.toArrays(), weightShapes(config))

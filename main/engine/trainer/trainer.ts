@@ -30,8 +30,9 @@ import type { FaultHook } from './faults'
 import type { WeightFeed } from '../onnx/export'
 import { onnxResponseStats } from '../onnx/token-stats'
 import type { OnnxLogitsModel, ResponseStats } from '../onnx/token-stats'
-import { microBatchLoss, responseTokenStats } from './grpo'
-import type { TrainingRow } from './grpo'
+import type { OnnxTrainingGraph } from '../onnx/train-graph'
+import { microBatchLoss, responseTokenStats, trainingBatch } from './grpo'
+import type { LossSettings, TrainingRow } from './grpo'
 import { openPolicy, OPTIMIZER_FILE, TEACHER_FILE } from './policy'
 import type { Policy, TrainableModel } from './policy'
 
@@ -152,6 +153,8 @@ export class Trainer {
   private readonly watch: CollapseWatch
   /** One onnxruntime session for the log-prob passes, exported with weights as inputs so it stays warm. */
   private session: (OnnxLogitsModel & { release(): Promise<void> }) | undefined
+  /** The update's training graph on onnxruntime (cwb-gpt), opened at the first update. */
+  private trainingGraph: OnnxTrainingGraph | undefined
   /** The frozen KL reference's weights as session inputs (computed once; Co-rewarding-II's teacher moves). */
   private frozenFeeds: Record<string, WeightFeed> | undefined
   private readonly series: Record<string, [number, number | null][]> = {}
@@ -547,35 +550,17 @@ export class Trainer {
     for (let m = 0; m < config.mini_batches; m++) {
       const mini = order.slice(m * perMini, (m + 1) * perMini).map((i) => rows[i]!)
       if (mini.length === 0) continue
-      const chunks: (() => tf.Scalar)[] = []
-      const parts: { view: string; pg: number; kl: number; clip: number; entropy: number }[] = []
+      // The micro-batches of each view, in a fixed order (gradients add up in this order).
+      const micros: { view: string; rows: Row[] }[] = []
       for (const view of viewsPresent) {
         const ofView = mini.filter((r) => r.view === view)
         const tokens = ofView.reduce((sum, r) => sum + r.response.length, 0)
         for (const row of ofView) row.weight = tokens === 0 ? 0 : 1 / tokens
-        for (let start = 0; start < ofView.length; start += config.micro_batch_size) {
-          const micro = ofView.slice(start, start + config.micro_batch_size)
-          // LoRA's dropout masks are a function of (seed, step, chunk), so a resumed run draws the same ones.
-          const dropoutSeed = config.lora?.dropout ? streamSeed(config.seed, 5, step, chunks.length) : undefined
-          chunks.push(() => {
-            const part = microBatchLoss(
-              this.transformer,
-              micro,
-              {
-                clipLow: config.clip_ratio_low,
-                clipHigh: config.clip_ratio_high,
-                dualClip: config.dual_clip,
-                klCoef: this.klCoef,
-              },
-              this.policy.tokenizer.padTokenId,
-              dropoutSeed,
-            )
-            parts.push({ view, pg: part.pgLoss, kl: part.klLoss, clip: part.clipFraction, entropy: part.entropy })
-            return part.loss
-          })
-        }
+        for (let start = 0; start < ofView.length; start += config.micro_batch_size)
+          micros.push({ view, rows: ofView.slice(start, start + config.micro_batch_size) })
       }
-      const { loss, grads } = accumulatedGradients(chunks)
+      const parts: { view: string; pg: number; kl: number; clip: number; entropy: number }[] = []
+      const { loss, grads } = await this.gradients(micros, step, parts)
       // Never apply a broken update: the weights (and the next checkpoint) stay as they were.
       const norm = Number.isFinite(loss) ? AdamW.gradNorm(grads) : NaN
       if (!Number.isFinite(loss) || !Number.isFinite(norm)) {
@@ -607,6 +592,51 @@ export class Trainer {
       metrics['actor/kl_loss_aug'] = totals.kl.get('paraphrase') ?? 0
     }
     return metrics
+  }
+
+  private lossSettings(): LossSettings {
+    const { config } = this.job
+    return { clipLow: config.clip_ratio_low, clipHigh: config.clip_ratio_high, dualClip: config.dual_clip, klCoef: this.klCoef }
+  }
+
+  /**
+   * The loss and its gradients summed over `micros`, each micro-batch's parts pushed to `parts`: on onnxruntime's
+   * training graph where the policy has one (and the run asks for it), else by tfjs autodiff.
+   */
+  private async gradients(
+    micros: { view: string; rows: Row[] }[],
+    step: number,
+    parts: { view: string; pg: number; kl: number; clip: number; entropy: number }[],
+  ): Promise<{ loss: number; grads: Record<string, tf.Tensor> }> {
+    const { config } = this.job
+    const pad = this.policy.tokenizer.padTokenId
+    if (config.update_engine === 'onnx' && this.policy.trainingGraph) {
+      const graph = (this.trainingGraph ??= await this.policy.trainingGraph('grpo'))
+      const weights = this.transformer.toArrays()
+      let loss = 0
+      const sums: Record<string, Float32Array> = {}
+      for (const micro of micros) {
+        const pass = await graph.run(weights, trainingBatch(micro.rows, pad), this.lossSettings())
+        loss += pass.loss
+        parts.push({ view: micro.view, pg: pass.pg, kl: pass.kl, clip: pass.clip, entropy: pass.entropy })
+        for (const [name, grad] of Object.entries(pass.grads)) {
+          const sum = sums[name]
+          if (!sum) sums[name] = grad
+          else for (let i = 0; i < sum.length; i++) sum[i]! += grad[i]!
+        }
+      }
+      const grads: Record<string, tf.Tensor> = {}
+      for (const [name, variable] of this.policy.model.weights) grads[name] = tf.tensor(sums[name]!, variable.shape)
+      return { loss, grads }
+    }
+    const chunks = micros.map((micro, index) => () => {
+      // LoRA's dropout masks are a function of (seed, step, chunk), so a resumed run draws the same ones.
+      const dropoutSeed = config.lora?.dropout ? streamSeed(config.seed, 5, step, index) : undefined
+      const part = microBatchLoss(this.transformer, micro.rows, this.lossSettings(), pad, dropoutSeed)
+      parts.push({ view: micro.view, pg: part.pgLoss, kl: part.klLoss, clip: part.clipFraction, entropy: part.entropy })
+      return part.loss
+    })
+    return accumulatedGradients(chunks)
   }
 
   /** The rollouts stored with the step: every view of its first sample_groups questions. */
@@ -675,6 +705,7 @@ export class Trainer {
 
   dispose(): void {
     void this.session?.release()
+    void this.trainingGraph?.release()
     this.optimizer.dispose()
     this.teacher?.dispose()
     if (this.reference !== this.teacher) this.reference.dispose()
