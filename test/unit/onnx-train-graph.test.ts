@@ -151,7 +151,13 @@ describe.each(['learned', 'rotary'] as const)('the ONNX training graph with %s p
     const { grads } = await nll.run(weights, batch)
     const random = new Random(3)
     const h = 1e-2
-    for (const name of ['embed_tokens.weight', 'layers.0.attn.qkv.weight', 'layers.1.mlp.up.bias', 'layers.0.ln_1.weight', 'ln_f.bias']) {
+    for (const name of [
+      'embed_tokens.weight',
+      'layers.0.attn.qkv.weight',
+      'layers.1.mlp.up.bias',
+      'layers.0.ln_1.weight',
+      'ln_f.bias',
+    ]) {
       for (let trial = 0; trial < 3; trial++) {
         const index = Math.floor(random.next() * weights[name]!.length)
         const lossWith = async (delta: number): Promise<number> => {

@@ -149,10 +149,7 @@ function buildTrainingGraph(config: ModelConfig, objective: TrainingObjective): 
   if (config.position_embedding_type === 'rotary') {
     const halfHead = headSize / 2
     const inverse = Array.from({ length: halfHead }, (_, i) => 1 / config.rope_theta ** ((2 * i) / headSize))
-    const angles = mul(
-      op('Unsqueeze', [asFloat('position_ids'), axisLast]),
-      g.constant('rope_inverse', [halfHead], inverse),
-    )
+    const angles = mul(op('Unsqueeze', [asFloat('position_ids'), axisLast]), g.constant('rope_inverse', [halfHead], inverse))
     const axis1 = i64('axis_1', [1])
     const cos = op('Unsqueeze', [op('Cos', [angles]), axis1])
     const sin = op('Unsqueeze', [op('Sin', [angles]), axis1])
@@ -215,7 +212,10 @@ function buildTrainingGraph(config: ModelConfig, objective: TrainingObjective): 
   const logits = matMul(normF.out, transpose(embedding, [1, 0]))
   const logpAll = op('LogSoftmax', [logits], [int('axis', -1)])
   const probsAll = op('Exp', [logpAll])
-  const logp = op('Squeeze', [op('GatherElements', [logpAll, op('Unsqueeze', ['targets', axisLast])], [int('axis', -1)]), axisLast])
+  const logp = op('Squeeze', [
+    op('GatherElements', [logpAll, op('Unsqueeze', ['targets', axisLast])], [int('axis', -1)]),
+    axisLast,
+  ])
   const entropy = op('Neg', [op('ReduceSum', [mul(probsAll, logpAll), axisLast], [int('keepdims', 0)])])
   const weighted = (t: string, name: string): string => g.op('ReduceSum', [mul(t, 'token_weights')], [int('keepdims', 0)], name)
   weighted(entropy, 'entropy_sum')
@@ -306,7 +306,10 @@ function buildTrainingGraph(config: ModelConfig, objective: TrainingObjective): 
   const dTokens = op('Gemm', [flat(onehot('input_ids', vocab, 'vocab_depth_ids'), vocab), flat(dx, d)], [int('transA', 1)])
   g.op('Add', [dTokens, dHead], [], gradName('embed_tokens.weight'))
   if (config.position_embedding_type === 'learned') {
-    const positions = flat(onehot('position_ids', config.max_position_embeddings, 'position_depth'), config.max_position_embeddings)
+    const positions = flat(
+      onehot('position_ids', config.max_position_embeddings, 'position_depth'),
+      config.max_position_embeddings,
+    )
     g.op('Gemm', [positions, flat(dx, d)], [int('transA', 1)], gradName('embed_positions.weight'))
   }
 
@@ -321,7 +324,9 @@ function buildTrainingGraph(config: ModelConfig, objective: TrainingObjective): 
     valueInfo('attention_bias', FLOAT, ['batch', 1, 'sequence', 'sequence']),
     rows('targets', INT64),
     rows('token_weights'),
-    ...(objective === 'grpo' ? [rows('advantages'), rows('old_logp'), rows('ref_logp'), valueInfo('loss_settings', FLOAT, [4])] : []),
+    ...(objective === 'grpo'
+      ? [rows('advantages'), rows('old_logp'), rows('ref_logp'), valueInfo('loss_settings', FLOAT, [4])]
+      : []),
     ...Object.keys(shapes).map((name) => g.weightInputs.find((input) => input.name === name)!),
   ]
   return { name: `${config.model_type}-training`, node: g.nodes, initializer: g.initializers, input: inputs, output: outputs }
@@ -356,7 +361,11 @@ export class OnnxTrainingGraph {
       input_ids: new ort.Tensor('int64', inputIds, [rows, length]),
       position_ids: new ort.Tensor('int64', positionIds, [rows, length]),
       attention_bias: new ort.Tensor('float32', attentionBias, [rows, 1, length, length]),
-      targets: new ort.Tensor('int64', BigInt64Array.from(batch.targets, (v) => BigInt(v)), [rows, length]),
+      targets: new ort.Tensor(
+        'int64',
+        BigInt64Array.from(batch.targets, (v) => BigInt(v)),
+        [rows, length],
+      ),
       token_weights: grid(batch.tokenWeights, 'token weights'),
     }
     if (this.objective === 'grpo') {
