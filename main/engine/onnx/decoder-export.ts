@@ -16,11 +16,10 @@ import type { onnx as Onnx } from 'onnx-proto'
 import { decoderWeightShapes } from '../model/families/decoder-config'
 import type { DecoderConfig } from '../model/families/decoder-config'
 import { inverseFrequencies } from '../model/families/rope'
-import { GraphBuilder, int, ints, onnx, valueInfo } from './export'
+import { GraphBuilder, int, ints, maskBias, onnx, valueInfo } from './export'
 import type { WeightFeed } from './export'
 
 const OPSET = 13
-const MASKED = -1e9
 const FLOAT = onnx.TensorProto.DataType.FLOAT
 const INT64 = onnx.TensorProto.DataType.INT64
 
@@ -120,11 +119,7 @@ function buildDecoderGraph(c: DecoderConfig): Onnx.IGraphProto {
   const eps = g.constant('rms_norm_eps', [], [c.rmsNormEps])
   const one = g.constant('one', [], [1])
   const headScale = g.constant('head_scale', [], [1 / Math.sqrt(c.headDim)])
-  const zero = g.constant('zero', [], [0])
-  const masked = g.constant('masked', [], [MASKED])
-  const axis0 = i64('axis_0', [0])
   const axis1 = i64('axis_1', [1])
-  const axes12 = i64('axes_1_2', [1, 2])
   const qShape = i64('q_heads_shape', [0, 0, c.heads, c.headDim])
   const kvShape = i64('kv_heads_shape', [0, 0, c.kvHeads, c.headDim])
   const mergeShape = i64('merge_heads_shape', [0, 0, c.heads * c.headDim])
@@ -149,23 +144,7 @@ function buildDecoderGraph(c: DecoderConfig): Onnx.IGraphProto {
   }
 
   // The additive attention bias [B, 1, T, P + T] from attention_mask.
-  const total = g.op('Gather', [g.op('Shape', ['attention_mask']), axis1], [int('axis', 0)]) // [1]: P + T
-  const length = g.op('Gather', [g.op('Shape', ['input_ids']), axis1], [int('axis', 0)]) // [1]: T
-  const scalar = (x: string): string => g.op('Squeeze', [x, axis0])
-  const keyIndex = g.op('Range', [
-    g.constant('range_start', [], [0], 'int64'),
-    scalar(total),
-    g.constant('range_step', [], [1], 'int64'),
-  ])
-  const queryIndex = g.op('Range', [
-    scalar(g.op('Sub', [total, length])),
-    scalar(total),
-    g.constant('range_step_q', [], [1], 'int64'),
-  ])
-  const future = g.op('Greater', [g.op('Unsqueeze', [keyIndex, axis0]), g.op('Unsqueeze', [queryIndex, axis1])]) // [T, S]
-  const padding = g.op('Not', [g.op('Cast', ['attention_mask'], [int('to', onnx.TensorProto.DataType.BOOL)])]) // [B, S]
-  const blocked = g.op('Or', [g.op('Unsqueeze', [future, axis0]), g.op('Unsqueeze', [padding, axes12])]) // [B, 1, T, S]
-  const bias = g.op('Where', [blocked, masked, zero])
+  const bias = maskBias(g)
 
   // Rope: cos / sin [B, 1, T, half] gathered by position_ids.
   const cos = g.op('Unsqueeze', [

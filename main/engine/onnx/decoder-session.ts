@@ -1,6 +1,7 @@
 // A Hugging Face decoder family (qwen2, qwen3, llama) run by onnxruntime-node through the KV-cached graph of
 // decoder-export.ts: full-sequence logits for log-prob passes, and a LogitsSource that decodes one token per step
-// (prefill, then each step feeds the graph's present.N.* back as past_key_values.N.*).
+// (prefill, then each step feeds the graph's present.N.* back as past_key_values.N.*). The session class and the
+// LogitsSource serve the demo model's cached graph too (gpt-session.ts).
 import * as ort from 'onnxruntime-node'
 import { openWeightFiles } from '../checkpoint/hf-weights'
 import type { CausalLM } from '../model/causal-lm'
@@ -37,33 +38,42 @@ export function positionIds(mask: ArrayLike<number>, batch: number, total: numbe
   return out
 }
 
-export class OnnxDecoder {
-  private constructor(
+/** The cache a KV-cached graph takes: per layer key and value [B, heads, P, head_dim]. */
+export interface CacheShape {
+  layers: number
+  heads: number
+  headDim: number
+}
+
+/** Weights for a pass: feeds, or feeds already wrapped once (weightTensors) for a source that runs many passes. */
+export type PassWeights = Record<string, WeightFeed | ort.Tensor>
+
+/** Wraps weight feeds as onnxruntime tensors over the same Float32Arrays (no copy). */
+export function weightTensors(weights: PassWeights): Record<string, ort.Tensor> {
+  const tensors: Record<string, ort.Tensor> = {}
+  for (const [name, feed] of Object.entries(weights))
+    tensors[name] = feed instanceof ort.Tensor ? feed : new ort.Tensor('float32', feed.data, feed.dims)
+  return tensors
+}
+
+/**
+ * A KV-cached graph with Hugging Face's input and output names (decoder-export.ts, or export.ts's exportGptKvOnnx)
+ * opened in onnxruntime: the one session class and sampling source (onnxDecoderLogits) of every family.
+ */
+export class OnnxKvSession {
+  protected constructor(
     private readonly session: ort.InferenceSession,
-    readonly config: DecoderConfig,
+    readonly vocabSize: number,
+    private readonly cache: CacheShape,
     private readonly weights: Record<string, ort.Tensor>,
   ) {}
 
-  /**
-   * Exports the graph for `config` and opens it; `read` gives each weight's float32 values as in the safetensors file.
-   * Without `read` the session holds no weights: every pass is given them (a model in training).
-   */
-  static async create(
-    config: DecoderConfig,
-    read: ((name: string) => Float32Array) | undefined,
-    providers: ExecutionProvider[] = ['cpu'],
-  ): Promise<OnnxDecoder> {
-    const weights = read ? OnnxDecoder.tensors(decoderWeightFeeds(config, read)) : {}
-    const session = await ort.InferenceSession.create(exportDecoderOnnx(config), {
+  protected static open(bytes: Uint8Array, providers: ExecutionProvider[]): Promise<ort.InferenceSession> {
+    return ort.InferenceSession.create(bytes, {
       executionProviders: providers,
       graphOptimizationLevel: 'all',
       ...sessionThreads(),
     })
-    return new OnnxDecoder(session, config, weights)
-  }
-
-  get vocabSize(): number {
-    return this.config.vocabSize
   }
 
   get inputNames(): readonly string[] {
@@ -75,24 +85,24 @@ export class OnnxDecoder {
   }
 
   /**
-   * One pass: logits [B, T, V] (flat) and the cache extended by these T positions. `weights` (decoderWeightFeeds)
+   * One pass: logits [B, T, V] (flat) and the cache extended by these T positions. `weights` (the family's feeds)
    * replace the session's own for this pass: a model in training feeds its current weights.
    */
   async run(
     step: DecoderStep,
-    weights?: Record<string, WeightFeed>,
+    weights?: PassWeights,
   ): Promise<{ logits: Float32Array; keys: ort.Tensor[]; values: ort.Tensor[] }> {
     const { batch, length } = step
-    const c = this.config
+    const c = this.cache
     const total = step.mask.length / batch
     const past = total - length
     const feeds: Record<string, ort.Tensor> = {
-      ...(weights ? OnnxDecoder.tensors(weights) : this.weights),
+      ...(weights ? weightTensors(weights) : this.weights),
       input_ids: new ort.Tensor('int64', BigInt64Array.from(Array.from(step.ids, (v) => BigInt(v))), [batch, length]),
       attention_mask: new ort.Tensor('int64', BigInt64Array.from(Array.from(step.mask, (v) => BigInt(v))), [batch, total]),
       position_ids: new ort.Tensor('int64', positionIds(step.mask, batch, total, length), [batch, length]),
     }
-    const emptyCache = (): ort.Tensor => new ort.Tensor('float32', new Float32Array(0), [batch, c.kvHeads, 0, c.headDim])
+    const emptyCache = (): ort.Tensor => new ort.Tensor('float32', new Float32Array(0), [batch, c.heads, 0, c.headDim])
     for (let layer = 0; layer < c.layers; layer++) {
       feeds[`past_key_values.${layer}.key`] = step.past?.keys[layer] ?? emptyCache()
       feeds[`past_key_values.${layer}.value`] = step.past?.values[layer] ?? emptyCache()
@@ -115,15 +125,9 @@ export class OnnxDecoder {
     mask: ArrayLike<number>,
     batch: number,
     length: number,
-    weights?: Record<string, WeightFeed>,
+    weights?: PassWeights,
   ): Promise<Float32Array> {
     return (await this.run({ ids, mask, batch, length }, weights)).logits
-  }
-
-  private static tensors(feeds: Record<string, WeightFeed>): Record<string, ort.Tensor> {
-    const tensors: Record<string, ort.Tensor> = {}
-    for (const [name, feed] of Object.entries(feeds)) tensors[name] = new ort.Tensor('float32', feed.data, feed.dims)
-    return tensors
   }
 
   async release(): Promise<void> {
@@ -131,9 +135,36 @@ export class OnnxDecoder {
   }
 }
 
-/** KV-cached sampling through the graph: prefill runs the left-padded prompts once, each step one token per row. */
-export function onnxDecoderLogits(model: OnnxDecoder): LogitsSource {
+export class OnnxDecoder extends OnnxKvSession {
+  private constructor(
+    session: ort.InferenceSession,
+    readonly config: DecoderConfig,
+    weights: Record<string, ort.Tensor>,
+  ) {
+    super(session, config.vocabSize, { layers: config.layers, heads: config.kvHeads, headDim: config.headDim }, weights)
+  }
+
+  /**
+   * Exports the graph for `config` and opens it; `read` gives each weight's float32 values as in the safetensors file.
+   * Without `read` the session holds no weights: every pass is given them (a model in training).
+   */
+  static async create(
+    config: DecoderConfig,
+    read: ((name: string) => Float32Array) | undefined,
+    providers: ExecutionProvider[] = ['cpu'],
+  ): Promise<OnnxDecoder> {
+    const weights = read ? weightTensors(decoderWeightFeeds(config, read)) : {}
+    return new OnnxDecoder(await OnnxKvSession.open(exportDecoderOnnx(config), providers), config, weights)
+  }
+}
+
+/**
+ * KV-cached sampling through the graph (any family's): prefill runs the left-padded prompts once, each step one token
+ * per row. `weights`, when given, are fed to every pass (a model in training: its current weights), wrapped once here.
+ */
+export function onnxDecoderLogits(model: OnnxKvSession, weights?: PassWeights): LogitsSource {
   const vocab = model.vocabSize
+  const fed = weights && weightTensors(weights)
   let mask: number[][] = []
   let cache: { keys: ort.Tensor[]; values: ort.Tensor[] } | undefined
   return {
@@ -142,13 +173,13 @@ export function onnxDecoderLogits(model: OnnxDecoder): LogitsSource {
       const padded = leftPadIds(rows, padTokenId)
       const { ids, length } = padded
       mask = rows.map((_, r) => [...padded.mask.subarray(r * length, (r + 1) * length)])
-      const result = await model.run({ ids, mask: mask.flat(), batch: rows.length, length })
+      const result = await model.run({ ids, mask: mask.flat(), batch: rows.length, length }, fed)
       cache = { keys: result.keys, values: result.values }
       return lastPositions(result.logits, rows.length, length, vocab)
     },
     async step(tokens) {
       mask.forEach((row) => row.push(1))
-      const result = await model.run({ ids: tokens, mask: mask.flat(), batch: tokens.length, length: 1, past: cache })
+      const result = await model.run({ ids: tokens, mask: mask.flat(), batch: tokens.length, length: 1, past: cache }, fed)
       cache = { keys: result.keys, values: result.values }
       return result.logits
     },

@@ -1,6 +1,8 @@
-// ONNX export of the demo model (opset 13), for onnxruntime-node. The graph takes token ids, their
+// ONNX exports of the demo model (opset 13), for onnxruntime-node. exportOnnx's graph takes token ids, their
 // positions and the additive attention bias (both computed from the padding mask exactly as the tfjs
-// model does, see inputsFor) and returns logits [B, T, V]. Weights are graph initializers.
+// model does, see inputsFor) and returns logits [B, T, V]; weights are graph initializers or inputs.
+// exportGptKvOnnx's graph has the KV cache in it (Hugging Face's names, as decoder-export.ts), for rollouts that
+// decode one token per step. Both share their nodes (gptNodes) and their weights (onnxWeightFeeds).
 import onnxProto from 'onnx-proto'
 import type { onnx as Onnx } from 'onnx-proto'
 import { weightShapes } from '../model/config'
@@ -10,6 +12,8 @@ import type { ModelConfig } from '../model/config'
 export const { onnx } = onnxProto
 const OPSET = 13
 const MASKED = -1e9
+const FLOAT = onnx.TensorProto.DataType.FLOAT
+const INT64 = onnx.TensorProto.DataType.INT64
 
 export type Attr = Onnx.IAttributeProto
 
@@ -84,7 +88,76 @@ export function exportOnnx(
   weights: Record<string, Float32Array>,
   options: { weightsAsInputs?: boolean } = {},
 ): Uint8Array {
-  const { graph } = buildGraph(config, weights, options.weightsAsInputs ?? false)
+  const weightsAsInputs = options.weightsAsInputs ?? false
+  const g = new GraphBuilder(weightsAsInputs)
+  const feeds = onnxWeightFeeds(config, weights)
+  gptNodes(g, config, (name) => g.weight(name, feeds[name]!.dims, feeds[name]!.data), {
+    bias: 'attention_bias',
+    keysValues: (_, keys, values) => ({ keys, values }),
+  })
+  return encodeModel({
+    name: config.model_type,
+    node: g.nodes,
+    initializer: g.initializers,
+    input: [
+      valueInfo('input_ids', INT64, ['batch', 'sequence']),
+      valueInfo('position_ids', INT64, ['batch', 'sequence']),
+      valueInfo('attention_bias', FLOAT, ['batch', 1, 'sequence', 'sequence']),
+      ...g.weightInputs,
+    ],
+    output: [valueInfo('logits', FLOAT, ['batch', 'sequence', config.vocab_size])],
+  })
+}
+
+/**
+ * The model's KV-cached graph, with the names of decoder-export.ts (Hugging Face's ONNX exports):
+ *   inputs   input_ids [B, T], attention_mask [B, P + T] (1 = real token, past and new), position_ids [B, T] (fed by
+ *            the caller: cumulative attention mask - 1, at least 0), past_key_values.N.key / .value [B, heads, P,
+ *            head_size] (P may be 0), then the weights of onnxWeightFeeds
+ *   outputs  logits [B, T, V], present.N.key / .value [B, heads, P + T, head_size] (with rotary positions the keys
+ *            are the rotated ones)
+ * Every weight is a graph input, so one session follows a model that trains and the bytes hold only the shapes.
+ */
+export function exportGptKvOnnx(config: ModelConfig): Uint8Array {
+  const g = new GraphBuilder(true)
+  const empty = new Float32Array(0)
+  const shapes = graphWeights(config)
+  const concat = (past: string, now: string, present: string): string => g.op('Concat', [past, now], [int('axis', 2)], present)
+  gptNodes(g, config, (name) => g.weight(name, shapes[name]!.dims, empty), {
+    bias: maskBias(g),
+    keysValues: (layer, keys, values) => ({
+      keys: concat(`past_key_values.${layer}.key`, keys, `present.${layer}.key`),
+      values: concat(`past_key_values.${layer}.value`, values, `present.${layer}.value`),
+    }),
+  })
+  const layers = Array.from({ length: config.num_hidden_layers }, (_, i) => i)
+  const cache = (prefix: string, sequence: string): Onnx.IValueInfoProto[] =>
+    layers.flatMap((i) =>
+      ['key', 'value'].map((part) =>
+        valueInfo(`${prefix}.${i}.${part}`, FLOAT, [
+          'batch',
+          config.num_attention_heads,
+          sequence,
+          config.hidden_size / config.num_attention_heads,
+        ]),
+      ),
+    )
+  return encodeModel({
+    name: config.model_type,
+    node: g.nodes,
+    initializer: g.initializers,
+    input: [
+      valueInfo('input_ids', INT64, ['batch', 'sequence']),
+      valueInfo('attention_mask', INT64, ['batch', 'total_sequence']),
+      valueInfo('position_ids', INT64, ['batch', 'sequence']),
+      ...cache('past_key_values', 'past_sequence'),
+      ...g.weightInputs,
+    ],
+    output: [valueInfo('logits', FLOAT, ['batch', 'sequence', config.vocab_size]), ...cache('present', 'total_sequence')],
+  })
+}
+
+function encodeModel(graph: Onnx.IGraphProto): Uint8Array {
   const model: Onnx.IModelProto = {
     irVersion: 7,
     producerName: 'co-rewarding-workbench',
@@ -94,38 +167,96 @@ export function exportOnnx(
   return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish()
 }
 
-/** The inputs a weights-as-inputs export needs for these weights (cheap: no serialisation). */
+/** The inputs a weights-as-inputs export (exportOnnx's or exportGptKvOnnx's) needs for these weights (no serialisation). */
 export function onnxWeightFeeds(config: ModelConfig, weights: Record<string, Float32Array>): Record<string, WeightFeed> {
-  return buildGraph(config, weights, true).feeds
+  const feeds: Record<string, WeightFeed> = {}
+  for (const [name, { dims, derive }] of Object.entries(graphWeights(config))) feeds[name] = { dims, data: derive(weights) }
+  return feeds
 }
 
-function buildGraph(
+/**
+ * The weights the graphs take and how each comes from the model's: q, k and v get their own (a slice of the fused
+ * qkv) so the graph needs no Split, and the tied head is the embedding transposed (for MatMul); the rest as they are.
+ */
+function graphWeights(
   config: ModelConfig,
-  weights: Record<string, Float32Array>,
-  weightsAsInputs: boolean,
-): { graph: Onnx.IGraphProto; feeds: Record<string, WeightFeed> } {
-  const g = new GraphBuilder(weightsAsInputs)
+): Record<string, { dims: number[]; derive: (weights: Record<string, Float32Array>) => Float32Array }> {
+  const d = config.hidden_size
+  const vocab = config.vocab_size
+  const source = (weights: Record<string, Float32Array>, name: string): Float32Array => {
+    const values = weights[name]
+    if (!values) throw new Error(`weight ${name} is missing`)
+    return values
+  }
+  const out: ReturnType<typeof graphWeights> = {}
+  for (const [name, dims] of Object.entries(weightShapes(config))) {
+    const fused = /^(layers\.\d+\.attn)\.qkv\.(weight|bias)$/.exec(name)
+    if (!fused) {
+      out[name] = { dims, derive: (weights) => source(weights, name) }
+      continue
+    }
+    for (const part of [0, 1, 2]) {
+      const prefix = `${fused[1]}.${'qkv'[part]}`
+      if (fused[2] === 'bias')
+        out[`${prefix}.bias`] = { dims: [d], derive: (weights) => source(weights, name).slice(part * d, (part + 1) * d) }
+      else
+        out[`${prefix}.weight`] = {
+          dims: [d, d],
+          derive: (weights) => {
+            const weight = source(weights, name)
+            const sliced = new Float32Array(d * d)
+            for (let row = 0; row < d; row++)
+              sliced.set(weight.subarray(row * 3 * d + part * d, row * 3 * d + (part + 1) * d), row * d)
+            return sliced
+          },
+        }
+    }
+  }
+  out['lm_head.weight'] = {
+    dims: [d, vocab],
+    derive: (weights) => {
+      const embedding = source(weights, 'embed_tokens.weight')
+      const transposed = new Float32Array(embedding.length)
+      for (let row = 0; row < vocab; row++)
+        for (let col = 0; col < d; col++) transposed[col * vocab + row] = embedding[row * d + col]!
+      return transposed
+    },
+  }
+  return out
+}
+
+/**
+ * The additive attention bias [B, 1, T, P + T] (0 or -1e9) built in the graph from attention_mask [B, P + T], as
+ * decoder-export.ts builds it: query t (absolute index P + t) sees key s when s <= P + t and the mask is 1 there.
+ */
+export function maskBias(g: GraphBuilder): string {
+  const i64 = (name: string, values: number[]): string => g.constant(name, [values.length], values, 'int64')
+  const axis0 = i64('mask_axis_0', [0])
+  const axis1 = i64('mask_axis_1', [1])
+  const scalar = (x: string): string => g.op('Squeeze', [x, axis0])
+  const total = g.op('Gather', [g.op('Shape', ['attention_mask']), axis1], [int('axis', 0)]) // [1]: P + T
+  const length = g.op('Gather', [g.op('Shape', ['input_ids']), axis1], [int('axis', 0)]) // [1]: T
+  const step = g.constant('mask_range_step', [], [1], 'int64')
+  const keyIndex = g.op('Range', [g.constant('mask_range_start', [], [0], 'int64'), scalar(total), step])
+  const queryIndex = g.op('Range', [scalar(g.op('Sub', [total, length])), scalar(total), step])
+  const future = g.op('Greater', [g.op('Unsqueeze', [keyIndex, axis0]), g.op('Unsqueeze', [queryIndex, axis1])]) // [T, S]
+  const padding = g.op('Not', [g.op('Cast', ['attention_mask'], [int('to', onnx.TensorProto.DataType.BOOL)])]) // [B, S]
+  const blocked = g.op('Or', [g.op('Unsqueeze', [future, axis0]), g.op('Unsqueeze', [padding, i64('mask_axes_1_2', [1, 2])])])
+  return g.op('Where', [blocked, g.constant('mask_masked', [], [MASKED]), g.constant('mask_zero', [], [0])]) // [B, 1, T, S]
+}
+
+/** How a graph's attention sees keys and values: its bias [B, 1, T, S], and the keys and values of this pass's layer. */
+interface Attention {
+  bias: string
+  /** From this pass's keys and values [B, heads, T, head_size], those attended to (the cached graph prepends its past). */
+  keysValues(layer: number, keys: string, values: string): { keys: string; values: string }
+}
+
+/** The model's nodes from input_ids and position_ids to logits, the same for both graphs but for `attention`. */
+function gptNodes(g: GraphBuilder, config: ModelConfig, w: (name: string) => string, attention: Attention): void {
   const d = config.hidden_size
   const heads = config.num_attention_heads
   const headSize = d / heads
-  const shapes = weightShapes(config)
-  const w = (name: string): string => {
-    const values = weights[name]
-    if (!values) throw new Error(`weight ${name} is missing`)
-    return g.weight(name, shapes[name]!, values)
-  }
-  // q, k and v get their own weights (a slice of the fused qkv) so the graph needs no Split.
-  const qkvPart = (layer: number, part: 0 | 1 | 2): { weight: string; bias: string } => {
-    const weight = weights[`layers.${layer}.attn.qkv.weight`]!
-    const bias = weights[`layers.${layer}.attn.qkv.bias`]!
-    const sliced = new Float32Array(d * d)
-    for (let row = 0; row < d; row++) sliced.set(weight.subarray(row * 3 * d + part * d, row * 3 * d + (part + 1) * d), row * d)
-    const prefix = `layers.${layer}.attn.${'qkv'[part]}`
-    return {
-      weight: g.weight(`${prefix}.weight`, [d, d], sliced),
-      bias: g.weight(`${prefix}.bias`, [d], bias.slice(part * d, (part + 1) * d)),
-    }
-  }
   const eps = g.constant('layer_norm_epsilon', [], [config.layer_norm_epsilon])
   const half = g.constant('half', [], [0.5])
   const one = g.constant('one', [], [1])
@@ -192,18 +323,18 @@ function buildGraph(
     const p = `layers.${layer}`
     const normed = layerNorm(h, `${p}.ln_1`)
     const heads4 = (part: 0 | 1 | 2): string => {
-      const { weight, bias } = qkvPart(layer, part)
-      const split = g.op('Transpose', [g.op('Reshape', [linear(normed, weight, bias), splitShape])], [ints('perm', [0, 2, 1, 3])])
+      const prefix = `${p}.attn.${'qkv'[part]}`
+      const projected = linear(normed, w(`${prefix}.weight`), w(`${prefix}.bias`))
+      const split = g.op('Transpose', [g.op('Reshape', [projected, splitShape])], [ints('perm', [0, 2, 1, 3])])
       return rotary && part < 2 ? rotary.rotate(split) : split
     }
     const q = heads4(0)
-    const k = heads4(1)
-    const v = heads4(2)
+    const { keys, values } = attention.keysValues(layer, heads4(1), heads4(2))
     const scores = g.op('Add', [
-      g.op('Mul', [g.op('MatMul', [q, g.op('Transpose', [k], [ints('perm', [0, 1, 3, 2])])]), headScale]),
-      'attention_bias',
+      g.op('Mul', [g.op('MatMul', [q, g.op('Transpose', [keys], [ints('perm', [0, 1, 3, 2])])]), headScale]),
+      attention.bias,
     ])
-    const attended = g.op('MatMul', [g.op('Softmax', [scores], [int('axis', -1)]), v])
+    const attended = g.op('MatMul', [g.op('Softmax', [scores], [int('axis', -1)]), values])
     const merged = g.op('Reshape', [g.op('Transpose', [attended], [ints('perm', [0, 2, 1, 3])]), mergeShape])
     h = g.op('Add', [h, linear(merged, w(`${p}.attn.out.weight`), w(`${p}.attn.out.bias`))])
     const normed2 = layerNorm(h, `${p}.ln_2`)
@@ -211,25 +342,7 @@ function buildGraph(
     h = g.op('Add', [h, linear(up, w(`${p}.mlp.down.weight`), w(`${p}.mlp.down.bias`))])
   }
   const final = layerNorm(h, 'ln_f')
-  const embedding = weights['embed_tokens.weight']!
-  const transposed = new Float32Array(embedding.length)
-  for (let row = 0; row < config.vocab_size; row++)
-    for (let col = 0; col < d; col++) transposed[col * config.vocab_size + row] = embedding[row * d + col]!
-  g.op('MatMul', [final, g.weight('lm_head.weight', [d, config.vocab_size], transposed)], [], 'logits')
-
-  const graph: Onnx.IGraphProto = {
-    name: config.model_type,
-    node: g.nodes,
-    initializer: g.initializers,
-    input: [
-      valueInfo('input_ids', onnx.TensorProto.DataType.INT64, ['batch', 'sequence']),
-      valueInfo('position_ids', onnx.TensorProto.DataType.INT64, ['batch', 'sequence']),
-      valueInfo('attention_bias', onnx.TensorProto.DataType.FLOAT, ['batch', 1, 'sequence', 'sequence']),
-      ...g.weightInputs,
-    ],
-    output: [valueInfo('logits', onnx.TensorProto.DataType.FLOAT, ['batch', 'sequence', config.vocab_size])],
-  }
-  return { graph, feeds: g.feeds }
+  g.op('MatMul', [final, w('lm_head.weight')], [], 'logits')
 }
 
 /** The graph's inputs for left-padded rows: ids, positions (count of real tokens before each) and the causal, padding-aware bias. */

@@ -1,0 +1,32 @@
+// The demo model (cwb-gpt) run by onnxruntime-node through its KV-cached graph (export.ts, exportGptKvOnnx): the
+// session class of the Hugging Face families, so rollouts decode one token per step with onnxDecoderLogits
+// (decoder-session.ts), fed the trainer's current weights (onnxWeightFeeds) for every pass.
+import type * as ort from 'onnxruntime-node'
+import type { ModelConfig } from '../model/config'
+import { OnnxKvSession, weightTensors } from './decoder-session'
+import { exportGptKvOnnx, onnxWeightFeeds } from './export'
+import type { ExecutionProvider } from './session'
+
+export class OnnxGpt extends OnnxKvSession {
+  private constructor(
+    session: ort.InferenceSession,
+    readonly config: ModelConfig,
+    weights: Record<string, ort.Tensor>,
+  ) {
+    const heads = config.num_attention_heads
+    super(session, config.vocab_size, { layers: config.num_hidden_layers, heads, headDim: config.hidden_size / heads }, weights)
+  }
+
+  /**
+   * Exports the cached graph for `config` and opens it; `weights` (Transformer.toArrays()) become the session's own.
+   * Without them every pass is given its weights (onnxWeightFeeds of the model in training).
+   */
+  static async create(
+    config: ModelConfig,
+    weights?: Record<string, Float32Array>,
+    providers: ExecutionProvider[] = ['cpu'],
+  ): Promise<OnnxGpt> {
+    const own = weights ? weightTensors(onnxWeightFeeds(config, weights)) : {}
+    return new OnnxGpt(await OnnxKvSession.open(exportGptKvOnnx(config), providers), config, own)
+  }
+}
