@@ -106,6 +106,12 @@ export const RunConfig = z
       .enum(['onnx', 'tfjs'])
       .default('onnx')
       .describe('Where the log-prob passes (old policy, KL reference) run: onnxruntime (native kernels) or tfjs'),
+    rollout_engine: z
+      .enum(['onnx', 'tfjs'])
+      .default('onnx')
+      .describe(
+        'Where rollouts are sampled: onnxruntime through a KV-cached graph fed the current weights (native kernels), or tfjs',
+      ),
     update_engine: z
       .enum(['onnx', 'tfjs'])
       .default('onnx')

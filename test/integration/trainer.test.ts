@@ -126,3 +126,21 @@ describe.each(rewardModeIds())('a %s run on a tiny model', (mode) => {
     }
   })
 })
+
+describe.each(['ground_truth', 'co_rewarding_ii'])('a %s run with rollouts on onnxruntime', (mode) => {
+  it('samples the same rollouts as tfjs for the same seed (the KV-cached graph fed the current weights)', async () => {
+    const dir = folder()
+    writeTinyCheckpoint(join(dir, 'base'))
+    const run = async (engine: 'onnx' | 'tfjs') => {
+      const j = job(mode, 2, join(dir, engine), join(dir, 'base'))
+      return steps((await train({ ...j, config: { ...j.config, rollout_engine: engine } })).events)
+    }
+    const [onnx, tfjs] = [await run('onnx'), await run('tfjs')]
+    for (const step of [1, 2]) {
+      const texts = (events: typeof onnx) => events[step]!.samples.map((s) => `${s.view}:${s.text}`)
+      expect(texts(onnx).length).toBeGreaterThan(0)
+      expect(texts(onnx), `step ${step}`).toEqual(texts(tfjs))
+      expect(onnx[step]!.metrics['critic/score/mean']).toBeCloseTo(tfjs[step]!.metrics['critic/score/mean']!, 6)
+    }
+  })
+})

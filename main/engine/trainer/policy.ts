@@ -44,9 +44,11 @@ import { LoraAdapters, loraLayers } from '../model/lora'
 import type { LoraSettings } from '../model/lora'
 import type { KvCache, Transformer } from '../model/transformer'
 import { OnnxDecoder } from '../onnx/decoder-session'
+import type { OnnxKvSession } from '../onnx/decoder-session'
 import { decoderWeightFeeds } from '../onnx/decoder-export'
 import { exportOnnx, onnxWeightFeeds } from '../onnx/export'
 import type { WeightFeed } from '../onnx/export'
+import { OnnxGpt } from '../onnx/gpt-session'
 import { OnnxModel } from '../onnx/session'
 import { OnnxTrainingGraph } from '../onnx/train-graph'
 import type { TrainingObjective } from '../onnx/train-graph'
@@ -91,6 +93,8 @@ export interface Policy {
   initialArrays(folder: string): Record<string, Float32Array>
   /** A session for log-prob passes that takes the weights with every pass. */
   onnxSession(): Promise<OnnxLogitsModel & { release(): Promise<void> }>
+  /** A KV-cached session for rollouts that takes the weights with every pass (onnxFeeds). */
+  rolloutSession(): Promise<OnnxKvSession>
   /** The update's forward and backward pass on onnxruntime, where the family has a training graph (cwb-gpt). */
   trainingGraph?(objective: TrainingObjective): Promise<OnnxTrainingGraph>
   /** `model`'s current weights as the session's inputs. */
@@ -169,6 +173,7 @@ function cwbGptPolicy(lm: LanguageModel): Policy {
     onnxSession: async () =>
       OnnxModel.create(exportOnnx(config, lm.transformer.toArrays(), { weightsAsInputs: true }), config.vocab_size),
     onnxFeeds: (model) => onnxWeightFeeds(config, model.toArrays()),
+    rolloutSession: () => OnnxGpt.create(config),
     trainingGraph: (objective) => OnnxTrainingGraph.create(config, objective),
     save(dir, { model, teacher, trainerState, optimizer }) {
       const extraTensors: Record<string, Tensors> = { [OPTIMIZER_FILE]: optimizer }
@@ -260,6 +265,7 @@ function decoderPolicy(dir: string, adapter: boolean, options: OpenOptions): Pol
       return Object.fromEntries([...decoder.weights.keys()].map((name) => [name, files.read(name)]))
     },
     onnxSession: () => OnnxDecoder.create(config, undefined),
+    rolloutSession: () => OnnxDecoder.create(config, undefined),
     onnxFeeds(model) {
       const d = asDecoder(model)
       const adapted = (name: string): boolean => d.adapters?.has(name.replace(/\.weight$/, '')) ?? true

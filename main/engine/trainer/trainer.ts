@@ -19,6 +19,8 @@ import { rewardMode, scoreStep, usesTeacher } from '../rewards'
 import type { GroupScore, QuestionGroup, Rollout, View } from '../rewards/shared/types'
 import { collapseOptions, emaConfig, klCoefficient, loraSettings } from '../run-config'
 import type { RunConfig } from '../run-config'
+import { onnxDecoderLogits } from '../onnx/decoder-session'
+import type { OnnxKvSession } from '../onnx/decoder-session'
 import { generate, tfjsLogits } from '../sampling'
 import type { Completion } from '../sampling'
 import { CollapseWatch } from '../collapse'
@@ -153,6 +155,8 @@ export class Trainer {
   private readonly watch: CollapseWatch
   /** One onnxruntime session for the log-prob passes, exported with weights as inputs so it stays warm. */
   private session: (OnnxLogitsModel & { release(): Promise<void> }) | undefined
+  /** The KV-cached rollout session (rollout_engine "onnx"), opened at the first rollout. */
+  private rolloutSession: OnnxKvSession | undefined
   /** The update's training graph on onnxruntime (cwb-gpt), opened at the first update. */
   private trainingGraph: OnnxTrainingGraph | undefined
   /** The frozen KL reference's weights as session inputs (computed once; Co-rewarding-II's teacher moves). */
@@ -293,7 +297,13 @@ export class Trainer {
 
   private async rollouts(prompts: number[][], step: number, view: number, model: TrainableModel): Promise<Completion[]> {
     const { config } = this.job
-    return generate(tfjsLogits(model as Transformer | Decoder), prompts, {
+    // onnxruntime decodes with the model's current weights as inputs; the same seed samples the same tokens either way
+    // wherever the two engines' logits round alike (they agree to ~1e-6).
+    const source =
+      config.rollout_engine === 'onnx'
+        ? onnxDecoderLogits((this.rolloutSession ??= await this.policy.rolloutSession()), this.policy.onnxFeeds(model))
+        : tfjsLogits(model as Transformer | Decoder)
+    return generate(source, prompts, {
       temperature: config.temperature,
       topP: config.top_p,
       maxNewTokens: config.max_response_tokens,
@@ -705,6 +715,7 @@ export class Trainer {
 
   dispose(): void {
     void this.session?.release()
+    void this.rolloutSession?.release()
     void this.trainingGraph?.release()
     this.optimizer.dispose()
     this.teacher?.dispose()
