@@ -144,3 +144,15 @@ describe.each(['ground_truth', 'co_rewarding_ii'])('a %s run with rollouts on on
     }
   })
 })
+
+describe.each(['onnx', 'tfjs'] as const)('a run at temperature 0.7 with the update on %s', (engine) => {
+  it('is on-policy at the first update: the PPO ratio is 1, so nothing is clipped', async () => {
+    const dir = folder()
+    writeTinyCheckpoint(join(dir, 'base'))
+    const j = job('ground_truth', 1, join(dir, 'run'), join(dir, 'base'))
+    const config = { ...j.config, temperature: 0.7, mini_batches: 1, update_engine: engine, logprob_engine: engine }
+    const [, first] = steps((await train({ ...j, config })).events)
+    expect(first!.metrics['actor/pg_clipfrac']).toBe(0)
+    expect(first!.metrics['actor/entropy']).toBeGreaterThan(0)
+  })
+})

@@ -130,6 +130,16 @@ describe.each(['learned', 'rotary'] as const)('the ONNX training graph with %s p
     expectClose(pass.grads, expected.grads)
   })
 
+  it('at temperature 0.7 scores logits / T, with the loss and gradients of tfjs autodiff', async () => {
+    const tempered = { ...settings, temperature: 0.7 }
+    const expected = tfjsGrads(model, () => microBatchLoss(model, rows, tempered, PAD).loss)
+    const plain = await grpo.run(weights, trainingBatch(rows, PAD), settings)
+    const pass = await grpo.run(weights, trainingBatch(rows, PAD), tempered)
+    expect(Math.abs(pass.loss - plain.loss)).toBeGreaterThan(1e-3) // the temperature reaches the loss
+    expect(pass.loss).toBeCloseTo(expected.value, 5)
+    expectClose(pass.grads, expected.grads)
+  })
+
   it('gives the mean NLL and its gradients as tfjs does', async () => {
     const batch = nllTrainingBatch(rows, PAD)
     const expected = tfjsGrads(model, () =>

@@ -21,6 +21,7 @@ export async function onnxResponseStats(
   microBatch: number,
   withStats: boolean,
   weights?: Record<string, WeightFeed>,
+  temperature = 1,
 ): Promise<ResponseStats> {
   const out: ResponseStats = { logProbs: [], entropy: [], selfCertainty: [] }
   const vocab = model.vocabSize
@@ -28,6 +29,11 @@ export async function onnxResponseStats(
     const chunk = rows.slice(start, start + microBatch)
     const packed = packArrays(chunk, padTokenId)
     const logits = await model.logits(packed.ids, packed.mask, chunk.length, packed.length, weights)
+    // Divided by the rollout temperature, as tfjs's tempered() (times 1/T, the same rounding).
+    if (temperature !== 1) {
+      const inverse = Math.fround(1 / temperature)
+      for (let i = 0; i < logits.length; i++) logits[i] = logits[i]! * inverse
+    }
     chunk.forEach((row, r) => {
       const n = row.response.length
       const logProbs = new Float32Array(n)

@@ -31,6 +31,8 @@ export interface TrainingLossSettings {
   clipHigh: number
   dualClip: number
   klCoef: number
+  /** The rollout temperature the logits are divided by (default 1). */
+  temperature?: number
 }
 
 /** Left-padded rows [B, T] (row-major) and, per position, what the loss needs of the token it predicts. */
@@ -209,7 +211,11 @@ function buildTrainingGraph(config: ModelConfig, objective: TrainingObjective): 
   }
   const normF = layerNorm(x, 'ln_f')
   const embedding = w('embed_tokens.weight')
-  const logits = matMul(normF.out, transpose(embedding, [1, 0]))
+  // GRPO scores the tempered distribution the rollouts were drawn from: logits / T (times 1/T, as tfjs does).
+  const setting = (i: number, name: string): string => op('Gather', ['loss_settings', i64(name, [i])], [int('axis', 0)])
+  const inverseTemperature = objective === 'grpo' ? op('Squeeze', [setting(4, 'setting_4')]) : undefined
+  const rawLogits = matMul(normF.out, transpose(embedding, [1, 0]))
+  const logits = inverseTemperature ? mul(rawLogits, inverseTemperature) : rawLogits
   const logpAll = op('LogSoftmax', [logits], [int('axis', -1)])
   const probsAll = op('Exp', [logpAll])
   const logp = op('Squeeze', [
@@ -223,7 +229,6 @@ function buildTrainingGraph(config: ModelConfig, objective: TrainingObjective): 
   // The loss and dL/dlogp per position.
   let dLogp: string
   if (objective === 'grpo') {
-    const setting = (i: number, name: string): string => op('Gather', ['loss_settings', i64(name, [i])], [int('axis', 0)])
     const [clipLow, clipHigh, dualClip, klCoef] = [0, 1, 2, 3].map((i) => op('Squeeze', [setting(i, `setting_${i}`)]))
     const ratio = op('Exp', [sub(logp, 'old_logp')])
     const negA = op('Neg', ['advantages'])
@@ -262,7 +267,8 @@ function buildTrainingGraph(config: ModelConfig, objective: TrainingObjective): 
   const onehotValues = g.constant('onehot_values', [2], [0, 1])
   const onehot = (indices: string, depth: number, name: string): string =>
     op('OneHot', [indices, i64(name, [depth]), onehotValues], [int('axis', -1)])
-  const dLogits = mul(op('Unsqueeze', [dLogp, axisLast]), sub(onehot('targets', vocab, 'vocab_depth'), probsAll))
+  const dScaled = mul(op('Unsqueeze', [dLogp, axisLast]), sub(onehot('targets', vocab, 'vocab_depth'), probsAll))
+  const dLogits = inverseTemperature ? mul(dScaled, inverseTemperature) : dScaled
   const dHead = op('Gemm', [flat(dLogits, vocab), flat(normF.out, d)], [int('transA', 1)])
   let dx = layerNormBackward(normF, matMul(dLogits, embedding))
 
@@ -325,7 +331,7 @@ function buildTrainingGraph(config: ModelConfig, objective: TrainingObjective): 
     rows('targets', INT64),
     rows('token_weights'),
     ...(objective === 'grpo'
-      ? [rows('advantages'), rows('old_logp'), rows('ref_logp'), valueInfo('loss_settings', FLOAT, [4])]
+      ? [rows('advantages'), rows('old_logp'), rows('ref_logp'), valueInfo('loss_settings', FLOAT, [5])]
       : []),
     ...Object.keys(shapes).map((name) => g.weightInputs.find((input) => input.name === name)!),
   ]
@@ -375,8 +381,8 @@ export class OnnxTrainingGraph {
       feeds.ref_logp = grid(batch.refLogProbs, 'reference log-probs')
       feeds.loss_settings = new ort.Tensor(
         'float32',
-        Float32Array.of(settings.clipLow, settings.clipHigh, settings.dualClip, settings.klCoef),
-        [4],
+        Float32Array.of(settings.clipLow, settings.clipHigh, settings.dualClip, settings.klCoef, 1 / (settings.temperature ?? 1)),
+        [5],
       )
     }
     const shapes = weightShapes(this.config)

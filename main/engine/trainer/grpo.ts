@@ -23,6 +23,8 @@ export interface LossSettings {
   clipHigh: number
   dualClip: number
   klCoef: number
+  /** The rollout temperature: logits are divided by it before the log-softmax, as the sampler did (default 1). */
+  temperature?: number
 }
 
 /** Sums over a micro-batch, already weighted (add them up over micro-batches to get the mini-batch's values). */
@@ -125,6 +127,14 @@ export function tokenLossTerms(
   return { pg, kl, clipped: tf.cast(tf.greater(loss2, loss1), 'float32') }
 }
 
+/**
+ * Logits divided by the rollout temperature (verl's log-prob passes do the same), so the passes score the
+ * distribution the sampler drew from and a run at T != 1 stays on-policy. T = 1 leaves them untouched.
+ */
+export function tempered(logits: tf.Tensor3D, temperature = 1): tf.Tensor3D {
+  return temperature === 1 ? logits : tf.mul(logits, 1 / temperature)
+}
+
 /** What the loss and the log-prob passes run: any model's forward pass (dropout on when `dropoutSeed` is given). */
 export interface ForwardModel {
   forward(ids: tf.Tensor2D, mask: tf.Tensor2D, dropoutSeed?: number): tf.Tensor3D
@@ -148,7 +158,7 @@ export function microBatchLoss(
   const weights = grid(packed, rows, (row) => row.weight)
   const stats = { pg: 0, kl: 0, clip: 0, entropy: 0 }
   const loss = tf.tidy(() => {
-    const logits = policy.forward(packed.ids, packed.mask, dropoutSeed)
+    const logits = tempered(policy.forward(packed.ids, packed.mask, dropoutSeed), settings.temperature)
     const { pg, kl, clipped } = tokenLossTerms(tokenLogProbs(logits, packed.targets), oldLogp, refLogp, advantages, settings)
     const weighted = (x: tf.Tensor): tf.Scalar => tf.sum(tf.mul(tf.mul(x, packed.responseMask), weights))
     const pgSum = weighted(pg)
@@ -171,13 +181,14 @@ export function responseTokenStats(
   padTokenId: number,
   microBatch: number,
   withStats: boolean,
+  temperature = 1,
 ): { logProbs: Float32Array[]; entropy: Float32Array[]; selfCertainty: Float32Array[] } {
   const out = { logProbs: [] as Float32Array[], entropy: [] as Float32Array[], selfCertainty: [] as Float32Array[] }
   for (let start = 0; start < rows.length; start += microBatch) {
     const chunk = rows.slice(start, start + microBatch)
     const packed = packRows(chunk, padTokenId)
     const [logp, entropy, certainty] = tf.tidy(() => {
-      const logits = model.forward(packed.ids, packed.mask)
+      const logits = tempered(model.forward(packed.ids, packed.mask), temperature)
       const results: tf.Tensor[] = [tokenLogProbs(logits, packed.targets)]
       if (withStats) results.push(tokenEntropy(logits), tokenSelfCertainty(logits))
       return results.map((t) => t.dataSync() as Float32Array)

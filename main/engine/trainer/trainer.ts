@@ -539,13 +539,13 @@ export class Trainer {
     const pad = this.policy.tokenizer.padTokenId
     const model = which === 'policy' ? this.transformer : this.reference
     if (config.logprob_engine === 'tfjs')
-      return views.map((rows) => responseTokenStats(model, rows, pad, config.micro_batch_size, withStats))
+      return views.map((rows) => responseTokenStats(model, rows, pad, config.micro_batch_size, withStats, config.temperature))
     // New weights reach the session as inputs each step (the policy, Co-rewarding-II's teacher); the frozen reference's once.
     const session = (this.session ??= await this.policy.onnxSession())
     const frozen = which === 'reference' && !this.teacher
     const feeds = frozen ? (this.frozenFeeds ??= this.policy.onnxFeeds(model)) : this.policy.onnxFeeds(model)
     const stats: ResponseStats[] = []
-    for (const rows of views) stats.push(await onnxResponseStats(session, rows, pad, config.micro_batch_size, withStats, feeds))
+    for (const rows of views) stats.push(await onnxResponseStats(session, rows, pad, config.micro_batch_size, withStats, feeds, config.temperature))
     return stats
   }
 
@@ -606,7 +606,13 @@ export class Trainer {
 
   private lossSettings(): LossSettings {
     const { config } = this.job
-    return { clipLow: config.clip_ratio_low, clipHigh: config.clip_ratio_high, dualClip: config.dual_clip, klCoef: this.klCoef }
+    return {
+      clipLow: config.clip_ratio_low,
+      clipHigh: config.clip_ratio_high,
+      dualClip: config.dual_clip,
+      klCoef: this.klCoef,
+      temperature: config.temperature,
+    }
   }
 
   /**
