@@ -61,6 +61,9 @@ export function leftPad(rows: number[][], padTokenId: number): { ids: tf.Tensor2
   }
 }
 
+/** chooseToken's probabilities, reused from call to call (sampling is single-threaded). */
+let scratch = new Float64Array(0)
+
 /** Picks a token from one row of logits: argmax when greedy, else temperature + nucleus (top-p) sampling. */
 export function chooseToken(
   logits: Float32Array,
@@ -77,21 +80,27 @@ export function chooseToken(
   }
   let max = -Infinity
   for (let i = 0; i < vocab; i++) max = Math.max(max, logits[offset + i]! / temperature)
-  const probs = new Float64Array(vocab)
+  if (scratch.length < vocab) scratch = new Float64Array(vocab)
+  const probs = scratch
   let total = 0
   for (let i = 0; i < vocab; i++) total += probs[i] = Math.exp(logits[offset + i]! / temperature - max)
-  let candidates: number[]
-  if (topP < 1) {
-    const order = Array.from({ length: vocab }, (_, i) => i).sort((a, b) => probs[b]! - probs[a]! || a - b)
-    candidates = []
-    let mass = 0
-    for (const token of order) {
-      candidates.push(token)
-      mass += probs[token]! / total
-      if (mass >= topP) break
+  if (topP >= 1) {
+    // Every token is a candidate: the same draw as the general path below, without building the candidate list.
+    let target = random.next() * total
+    for (let token = 0; token < vocab; token++) {
+      target -= probs[token]!
+      if (target < 0) return token
     }
-  } else {
-    candidates = Array.from({ length: vocab }, (_, i) => i)
+    return vocab - 1
+  }
+  // Nucleus: the most probable tokens until their mass reaches topP.
+  const order = Array.from({ length: vocab }, (_, i) => i).sort((a, b) => probs[b]! - probs[a]! || a - b)
+  const candidates: number[] = []
+  let mass = 0
+  for (const token of order) {
+    candidates.push(token)
+    mass += probs[token]! / total
+    if (mass >= topP) break
   }
   const kept = candidates.reduce((sum, token) => sum + probs[token]!, 0)
   let target = random.next() * kept
@@ -107,8 +116,11 @@ export interface LogitsSource {
   readonly vocabSize: number
   /** Logits [B, V] (flat) for the token after each left-padded prompt row. */
   prefill(rows: number[][], padTokenId: number): Float32Array | Promise<Float32Array>
-  /** Appends one token per row and returns the logits for the next one. */
-  step(tokens: Int32Array): Float32Array | Promise<Float32Array>
+  /**
+   * Appends one token per row and returns the logits for the next one. `active` says which rows are still writing:
+   * a source may skip the others (their logits are then not read).
+   */
+  step(tokens: Int32Array, active?: readonly boolean[]): Float32Array | Promise<Float32Array>
   dispose(): void
 }
 
@@ -168,7 +180,10 @@ export async function generate(source: LogitsSource, prompts: number[][], option
         } else outputs[row]!.push(token)
       })
       if (done.every(Boolean) || step === options.maxNewTokens - 1) break
-      logits = await source.step(next)
+      logits = await source.step(
+        next,
+        done.map((d) => !d),
+      )
     }
   } finally {
     source.dispose()

@@ -159,33 +159,98 @@ export class OnnxDecoder extends OnnxKvSession {
 }
 
 /**
- * KV-cached sampling through the graph (any family's): prefill runs the left-padded prompts once, each step one token
- * per row. `weights`, when given, are fed to every pass (a model in training: its current weights), wrapped once here.
+ * Rows decoded together in one pass. A decode step's cost here is dominated by copying the cache in and out of the
+ * session, and grows faster than the rows do once the cache leaves the CPU's caches: measured on the demo model
+ * (d 128, 4 layers, about 60 cached positions), 64 rows took 27.6 ms a step, 32 rows 11.3 ms, 16 rows 4.7 ms.
+ */
+export const DECODE_CHUNK_ROWS = 16
+
+/** Rows [from, to) of a cache tensor [B, heads, S, head_dim], picked by `rows`, as a new tensor. */
+function pickRows(tensor: ort.Tensor, rows: readonly number[]): ort.Tensor {
+  const [, heads, length, headDim] = tensor.dims as [number, number, number, number]
+  const size = heads * length * headDim
+  const data = tensor.data as Float32Array
+  const out = new Float32Array(rows.length * size)
+  rows.forEach((row, i) => out.set(data.subarray(row * size, (row + 1) * size), i * size))
+  return new ort.Tensor('float32', out, [rows.length, heads, length, headDim])
+}
+
+/** A group of rows decoded together: their indices among all rows, attention masks and cache. */
+interface Chunk {
+  rows: number[]
+  mask: number[][]
+  keys: ort.Tensor[]
+  values: ort.Tensor[]
+}
+
+/**
+ * KV-cached sampling through the graph (any family's). Prefill runs each distinct left-padded prompt once (a group's
+ * G samples share their prompt's cache), then rows decode in chunks of DECODE_CHUNK_ROWS, one token per row a step;
+ * rows that have finished leave their chunk, so late steps cost only the rows still writing. `weights`, when given,
+ * are fed to every pass (a model in training: its current weights), wrapped once here.
  */
 export function onnxDecoderLogits(model: OnnxKvSession, weights?: PassWeights): LogitsSource {
   const vocab = model.vocabSize
   const fed = weights && weightTensors(weights)
-  let mask: number[][] = []
-  let cache: { keys: ort.Tensor[]; values: ort.Tensor[] } | undefined
+  let chunks: Chunk[] = []
+  let batch = 0
   return {
     vocabSize: vocab,
     async prefill(rows, padTokenId) {
-      const padded = leftPadIds(rows, padTokenId)
+      batch = rows.length
+      const keyOf = rows.map((row) => row.join(','))
+      const distinct = [...new Set(keyOf)]
+      const unique = distinct.map((key) => rows[keyOf.indexOf(key)]!)
+      const padded = leftPadIds(unique, padTokenId)
       const { ids, length } = padded
-      mask = rows.map((_, r) => [...padded.mask.subarray(r * length, (r + 1) * length)])
-      const result = await model.run({ ids, mask: mask.flat(), batch: rows.length, length }, fed)
-      cache = { keys: result.keys, values: result.values }
-      return lastPositions(result.logits, rows.length, length, vocab)
+      const result = await model.run({ ids, mask: padded.mask, batch: unique.length, length }, fed)
+      const source = keyOf.map((key) => distinct.indexOf(key))
+      const uniqueLogits = lastPositions(result.logits, unique.length, length, vocab)
+      const logits = new Float32Array(batch * vocab)
+      source.forEach((u, r) => logits.set(uniqueLogits.subarray(u * vocab, (u + 1) * vocab), r * vocab))
+      chunks = []
+      for (let start = 0; start < batch; start += DECODE_CHUNK_ROWS) {
+        const members = Array.from({ length: Math.min(DECODE_CHUNK_ROWS, batch - start) }, (_, i) => start + i)
+        const from = members.map((r) => source[r]!)
+        chunks.push({
+          rows: members,
+          mask: from.map((u) => [...padded.mask.subarray(u * length, (u + 1) * length)]),
+          keys: result.keys.map((t) => pickRows(t, from)),
+          values: result.values.map((t) => pickRows(t, from)),
+        })
+      }
+      return logits
     },
-    async step(tokens) {
-      mask.forEach((row) => row.push(1))
-      const result = await model.run({ ids: tokens, mask: mask.flat(), batch: tokens.length, length: 1, past: cache }, fed)
-      cache = { keys: result.keys, values: result.values }
-      return result.logits
+    async step(tokens, active) {
+      const logits = new Float32Array(batch * vocab)
+      const next: Chunk[] = []
+      for (const chunk of chunks) {
+        // Rows that have finished leave the chunk (their logits stay zero: the sampler no longer reads them).
+        const keep = chunk.rows.map((_, i) => i).filter((i) => active?.[chunk.rows[i]!] ?? true)
+        if (keep.length === 0) continue
+        const current =
+          keep.length === chunk.rows.length
+            ? chunk
+            : {
+                rows: keep.map((i) => chunk.rows[i]!),
+                mask: keep.map((i) => chunk.mask[i]!),
+                keys: chunk.keys.map((t) => pickRows(t, keep)),
+                values: chunk.values.map((t) => pickRows(t, keep)),
+              }
+        current.mask.forEach((row) => row.push(1))
+        const ids = current.rows.map((r) => tokens[r]!)
+        const result = await model.run(
+          { ids, mask: current.mask.flat(), batch: ids.length, length: 1, past: { keys: current.keys, values: current.values } },
+          fed,
+        )
+        current.rows.forEach((r, i) => logits.set(result.logits.subarray(i * vocab, (i + 1) * vocab), r * vocab))
+        next.push({ ...current, keys: result.keys, values: result.values })
+      }
+      chunks = next
+      return logits
     },
     dispose() {
-      cache = undefined
-      mask = []
+      chunks = []
     },
   }
 }
