@@ -1,5 +1,6 @@
 // The engine against PyTorch (Debian python3-torch, 2 threads) on the same model and the same work, measured
-// in the same run: rollout tokens/s (tfjs with its KV cache; onnxruntime), log-prob pass tokens/s and
+// in the same run: rollout tokens/s (tfjs with its KV cache; onnxruntime without and with the KV cache in the graph,
+// the latter fed the weights each rollout as the trainer does), log-prob pass tokens/s and
 // training tokens/s (forward + backward + AdamW). Medians of 5 repetitions; ratios > 1 mean faster than PyTorch.
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -10,8 +11,10 @@ import { useBackend } from '../../main/engine/backend'
 import { DEMO_MAX_PROMPT_TOKENS, DEMO_MAX_RESPONSE_TOKENS, demoModelConfig, demoTokenizerFiles } from '../../main/demo/base-model'
 import { tokenLogProbs } from '../../main/engine/model/token-stats'
 import { Transformer } from '../../main/engine/model/transformer'
-import { exportOnnx } from '../../main/engine/onnx/export'
+import { onnxDecoderLogits } from '../../main/engine/onnx/decoder-session'
+import { exportOnnx, onnxWeightFeeds } from '../../main/engine/onnx/export'
 import { onnxLogits } from '../../main/engine/onnx/generate'
+import { OnnxGpt } from '../../main/engine/onnx/gpt-session'
 import { OnnxModel } from '../../main/engine/onnx/session'
 import { onnxResponseStats } from '../../main/engine/onnx/token-stats'
 import { accumulatedGradients } from '../../main/engine/optim/accumulate'
@@ -73,6 +76,11 @@ it('engine throughput against PyTorch', async () => {
   )
   const onnx = await OnnxModel.create(exportOnnx(config, model.toArrays()), vocab)
   const rolloutOnnx = await medianSeconds(() => generate(onnxLogits(onnx), prompts, sampling))
+  const cached = await OnnxGpt.create(config)
+  const rolloutOnnxCached = await medianSeconds(() =>
+    generate(onnxDecoderLogits(cached, onnxWeightFeeds(config, model.toArrays())), prompts, sampling),
+  )
+  await cached.release()
   const logprob = await medianSeconds(() =>
     chunks.forEach((chunk, c) => tf.tidy(() => tokenLogProbs(model.forward(chunk.ids, chunk.mask), targets[c]!).dataSync())),
   )
@@ -130,6 +138,12 @@ it('engine throughput against PyTorch', async () => {
     [
       { work: 'rollout (tfjs, KV cache)', tokens: generated, seconds: rolloutTfjs, reference: torch?.rollout_s },
       { work: 'rollout (onnxruntime, CPU)', tokens: generated, seconds: rolloutOnnx, reference: torch?.rollout_s },
+      {
+        work: 'rollout (onnxruntime, KV cache)',
+        tokens: generated,
+        seconds: rolloutOnnxCached,
+        reference: torch?.rollout_s,
+      },
       { work: 'log-prob pass (tfjs)', tokens: scored, seconds: logprob, reference: torch?.logprob_s },
       { work: 'log-prob pass (onnxruntime, the default)', tokens: scored, seconds: logprobOnnx, reference: torch?.logprob_s },
       { work: 'training step (tfjs, fwd+bwd+AdamW)', tokens: scored, seconds: train, reference: torch?.train_s },

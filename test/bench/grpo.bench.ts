@@ -18,6 +18,15 @@ import { root } from '../helpers/cli'
 import { tempDir } from '../helpers/workspace'
 import { median } from './table'
 
+interface Torch {
+  torch: string
+  threads: number
+  rollout_s: number
+  logprob_s: number
+  train_s: number
+  rss_mb: number
+}
+
 /** Steps measured, after one warm-up step. */
 const STEPS = 4
 const python = '/usr/bin/python3'
@@ -51,6 +60,8 @@ it('GRPO step time by phase, per reward mode, against PyTorch', async () => {
     'timing_s/reward',
     'timing_s/update_actor',
     'timing_s/step',
+    'response_length/mean',
+    'perf/rss_mb',
   ]
   const ours: Record<string, Record<string, number>> = {}
   for (const mode of rewardModeIds()) {
@@ -82,56 +93,65 @@ it('GRPO step time by phase, per reward mode, against PyTorch', async () => {
   const config = demoModelConfig(
     loadTokenizer(demoTokenizerFiles().tokenizer, demoTokenizerFiles().tokenizerConfig, 'demo').vocabSize,
   )
-  const reference = existsSync(python)
-    ? spawnSync(
-        python,
-        [
-          join(import.meta.dirname, 'torch_reference.py'),
-          JSON.stringify({
-            vocab: config.vocab_size,
-            hidden: config.hidden_size,
-            layers: config.num_hidden_layers,
-            heads: config.num_attention_heads,
-            positions: config.max_position_embeddings,
-            prompts: 8,
-            samples: 8,
-            prompt_len: DEMO_MAX_PROMPT_TOKENS,
-            new_tokens: DEMO_MAX_RESPONSE_TOKENS,
-            repeats: 5,
-          }),
-        ],
-        { encoding: 'utf8' },
-      )
-    : undefined
-  const torch =
-    reference?.status === 0
-      ? (JSON.parse(reference.stdout) as { rollout_s: number; logprob_s: number; train_s: number })
-      : undefined
-  const torchStep = (mode: string): number | undefined => {
-    if (!torch) return undefined
-    const views = mode === 'co_rewarding_i' ? 2 : 1
-    const rollouts = views + (mode === 'co_rewarding_ii' ? 1 : 0)
-    return rollouts * torch.rollout_s + 2 * views * torch.logprob_s + views * torch.train_s
+  // PyTorch does the same step with our mean response length, at 1 and at 2 threads; the faster is the baseline.
+  const responseLength = Math.max(1, Math.round(ours.ground_truth!['response_length/mean']!))
+  const torchAt = (threads: number): Torch | undefined => {
+    if (!existsSync(python)) return undefined
+    const reference = spawnSync(
+      python,
+      [
+        join(import.meta.dirname, 'torch_reference.py'),
+        JSON.stringify({
+          vocab: config.vocab_size,
+          hidden: config.hidden_size,
+          layers: config.num_hidden_layers,
+          heads: config.num_attention_heads,
+          positions: config.max_position_embeddings,
+          prompts: 8,
+          samples: 8,
+          prompt_len: DEMO_MAX_PROMPT_TOKENS,
+          new_tokens: DEMO_MAX_RESPONSE_TOKENS,
+          response_len: responseLength,
+          repeats: 5,
+          threads,
+        }),
+      ],
+      { encoding: 'utf8' },
+    )
+    return reference.status === 0 ? (JSON.parse(reference.stdout) as Torch) : undefined
   }
-  const header = ['mode', 'rollout s', 'log-prob s', 'scoring s', 'update s', 'step s', 'PyTorch step s', 'ratio']
+  const phasesOf = (torch: Torch, mode: string): { rollout: number; logprob: number; update: number; step: number } => {
+    const views = mode === 'co_rewarding_i' ? 2 : 1
+    const rollout = (views + (mode === 'co_rewarding_ii' ? 1 : 0)) * torch.rollout_s
+    const logprob = 2 * views * torch.logprob_s
+    const update = views * torch.train_s
+    return { rollout, logprob, update, step: rollout + logprob + update }
+  }
+  const candidates = [1, 2].map(torchAt).filter((t): t is Torch => t !== undefined)
+  const torch = candidates.sort((x, y) => phasesOf(x, 'ground_truth').step - phasesOf(y, 'ground_truth').step)[0]
+  const pair = (value: number, reference: number | undefined, digits = 2): string =>
+    `${value.toFixed(digits)} (${reference === undefined ? 'n/a' : reference.toFixed(digits)})`
+  const header = ['mode', 'rollout s', 'log-prob s', 'scoring s', 'update s', 'step s', 'ratio', 'peak RSS MB']
   const lines = rewardModeIds().map((mode) => {
     const m = ours[mode]!
-    const reference = torchStep(mode)
+    const reference = torch && phasesOf(torch, mode)
     return [
       mode,
-      (m['timing_s/gen']! + m['timing_s/gen_aug']! + m['timing_s/gen_ref']!).toFixed(2),
-      (m['timing_s/old_log_prob']! + m['timing_s/ref']!).toFixed(2),
+      pair(m['timing_s/gen']! + m['timing_s/gen_aug']! + m['timing_s/gen_ref']!, reference?.rollout),
+      pair(m['timing_s/old_log_prob']! + m['timing_s/ref']!, reference?.logprob),
       m['timing_s/reward']!.toFixed(3),
-      m['timing_s/update_actor']!.toFixed(2),
-      m['timing_s/step']!.toFixed(2),
-      reference ? reference.toFixed(2) : 'n/a',
-      reference ? `${(reference / m['timing_s/step']!).toFixed(2)}x` : 'n/a',
+      pair(m['timing_s/update_actor']!, reference?.update),
+      pair(m['timing_s/step']!, reference?.step),
+      reference ? `${(reference.step / m['timing_s/step']!).toFixed(2)}x` : 'n/a',
+      pair(m['perf/rss_mb']!, torch?.rss_mb, 0),
     ]
   })
   const widths = header.map((_, c) => Math.max(header[c]!.length, ...lines.map((l) => l[c]!.length)))
   const format = (row: string[]): string => row.map((cell, c) => cell.padEnd(widths[c]!)).join('  ')
   console.log(
-    `\nGRPO step on the demo model (8 questions x 8 rollouts, ${backend}), median of ${STEPS} steps after a warm-up step; PyTorch composed from its primitives measured in this run:\n${[header, ...lines].map(format).join('\n')}\n`,
+    `\nGRPO step on the demo model (8 questions x 8 rollouts, ${backend}; mean response ${responseLength} tokens), median of ${STEPS} ` +
+      `steps after a warm-up step. In brackets: PyTorch ${torch?.torch ?? '(absent)'} at ${torch?.threads ?? '-'} thread(s), the faster ` +
+      `of 1 and 2, doing the same phases in this run (ratio = PyTorch's step / ours):\n${[header, ...lines].map(format).join('\n')}\n`,
   )
   expect(Object.keys(ours)).toHaveLength(6)
 })

@@ -3,6 +3,7 @@
 # A benchmark baseline only; the workbench never depends on it. Run with Debian's /usr/bin/python3.
 import json
 import math
+import resource
 import statistics
 import sys
 import time
@@ -64,6 +65,8 @@ def causal_bias(t):
 
 model = Model()
 prompts, samples, prompt_len, new_tokens = args["prompts"], args["samples"], args["prompt_len"], args["new_tokens"]
+# The response length every phase uses (the GRPO bench passes the engine's mean response length).
+new_tokens = args.get("response_len", new_tokens)
 rows = prompts * samples
 seq_len = prompt_len + new_tokens
 
@@ -118,4 +121,6 @@ print(json.dumps({
     "rollout_s": median_seconds(rollout, repeats),
     "logprob_s": median_seconds(logprob_pass, repeats),
     "train_s": median_seconds(train_step, repeats),
+    # Peak resident memory of the whole process (Linux reports KiB), as the engine's perf/rss_mb.
+    "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
 }))
