@@ -110,7 +110,7 @@ export const RunConfig = z
       .enum(['onnx', 'tfjs'])
       .default('onnx')
       .describe(
-        'Where rollouts are sampled: onnxruntime through a KV-cached graph fed the current weights (native kernels), or tfjs',
+        'Where rollouts and greedy validation are decoded: onnxruntime through a KV-cached graph fed the current weights (native kernels), or tfjs',
       ),
     update_engine: z
       .enum(['onnx', 'tfjs'])

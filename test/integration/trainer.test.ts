@@ -83,6 +83,10 @@ describe.each(rewardModeIds())('a %s run on a tiny model', (mode) => {
     for (const event of stepEvents.slice(1)) {
       for (const key of COMMON_KEYS) expect(event.metrics[key], `${mode} step ${event.step} ${key}`).toEqual(expect.any(Number))
       expect(event.metrics['response_length/mean']).toBeLessThanOrEqual(9)
+      // The step's time covers its phases (validation is timed apart, as timing_s/testing).
+      const phases = ['gen', 'gen_aug', 'gen_ref', 'reward', 'old_log_prob', 'ref', 'update_actor']
+      const phaseSum = phases.reduce((sum, p) => sum + (event.metrics[`timing_s/${p}`] ?? 0), 0)
+      expect(event.metrics['timing_s/step']!).toBeGreaterThanOrEqual(phaseSum)
       expect(event.samples.filter((s) => s.view === 'original')).toHaveLength(4)
     }
     expect(stepEvents[2]!.metrics['val-core/demo-arithmetic/reward/mean@1']).toEqual(expect.any(Number))

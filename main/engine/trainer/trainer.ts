@@ -319,7 +319,11 @@ export class Trainer {
     const { config } = this.job
     const started = performance.now()
     const questions = this.job.validation.slice(0, config.validation.questions)
-    const result = await evaluate(this.transformer as Transformer | Decoder, this.policy.tokenizer, questions, {
+    // Greedy decoding on the rollouts' engine: onnxruntime with the current weights, or tfjs.
+    const feeds = config.rollout_engine === 'onnx' ? this.policy.onnxFeeds(this.transformer) : undefined
+    const session = feeds && (this.rolloutSession ??= await this.policy.rolloutSession())
+    const model = session ? () => onnxDecoderLogits(session, feeds) : (this.transformer as Transformer | Decoder)
+    const result = await evaluate(model, this.policy.tokenizer, questions, {
       systemPrompt: this.systemPrompt,
       stopTokenIds: this.policy.stopTokenIds,
       maxNewTokens: config.max_response_tokens,
@@ -367,21 +371,24 @@ export class Trainer {
       resetPeakRss()
       const started = performance.now()
       const { metrics, samples, tokens } = await this.trainStep(step)
+      // The step's time and memory: rollouts to the update, nothing of validation (timing_s/testing) or checkpoints.
+      const seconds = (performance.now() - started) / 1000
+      const rss = peakRssBytes()
       if (step % config.validation.every === 0 || step === config.steps) {
         this.emit({ type: 'phase', step, phase: 'validation' })
         Object.assign(metrics, await this.validate())
       }
-      const seconds = (performance.now() - started) / 1000
       metrics['timing_s/step'] = seconds
       metrics['perf/total_num_tokens'] = tokens
       metrics['perf/throughput'] = tokens / seconds
-      const rss = peakRssBytes()
       metrics['perf/max_memory_allocated_gb'] = rss / 2 ** 30
       // Memory per step and over a long run (the soak bench checks both stay flat): the process's peak RSS during the
       // step and tfjs's live tensors.
       metrics['perf/rss_mb'] = rss / 2 ** 20
       metrics['perf/tensors'] = tf.memory().numTensors
-      this.state = { step, wallTime: this.state.wallTime + seconds, tokens: this.state.tokens + tokens }
+      // The run's wall time counts validation too.
+      const elapsed = (performance.now() - started) / 1000
+      this.state = { step, wallTime: this.state.wallTime + elapsed, tokens: this.state.tokens + tokens }
       for (const [key, value] of Object.entries(metrics)) if (!Number.isFinite(value)) this.numericalFault(step, key, value)
       this.record(step, metrics)
       this.emit({ type: 'step', step, wallTime: this.state.wallTime, tokens: this.state.tokens, metrics, samples })
@@ -545,7 +552,8 @@ export class Trainer {
     const frozen = which === 'reference' && !this.teacher
     const feeds = frozen ? (this.frozenFeeds ??= this.policy.onnxFeeds(model)) : this.policy.onnxFeeds(model)
     const stats: ResponseStats[] = []
-    for (const rows of views) stats.push(await onnxResponseStats(session, rows, pad, config.micro_batch_size, withStats, feeds, config.temperature))
+    for (const rows of views)
+      stats.push(await onnxResponseStats(session, rows, pad, config.micro_batch_size, withStats, feeds, config.temperature))
     return stats
   }
 
