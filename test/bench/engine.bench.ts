@@ -1,4 +1,4 @@
-// The engine against PyTorch (Debian python3-torch, 2 threads) on the same model and the same work, measured
+// The engine against PyTorch (Debian python3-torch, the faster of 1 and 2 threads) on the same model and the same work, measured
 // in the same run: rollout tokens/s (tfjs with its KV cache; onnxruntime without and with the KV cache in the graph,
 // the latter fed the weights each rollout as the trainer does), log-prob pass tokens/s and
 // training tokens/s (forward + backward + AdamW). Medians of 5 repetitions; ratios > 1 mean faster than PyTorch.
@@ -16,12 +16,14 @@ import { exportOnnx, onnxWeightFeeds } from '../../main/engine/onnx/export'
 import { onnxLogits } from '../../main/engine/onnx/generate'
 import { OnnxGpt } from '../../main/engine/onnx/gpt-session'
 import { OnnxModel } from '../../main/engine/onnx/session'
+import { OnnxTrainingGraph } from '../../main/engine/onnx/train-graph'
 import { onnxResponseStats } from '../../main/engine/onnx/token-stats'
 import { accumulatedGradients } from '../../main/engine/optim/accumulate'
 import { AdamW } from '../../main/engine/optim/adamw'
 import { Random } from '../../main/random'
 import { generate, leftPad, tfjsLogits } from '../../main/engine/sampling'
 import { loadTokenizer } from '../../main/engine/tokenizer/tokenizer'
+import { nllTrainingBatch } from '../../main/engine/trainer/grpo'
 import { median, printTable } from './table'
 
 const REPEATS = 5
@@ -95,6 +97,22 @@ it('engine throughput against PyTorch', async () => {
     optimizer.apply(grads, 1e-4)
     tf.dispose(Object.values(grads))
   })
+  // The update on onnxruntime's training graph (the trainer's default for cwb-gpt): the same NLL and AdamW.
+  const graph = await OnnxTrainingGraph.create(config, 'nll')
+  const nllRows = batch.map((row) => ({ prompt: row.slice(0, 1), response: row.slice(1) }))
+  const trainGraph = await medianSeconds(async () => {
+    const grads: Record<string, tf.Tensor> = {}
+    for (let c = 0; c < rows / MICRO_BATCH; c++) {
+      const pass = await graph.run(model.toArrays(), nllTrainingBatch(nllRows.slice(c * MICRO_BATCH, (c + 1) * MICRO_BATCH), 0))
+      for (const [name, variable] of model.weights) {
+        const g = tf.tensor(pass.grads[name]!, variable.shape)
+        grads[name] = grads[name] ? tf.add(grads[name]!, g) : g
+      }
+    }
+    optimizer.apply(grads, 1e-4)
+    tf.dispose(Object.values(grads))
+  })
+  await graph.release()
   const responseRows = batch.map((row) => ({
     prompt: row.slice(0, DEMO_MAX_PROMPT_TOKENS),
     response: row.slice(DEMO_MAX_PROMPT_TOKENS),
@@ -104,31 +122,43 @@ it('engine throughput against PyTorch', async () => {
 
   const generated = rows * DEMO_MAX_RESPONSE_TOKENS
   const scored = rows * sequence
-  const reference = existsSync(python)
-    ? spawnSync(
-        python,
-        [
-          join(import.meta.dirname, 'torch_reference.py'),
-          JSON.stringify({
-            vocab,
-            hidden: config.hidden_size,
-            layers: config.num_hidden_layers,
-            heads: config.num_attention_heads,
-            positions: config.max_position_embeddings,
-            prompts: PROMPTS,
-            samples: SAMPLES,
-            prompt_len: DEMO_MAX_PROMPT_TOKENS,
-            new_tokens: DEMO_MAX_RESPONSE_TOKENS,
-            repeats: REPEATS,
-          }),
-        ],
-        { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: '2' } },
-      )
-    : undefined
-  const torch =
-    reference?.status === 0
-      ? (JSON.parse(reference.stdout) as { torch: string; rollout_s: number; logprob_s: number; train_s: number })
+  // PyTorch at 1 and at 2 threads; each row compares against its faster setting.
+  const torchAt = (threads: number) =>
+    existsSync(python)
+      ? spawnSync(
+          python,
+          [
+            join(import.meta.dirname, 'torch_reference.py'),
+            JSON.stringify({
+              vocab,
+              hidden: config.hidden_size,
+              layers: config.num_hidden_layers,
+              heads: config.num_attention_heads,
+              positions: config.max_position_embeddings,
+              prompts: PROMPTS,
+              samples: SAMPLES,
+              prompt_len: DEMO_MAX_PROMPT_TOKENS,
+              new_tokens: DEMO_MAX_RESPONSE_TOKENS,
+              repeats: REPEATS,
+              threads,
+            }),
+          ],
+          { encoding: 'utf8' },
+        )
       : undefined
+  type Torch = { torch: string; rollout_s: number; logprob_s: number; train_s: number }
+  const runs = [1, 2].map(torchAt)
+  const reference = runs.find((r) => r?.status !== 0) ?? runs[0]
+  const measured = runs.filter((r) => r?.status === 0).map((r) => JSON.parse(r!.stdout) as Torch)
+  const torch =
+    measured.length === 0
+      ? undefined
+      : {
+          torch: measured[0]!.torch,
+          rollout_s: Math.min(...measured.map((t) => t.rollout_s)),
+          logprob_s: Math.min(...measured.map((t) => t.logprob_s)),
+          train_s: Math.min(...measured.map((t) => t.train_s)),
+        }
   if (!torch)
     console.log(
       `PyTorch reference unavailable: ${reference?.stderr.split('\n').at(-2) ?? `${python} not found (apt-get install python3-torch)`}`,
@@ -147,6 +177,12 @@ it('engine throughput against PyTorch', async () => {
       { work: 'log-prob pass (tfjs)', tokens: scored, seconds: logprob, reference: torch?.logprob_s },
       { work: 'log-prob pass (onnxruntime, the default)', tokens: scored, seconds: logprobOnnx, reference: torch?.logprob_s },
       { work: 'training step (tfjs, fwd+bwd+AdamW)', tokens: scored, seconds: train, reference: torch?.train_s },
+      {
+        work: 'training step (onnxruntime training graph, the default)',
+        tokens: scored,
+        seconds: trainGraph,
+        reference: torch?.train_s,
+      },
     ],
   )
   console.log(
