@@ -103,6 +103,22 @@ describe.each(['learned', 'rotary'] as const)('the KV-cached ONNX graph of cwb-g
     model.dispose()
   })
 
+  it('decodes the same tokens in chunks of one row, with shared prompt caches and finished rows dropped', async () => {
+    const model = Transformer.initialise(config, 4)
+    const onnx = await OnnxGpt.create(config)
+    const feeds = onnxWeightFeeds(config, model.toArrays())
+    // Samples of the same prompts (one prefill each), and a stop token common enough that rows finish at different steps.
+    const sampled = { temperature: 1.5, topP: 1, maxNewTokens: 14, samples: 3, seed: 4, eosTokenId: 7, padTokenId: 0 }
+    const chunked = await generate(onnxDecoderLogits(onnx, feeds, { chunkBytes: 1 }), prompts, sampled)
+    const lengths = new Set(chunked.map((c) => c.tokens.length))
+    expect(lengths.size).toBeGreaterThan(2)
+    expect(chunked.some((c) => c.finished)).toBe(true)
+    expect(chunked).toEqual(await generate(onnxDecoderLogits(onnx, feeds), prompts, sampled))
+    expect(chunked).toEqual(await generate(tfjsLogits(model), prompts, sampled))
+    await onnx.release()
+    model.dispose()
+  })
+
   it('follows the weights fed with each pass, without a new session', async () => {
     const model = Transformer.initialise(config, 5)
     const onnx = await OnnxGpt.create(config)

@@ -64,7 +64,7 @@ export class OnnxKvSession {
   protected constructor(
     private readonly session: ort.InferenceSession,
     readonly vocabSize: number,
-    private readonly cache: CacheShape,
+    readonly cache: CacheShape,
     private readonly weights: Record<string, ort.Tensor>,
   ) {}
 
@@ -74,6 +74,11 @@ export class OnnxKvSession {
       graphOptimizationLevel: 'all',
       ...sessionThreads(),
     })
+  }
+
+  /** The bytes of the session's own weights (none when every pass is fed its weights). */
+  get ownWeightBytes(): number {
+    return Object.values(this.weights).reduce((sum, t) => sum + t.size * 4, 0)
   }
 
   get inputNames(): readonly string[] {
@@ -159,11 +164,13 @@ export class OnnxDecoder extends OnnxKvSession {
 }
 
 /**
- * Rows decoded together in one pass. A decode step's cost here is dominated by copying the cache in and out of the
- * session, and grows faster than the rows do once the cache leaves the CPU's caches: measured on the demo model
- * (d 128, 4 layers, about 60 cached positions), 64 rows took 27.6 ms a step, 32 rows 11.3 ms, 16 rows 4.7 ms.
+ * The cache one decode pass carries, in bytes, at twice the prompt's length. A decode step's cost is dominated by
+ * copying the cache in and out of the session, and grows faster than the rows do once the cache leaves the CPU's
+ * caches: on the demo model (d 128, 4 layers, about 60 cached positions, 330 KB a row) 64 rows took 27.6 ms a step,
+ * 32 rows 11.3 ms and 16 rows 4.7 ms. Small models' rows fit many to a pass, where fewer passes cost less; a model
+ * whose weights outweigh the cache (every pass reads them all) decodes its rows in as few passes.
  */
-export const DECODE_CHUNK_ROWS = 16
+export const DECODE_CHUNK_BYTES = 6 * 2 ** 20
 
 /** Rows [from, to) of a cache tensor [B, heads, S, head_dim], picked by `rows`, as a new tensor. */
 function pickRows(tensor: ort.Tensor, rows: readonly number[]): ort.Tensor {
@@ -185,11 +192,16 @@ interface Chunk {
 
 /**
  * KV-cached sampling through the graph (any family's). Prefill runs each distinct left-padded prompt once (a group's
- * G samples share their prompt's cache), then rows decode in chunks of DECODE_CHUNK_ROWS, one token per row a step;
+ * G samples share their prompt's cache), then rows decode in chunks of DECODE_CHUNK_BYTES of cache, one token per row a step;
  * rows that have finished leave their chunk, so late steps cost only the rows still writing. `weights`, when given,
- * are fed to every pass (a model in training: its current weights), wrapped once here.
+ * are fed to every pass (a model in training: its current weights), wrapped once here. `chunkBytes` overrides
+ * DECODE_CHUNK_BYTES.
  */
-export function onnxDecoderLogits(model: OnnxKvSession, weights?: PassWeights): LogitsSource {
+export function onnxDecoderLogits(
+  model: OnnxKvSession,
+  weights?: PassWeights,
+  options: { chunkBytes?: number } = {},
+): LogitsSource {
   const vocab = model.vocabSize
   const fed = weights && weightTensors(weights)
   let chunks: Chunk[] = []
@@ -209,8 +221,13 @@ export function onnxDecoderLogits(model: OnnxKvSession, weights?: PassWeights): 
       const logits = new Float32Array(batch * vocab)
       source.forEach((u, r) => logits.set(uniqueLogits.subarray(u * vocab, (u + 1) * vocab), r * vocab))
       chunks = []
-      for (let start = 0; start < batch; start += DECODE_CHUNK_ROWS) {
-        const members = Array.from({ length: Math.min(DECODE_CHUNK_ROWS, batch - start) }, (_, i) => start + i)
+      const { layers, heads, headDim } = model.cache
+      // Each pass reads every weight, so a chunk carries at least as much cache as there are weight bytes.
+      const weightBytes = fed ? Object.values(fed).reduce((sum, t) => sum + t.size * 4, 0) : model.ownWeightBytes
+      const rowBytes = layers * 2 * heads * headDim * 4 * 2 * length
+      const perChunk = Math.max(1, Math.floor(Math.max(options.chunkBytes ?? DECODE_CHUNK_BYTES, weightBytes) / rowBytes))
+      for (let start = 0; start < batch; start += perChunk) {
+        const members = Array.from({ length: Math.min(perChunk, batch - start) }, (_, i) => start + i)
         const from = members.map((r) => source[r]!)
         chunks.push({
           rows: members,
