@@ -82,6 +82,10 @@ it('engine throughput against PyTorch', async () => {
   const rolloutOnnxCached = await medianSeconds(() =>
     generate(onnxDecoderLogits(cached, onnxWeightFeeds(config, model.toArrays())), prompts, sampling),
   )
+  // The trainer's sampler: prefill on that graph, decode steps on the fixed-capacity graph (gpt-decode.ts).
+  const rolloutDecoder = await medianSeconds(() =>
+    generate(cached.sampler(onnxWeightFeeds(config, model.toArrays())), prompts, sampling),
+  )
   await cached.release()
   const logprob = await medianSeconds(() =>
     chunks.forEach((chunk, c) => tf.tidy(() => tokenLogProbs(model.forward(chunk.ids, chunk.mask), targets[c]!).dataSync())),
@@ -172,6 +176,12 @@ it('engine throughput against PyTorch', async () => {
         work: 'rollout (onnxruntime, KV cache)',
         tokens: generated,
         seconds: rolloutOnnxCached,
+        reference: torch?.rollout_s,
+      },
+      {
+        work: 'rollout (onnxruntime, fixed-capacity cache, the default)',
+        tokens: generated,
+        seconds: rolloutDecoder,
         reference: torch?.rollout_s,
       },
       { work: 'log-prob pass (tfjs)', tokens: scored, seconds: logprob, reference: torch?.logprob_s },

@@ -119,6 +119,25 @@ describe.each(['learned', 'rotary'] as const)('the KV-cached ONNX graph of cwb-g
     model.dispose()
   })
 
+  it("decodes through the fixed-capacity graph (the trainer's sampler) to the tokens of tfjs, past its first capacity", async () => {
+    const model = Transformer.initialise(config, 4)
+    const onnx = await OnnxGpt.create(config)
+    const feeds = onnxWeightFeeds(config, model.toArrays())
+    const sampled = { temperature: 1.5, topP: 1, maxNewTokens: 14, samples: 3, seed: 4, eosTokenId: 7, padTokenId: 0 }
+    const viaDecoder = await generate(onnx.sampler(feeds), prompts, sampled)
+    expect(viaDecoder.some((c) => c.finished) && viaDecoder.some((c) => !c.finished)).toBe(true)
+    expect(viaDecoder).toEqual(await generate(tfjsLogits(model), prompts, sampled))
+    // 35 new tokens after a 5-token prompt: the cache buffers grow past prompt + 32 slots.
+    const long = { ...sampled, maxNewTokens: 35, eosTokenId: -1, samples: 2 }
+    const grown = await generate(onnx.sampler(feeds), prompts.slice(0, 1), long)
+    expect(grown.map((c) => c.tokens.length)).toEqual([35, 35])
+    expect(grown).toEqual(await generate(tfjsLogits(model), prompts.slice(0, 1), long))
+    const greedy = { ...sampled, temperature: 0, samples: 1 }
+    expect(await generate(onnx.sampler(feeds), prompts, greedy)).toEqual(await generate(tfjsLogits(model), prompts, greedy))
+    await onnx.release()
+    model.dispose()
+  })
+
   it('follows the weights fed with each pass, without a new session', async () => {
     const model = Transformer.initialise(config, 5)
     const onnx = await OnnxGpt.create(config)

@@ -135,6 +135,11 @@ export class OnnxKvSession {
     return (await this.run({ ids, mask, batch, length }, weights)).logits
   }
 
+  /** A sampling source over this session: onnxDecoderLogits (a family may decode through a faster graph). */
+  sampler(weights?: PassWeights, options: { chunkBytes?: number } = {}): LogitsSource {
+    return onnxDecoderLogits(this, weights, options)
+  }
+
   async release(): Promise<void> {
     await this.session.release()
   }
@@ -191,6 +196,37 @@ interface Chunk {
 }
 
 /**
+ * The prefill of left-padded prompt rows where rows repeat (a group's G samples): each distinct prompt runs once.
+ * Returns the next-token logits of every row [B, V], which distinct prompt each row is (`source`), and the distinct
+ * prompts' padded mask [U, length] and cache per layer [U, heads, length, head_dim].
+ */
+export async function prefillDistinct(
+  model: OnnxKvSession,
+  rows: number[][],
+  padTokenId: number,
+  weights?: Record<string, ort.Tensor>,
+): Promise<{
+  logits: Float32Array
+  length: number
+  mask: Int32Array
+  source: number[]
+  keys: ort.Tensor[]
+  values: ort.Tensor[]
+}> {
+  const vocab = model.vocabSize
+  const keyOf = rows.map((row) => row.join(','))
+  const distinct = [...new Set(keyOf)]
+  const unique = distinct.map((key) => rows[keyOf.indexOf(key)]!)
+  const { ids, mask, length } = leftPadIds(unique, padTokenId)
+  const result = await model.run({ ids, mask, batch: unique.length, length }, weights)
+  const source = keyOf.map((key) => distinct.indexOf(key))
+  const uniqueLogits = lastPositions(result.logits, unique.length, length, vocab)
+  const logits = new Float32Array(rows.length * vocab)
+  source.forEach((u, r) => logits.set(uniqueLogits.subarray(u * vocab, (u + 1) * vocab), r * vocab))
+  return { logits, length, mask, source, keys: result.keys, values: result.values }
+}
+
+/**
  * KV-cached sampling through the graph (any family's). Prefill runs each distinct left-padded prompt once (a group's
  * G samples share their prompt's cache), then rows decode in chunks of DECODE_CHUNK_BYTES of cache, one token per row a step;
  * rows that have finished leave their chunk, so late steps cost only the rows still writing. `weights`, when given,
@@ -210,16 +246,7 @@ export function onnxDecoderLogits(
     vocabSize: vocab,
     async prefill(rows, padTokenId) {
       batch = rows.length
-      const keyOf = rows.map((row) => row.join(','))
-      const distinct = [...new Set(keyOf)]
-      const unique = distinct.map((key) => rows[keyOf.indexOf(key)]!)
-      const padded = leftPadIds(unique, padTokenId)
-      const { ids, length } = padded
-      const result = await model.run({ ids, mask: padded.mask, batch: unique.length, length }, fed)
-      const source = keyOf.map((key) => distinct.indexOf(key))
-      const uniqueLogits = lastPositions(result.logits, unique.length, length, vocab)
-      const logits = new Float32Array(batch * vocab)
-      source.forEach((u, r) => logits.set(uniqueLogits.subarray(u * vocab, (u + 1) * vocab), r * vocab))
+      const { logits, length, mask, source, keys, values } = await prefillDistinct(model, rows, padTokenId, fed)
       chunks = []
       const { layers, heads, headDim } = model.cache
       // Each pass reads every weight, so a chunk carries at least as much cache as there are weight bytes.
@@ -231,9 +258,9 @@ export function onnxDecoderLogits(
         const from = members.map((r) => source[r]!)
         chunks.push({
           rows: members,
-          mask: from.map((u) => [...padded.mask.subarray(u * length, (u + 1) * length)]),
-          keys: result.keys.map((t) => pickRows(t, from)),
-          values: result.values.map((t) => pickRows(t, from)),
+          mask: from.map((u) => [...mask.subarray(u * length, (u + 1) * length)]),
+          keys: keys.map((t) => pickRows(t, from)),
+          values: values.map((t) => pickRows(t, from)),
         })
       }
       return logits

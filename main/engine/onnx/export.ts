@@ -91,10 +91,12 @@ export function exportOnnx(
   const weightsAsInputs = options.weightsAsInputs ?? false
   const g = new GraphBuilder(weightsAsInputs)
   const feeds = onnxWeightFeeds(config, weights)
-  gptNodes(g, config, (name) => g.weight(name, feeds[name]!.dims, feeds[name]!.data), {
-    bias: 'attention_bias',
-    keysValues: (_, keys, values) => ({ keys, values }),
-  })
+  gptNodes(
+    g,
+    config,
+    (name) => g.weight(name, feeds[name]!.dims, feeds[name]!.data),
+    concatAttention(g, { bias: 'attention_bias', keysValues: (_, keys, values) => ({ keys, values }) }),
+  )
   return encodeModel({
     name: config.model_type,
     node: g.nodes,
@@ -123,13 +125,18 @@ export function exportGptKvOnnx(config: ModelConfig): Uint8Array {
   const empty = new Float32Array(0)
   const shapes = graphWeights(config)
   const concat = (past: string, now: string, present: string): string => g.op('Concat', [past, now], [int('axis', 2)], present)
-  gptNodes(g, config, (name) => g.weight(name, shapes[name]!.dims, empty), {
-    bias: maskBias(g),
-    keysValues: (layer, keys, values) => ({
-      keys: concat(`past_key_values.${layer}.key`, keys, `present.${layer}.key`),
-      values: concat(`past_key_values.${layer}.value`, values, `present.${layer}.value`),
+  gptNodes(
+    g,
+    config,
+    (name) => g.weight(name, shapes[name]!.dims, empty),
+    concatAttention(g, {
+      bias: maskBias(g),
+      keysValues: (layer, keys, values) => ({
+        keys: concat(`past_key_values.${layer}.key`, keys, `present.${layer}.key`),
+        values: concat(`past_key_values.${layer}.value`, values, `present.${layer}.value`),
+      }),
     }),
-  })
+  )
   const layers = Array.from({ length: config.num_hidden_layers }, (_, i) => i)
   const cache = (prefix: string, sequence: string): Onnx.IValueInfoProto[] =>
     layers.flatMap((i) =>
@@ -157,7 +164,7 @@ export function exportGptKvOnnx(config: ModelConfig): Uint8Array {
   })
 }
 
-function encodeModel(graph: Onnx.IGraphProto): Uint8Array {
+export function encodeModel(graph: Onnx.IGraphProto): Uint8Array {
   const model: Onnx.IModelProto = {
     irVersion: 7,
     producerName: 'co-rewarding-workbench',
@@ -178,7 +185,7 @@ export function onnxWeightFeeds(config: ModelConfig, weights: Record<string, Flo
  * The weights the graphs take and how each comes from the model's: q, k and v get their own (a slice of the fused
  * qkv) so the graph needs no Split, and the tied head is the embedding transposed (for MatMul); the rest as they are.
  */
-function graphWeights(
+export function graphWeights(
   config: ModelConfig,
 ): Record<string, { dims: number[]; derive: (weights: Record<string, Float32Array>) => Float32Array }> {
   const d = config.hidden_size
@@ -246,14 +253,33 @@ export function maskBias(g: GraphBuilder): string {
 }
 
 /** How a graph's attention sees keys and values: its bias [B, 1, T, S], and the keys and values of this pass's layer. */
-interface Attention {
+interface ConcatAttention {
   bias: string
   /** From this pass's keys and values [B, heads, T, head_size], those attended to (the cached graph prepends its past). */
   keysValues(layer: number, keys: string, values: string): { keys: string; values: string }
 }
 
+/** A layer's attention: the attended values [B, heads, T, head_size] of this pass's q, k and v, scores scaled by `scale`. */
+export interface Attention {
+  attend(layer: number, q: string, k: string, v: string, scale: string): string
+}
+
+/** Softmax attention of q over the keys and values `keysValues` gives, with an additive bias. */
+function concatAttention(g: GraphBuilder, { bias, keysValues }: ConcatAttention): Attention {
+  return {
+    attend(layer, q, k, v, scale) {
+      const { keys, values } = keysValues(layer, k, v)
+      const scores = g.op('Add', [
+        g.op('Mul', [g.op('MatMul', [q, g.op('Transpose', [keys], [ints('perm', [0, 1, 3, 2])])]), scale]),
+        bias,
+      ])
+      return g.op('MatMul', [g.op('Softmax', [scores], [int('axis', -1)]), values])
+    },
+  }
+}
+
 /** The model's nodes from input_ids and position_ids to logits, the same for both graphs but for `attention`. */
-function gptNodes(g: GraphBuilder, config: ModelConfig, w: (name: string) => string, attention: Attention): void {
+export function gptNodes(g: GraphBuilder, config: ModelConfig, w: (name: string) => string, attention: Attention): void {
   const d = config.hidden_size
   const heads = config.num_attention_heads
   const headSize = d / heads
@@ -328,13 +354,7 @@ function gptNodes(g: GraphBuilder, config: ModelConfig, w: (name: string) => str
       const split = g.op('Transpose', [g.op('Reshape', [projected, splitShape])], [ints('perm', [0, 2, 1, 3])])
       return rotary && part < 2 ? rotary.rotate(split) : split
     }
-    const q = heads4(0)
-    const { keys, values } = attention.keysValues(layer, heads4(1), heads4(2))
-    const scores = g.op('Add', [
-      g.op('Mul', [g.op('MatMul', [q, g.op('Transpose', [keys], [ints('perm', [0, 1, 3, 2])])]), headScale]),
-      attention.bias,
-    ])
-    const attended = g.op('MatMul', [g.op('Softmax', [scores], [int('axis', -1)]), values])
+    const attended = attention.attend(layer, heads4(0), heads4(1), heads4(2), headScale)
     const merged = g.op('Reshape', [g.op('Transpose', [attended], [ints('perm', [0, 2, 1, 3])]), mergeShape])
     h = g.op('Add', [h, linear(merged, w(`${p}.attn.out.weight`), w(`${p}.attn.out.bias`))])
     const normed2 = layerNorm(h, `${p}.ln_2`)

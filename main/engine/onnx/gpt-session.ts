@@ -3,7 +3,10 @@
 // (decoder-session.ts), fed the trainer's current weights (onnxWeightFeeds) for every pass.
 import type * as ort from 'onnxruntime-node'
 import type { ModelConfig } from '../model/config'
+import type { LogitsSource } from '../sampling'
 import { OnnxKvSession, weightTensors } from './decoder-session'
+import type { PassWeights } from './decoder-session'
+import { GptDecoder } from './gpt-decode'
 import { exportGptKvOnnx, onnxWeightFeeds } from './export'
 import type { ExecutionProvider } from './session'
 
@@ -12,6 +15,7 @@ export class OnnxGpt extends OnnxKvSession {
     session: ort.InferenceSession,
     readonly config: ModelConfig,
     weights: Record<string, ort.Tensor>,
+    private readonly decoder: GptDecoder,
   ) {
     const heads = config.num_attention_heads
     super(session, config.vocab_size, { layers: config.num_hidden_layers, heads, headDim: config.hidden_size / heads }, weights)
@@ -27,6 +31,16 @@ export class OnnxGpt extends OnnxKvSession {
     providers: ExecutionProvider[] = ['cpu'],
   ): Promise<OnnxGpt> {
     const own = weights ? weightTensors(onnxWeightFeeds(config, weights)) : {}
-    return new OnnxGpt(await OnnxKvSession.open(exportGptKvOnnx(config), providers), config, own)
+    const decoder = await GptDecoder.create(config, providers)
+    return new OnnxGpt(await OnnxKvSession.open(exportGptKvOnnx(config), providers), config, own, decoder)
+  }
+
+  /** With weights fed, decode steps run on the fixed-capacity graph (gpt-decode.ts), which does not move the cache. */
+  override sampler(weights?: PassWeights, options: { chunkBytes?: number } = {}): LogitsSource {
+    return weights ? this.decoder.logits(this, weights) : super.sampler(weights, options)
+  }
+
+  override async release(): Promise<void> {
+    await Promise.all([super.release(), this.decoder.release()])
   }
 }

@@ -19,7 +19,6 @@ import { rewardMode, scoreStep, usesTeacher } from '../rewards'
 import type { GroupScore, QuestionGroup, Rollout, View } from '../rewards/shared/types'
 import { collapseOptions, emaConfig, klCoefficient, loraSettings } from '../run-config'
 import type { RunConfig } from '../run-config'
-import { onnxDecoderLogits } from '../onnx/decoder-session'
 import type { OnnxKvSession } from '../onnx/decoder-session'
 import { generate, tfjsLogits } from '../sampling'
 import type { Completion } from '../sampling'
@@ -301,7 +300,7 @@ export class Trainer {
     // wherever the two engines' logits round alike (they agree to ~1e-6).
     const source =
       config.rollout_engine === 'onnx'
-        ? onnxDecoderLogits((this.rolloutSession ??= await this.policy.rolloutSession()), this.policy.onnxFeeds(model))
+        ? (this.rolloutSession ??= await this.policy.rolloutSession()).sampler(this.policy.onnxFeeds(model))
         : tfjsLogits(model as Transformer | Decoder)
     return generate(source, prompts, {
       temperature: config.temperature,
@@ -322,7 +321,7 @@ export class Trainer {
     // Greedy decoding on the rollouts' engine: onnxruntime with the current weights, or tfjs.
     const feeds = config.rollout_engine === 'onnx' ? this.policy.onnxFeeds(this.transformer) : undefined
     const session = feeds && (this.rolloutSession ??= await this.policy.rolloutSession())
-    const model = session ? () => onnxDecoderLogits(session, feeds) : (this.transformer as Transformer | Decoder)
+    const model = session ? () => session.sampler(feeds) : (this.transformer as Transformer | Decoder)
     const result = await evaluate(model, this.policy.tokenizer, questions, {
       systemPrompt: this.systemPrompt,
       stopTokenIds: this.policy.stopTokenIds,
