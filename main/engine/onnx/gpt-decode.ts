@@ -14,7 +14,7 @@ import type { LogitsSource } from '../sampling'
 import { sessionThreads } from '../threads'
 import { prefillDistinct, weightTensors } from './decoder-session'
 import type { OnnxKvSession, PassWeights } from './decoder-session'
-import { encodeModel, GraphBuilder, gptNodes, graphWeights, int, ints, onnx, valueInfo } from './export'
+import { encodeModel, GraphBuilder, gptNodes, graphWeights, int, onnx, valueInfo } from './export'
 import type { ExecutionProvider } from './session'
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT
