@@ -24,6 +24,13 @@ export interface DecoderStep {
   past?: { keys: ort.Tensor[]; values: ort.Tensor[] }
 }
 
+/** Small integers as int64 (a decode step converts its ids and mask every pass: no intermediate arrays). */
+function int64Of(values: ArrayLike<number>): BigInt64Array {
+  const out = new BigInt64Array(values.length)
+  for (let i = 0; i < values.length; i++) out[i] = BigInt(values[i]!)
+  return out
+}
+
 /** Position ids [B, T] of the last T of each mask row [B, S]: the count of real tokens before each, minus one, at least 0. */
 export function positionIds(mask: ArrayLike<number>, batch: number, total: number, length: number): BigInt64Array {
   const out = new BigInt64Array(batch * length)
@@ -103,8 +110,8 @@ export class OnnxKvSession {
     const past = total - length
     const feeds: Record<string, ort.Tensor> = {
       ...(weights ? weightTensors(weights) : this.weights),
-      input_ids: new ort.Tensor('int64', BigInt64Array.from(Array.from(step.ids, (v) => BigInt(v))), [batch, length]),
-      attention_mask: new ort.Tensor('int64', BigInt64Array.from(Array.from(step.mask, (v) => BigInt(v))), [batch, total]),
+      input_ids: new ort.Tensor('int64', int64Of(step.ids), [batch, length]),
+      attention_mask: new ort.Tensor('int64', int64Of(step.mask), [batch, total]),
       position_ids: new ort.Tensor('int64', positionIds(step.mask, batch, total, length), [batch, length]),
     }
     const emptyCache = (): ort.Tensor => new ort.Tensor('float32', new Float32Array(0), [batch, c.heads, 0, c.headDim])
