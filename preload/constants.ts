@@ -45,7 +45,19 @@ export const CHECKPOINT_WEIGHTS = ['model', 'teacher'] as const
 /** Which checkpoints a run bundle carries besides the run itself. */
 export const BUNDLE_CHECKPOINTS = ['tagged', 'all', 'none'] as const
 
-export const CHECK_NAMES = ['numbers', 'expressions', 'answer_leak', 'too_similar', 'length_ratio'] as const
+/** The answer-preservation checks (main/data/paraphrase/checks.ts); stored masks number them in this order, so add at the end. */
+export const CHECK_NAMES = [
+  'numbers',
+  'expressions',
+  'answer_leak',
+  'too_similar',
+  'length_ratio',
+  'new_numbers',
+  'negation',
+] as const
+
+/** How much a check's finding matters: an error likely changes the answer, a warning may, a note is about form. */
+export const SEVERITIES = ['error', 'warning', 'note'] as const
 
 export const IMPORT_FORMATS = ['auto', 'jsonl', 'csv', 'parquet', 'verl', 'verl-pair', 'pairs', 'gsm8k'] as const
 

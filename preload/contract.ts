@@ -19,6 +19,7 @@ import {
   PARAPHRASE_STATUSES,
   PARAPHRASE_ORIGINS,
   CHECK_NAMES,
+  SEVERITIES,
   IMPORT_FORMATS,
   EXPORT_FORMATS,
   MODEL_EXPORT_FORMATS,
@@ -264,14 +265,24 @@ export const ResultRow = z.object({
 })
 export type ResultRow = z.infer<typeof ResultRow>
 
+/** What one answer-preservation check found, how much it matters and what to look at. */
+export const Finding = z.object({
+  check: z.enum(CHECK_NAMES),
+  severity: z.enum(SEVERITIES),
+  message: z.string(),
+})
+export type Finding = z.infer<typeof Finding>
+
 /** A paraphrase with its answer-preservation checks (main/data/paraphrase/checks.ts). */
 export const Paraphrase = z.object({
   id,
   text: z.string(),
   origin: z.enum(PARAPHRASE_ORIGINS),
   status: z.enum(PARAPHRASE_STATUSES),
-  /** Names of the failed checks; `checks` holds the details (missing numbers, distance, ratio...). */
+  /** Names of the checks with a finding; `checks` holds the details (missing numbers, distance, ratio...). */
   failed: z.array(z.enum(CHECK_NAMES)),
+  /** The findings, errors first. */
+  findings: z.array(Finding),
   checks: z.record(z.string(), z.unknown()),
   updatedAt: z.string(),
 })
@@ -296,7 +307,10 @@ export const RecordFilter = z
     split: z.string().optional(),
     /** Records with at least one paraphrase in this status; 'none' = records without paraphrases. */
     status: z.enum([...PARAPHRASE_STATUSES, 'none']).optional(),
+    /** Records with a paraphrase that has a finding of this check (and of `severity`, when both are given). */
     failedCheck: z.enum(CHECK_NAMES).optional(),
+    /** Records with a paraphrase that has a finding of this severity. */
+    severity: z.enum(SEVERITIES).optional(),
     origin: z.enum(PARAPHRASE_ORIGINS).optional(),
     duplicate: z.boolean().optional(),
     noAnswer: z.boolean().optional(),
@@ -324,7 +338,9 @@ export const DatasetDetail = DatasetSummaryBase.extend({
   /** The split whose labelled records are the audit/validation set (GT quarantine), if one is marked. */
   auditSplit: z.string().nullable(),
   byStatus: z.record(z.string(), z.number().int()),
+  /** Paraphrases with a finding of each check, and of each severity. */
   byFailedCheck: z.record(z.string(), z.number().int()),
+  bySeverity: z.record(z.string(), z.number().int()),
   duplicates: z.number().int(),
   noAnswer: z.number().int(),
 })

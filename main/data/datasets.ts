@@ -1,9 +1,11 @@
 // Datasets and paraphrases go into the store with their answer-preservation checks: computed here (paraphrase/
-// checks.ts), kept by the store, so every paraphrase a user reviews says which checks it fails.
+// checks.ts), kept by the store, so every paraphrase a user reviews says what the checks found and how much it
+// matters; `cwb checks` runs them again over a stored dataset (recheckDataset).
 import type { Db } from '../store/database'
 import { insertDataset } from '../store/datasets'
 import type { CreatedDataset, NewDataset, NewRecord, ParaphraseOrigin, ParaphraseStatus } from '../store/datasets'
 import {
+  datasetParaphrases,
   getParaphrase,
   getRecord,
   insertParaphrase,
@@ -14,15 +16,21 @@ import {
 } from '../store/records'
 import { writeTransaction } from '../store/sql'
 import type { Paraphrase } from '../../preload/contract'
+import { CHECK_NAMES, SEVERITIES } from '../../preload/constants'
 import { checkPair } from './paraphrase/checks'
+import type { CheckName, PairChecks, Severity } from './paraphrase/checks'
+
+/** What checks of an older version stored beside their results, which today's checks do not all overwrite. */
+const OLD_CHECK_KEYS = ['failed', 'findings', ...CHECK_NAMES]
 
 /** The checks of a paraphrase of `question`, over whatever else the paraphrase carried (e.g. its family). */
 const checksOf = (question: string, text: string, answer: string | null, extra: object = {}): object => ({
-  ...extra,
+  ...Object.fromEntries(Object.entries(extra).filter(([key]) => !OLD_CHECK_KEYS.includes(key))),
   ...checkPair(question, text, answer),
 })
 
-const hasChecks = (checks: object | undefined): boolean => Array.isArray((checks as { failed?: unknown } | undefined)?.failed)
+/** Whether a paraphrase carries checks of today's kind (findings with severities); older ones are checked again. */
+const hasChecks = (checks: object | undefined): boolean => Array.isArray((checks as { findings?: unknown } | undefined)?.findings)
 
 /**
  * Stores a dataset, checking every paraphrase against its question and answer on the way in (those checked already,
@@ -130,4 +138,36 @@ export function ensureChecks(db: Db): number {
     rows.map((row) => ({ id: row.id, checks: checksOf(row.question, row.text, row.answer, row.checks) })),
   )
   return rows.length
+}
+
+export interface CheckSummary {
+  /** Paraphrases checked (each a pair with its record's question). */
+  pairs: number
+  /** Pairs with at least one error finding; with at least one warning. */
+  withError: number
+  withWarning: number
+  /** Findings of each check by severity (a check finds at most once per pair, so these count pairs too). */
+  byCheck: Record<CheckName, Record<Severity, number>>
+}
+
+/**
+ * Runs the rule checks again on every paraphrase of a dataset and stores their findings in place of the old ones,
+ * as an import does; says how many pairs have errors and warnings, and what each check found.
+ */
+export function recheckDataset(db: Db, datasetId: number): CheckSummary {
+  const rows = datasetParaphrases(db, datasetId)
+  const checked = rows.map((row) => ({ id: row.id, checks: checksOf(row.question, row.text, row.answer, row.checks) }))
+  setParaphraseChecks(db, checked)
+  const byCheck = Object.fromEntries(
+    CHECK_NAMES.map((name) => [name, Object.fromEntries(SEVERITIES.map((severity) => [severity, 0]))]),
+  ) as CheckSummary['byCheck']
+  let withError = 0
+  let withWarning = 0
+  for (const { checks } of checked) {
+    const { findings } = checks as PairChecks
+    for (const finding of findings) byCheck[finding.check][finding.severity] += 1
+    if (findings.some((f) => f.severity === 'error')) withError += 1
+    if (findings.some((f) => f.severity === 'warning')) withWarning += 1
+  }
+  return { pairs: rows.length, withError, withWarning, byCheck }
 }

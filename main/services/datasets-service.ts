@@ -90,12 +90,13 @@ function totalsCache(store: Store): { get(key: string): number | undefined; set(
   }
 }
 
-const paraphraseOf = ({ id, text, origin, status, failed, checks, updatedAt }: Paraphrase): Paraphrase => ({
+const paraphraseOf = ({ id, text, origin, status, failed, findings, checks, updatedAt }: Paraphrase): Paraphrase => ({
   id,
   text,
   origin,
   status,
   failed,
+  findings,
   checks,
   updatedAt,
 })

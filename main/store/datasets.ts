@@ -2,9 +2,9 @@
 // nothing behind.
 import type { DatasetDetail } from '../../preload/contract'
 import { PARAPHRASE_ORIGINS, PARAPHRASE_STATUSES } from '../../preload/contract'
-import { CHECK_NAMES } from '../../preload/constants'
+import { CHECK_NAMES, SEVERITIES } from '../../preload/constants'
 import type { Db } from './database'
-import { checkColumns } from './records'
+import { checkColumns, findingMask } from './records'
 import { writeTransaction } from './sql'
 
 export type ParaphraseOrigin = (typeof PARAPHRASE_ORIGINS)[number]
@@ -14,7 +14,7 @@ export interface NewParaphrase {
   text: string
   origin: ParaphraseOrigin
   status?: ParaphraseStatus
-  /** The answer-preservation checks with their `failed` list, beside whatever else it carries (without: not checked yet). */
+  /** The answer-preservation checks with their `findings`, beside whatever else it carries (without: not checked yet). */
   checks?: object
 }
 
@@ -228,9 +228,9 @@ export function datasetDetail(db: Db, datasetId: number): DatasetDetail | undefi
        WHERE r.dataset_id = ? AND p.failed_checks > 0 GROUP BY p.failed_checks`,
     )
     .all(datasetId) as { mask: number; n: number }[]
-  const byFailedCheck = Object.fromEntries(
-    CHECK_NAMES.map((name, bit) => [name, masks.reduce((sum, m) => sum + (m.mask & (1 << bit) ? m.n : 0), 0)]),
-  )
+  const having = (mask: number): number => masks.reduce((sum, m) => sum + (m.mask & mask ? m.n : 0), 0)
+  const byFailedCheck = Object.fromEntries(CHECK_NAMES.map((name) => [name, having(findingMask(name))]))
+  const bySeverity = Object.fromEntries(SEVERITIES.map((severity) => [severity, having(findingMask(undefined, severity))]))
   const flags = db
     .prepare(
       `SELECT SUM(flags LIKE '%"duplicate"%') AS duplicates, SUM(NOT ${LABELLED}) AS noAnswer FROM records WHERE dataset_id = ?`,
@@ -252,6 +252,7 @@ export function datasetDetail(db: Db, datasetId: number): DatasetDetail | undefi
       PARAPHRASE_STATUSES.map((status) => [status, statuses.find((s) => s.status === status)?.n ?? 0]),
     ),
     byFailedCheck,
+    bySeverity,
     duplicates: flags.duplicates ?? 0,
     noAnswer: flags.noAnswer ?? 0,
   }

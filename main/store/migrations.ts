@@ -220,6 +220,16 @@ export const migrations: readonly Migration[] = [
       ALTER TABLE runs DROP COLUMN checked_mode;
     `,
   },
+  {
+    version: 8,
+    name: 'check findings with a severity: failed_checks becomes a mask over check × severity; every paraphrase is checked again',
+    // Bit 3 × (index in CHECK_NAMES) + (index in SEVERITIES) says the paraphrase has a finding of that check with that
+    // severity (main/store/records.ts). Masks of schema 5 to 7 meant "check i failed", which no longer says how much
+    // it matters, so they are cleared: the service checks NULL rows on first use (ensureChecks) with today's checks.
+    sql: `
+      UPDATE paraphrases SET failed_checks = NULL;
+    `,
+  },
 ]
 
 export const LATEST_SCHEMA_VERSION = migrations.length

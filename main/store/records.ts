@@ -1,25 +1,60 @@
 // A dataset's records and paraphrases as the pair editor works on them: pages of records matching a filter
 // (full-text search through the FTS5 tables of migration 5), paraphrase edits with their answer-preservation
 // checks, and the edit history that one undo walks back a user step at a time (a bulk change is one step).
-import type { DatasetRecordRow, Paraphrase, RecordFilter } from '../../preload/contract'
-import { CHECK_NAMES } from '../../preload/constants'
+import type { DatasetRecordRow, Finding, Paraphrase, RecordFilter } from '../../preload/contract'
+import { CHECK_NAMES, SEVERITIES } from '../../preload/constants'
 import type { Db } from './database'
 import type { ParaphraseOrigin, ParaphraseStatus } from './datasets'
 import { NOW, prepared, writeTransaction } from './sql'
 
 type CheckName = (typeof CHECK_NAMES)[number]
+type Severity = (typeof SEVERITIES)[number]
 
 // ---- checks ------------------------------------------------------------------------------------------------
 
-/** The failed checks as the bit mask stored in paraphrases.failed_checks (bit i: CHECK_NAMES[i]). */
-export function checkMask(failed: readonly CheckName[]): number {
-  return failed.reduce((mask, name) => mask | (1 << CHECK_NAMES.indexOf(name)), 0)
+/**
+ * The bit of paraphrases.failed_checks that says a paraphrase has a finding of `check` with `severity` (schema 8:
+ * bit 3 × CHECK_NAMES index + SEVERITIES index), so a filter by check, by severity or by both is one mask test.
+ * Ten checks fit the 31 bits JavaScript's bitwise operators keep.
+ */
+const findingBit = (check: CheckName, severity: Severity): number =>
+  1 << (CHECK_NAMES.indexOf(check) * SEVERITIES.length + SEVERITIES.indexOf(severity))
+
+/** The mask of the findings a filter asks for: of one check, of one severity, or of that check with that severity. */
+export function findingMask(check?: CheckName, severity?: Severity): number {
+  let mask = 0
+  for (const c of check === undefined ? CHECK_NAMES : [check])
+    for (const s of severity === undefined ? SEVERITIES : [severity]) mask |= findingBit(c, s)
+  return mask
 }
 
-/** A paraphrase's checks as stored: the JSON, and the failed-check mask (null: not checked yet, see uncheckedParaphrases). */
+const isFinding = (value: unknown): value is { check: CheckName; severity: Severity } =>
+  value !== null &&
+  typeof value === 'object' &&
+  CHECK_NAMES.includes((value as { check: CheckName }).check) &&
+  SEVERITIES.includes((value as { severity: Severity }).severity)
+
+/** A paraphrase's findings as stored in its checks JSON; unknown checks or severities are left out. */
+export function findingsOf(checks: Record<string, unknown>): Finding[] {
+  return Array.isArray(checks.findings)
+    ? checks.findings
+        .filter(isFinding)
+        .map((f) => ({ check: f.check, severity: f.severity, message: String((f as Finding).message ?? '') }))
+    : []
+}
+
+/**
+ * A paraphrase's checks as stored: the JSON, and the findings mask (null: not checked yet, see uncheckedParaphrases;
+ * checks from before schema 8 carry no findings and are checked again).
+ */
 export function checkColumns(checks: object | undefined): { json: string; mask: number | null } {
-  const failed = (checks as { failed?: unknown } | undefined)?.failed
-  return { json: JSON.stringify(checks ?? {}), mask: Array.isArray(failed) ? checkMask(failed as CheckName[]) : null }
+  const findings = (checks as { findings?: unknown } | undefined)?.findings
+  return {
+    json: JSON.stringify(checks ?? {}),
+    mask: Array.isArray(findings)
+      ? findings.filter(isFinding).reduce((mask, f) => mask | findingBit(f.check, f.severity), 0)
+      : null,
+  }
 }
 
 const parseObject = (text: string): Record<string, unknown> => {
@@ -50,7 +85,18 @@ export function uncheckedParaphrases(db: Db): UncheckedParaphrase[] {
   return rows.map((row) => ({ ...row, checks: parseObject(row.checks) }))
 }
 
-/** Stores computed checks (with their `failed` list) of paraphrases, in one transaction. */
+/** Every paraphrase of a dataset with its record's question and answer, in dataset order (what `cwb checks` checks). */
+export function datasetParaphrases(db: Db, datasetId: number): UncheckedParaphrase[] {
+  const rows = db
+    .prepare(
+      `SELECT p.id, p.text, p.checks, r.question, r.answer FROM paraphrases p JOIN records r ON r.id = p.record_id
+       WHERE r.dataset_id = ? ORDER BY r.position, p.id`,
+    )
+    .all(datasetId) as (Omit<UncheckedParaphrase, 'checks'> & { checks: string })[]
+  return rows.map((row) => ({ ...row, checks: parseObject(row.checks) }))
+}
+
+/** Stores computed checks (with their `findings`) of paraphrases, in one transaction. */
 export function setParaphraseChecks(db: Db, rows: readonly { id: number; checks: object }[]): void {
   const update = db.prepare('UPDATE paraphrases SET checks = ?, failed_checks = ? WHERE id = ?')
   writeTransaction(db, () => {
@@ -112,9 +158,9 @@ export function recordFilterSql(datasetId: number, filter: RecordFilter): Filter
     paraphrase.push('p.status = @status')
     params.status = filter.status
   }
-  if (filter.failedCheck !== undefined) {
+  if (filter.failedCheck !== undefined || filter.severity !== undefined) {
     paraphrase.push('(p.failed_checks & @failedMask) <> 0')
-    params.failedMask = checkMask([filter.failedCheck])
+    params.failedMask = findingMask(filter.failedCheck, filter.severity)
   }
   if (filter.origin !== undefined) {
     paraphrase.push('p.origin = @origin')
@@ -142,10 +188,18 @@ const PARAPHRASE_COLUMNS = 'id, record_id AS record, text, origin, status, check
 
 function toParaphrase(row: ParaphraseRow): Paraphrase {
   const checks = parseObject(row.checks)
-  const failed = Array.isArray(checks.failed)
-    ? (checks.failed as unknown[]).filter((name): name is CheckName => CHECK_NAMES.includes(name as CheckName))
-    : []
-  return { id: row.id, text: row.text, origin: row.origin, status: row.status, failed, checks, updatedAt: row.updatedAt }
+  const findings = findingsOf(checks)
+  const failed = CHECK_NAMES.filter((name) => findings.some((f) => f.check === name))
+  return {
+    id: row.id,
+    text: row.text,
+    origin: row.origin,
+    status: row.status,
+    failed,
+    findings,
+    checks,
+    updatedAt: row.updatedAt,
+  }
 }
 
 export function getParaphrase(db: Db, id: number): (Paraphrase & { record: number }) | undefined {

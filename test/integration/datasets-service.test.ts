@@ -134,7 +134,9 @@ describe('the import dialog', () => {
       records: 3,
       paraphrases: 3,
       byStatus: { pending: 3, accepted: 0, rejected: 0 },
-      byFailedCheck: { numbers: 1, answer_leak: 1, too_similar: 0 },
+      // "Nine minus nine" keeps the nines in words; its 0 gives the answer away.
+      byFailedCheck: { numbers: 0, answer_leak: 1, too_similar: 0 },
+      bySeverity: { error: 1 },
     })
   })
 
@@ -188,9 +190,18 @@ describe('the pair editor', () => {
     const first = (await call('datasets.records', { dataset, limit: 1 })).rows[0]!
     expect(first.paraphrases.map((p) => [p.origin, p.status, p.failed])).toEqual([
       ['imported', 'pending', []],
-      ['llm', 'pending', ['numbers', 'answer_leak']],
+      ['llm', 'pending', ['numbers', 'answer_leak', 'new_numbers']],
     ])
-    expect(first.paraphrases[1]!.checks).toMatchObject({ numbers: { missing: ['5'] }, answer_leak: { leaked: '17' } })
+    expect(first.paraphrases[1]!.checks).toMatchObject({
+      numbers: { missing: ['5'] },
+      new_numbers: { added: ['6'] },
+      answer_leak: { leaked: '17' },
+    })
+    expect(first.paraphrases[1]!.findings.map((f) => [f.check, f.severity])).toEqual([
+      ['numbers', 'error'],
+      ['new_numbers', 'error'],
+      ['answer_leak', 'error'],
+    ])
   })
 
   it('filters by status, failed check, origin, duplicate, missing answer and split', async () => {
@@ -203,6 +214,12 @@ describe('the pair editor', () => {
     expect(await positions({ status: 'none' })).toEqual([2])
     expect(await positions({ failedCheck: 'answer_leak' })).toEqual([0])
     expect(await positions({ failedCheck: 'numbers', origin: 'imported' })).toEqual([])
+    // By severity, alone or with a check: only record 0's llm paraphrase has errors (a changed number, the answer).
+    expect(await positions({ severity: 'error' })).toEqual([0])
+    expect(await positions({ severity: 'error', failedCheck: 'answer_leak' })).toEqual([0])
+    expect(await positions({ severity: 'error', failedCheck: 'negation' })).toEqual([])
+    expect(await positions({ severity: 'warning', failedCheck: 'numbers' })).toEqual([])
+    expect(await positions({ severity: 'error', origin: 'imported' })).toEqual([])
     expect(await positions({ origin: 'template' })).toEqual([3])
     expect(await positions({ duplicate: true })).toEqual([3])
     expect(await positions({ duplicate: false, noAnswer: false })).toEqual([0, 1, 2])
@@ -262,6 +279,25 @@ describe('the pair editor', () => {
     expect(await call('edits.undo', { dataset })).toEqual({ undone: `the paraphrase ${added.id} added` })
     expect((await call('datasets.records', { dataset, filter: { status: 'none' } })).total).toBe(1)
     expect((await call('datasets.records', { dataset, filter: { search: 'Find' } })).total).toBe(0)
+  })
+
+  it('rejects by severity: only the paraphrases with such a finding, not their records’ others', async () => {
+    const { store, call } = setUp()
+    const dataset = editorDataset(store)
+    const first = (await call('datasets.records', { dataset, limit: 1 })).rows[0]!
+    expect(await call('paraphrases.bulkStatus', { dataset, filter: { severity: 'error' }, status: 'rejected' })).toEqual({
+      changed: 1,
+    })
+    const after = (await call('datasets.records', { dataset, limit: 1 })).rows[0]!
+    expect(after.paraphrases.map((p) => [p.origin, p.status])).toEqual([
+      ['imported', 'pending'],
+      ['llm', 'rejected'],
+    ])
+    expect(first.paraphrases.map((p) => p.status)).toEqual(['pending', 'pending'])
+    // Reviewed ones are left alone unless asked: a second pass changes nothing.
+    expect(await call('paraphrases.bulkStatus', { dataset, filter: { severity: 'error' }, status: 'accepted' })).toEqual({
+      changed: 0,
+    })
   })
 
   it('sets the status of a filter’s pending paraphrases in one step that one undo reverts', async () => {

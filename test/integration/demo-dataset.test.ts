@@ -87,7 +87,7 @@ describe('creating a dataset', () => {
           source: { row: 7 },
           paraphrases: [
             { text: 'Six and six make?', origin: 'llm', status: 'rejected', checks: { answerKept: false } },
-            { text: 'Double six.', origin: 'imported', status: 'accepted' },
+            { text: 'Double five.', origin: 'imported', status: 'accepted' },
           ],
         },
       ],
@@ -105,11 +105,11 @@ describe('creating a dataset', () => {
     const statuses = (
       store.db.prepare('SELECT origin, status, checks FROM paraphrases ORDER BY id').all() as { checks: string }[]
     ).map((row) => ({ ...row, checks: JSON.parse(row.checks) as unknown }))
-    // Each paraphrase is checked as it is stored (here: none keeps the question's numbers), beside what it carried.
+    // Each paraphrase is checked as it is stored, beside what it carried: numbers in words are kept, a changed one is not.
     expect(statuses).toMatchObject([
-      { origin: 'manual', status: 'pending', checks: { failed: ['numbers'], numbers: { missing: ['2'] } } },
-      { origin: 'llm', status: 'rejected', checks: { answerKept: false, failed: ['numbers'] } },
-      { origin: 'imported', status: 'accepted', checks: { failed: ['numbers'] } },
+      { origin: 'manual', status: 'pending', checks: { failed: [], numbers: { missing: [] } } },
+      { origin: 'llm', status: 'rejected', checks: { answerKept: false, failed: [] } },
+      { origin: 'imported', status: 'accepted', checks: { failed: ['numbers', 'new_numbers'], numbers: { missing: ['6'] } } },
     ])
   })
 

@@ -101,7 +101,9 @@ describe('generating through an OpenAI-compatible endpoint', () => {
       status: 'pending',
       failed: [],
     })
-    expect(rows[3]!.paraphrases[0]!.failed).toEqual(['numbers', 'answer_leak'])
+    // A changed number (one missing, one new) and the answer given away: errors, each saying what to look at.
+    expect(rows[3]!.paraphrases[0]!.failed).toEqual(['numbers', 'answer_leak', 'new_numbers'])
+    expect(rows[3]!.paraphrases[0]!.findings.every((f) => f.severity === 'error' && f.message.length > 20)).toBe(true)
     const events = progress.filter((p) => p.job === 'gen-1')
     expect(events.every((p) => p.kind === 'generate' && p.total === 6)).toBe(true)
     expect(events.at(-1)).toMatchObject({ done: 6, total: 6 })

@@ -3,6 +3,8 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { BUSY_TIMEOUT_MS, openDatabase, schemaVersion } from '../../main/store/database'
 import { LATEST_SCHEMA_VERSION, migrations } from '../../main/store/migrations'
+import { ensureChecks } from '../../main/data/datasets'
+import { getParaphrase } from '../../main/store/records'
 import { getRun } from '../../main/store/runs'
 import { Store } from '../../main/store/store'
 import { freshDirs } from '../helpers/workspace'
@@ -88,6 +90,23 @@ describe('the run store', () => {
       fresh.close()
     })
   }
+
+  it('clears the failed-check masks of schema 7 (no severities), so their paraphrases are checked again', () => {
+    const file = dbFile()
+    const old = openDatabase(file, { upTo: 7 })
+    seed(old, 7)
+    old.prepare(`UPDATE paraphrases SET checks = '{"failed":["numbers"],"numbers":{"missing":["2"]}}', failed_checks = 1`).run()
+    old.close()
+    const upgraded = new Store(file)
+    expect(upgraded.db.prepare('SELECT failed_checks FROM paraphrases').pluck().get()).toBeNull()
+    expect(ensureChecks(upgraded.db)).toBe(1)
+    // "Two plus two?" restates both twos in words: no finding, and none of the old keys left behind.
+    const paraphrase = getParaphrase(upgraded.db, 1)!
+    expect(paraphrase).toMatchObject({ failed: [], findings: [] })
+    expect(paraphrase.checks).toMatchObject({ numbers: { missing: [] }, findings: [] })
+    expect(upgraded.db.prepare('SELECT failed_checks FROM paraphrases').pluck().get()).toBe(0)
+    upgraded.close()
+  })
 
   it('refuses a database from a newer workbench without touching it', () => {
     const file = dbFile()

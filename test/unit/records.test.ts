@@ -1,11 +1,11 @@
-// The pieces under the pair editor: the user's search words as a safe FTS5 query, failed checks as a bit mask,
+// The pieces under the pair editor: the user's search words as a safe FTS5 query, check findings as a bit mask,
 // progress of background jobs at most ~10 a second, and upload names that cannot leave the uploads folder.
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import type { EventPayload } from '../../preload/contract'
 import { isUpload, safeFileName, uploadedName, uploadPath } from '../../main/data/import/uploads'
 import { JobRegistry } from '../../main/services/jobs'
-import { checkMask, ftsQuery, recordFilterSql } from '../../main/store/records'
+import { checkColumns, findingMask, ftsQuery, recordFilterSql } from '../../main/store/records'
 
 describe('search words', () => {
   it('quotes every word, requires them all, and searches the last as a prefix', () => {
@@ -24,11 +24,27 @@ describe('search words', () => {
   })
 })
 
-describe('failed checks', () => {
-  it('are one bit per check, in the checks’ order', () => {
-    expect(checkMask([])).toBe(0)
-    expect(checkMask(['numbers'])).toBe(1)
-    expect(checkMask(['numbers', 'answer_leak', 'length_ratio'])).toBe(1 | 4 | 16)
+describe('check findings', () => {
+  it('are one bit per check and severity, so a filter by either or both is one mask', () => {
+    // Three severities per check, in the checks' order: numbers is bits 0-2, expressions 3-5, answer_leak 6-8.
+    expect(findingMask('numbers', 'error')).toBe(1)
+    expect(findingMask('expressions', 'note')).toBe(1 << 5)
+    expect(findingMask('answer_leak')).toBe((1 << 6) | (1 << 7) | (1 << 8))
+    expect(findingMask(undefined, 'warning') & findingMask('numbers')).toBe(1 << 1)
+    const stored = checkColumns({
+      findings: [
+        { check: 'numbers', severity: 'error', message: 'm' },
+        { check: 'expressions', severity: 'note', message: 'm' },
+      ],
+    })
+    expect(stored.mask).toBe(1 | (1 << 5))
+    expect(stored.mask! & findingMask(undefined, 'error')).not.toBe(0)
+    expect(stored.mask! & findingMask(undefined, 'warning')).toBe(0)
+  })
+
+  it('of an older version (a failed list, no severities) are stored as not checked yet', () => {
+    expect(checkColumns({ failed: ['numbers'] }).mask).toBeNull()
+    expect(checkColumns({ findings: [] }).mask).toBe(0)
   })
 })
 

@@ -1,0 +1,186 @@
+// Broken copies of released paraphrases, made the way a careless rewriter breaks them, to measure whether the
+// answer-preservation checks catch what matters. The mutations are written from how rewrites go wrong, not from
+// how the checks read text:
+//
+// - number: one number the paraphrase writes in digits becomes another (a typo, a misread, a "simpler" value).
+// - clause: a clause or sentence that states a number is left out (a condition dropped while shortening).
+// - answer: the answer is written into the question (a rewriter that solved the problem first).
+// - negation: a condition is turned around: "is" → "is not", "at least" ↔ "at most", "more" ↔ "less", "<" ↔ ">",
+//   "even" ↔ "odd", "positive" ↔ "negative", "largest" ↔ "smallest", "can" → "cannot"...
+import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet'
+import { join } from 'node:path'
+import { Random } from '../../main/random'
+import { sharedData } from './shared-data'
+
+export const MUTATIONS = ['number', 'clause', 'answer', 'negation'] as const
+export type Mutation = (typeof MUTATIONS)[number]
+
+export interface ReleasedPair {
+  /** The row's position in train_pairs.parquet. */
+  index: number
+  original: string
+  paraphrase: string
+  answer: string
+}
+
+export const releasedPairsFile = join(sharedData, 'co-rewarding', 'math', 'train_pairs.parquet')
+
+/** The released MATH pairs (Qwen3-32B rewrites), in file order. */
+export async function readReleasedPairs(): Promise<ReleasedPair[]> {
+  const rows = (await parquetReadObjects({ file: await asyncBufferFromFile(releasedPairsFile) })) as Record<string, unknown>[]
+  return rows.map((row, index) => ({
+    index,
+    original: String(row.original_question),
+    paraphrase: String(row.rephrased_question),
+    answer: String(row.solution),
+  }))
+}
+
+/** `count` distinct items drawn with a fixed seed, in their original order. */
+export function seededSample<T>(items: readonly T[], count: number, seed: number): T[] {
+  const random = new Random(seed)
+  const order = items.map((_, i) => i)
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(random.next() * (i + 1))
+    ;[order[i], order[j]] = [order[j]!, order[i]!]
+  }
+  return order
+    .slice(0, count)
+    .sort((a, b) => a - b)
+    .map((i) => items[i]!)
+}
+
+const pick = <T>(random: Random, items: readonly T[]): T => items[Math.floor(random.next() * items.length)]!
+
+/** Spans of math ($...$, $$...$$, \[...\], \(...\)) in a text, so prose edits can stay out of them. */
+function mathSpans(text: string): [number, number][] {
+  return [...text.matchAll(/\$\$[\s\S]+?\$\$|\\\[[\s\S]+?\\\]|\\\([\s\S]+?\\\)|(?<!\\)\$[^$]+?(?<!\\)\$/g)].map((m) => [
+    m.index,
+    m.index + m[0].length,
+  ])
+}
+const inside = (spans: [number, number][], at: number): boolean => spans.some(([from, to]) => at > from && at < to)
+
+/** Figure code ([asy]...[/asy]) a rewriter copies rather than rewrites, and LaTeX sizes (\hspace{.6mm}). */
+const notProse = (text: string): [number, number][] =>
+  [...text.matchAll(/\[asy\][\s\S]*?(?:\[\/asy\]|$)|\\[hv]space\{[^}]*\}/g)].map((m) => [m.index, m.index + m[0].length])
+
+/** One number the text writes in digits (not a subscript index) becomes a different one. */
+function changeNumber(text: string, random: Random): string | null {
+  const skip = notProse(text)
+  const spots = [...text.matchAll(/\d+(?:\.\d+)?/g)].filter(
+    (m) => !/_\{?$/.test(text.slice(0, m.index)) && !inside(skip, m.index),
+  )
+  if (spots.length === 0) return null
+  const spot = pick(random, spots)
+  const value = Number(spot[0])
+  const decimals = spot[0].split('.')[1]?.length ?? 0
+  const changes = [
+    value + 1 + Math.floor(random.next() * 9),
+    Math.max(0, value - 1 - Math.floor(random.next() * 3)),
+    value * 2,
+    value + 10,
+  ]
+  const next = pick(
+    random,
+    changes.filter((v) => v !== value && v !== 0 && Number.isFinite(v)),
+  )
+  return `${text.slice(0, spot.index)}${next.toFixed(decimals)}${text.slice(spot.index + spot[0].length)}`
+}
+
+/** A clause (between commas, semicolons or sentence ends, outside math) that states a number is left out. */
+function dropClause(text: string, random: Random): string | null {
+  const spans = mathSpans(text)
+  const cuts = [0]
+  for (const m of text.matchAll(/[,;.](?=\s)|\?(?=\s)/g)) if (!inside(spans, m.index)) cuts.push(m.index + 1)
+  cuts.push(text.length)
+  const clauses = cuts.slice(0, -1).map((from, i) => [from, cuts[i + 1]!] as const)
+  // A clause stating a number in digits: a given of the problem. The question itself (the last clause) is kept: a
+  // rewriter shortening a problem drops a given, not the ask.
+  const skip = notProse(text)
+  const candidates = clauses
+    .slice(0, -1)
+    .filter(([from, to]) => /\d/.test(text.slice(from, to)) && !skip.some(([a, b]) => from < b && to > a))
+  if (candidates.length === 0) return null
+  const [from, to] = pick(random, candidates)
+  const rest = `${text.slice(0, from)}${text.slice(to)}`.replace(/\s{2,}/g, ' ').replace(/^[\s,;.]+/, '')
+  return rest.trim() === text.trim() ? null : rest
+}
+
+/** The answer written into the question, as a rewriter who solved it first might. */
+function insertAnswer(text: string, answer: string, random: Random): string | null {
+  if (answer.trim() === '') return null
+  const shown = /[\\^_{}]/.test(answer) ? `$${answer}$` : answer
+  const sentences = [` (The answer is ${shown}.)`, ` Note that the result is ${shown}.`, ` Hint: it works out to ${shown}.`]
+  const where = pick(random, ['end', 'before-question'] as const)
+  const sentence = pick(random, sentences)
+  const lastStop = Math.max(text.lastIndexOf('. '), text.lastIndexOf('.\n'))
+  if (where === 'before-question' && lastStop > 0) return `${text.slice(0, lastStop + 1)}${sentence}${text.slice(lastStop + 1)}`
+  return `${text.trimEnd()}${sentence}`
+}
+
+/** Turnarounds a careless rewrite makes: [pattern, replacement]. */
+const TURNAROUNDS: readonly [RegExp, string][] = [
+  [/\bat least\b/, 'at most'],
+  [/\bat most\b/, 'at least'],
+  [/\bmore than\b/, 'less than'],
+  [/\b(?:less|fewer) than\b/, 'more than'],
+  [/\bgreater\b/, 'smaller'],
+  [/\bsmaller\b/, 'larger'],
+  [/\blargest\b/, 'smallest'],
+  [/\bsmallest\b/, 'largest'],
+  [/\bgreatest\b/, 'least'],
+  [/\bthe least\b/, 'the greatest'],
+  [/\bmaximum\b/, 'minimum'],
+  [/\bminimum\b/, 'maximum'],
+  [/\bpositive\b/, 'negative'],
+  [/\bnegative\b/, 'positive'],
+  [/\beven\b/, 'odd'],
+  [/\bodd\b/, 'even'],
+  [/\bincreases\b/, 'decreases'],
+  [/\bdecreases\b/, 'increases'],
+  // Not in the ask ("What is ..."): a condition is what gets turned around.
+  [/(?<!\b(?:what|which|how|where|who|What|Which|How|Where|Who) )\bis\b/, 'is not'],
+  [/(?<!\b(?:what|which|how|where|who|What|Which|How|Where|Who) )\bare\b/, 'are not'],
+  [/\bcan\b/, 'cannot'],
+  [/\bhas\b/, 'does not have'],
+  [/\bhave\b/, 'do not have'],
+  [/\bwill\b/, 'will not'],
+]
+const MATH_TURNAROUNDS: readonly [RegExp, string][] = [
+  [/\\le(q?)\b/, '\\ge$1'],
+  [/\\ge(q?)\b/, '\\le$1'],
+  [/(?<![\\-])<(?!=)/, '>'],
+  [/(?<![\\-])>(?!=)/, '<'],
+]
+
+/** A condition turned around: one word or relation of the prose or the math flipped, or negated. */
+function negate(text: string, random: Random): string | null {
+  const spans = mathSpans(text)
+  const options: { at: number; length: number; replacement: string }[] = []
+  for (const [pattern, replacement] of TURNAROUNDS)
+    for (const m of text.matchAll(new RegExp(pattern.source, 'g')))
+      if (!inside(spans, m.index)) options.push({ at: m.index, length: m[0].length, replacement })
+  for (const [pattern, replacement] of MATH_TURNAROUNDS)
+    for (const m of text.matchAll(new RegExp(pattern.source, 'g')))
+      if (inside(spans, m.index))
+        options.push({ at: m.index, length: m[0].length, replacement: m[0].replace(pattern, replacement) })
+  if (options.length === 0) return null
+  const { at, length, replacement } = pick(random, options)
+  return `${text.slice(0, at)}${replacement}${text.slice(at + length)}`
+}
+
+/** The paraphrase broken one way (null where the paraphrase offers nothing to break that way). */
+export function mutate(pair: ReleasedPair, mutation: Mutation, seed: number): string | null {
+  const random = new Random(seed * 7919 + pair.index)
+  switch (mutation) {
+    case 'number':
+      return changeNumber(pair.paraphrase, random)
+    case 'clause':
+      return dropClause(pair.paraphrase, random)
+    case 'answer':
+      return insertAnswer(pair.paraphrase, pair.answer, random)
+    case 'negation':
+      return negate(pair.paraphrase, random)
+  }
+}
