@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander'
 import { packageVersion } from '../package-root'
 import { bundleCommand, unbundleCommand } from './commands/bundle'
 import { checkpointsCommand, exportModelCommand } from './commands/checkpoints'
+import { checksCommand } from './commands/checks'
 import { datasetsCommand } from './commands/datasets'
 import { demoCommand } from './commands/demo'
 import { diffCommand } from './commands/diff'
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
     datasetsCommand(),
     importCommand(),
     exportCommand(),
+    checksCommand(),
     paraphraseCommand(),
     importLogCommand(),
     exportVerlCommand(),

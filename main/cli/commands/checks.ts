@@ -1,0 +1,55 @@
+import { Command } from 'commander'
+import { CHECK_NAMES } from '../../../preload/constants'
+import { printJson, progress, table } from '../output'
+import { openWorkspaceStore, withWorkspace } from '../workspace-option'
+import type { WorkspaceOptions } from '../workspace-option'
+
+export function checksCommand(): Command {
+  return withWorkspace(new Command('checks'))
+    .description(
+      'run the answer-preservation checks on every pair of a dataset again and store their findings (errors likely change the answer)',
+    )
+    .argument('<dataset>', 'dataset id or name (`cwb datasets` lists them)')
+    .option(
+      '--json',
+      'print {"dataset", "pairs", "with_error", "with_warning", "by_check": {CHECK: {"error", "warning", "note"}}} as the last stdout line',
+    )
+    .action(async (datasetSpec: string, options: WorkspaceOptions & { json?: boolean }) => {
+      const { recheckDataset } = await import('../../data/datasets')
+      const { findDataset } = await import('../../store/datasets')
+      const { store } = openWorkspaceStore(options)
+      try {
+        const dataset = findDataset(store.db, datasetSpec)
+        if (!dataset) throw new Error(`No dataset "${datasetSpec}" in this workspace; \`cwb datasets\` lists them.`)
+        const summary = recheckDataset(store.db, dataset.id)
+        progress(`Checked ${summary.pairs} pairs of "${dataset.name}"; findings stored.`)
+        if (options.json) {
+          printJson({
+            dataset: dataset.name,
+            pairs: summary.pairs,
+            with_error: summary.withError,
+            with_warning: summary.withWarning,
+            by_check: summary.byCheck,
+          })
+          return
+        }
+        const share = (n: number): string => (summary.pairs === 0 ? '' : ` (${Math.round((n / summary.pairs) * 1000) / 10}%)`)
+        const rows = CHECK_NAMES.map((name) => {
+          const counts = summary.byCheck[name]
+          return [name, String(counts.error), String(counts.warning), String(counts.note)]
+        })
+        process.stdout.write(
+          [
+            `Dataset "${dataset.name}": ${summary.pairs} pairs, ${summary.withError} with an error${share(summary.withError)}, ${summary.withWarning} with a warning${share(summary.withWarning)}.`,
+            '',
+            table([['CHECK', 'ERRORS', 'WARNINGS', 'NOTES'], ...rows]),
+            '',
+            'Errors likely change the answer: in the app, filter the dataset by severity "error" to review them.',
+            '',
+          ].join('\n'),
+        )
+      } finally {
+        store.close()
+      }
+    })
+}
