@@ -138,15 +138,21 @@ test('pairs are reviewed, edited and undone with the keyboard', async ({ page })
   await page.goto(datasetUrl)
   await expect(selectedRow(page)).toContainText('Sam has 12 apples')
   const panel = pair(page)
-  // Failed checks are spelled out: record 7 drops a number, record 5 leaks the answer, record 6 copies.
+  // Findings are spelled out with their severity: record 7 drops a number and record 5 leaks the answer (errors),
+  // record 6 copies the question (a note).
+  const checkList = panel.getByRole('list', { name: 'Checks' })
   await recordList(page).getByRole('option').nth(6).click()
-  await expect(panel.getByRole('list', { name: 'Checks' })).toContainText(`number ${numbers(6)[1]} missing`)
+  await expect(checkList.locator('[data-severity="error"][data-check="numbers"]')).toContainText(
+    `The original's “${numbers(6)[1]}” is not in the paraphrase`,
+  )
+  await expect(checkList.locator('[data-severity="error"]').first()).toContainText('error')
   await recordList(page).getByRole('option').nth(4).click()
-  await expect(panel.getByRole('list', { name: 'Checks' })).toContainText(
+  await expect(checkList.locator('[data-severity="error"][data-check="answer_leak"]')).toContainText(
     `answer ${numbers(4)[0] + numbers(4)[1]} appears in the paraphrase`,
   )
   await recordList(page).getByRole('option').nth(5).click()
-  await expect(panel.getByRole('list', { name: 'Checks' })).toContainText('too similar (distance')
+  await expect(checkList.locator('[data-severity="note"][data-check="too_similar"]')).toContainText('nearly copies the original')
+  await expect(checkList.locator('[data-severity="error"]')).toHaveCount(0)
   await recordList(page).getByRole('option').nth(0).click()
 
   await page.keyboard.press('a') // accept record 1, on to record 2
@@ -199,6 +205,54 @@ test('pairs are reviewed, edited and undone with the keyboard', async ({ page })
   await expect(page.getByTestId('filter-total')).toHaveText('30 records')
   await page.getByLabel('Search').fill('shop')
   await expect(page.getByTestId('filter-total')).toHaveText('1 record')
+  expect(errors).toEqual([])
+})
+
+test('findings are filtered by severity and check, and a bulk reject on that filter is undone in one step', async ({ page }) => {
+  const errors = watchErrors(page)
+  await page.goto(served.url)
+  await page.goto(datasetUrl)
+  await expect(page.getByTestId('filter-total')).toHaveText('30 records')
+  // Errors: records 7, 14, 21 and 28 drop a number (record 4 drops one equal to its other, so keeps it), record 5
+  // gives the answer away, record 9's rewrite is of another question (the duplicate's numbers are not its own).
+  const erroneous = [4, 6, 8, 13, 20, 27]
+  const counts = page.getByRole('region', { name: 'Counts' })
+  await expect(counts.locator('[data-severity="error"]')).toHaveText(`✖ ${erroneous.length} with errors`)
+  await expect(counts.locator('[data-severity="note"]')).toBeVisible()
+
+  const filters = page.getByRole('search', { name: 'Filter records' })
+  await filters.getByLabel('Severity').selectOption('error')
+  await expect(page.getByTestId('filter-total')).toHaveText(`${erroneous.length} records`)
+  expect((await records(page, { severity: 'error' })).rows.map((r) => r.position)).toEqual(erroneous)
+  // The list marks each row with its worst severity and the checks that found something, worst first.
+  await expect(recordList(page).getByRole('option').nth(0)).toContainText('✖ answer leaked')
+  await expect(recordList(page).getByRole('option').nth(1)).toContainText('✖ numbers missing')
+  await expect(recordList(page).getByRole('option').nth(2)).toContainText('✖ numbers missing, new numbers')
+  await recordList(page).getByRole('option').nth(1).click()
+  await expect(pair(page).locator('.check-list li.error').first()).toContainText(/error\s+numbers missing: The original/)
+  // Severity and check together: the one error of "answer leaked".
+  await filters.getByLabel('Check').selectOption('answer_leak')
+  await expect(page.getByTestId('filter-total')).toHaveText('1 record')
+  await expect(selectedRow(page)).toContainText(`Sam has ${numbers(4)[0]} apples`)
+  await expectScreenshot(page, 'datasets-severity')
+  await filters.getByLabel('Check').selectOption('')
+  await expect(page.getByTestId('filter-total')).toHaveText(`${erroneous.length} records`)
+
+  await page.getByRole('button', { name: 'Reject filter…' }).click()
+  const confirm = page.getByRole('dialog', { name: `Reject the pending paraphrases of ${erroneous.length} records?` })
+  await expect(confirm).toContainText('with error findings')
+  await confirm.getByRole('button', { name: 'Reject all' }).click()
+  await expect(page.getByText(`Rejected ${erroneous.length} paraphrases`)).toBeVisible()
+  expect((await records(page, { severity: 'error', status: 'rejected' })).total).toBe(erroneous.length)
+  // Nothing else: the rejected ones are those, and record 2 rejected in review.
+  expect((await records(page, { status: 'rejected' })).total).toBe(erroneous.length + 1)
+
+  // One undo step (u) puts them all back to pending, as the next test expects.
+  await recordList(page).getByRole('option').first().click()
+  await page.keyboard.press('u')
+  await expect.poll(async () => (await records(page, { severity: 'error', status: 'pending' })).total).toBe(erroneous.length)
+  await filters.getByLabel('Severity').selectOption('')
+  await expect(page.getByTestId('filter-total')).toHaveText('30 records')
   expect(errors).toEqual([])
 })
 

@@ -1,16 +1,30 @@
 // How the Datasets views say things: check results, record flags and statuses in the reviewer's words.
-import { CHECK_NAMES, PARAPHRASE_ORIGINS } from '../../../../preload/constants'
+import { CHECK_NAMES, PARAPHRASE_ORIGINS, SEVERITIES } from '../../../../preload/constants'
 import type { Paraphrase } from '../../../../preload/contract'
 
 export type CheckName = (typeof CHECK_NAMES)[number]
+export type Severity = (typeof SEVERITIES)[number]
 
 export const CHECK_LABELS: Record<CheckName, string> = {
   numbers: 'numbers missing',
-  expressions: 'expressions missing',
+  expressions: 'expressions restated',
   answer_leak: 'answer leaked',
   too_similar: 'too similar',
   length_ratio: 'length ratio',
+  new_numbers: 'new numbers',
+  negation: 'negated or reversed',
 }
+
+/** A severity in the reviewer's words, with what it means. */
+export const SEVERITY_LABELS: Record<Severity, { words: string; plural: string; meaning: string; icon: string }> = {
+  error: { words: 'error', plural: 'errors', meaning: 'likely changes the answer', icon: '✖' },
+  warning: { words: 'warning', plural: 'warnings', meaning: 'may change the answer', icon: '⚠' },
+  note: { words: 'note', plural: 'notes', meaning: 'about the rewrite’s form', icon: 'ℹ' },
+}
+
+/** The most severe of some findings' severities (undefined for none). */
+export const worstSeverity = (findings: readonly { severity: Severity }[]): Severity | undefined =>
+  SEVERITIES.find((severity) => findings.some((f) => f.severity === severity))
 
 export const ORIGIN_LABELS: Record<(typeof PARAPHRASE_ORIGINS)[number], string> = {
   imported: 'imported',
@@ -30,57 +44,39 @@ export const flagLabel = (flag: string): string => FLAG_LABELS[flag] ?? flag.rep
 
 export interface CheckLine {
   name: CheckName
-  failed: boolean
+  /** The finding's severity; undefined where the check found nothing. */
+  severity?: Severity
   text: string
 }
 
-const detail = (checks: Record<string, unknown>, name: string): Record<string, unknown> => {
-  const value = checks[name]
-  return value && typeof value === 'object' ? (value as Record<string, unknown>) : {}
-}
-const strings = (value: unknown): string[] => (Array.isArray(value) ? value.map(String) : [])
 const number = (value: unknown): number | undefined => (typeof value === 'number' && Number.isFinite(value) ? value : undefined)
 const round = (value: number): string => String(Math.round(value * 100) / 100)
-const quoted = (items: string[], noun: string): string =>
-  `${noun}${items.length > 1 ? 's' : ''} ${items.map((item) => (noun === 'number' ? item : `“${item}”`)).join(', ')}`
 
-/** Every check of a paraphrase as one line in words, failed ones first. */
-export function checkLines(paraphrase: Pick<Paraphrase, 'failed' | 'checks'>): CheckLine[] {
-  const failed = new Set(paraphrase.failed)
-  const { checks } = paraphrase
-  const lines = CHECK_NAMES.map((name): CheckLine => {
-    const isFailed = failed.has(name)
-    const d = detail(checks, name)
-    switch (name) {
-      case 'numbers': {
-        const missing = strings(d.missing)
-        return { name, failed: isFailed, text: missing.length ? `${quoted(missing, 'number')} missing` : 'every number kept' }
-      }
-      case 'expressions': {
-        const missing = strings(d.missing)
-        return {
-          name,
-          failed: isFailed,
-          text: missing.length ? `${quoted(missing, 'expression')} missing` : 'every math expression kept',
-        }
-      }
-      case 'answer_leak': {
-        const leaked = typeof d.leaked === 'string' ? d.leaked : null
-        return { name, failed: isFailed, text: leaked ? `answer ${leaked} appears in the paraphrase` : 'answer not given away' }
-      }
-      case 'too_similar': {
-        const distance = number(d.distance)
-        const shown = distance === undefined ? '' : ` (distance ${round(distance)})`
-        return { name, failed: isFailed, text: isFailed ? `too similar${shown}` : `reworded${shown}` }
-      }
-      case 'length_ratio': {
-        const ratio = number(d.ratio)
-        const shown = ratio === undefined ? '' : ` ${round(ratio)}`
-        return { name, failed: isFailed, text: isFailed ? `length ratio${shown} out of range` : `length ratio${shown}` }
-      }
-    }
-  })
-  return [...lines.filter((line) => line.failed), ...lines.filter((line) => !line.failed)]
+/** What a check that found nothing says. */
+const PASSED: Record<CheckName, (checks: Record<string, unknown>) => string> = {
+  numbers: () => 'every number kept',
+  expressions: () => 'every math expression kept',
+  answer_leak: () => 'answer not given away',
+  too_similar: (checks) => {
+    const distance = number((checks.too_similar as { distance?: unknown } | undefined)?.distance)
+    return `reworded${distance === undefined ? '' : ` (distance ${round(distance)})`}`
+  },
+  length_ratio: (checks) => {
+    const ratio = number((checks.length_ratio as { ratio?: unknown } | undefined)?.ratio)
+    return `length ratio${ratio === undefined ? '' : ` ${round(ratio)}`}`
+  },
+  new_numbers: () => 'no new numbers',
+  negation: () => 'nothing negated or reversed',
+}
+
+/** Every check of a paraphrase as one line: its findings (errors first) with their messages, then the passed checks. */
+export function checkLines(paraphrase: Pick<Paraphrase, 'findings' | 'checks'>): CheckLine[] {
+  const found = paraphrase.findings.map((f): CheckLine => ({ name: f.check, severity: f.severity, text: f.message }))
+  const passed = CHECK_NAMES.filter((name) => !paraphrase.findings.some((f) => f.check === name)).map((name): CheckLine => ({
+    name,
+    text: PASSED[name](paraphrase.checks),
+  }))
+  return [...found, ...passed]
 }
 
 export const plural = (count: number, noun: string, nouns = `${noun}s`): string =>
