@@ -16,7 +16,7 @@ import type { MemoryPlan } from '../../main/engine/memory-plan'
 import { tfjsLogprobs } from '../../main/engine/logprobs'
 import { loadCausalLM } from '../../main/engine/model/causal-lm'
 import type { CausalLM } from '../../main/engine/model/causal-lm'
-import { onnxDecoderLogits, onnxDecoderOf } from '../../main/engine/onnx/decoder-session'
+import { onnxDecoderOf } from '../../main/engine/onnx/decoder-session'
 import type { OnnxDecoder } from '../../main/engine/onnx/decoder-session'
 import { onnxResponseStats } from '../../main/engine/onnx/token-stats'
 import { defaultRunConfig } from '../../main/engine/run-config'
@@ -162,7 +162,7 @@ async function measureEngine(
     const model = onnx
     try {
       figures.rollout = await medianSeconds(async () => {
-        const completions = await generate(onnxDecoderLogits(model), prompts, {
+        const completions = await generate(model.sampler(), prompts, {
           temperature: 1,
           topP: 1,
           maxNewTokens: WORK.newTokens,
@@ -175,7 +175,7 @@ async function measureEngine(
         if (lengths.some((n) => n !== WORK.newTokens)) throw new Error(`completions of ${lengths.join(', ')} tokens`)
       })
     } catch (error) {
-      problems.push(`Engine rollout (onnxruntime, KV cache) failed: ${(error as Error).message}`)
+      problems.push(`Engine rollout (onnxruntime sampler) failed: ${(error as Error).message}`)
     }
     try {
       figures.logprobOnnx = await medianSeconds(() => onnxResponseStats(model, scored, lm.padTokenId, WORK.rows, false))
@@ -275,7 +275,7 @@ it('a Qwen3-0.6B-shaped folder loads, samples and scores on this CPU, against Py
   const scoredTokens = WORK.rows * WORK.scoreLength
   const throughput = [
     {
-      work: `rollout (onnxruntime, KV cache), ${WORK.rows} x (${WORK.promptLength} + ${WORK.newTokens})`,
+      work: `rollout (onnxruntime, the trainer's sampler), ${WORK.rows} x (${WORK.promptLength} + ${WORK.newTokens})`,
       tokens: generated,
       seconds: ours.rollout,
       reference: torch?.rollout_s,
@@ -358,14 +358,14 @@ it('a tiny qwen3 folder samples a GRPO step of rollouts (8 prompts x 8 samples, 
       eosTokenId: -1,
       padTokenId: lm.padTokenId,
     }
-    await generate(onnxDecoderLogits(model), prompts, sampling)
-    const rollout = await medianSeconds(() => generate(onnxDecoderLogits(model), prompts, sampling), work.repeats)
+    await generate(model.sampler(), prompts, sampling)
+    const rollout = await medianSeconds(() => generate(model.sampler(), prompts, sampling), work.repeats)
     await model.release()
     printTable(
       `Tiny qwen3 folder (hidden 64, 2 layers, 4/2 heads, head_dim 16, vocab 1024)${torch ? `; PyTorch ${torch.torch}, ${torch.threads} thread(s)` : `; PyTorch unavailable: ${unavailable}`}`,
       [
         {
-          work: 'rollout (onnxruntime, KV cache), 64 x (48 + 32)',
+          work: "rollout (onnxruntime, the trainer's sampler), 64 x (48 + 32)",
           tokens: 64 * work.newTokens,
           seconds: rollout,
           reference: torch?.rollout_s,

@@ -112,12 +112,12 @@ export function generateCommand(): Command {
         onnx = model
         source = onnxLogits(model)
       } else if (options.engine === 'onnx') {
-        // Hugging Face families: the KV-cached graph, one token per step after the prefill.
-        const { onnxDecoderLogits, onnxDecoderOf } = await import('../../engine/onnx/decoder-session')
+        // Hugging Face families: prefill on the KV-cached graph, then one token per step on the fixed-capacity graph.
+        const { onnxDecoderOf } = await import('../../engine/onnx/decoder-session')
         try {
           const model = await onnxDecoderOf(lm)
           onnx = model
-          source = onnxDecoderLogits(model)
+          source = model.sampler()
           lm.dispose() // the tfjs copy of the weights is not needed any more (disposing twice is harmless)
         } catch (error) {
           lm.dispose()

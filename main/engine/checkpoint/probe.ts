@@ -12,7 +12,7 @@ import { Decoder } from '../model/families/decoder'
 import { loadModel } from '../model/load'
 import type { LanguageModel } from '../model/load'
 import { Transformer } from '../model/transformer'
-import { OnnxDecoder, onnxDecoderLogits } from '../onnx/decoder-session'
+import { OnnxDecoder } from '../onnx/decoder-session'
 import { onnxLogits } from '../onnx/generate'
 import { OnnxModel } from '../onnx/session'
 import { SYSTEM_PROMPT, systemPromptFor } from '../prompt'
@@ -160,7 +160,7 @@ async function engineFor(
   if (weights instanceof Decoder) {
     // The Hugging Face families: the KV-cached graph, its weights read from the tfjs copy (adapters merged in).
     const session = await OnnxDecoder.create(weights.config, (name) => weights.mergedWeight(name))
-    return { source: () => onnxDecoderLogits(session), release: () => session.release() }
+    return { source: () => session.sampler(), release: () => session.release() }
   }
   const session = await OnnxModel.ofTransformer(weights)
   return { source: () => onnxLogits(session), release: () => session.release() }

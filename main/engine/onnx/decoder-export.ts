@@ -17,6 +17,7 @@ import { decoderWeightShapes } from '../model/families/decoder-config'
 import type { DecoderConfig } from '../model/families/decoder-config'
 import { inverseFrequencies } from '../model/families/rope'
 import { GraphBuilder, int, ints, maskBias, onnx, valueInfo } from './export'
+import { fixedCacheAttention } from './fixed-cache'
 import type { WeightFeed } from './export'
 
 const OPSET = 13
@@ -101,7 +102,18 @@ export function exportDecoderOnnx(config: DecoderConfig): Uint8Array {
   return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish()
 }
 
-function buildDecoderGraph(c: DecoderConfig): Onnx.IGraphProto {
+/** The fixed-capacity decode graph of the same model (fixed-cache.ts): one token per row, the cache read in place. */
+export function exportDecoderDecodeOnnx(config: DecoderConfig): Uint8Array {
+  const model: Onnx.IModelProto = {
+    irVersion: 7,
+    producerName: 'co-rewarding-workbench',
+    opsetImport: [{ domain: '', version: OPSET }],
+    graph: buildDecoderGraph(config, true),
+  }
+  return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish()
+}
+
+function buildDecoderGraph(c: DecoderConfig, decode = false): Onnx.IGraphProto {
   const g = new GraphBuilder(true)
   const empty = new Float32Array(0)
   const shapes = decoderWeightShapes(c)
@@ -143,8 +155,11 @@ function buildDecoderGraph(c: DecoderConfig): Onnx.IGraphProto {
     return bias ? g.op('Add', [product, w(`${name}.bias`)]) : product
   }
 
-  // The additive attention bias [B, 1, T, P + T] from attention_mask.
-  const bias = maskBias(g)
+  // The additive attention bias [B, 1, T, P + T] from attention_mask (the decode graph takes cache_bias instead).
+  const bias = decode ? undefined : maskBias(g)
+  const attendFixed = decode ? fixedCacheAttention(g) : undefined
+  const groupShape = i64('gqa_group_shape', [0, c.kvHeads, groups, c.headDim])
+  const headsShape = i64('gqa_heads_shape', [0, c.heads, 1, c.headDim])
 
   // Rope: cos / sin [B, 1, T, half] gathered by position_ids.
   const cos = g.op('Unsqueeze', [
@@ -184,13 +199,21 @@ function buildDecoderGraph(c: DecoderConfig): Onnx.IGraphProto {
     }
     q = rotate(q)
     k = rotate(k)
-    const keys = g.op('Concat', [`past_key_values.${layer}.key`, k], [int('axis', 2)], `present.${layer}.key`)
-    const values = g.op('Concat', [`past_key_values.${layer}.value`, v], [int('axis', 2)], `present.${layer}.value`)
-    const scores = g.op('Add', [
-      g.op('Mul', [g.op('MatMul', [q, g.op('Transpose', [repeatKv(keys)], [ints('perm', [0, 1, 3, 2])])]), headScale]),
-      bias,
-    ])
-    const attended = g.op('MatMul', [g.op('Softmax', [scores], [int('axis', -1)]), repeatKv(values)])
+    let attended: string
+    if (attendFixed) {
+      // One position: q [B, H, 1, dh] as [B, KVH, groups, dh] (head h = kv head h / groups, as repeat_kv), so the
+      // cache is read per KV head, never repeated.
+      const grouped = attendFixed(layer, g.op('Reshape', [q, groupShape]), k, v, headScale)
+      attended = g.op('Reshape', [grouped, headsShape])
+    } else {
+      const keys = g.op('Concat', [`past_key_values.${layer}.key`, k], [int('axis', 2)], `present.${layer}.key`)
+      const values = g.op('Concat', [`past_key_values.${layer}.value`, v], [int('axis', 2)], `present.${layer}.value`)
+      const scores = g.op('Add', [
+        g.op('Mul', [g.op('MatMul', [q, g.op('Transpose', [repeatKv(keys)], [ints('perm', [0, 1, 3, 2])])]), headScale]),
+        bias!,
+      ])
+      attended = g.op('MatMul', [g.op('Softmax', [scores], [int('axis', -1)]), repeatKv(values)])
+    }
     const merged = g.op('Reshape', [g.op('Transpose', [attended], [ints('perm', [0, 2, 1, 3])]), mergeShape])
     h = g.op('Add', [h, project(merged, `${p}self_attn.o_proj`, c.outputBias)])
     const normed2 = rmsNorm(h, w(`${p}post_attention_layernorm.weight`))
@@ -214,6 +237,29 @@ function buildDecoderGraph(c: DecoderConfig): Onnx.IGraphProto {
 
   const cacheInfo = (name: string, sequence: string): Onnx.IValueInfoProto =>
     valueInfo(name, FLOAT, ['batch', c.kvHeads, sequence, c.headDim])
+  const layers = Array.from({ length: c.layers }, (_, i) => i)
+  if (decode)
+    return {
+      name: `${c.modelType}-decode`,
+      node: g.nodes,
+      initializer: g.initializers,
+      input: [
+        valueInfo('input_ids', INT64, ['batch', 1]),
+        valueInfo('position_ids', INT64, ['batch', 1]),
+        valueInfo('cache_bias', FLOAT, ['batch', 1, 1, 'capacity']),
+        ...layers.flatMap((i) => [
+          valueInfo(`cache.${i}.key`, FLOAT, ['batch', c.kvHeads, c.headDim, 'capacity']),
+          valueInfo(`cache.${i}.value`, FLOAT, ['batch', c.kvHeads, 'capacity', c.headDim]),
+        ]),
+        ...g.weightInputs,
+      ],
+      output: [
+        valueInfo('logits', FLOAT, ['batch', 1, c.vocabSize]),
+        ...layers.flatMap((i) =>
+          ['key', 'value'].map((part) => valueInfo(`new.${i}.${part}`, FLOAT, ['batch', c.kvHeads, 1, c.headDim])),
+        ),
+      ],
+    }
   const names = decoderIoNames(c.layers)
   return {
     name: c.modelType,

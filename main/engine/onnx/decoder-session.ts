@@ -7,12 +7,12 @@ import { openWeightFiles } from '../checkpoint/hf-weights'
 import type { CausalLM } from '../model/causal-lm'
 import { Decoder } from '../model/families/decoder'
 import type { DecoderConfig } from '../model/families/decoder-config'
-import { lastPositions, leftPadIds } from '../sampling'
 import type { LogitsSource } from '../sampling'
-import { decoderWeightFeeds, exportDecoderOnnx } from './decoder-export'
+import { decoderWeightFeeds, exportDecoderDecodeOnnx, exportDecoderOnnx } from './decoder-export'
 import type { WeightFeed } from './export'
 import type { ExecutionProvider } from './session'
 import { sessionThreads } from '../threads'
+import { FixedCacheDecoder, prefillDistinct, weightTensors } from './fixed-cache'
 
 /** One pass's inputs: ids [B, T], mask [B, P + T] (1 = real token), and the cache of P positions per layer. */
 export interface DecoderStep {
@@ -55,13 +55,7 @@ export interface CacheShape {
 /** Weights for a pass: feeds, or feeds already wrapped once (weightTensors) for a source that runs many passes. */
 export type PassWeights = Record<string, WeightFeed | ort.Tensor>
 
-/** Wraps weight feeds as onnxruntime tensors over the same Float32Arrays (no copy). */
-export function weightTensors(weights: PassWeights): Record<string, ort.Tensor> {
-  const tensors: Record<string, ort.Tensor> = {}
-  for (const [name, feed] of Object.entries(weights))
-    tensors[name] = feed instanceof ort.Tensor ? feed : new ort.Tensor('float32', feed.data, feed.dims)
-  return tensors
-}
+export { weightTensors }
 
 /**
  * A KV-cached graph with Hugging Face's input and output names (decoder-export.ts, or export.ts's exportGptKvOnnx)
@@ -72,7 +66,7 @@ export class OnnxKvSession {
     private readonly session: ort.InferenceSession,
     readonly vocabSize: number,
     readonly cache: CacheShape,
-    private readonly weights: Record<string, ort.Tensor>,
+    protected readonly weights: Record<string, ort.Tensor>,
   ) {}
 
   protected static open(bytes: Uint8Array, providers: ExecutionProvider[]): Promise<ort.InferenceSession> {
@@ -152,13 +146,20 @@ export class OnnxKvSession {
   }
 }
 
+const decoderCacheShape = (config: DecoderConfig): CacheShape => ({
+  layers: config.layers,
+  heads: config.kvHeads,
+  headDim: config.headDim,
+})
+
 export class OnnxDecoder extends OnnxKvSession {
   private constructor(
     session: ort.InferenceSession,
     readonly config: DecoderConfig,
     weights: Record<string, ort.Tensor>,
+    private readonly decoder: FixedCacheDecoder,
   ) {
-    super(session, config.vocabSize, { layers: config.layers, heads: config.kvHeads, headDim: config.headDim }, weights)
+    super(session, config.vocabSize, decoderCacheShape(config), weights)
   }
 
   /**
@@ -171,7 +172,22 @@ export class OnnxDecoder extends OnnxKvSession {
     providers: ExecutionProvider[] = ['cpu'],
   ): Promise<OnnxDecoder> {
     const weights = read ? weightTensors(decoderWeightFeeds(config, read)) : {}
-    return new OnnxDecoder(await OnnxKvSession.open(exportDecoderOnnx(config), providers), config, weights)
+    const decoder = await FixedCacheDecoder.open(
+      exportDecoderDecodeOnnx(config),
+      config.vocabSize,
+      decoderCacheShape(config),
+      providers,
+    )
+    return new OnnxDecoder(await OnnxKvSession.open(exportDecoderOnnx(config), providers), config, weights, decoder)
+  }
+
+  /** Decode steps run on the fixed-capacity graph (fixed-cache.ts), which reads the cache in place. */
+  override sampler(weights?: PassWeights): LogitsSource {
+    return this.decoder.logits(this, weights ?? this.weights)
+  }
+
+  override async release(): Promise<void> {
+    await Promise.all([super.release(), this.decoder.release()])
   }
 }
 
@@ -200,37 +216,6 @@ interface Chunk {
   mask: number[][]
   keys: ort.Tensor[]
   values: ort.Tensor[]
-}
-
-/**
- * The prefill of left-padded prompt rows where rows repeat (a group's G samples): each distinct prompt runs once.
- * Returns the next-token logits of every row [B, V], which distinct prompt each row is (`source`), and the distinct
- * prompts' padded mask [U, length] and cache per layer [U, heads, length, head_dim].
- */
-export async function prefillDistinct(
-  model: OnnxKvSession,
-  rows: number[][],
-  padTokenId: number,
-  weights?: Record<string, ort.Tensor>,
-): Promise<{
-  logits: Float32Array
-  length: number
-  mask: Int32Array
-  source: number[]
-  keys: ort.Tensor[]
-  values: ort.Tensor[]
-}> {
-  const vocab = model.vocabSize
-  const keyOf = rows.map((row) => row.join(','))
-  const distinct = [...new Set(keyOf)]
-  const unique = distinct.map((key) => rows[keyOf.indexOf(key)]!)
-  const { ids, mask, length } = leftPadIds(unique, padTokenId)
-  const result = await model.run({ ids, mask, batch: unique.length, length }, weights)
-  const source = keyOf.map((key) => distinct.indexOf(key))
-  const uniqueLogits = lastPositions(result.logits, unique.length, length, vocab)
-  const logits = new Float32Array(rows.length * vocab)
-  source.forEach((u, r) => logits.set(uniqueLogits.subarray(u * vocab, (u + 1) * vocab), r * vocab))
-  return { logits, length, mask, source, keys: result.keys, values: result.values }
 }
 
 /**

@@ -6,7 +6,8 @@ import type { ModelConfig } from '../model/config'
 import type { LogitsSource } from '../sampling'
 import { OnnxKvSession, weightTensors } from './decoder-session'
 import type { PassWeights } from './decoder-session'
-import { GptDecoder } from './gpt-decode'
+import { exportGptDecodeOnnx } from './gpt-decode'
+import { FixedCacheDecoder } from './fixed-cache'
 import { exportGptKvOnnx, onnxWeightFeeds } from './export'
 import type { ExecutionProvider } from './session'
 
@@ -15,7 +16,7 @@ export class OnnxGpt extends OnnxKvSession {
     session: ort.InferenceSession,
     readonly config: ModelConfig,
     weights: Record<string, ort.Tensor>,
-    private readonly decoder: GptDecoder,
+    private readonly decoder: FixedCacheDecoder,
   ) {
     const heads = config.num_attention_heads
     super(session, config.vocab_size, { layers: config.num_hidden_layers, heads, headDim: config.hidden_size / heads }, weights)
@@ -31,13 +32,15 @@ export class OnnxGpt extends OnnxKvSession {
     providers: ExecutionProvider[] = ['cpu'],
   ): Promise<OnnxGpt> {
     const own = weights ? weightTensors(onnxWeightFeeds(config, weights)) : {}
-    const decoder = await GptDecoder.create(config, providers)
+    const heads = config.num_attention_heads
+    const shape = { layers: config.num_hidden_layers, heads, headDim: config.hidden_size / heads }
+    const decoder = await FixedCacheDecoder.open(exportGptDecodeOnnx(config), config.vocab_size, shape, providers)
     return new OnnxGpt(await OnnxKvSession.open(exportGptKvOnnx(config), providers), config, own, decoder)
   }
 
-  /** With weights fed, decode steps run on the fixed-capacity graph (gpt-decode.ts), which does not move the cache. */
-  override sampler(weights?: PassWeights, options: { chunkBytes?: number } = {}): LogitsSource {
-    return weights ? this.decoder.logits(this, weights) : super.sampler(weights, options)
+  /** Decode steps run on the fixed-capacity graph (gpt-decode.ts, fixed-cache.ts), which reads the cache in place. */
+  override sampler(weights?: PassWeights): LogitsSource {
+    return this.decoder.logits(this, weights ?? this.weights)
   }
 
   override async release(): Promise<void> {
