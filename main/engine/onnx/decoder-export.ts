@@ -137,7 +137,7 @@ function buildDecoderGraph(c: DecoderConfig, decode = false): Onnx.IGraphProto {
   const mergeShape = i64('merge_heads_shape', [0, 0, c.heads * c.headDim])
   // GQA: [B, KVH, S, dh] -> [B, KVH, groups, S, dh] -> [B, H, S, dh], as transformers' repeat_kv.
   const repeat =
-    groups === 1
+    groups === 1 || decode
       ? undefined
       : {
           axis: i64('axis_2', [2]),
@@ -158,8 +158,12 @@ function buildDecoderGraph(c: DecoderConfig, decode = false): Onnx.IGraphProto {
   // The additive attention bias [B, 1, T, P + T] from attention_mask (the decode graph takes cache_bias instead).
   const bias = decode ? undefined : maskBias(g)
   const attendFixed = decode ? fixedCacheAttention(g) : undefined
-  const groupShape = i64('gqa_group_shape', [0, c.kvHeads, groups, c.headDim])
-  const headsShape = i64('gqa_heads_shape', [0, c.heads, 1, c.headDim])
+  const groupShapes = decode
+    ? {
+        group: i64('gqa_group_shape', [0, c.kvHeads, groups, c.headDim]),
+        heads: i64('gqa_heads_shape', [0, c.heads, 1, c.headDim]),
+      }
+    : undefined
 
   // Rope: cos / sin [B, 1, T, half] gathered by position_ids.
   const cos = g.op('Unsqueeze', [
@@ -203,8 +207,8 @@ function buildDecoderGraph(c: DecoderConfig, decode = false): Onnx.IGraphProto {
     if (attendFixed) {
       // One position: q [B, H, 1, dh] as [B, KVH, groups, dh] (head h = kv head h / groups, as repeat_kv), so the
       // cache is read per KV head, never repeated.
-      const grouped = attendFixed(layer, g.op('Reshape', [q, groupShape]), k, v, headScale)
-      attended = g.op('Reshape', [grouped, headsShape])
+      const grouped = attendFixed(layer, g.op('Reshape', [q, groupShapes!.group]), k, v, headScale)
+      attended = g.op('Reshape', [grouped, groupShapes!.heads])
     } else {
       const keys = g.op('Concat', [`past_key_values.${layer}.key`, k], [int('axis', 2)], `present.${layer}.key`)
       const values = g.op('Concat', [`past_key_values.${layer}.value`, v], [int('axis', 2)], `present.${layer}.value`)
