@@ -8,6 +8,8 @@ import type { OwnerMessage } from './engine/trainer/protocol'
 import { ownerChannel } from './trainer-channel'
 
 const channel = ownerChannel()
+/** The owner's pid: the host that started this trainer and writes its events to the store. */
+const owner = process.ppid
 let stopRequested = false
 channel.onClose(() => process.exit(1))
 channel.onMessage((message) => {
@@ -33,6 +35,9 @@ async function train(message: Extract<OwnerMessage, { type: 'start' }>): Promise
     const fault = parseFault(process.env.CWB_FAULT)
     const inject = killFault(fault)
     const emit = (event: TrainerEvent): void => {
+      // An orphan stops at once: the owner's death reparents this process, which the closing channel may tell only
+      // after a whole (fast) step has run and written its checkpoint.
+      if (process.ppid !== owner) process.exit(1)
       void channel.send(event)
       inject(event)
     }
