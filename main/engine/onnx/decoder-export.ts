@@ -16,11 +16,10 @@ import type { onnx as Onnx } from 'onnx-proto'
 import { decoderWeightShapes } from '../model/families/decoder-config'
 import type { DecoderConfig } from '../model/families/decoder-config'
 import { inverseFrequencies } from '../model/families/rope'
-import { GraphBuilder, int, ints, maskBias, onnx, valueInfo } from './export'
-import { fixedCacheAttention } from './fixed-cache'
+import { encodeModel, GraphBuilder, int, ints, maskBias, onnx, valueInfo } from './export'
+import { fixedCacheAttention, fixedCacheGraphIo } from './fixed-cache'
 import type { WeightFeed } from './export'
 
-const OPSET = 13
 const FLOAT = onnx.TensorProto.DataType.FLOAT
 const INT64 = onnx.TensorProto.DataType.INT64
 
@@ -93,24 +92,12 @@ export function decoderWeightFeeds(
 
 /** Serialises the decoder graph (weights as inputs: the bytes hold no weights, only the config's shapes). */
 export function exportDecoderOnnx(config: DecoderConfig): Uint8Array {
-  const model: Onnx.IModelProto = {
-    irVersion: 7,
-    producerName: 'co-rewarding-workbench',
-    opsetImport: [{ domain: '', version: OPSET }],
-    graph: buildDecoderGraph(config),
-  }
-  return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish()
+  return encodeModel(buildDecoderGraph(config))
 }
 
 /** The fixed-capacity decode graph of the same model (fixed-cache.ts): one token per row, the cache read in place. */
 export function exportDecoderDecodeOnnx(config: DecoderConfig): Uint8Array {
-  const model: Onnx.IModelProto = {
-    irVersion: 7,
-    producerName: 'co-rewarding-workbench',
-    opsetImport: [{ domain: '', version: OPSET }],
-    graph: buildDecoderGraph(config, true),
-  }
-  return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish()
+  return encodeModel(buildDecoderGraph(config, true))
 }
 
 function buildDecoderGraph(c: DecoderConfig, decode = false): Onnx.IGraphProto {
@@ -241,29 +228,16 @@ function buildDecoderGraph(c: DecoderConfig, decode = false): Onnx.IGraphProto {
 
   const cacheInfo = (name: string, sequence: string): Onnx.IValueInfoProto =>
     valueInfo(name, FLOAT, ['batch', c.kvHeads, sequence, c.headDim])
-  const layers = Array.from({ length: c.layers }, (_, i) => i)
-  if (decode)
+  if (decode) {
+    const io = fixedCacheGraphIo({ layers: c.layers, heads: c.kvHeads, headDim: c.headDim }, c.vocabSize)
     return {
       name: `${c.modelType}-decode`,
       node: g.nodes,
       initializer: g.initializers,
-      input: [
-        valueInfo('input_ids', INT64, ['batch', 1]),
-        valueInfo('position_ids', INT64, ['batch', 1]),
-        valueInfo('cache_bias', FLOAT, ['batch', 1, 1, 'capacity']),
-        ...layers.flatMap((i) => [
-          valueInfo(`cache.${i}.key`, FLOAT, ['batch', c.kvHeads, c.headDim, 'capacity']),
-          valueInfo(`cache.${i}.value`, FLOAT, ['batch', c.kvHeads, 'capacity', c.headDim]),
-        ]),
-        ...g.weightInputs,
-      ],
-      output: [
-        valueInfo('logits', FLOAT, ['batch', 1, c.vocabSize]),
-        ...layers.flatMap((i) =>
-          ['key', 'value'].map((part) => valueInfo(`new.${i}.${part}`, FLOAT, ['batch', c.kvHeads, 1, c.headDim])),
-        ),
-      ],
+      input: [...io.input, ...g.weightInputs],
+      output: io.output,
     }
+  }
   const names = decoderIoNames(c.layers)
   return {
     name: c.modelType,

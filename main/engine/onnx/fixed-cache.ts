@@ -14,10 +14,39 @@ import { lastPositions, leftPadIds } from '../sampling'
 import { sessionThreads } from '../threads'
 import type { CacheShape, OnnxKvSession, PassWeights } from './decoder-session'
 import type { ExecutionProvider } from './session'
-import { int } from './export'
+import type { onnx as Onnx } from 'onnx-proto'
+import { int, onnx, valueInfo } from './export'
 import type { GraphBuilder } from './export'
 
 const MASKED = -1e9
+
+/** The inputs (before the weights) and outputs of a fixed-capacity decode graph, as the header above lists them. */
+export function fixedCacheGraphIo(
+  shape: CacheShape,
+  vocabSize: number,
+): { input: Onnx.IValueInfoProto[]; output: Onnx.IValueInfoProto[] } {
+  const FLOAT = onnx.TensorProto.DataType.FLOAT
+  const INT64 = onnx.TensorProto.DataType.INT64
+  const { heads, headDim } = shape
+  const layers = Array.from({ length: shape.layers }, (_, i) => i)
+  return {
+    input: [
+      valueInfo('input_ids', INT64, ['batch', 1]),
+      valueInfo('position_ids', INT64, ['batch', 1]),
+      valueInfo('cache_bias', FLOAT, ['batch', 1, 1, 'capacity']),
+      ...layers.flatMap((i) => [
+        valueInfo(`cache.${i}.key`, FLOAT, ['batch', heads, headDim, 'capacity']),
+        valueInfo(`cache.${i}.value`, FLOAT, ['batch', heads, 'capacity', headDim]),
+      ]),
+    ],
+    output: [
+      valueInfo('logits', FLOAT, ['batch', 1, vocabSize]),
+      ...layers.flatMap((i) =>
+        ['key', 'value'].map((part) => valueInfo(`new.${i}.${part}`, FLOAT, ['batch', heads, 1, headDim])),
+      ),
+    ],
+  }
+}
 
 /**
  * The attention of a fixed-capacity decode graph for layer `layer`: q [B, KVH, G, dh] (G query heads per cache head;

@@ -17,9 +17,8 @@ import type { onnx as Onnx } from 'onnx-proto'
 import { weightShapes } from '../model/config'
 import type { ModelConfig } from '../model/config'
 import { sessionThreads } from '../threads'
-import { GraphBuilder, inputsFor, int, ints, onnx, valueInfo } from './export'
+import { encodeModel, GraphBuilder, inputsFor, int, ints, onnx, valueInfo } from './export'
 
-const OPSET = 13
 const FLOAT = onnx.TensorProto.DataType.FLOAT
 const INT64 = onnx.TensorProto.DataType.INT64
 
@@ -64,13 +63,7 @@ export const gradName = (name: string): string => `grad.${name}`
 
 /** Serialises the training graph of `config` for `objective`. */
 export function exportTrainingGraph(config: ModelConfig, objective: TrainingObjective): Uint8Array {
-  const model: Onnx.IModelProto = {
-    irVersion: 7,
-    producerName: 'co-rewarding-workbench',
-    opsetImport: [{ domain: '', version: OPSET }],
-    graph: buildTrainingGraph(config, objective),
-  }
-  return onnx.ModelProto.encode(onnx.ModelProto.create(model)).finish()
+  return encodeModel(buildTrainingGraph(config, objective))
 }
 
 function buildTrainingGraph(config: ModelConfig, objective: TrainingObjective): Onnx.IGraphProto {
