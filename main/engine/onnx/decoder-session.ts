@@ -10,9 +10,9 @@ import type { DecoderConfig } from '../model/families/decoder-config'
 import type { LogitsSource } from '../sampling'
 import { decoderWeightFeeds, exportDecoderDecodeOnnx, exportDecoderOnnx } from './decoder-export'
 import type { WeightFeed } from './export'
+import { openSession } from './session'
 import type { ExecutionProvider } from './session'
-import { sessionThreads } from '../threads'
-import { FixedCacheDecoder, prefillDistinct, weightTensors } from './fixed-cache'
+import { FixedCacheDecoder, int64Of, prefillDistinct, weightTensors } from './fixed-cache'
 
 /** One pass's inputs: ids [B, T], mask [B, P + T] (1 = real token), and the cache of P positions per layer. */
 export interface DecoderStep {
@@ -22,13 +22,6 @@ export interface DecoderStep {
   length: number
   /** Per layer key and value [B, kv_heads, P, head_dim]; absent = no past (P = 0). */
   past?: { keys: ort.Tensor[]; values: ort.Tensor[] }
-}
-
-/** Small integers as int64 (a decode step converts its ids and mask every pass: no intermediate arrays). */
-function int64Of(values: ArrayLike<number>): BigInt64Array {
-  const out = new BigInt64Array(values.length)
-  for (let i = 0; i < values.length; i++) out[i] = BigInt(values[i]!)
-  return out
 }
 
 /** Position ids [B, T] of the last T of each mask row [B, S]: the count of real tokens before each, minus one, at least 0. */
@@ -59,27 +52,31 @@ export { weightTensors }
 
 /**
  * A KV-cached graph with Hugging Face's input and output names (decoder-export.ts, or export.ts's exportGptKvOnnx)
- * opened in onnxruntime: the one session class and sampling source (onnxDecoderLogits) of every family.
+ * opened in onnxruntime, with the model's fixed-capacity decode graph beside it (fixed-cache.ts): the one session
+ * class of every family. `run` serves prefill and log-prob passes; `sampler` decodes.
  */
 export class OnnxKvSession {
   protected constructor(
     private readonly session: ort.InferenceSession,
     readonly vocabSize: number,
     readonly cache: CacheShape,
-    protected readonly weights: Record<string, ort.Tensor>,
+    private readonly weights: Record<string, ort.Tensor>,
+    private readonly decoder: FixedCacheDecoder,
   ) {}
 
-  protected static open(bytes: Uint8Array, providers: ExecutionProvider[]): Promise<ort.InferenceSession> {
-    return ort.InferenceSession.create(bytes, {
-      executionProviders: providers,
-      graphOptimizationLevel: 'all',
-      ...sessionThreads(),
-    })
-  }
-
-  /** The bytes of the session's own weights (none when every pass is fed its weights). */
-  get ownWeightBytes(): number {
-    return Object.values(this.weights).reduce((sum, t) => sum + t.size * 4, 0)
+  /** Opens the cached graph and the decode graph of a model. */
+  protected static async open(
+    kvGraph: Uint8Array,
+    decodeGraph: Uint8Array,
+    vocabSize: number,
+    cache: CacheShape,
+    providers: ExecutionProvider[],
+  ): Promise<{ session: ort.InferenceSession; decoder: FixedCacheDecoder }> {
+    const [session, decoder] = await Promise.all([
+      openSession(kvGraph, providers),
+      FixedCacheDecoder.open(decodeGraph, vocabSize, cache, providers),
+    ])
+    return { session, decoder }
   }
 
   get inputNames(): readonly string[] {
@@ -136,13 +133,16 @@ export class OnnxKvSession {
     return (await this.run({ ids, mask, batch, length }, weights)).logits
   }
 
-  /** A sampling source over this session: onnxDecoderLogits (a family may decode through a faster graph). */
-  sampler(weights?: PassWeights, options: { chunkBytes?: number } = {}): LogitsSource {
-    return onnxDecoderLogits(this, weights, options)
+  /**
+   * Sampling with the KV cache: prefill on this graph, decode steps on the fixed-capacity graph, which reads the
+   * cache in place. `weights` (the family's feeds) replace the session's own: a model in training.
+   */
+  sampler(weights?: PassWeights): LogitsSource {
+    return this.decoder.logits(this, weights ?? this.weights)
   }
 
   async release(): Promise<void> {
-    await this.session.release()
+    await Promise.all([this.session.release(), this.decoder.release()])
   }
 }
 
@@ -154,17 +154,16 @@ const decoderCacheShape = (config: DecoderConfig): CacheShape => ({
 
 export class OnnxDecoder extends OnnxKvSession {
   private constructor(
-    session: ort.InferenceSession,
+    opened: { session: ort.InferenceSession; decoder: FixedCacheDecoder },
     readonly config: DecoderConfig,
     weights: Record<string, ort.Tensor>,
-    private readonly decoder: FixedCacheDecoder,
   ) {
-    super(session, config.vocabSize, decoderCacheShape(config), weights)
+    super(opened.session, config.vocabSize, decoderCacheShape(config), weights, opened.decoder)
   }
 
   /**
-   * Exports the graph for `config` and opens it; `read` gives each weight's float32 values as in the safetensors file.
-   * Without `read` the session holds no weights: every pass is given them (a model in training).
+   * Exports the graphs for `config` and opens them; `read` gives each weight's float32 values as in the safetensors
+   * file. Without `read` the session holds no weights: every pass is given them (a model in training).
    */
   static async create(
     config: DecoderConfig,
@@ -172,35 +171,52 @@ export class OnnxDecoder extends OnnxKvSession {
     providers: ExecutionProvider[] = ['cpu'],
   ): Promise<OnnxDecoder> {
     const weights = read ? weightTensors(decoderWeightFeeds(config, read)) : {}
-    const decoder = await FixedCacheDecoder.open(
+    const shape = decoderCacheShape(config)
+    const opened = await OnnxKvSession.open(
+      exportDecoderOnnx(config),
       exportDecoderDecodeOnnx(config),
       config.vocabSize,
-      decoderCacheShape(config),
+      shape,
       providers,
     )
-    return new OnnxDecoder(await OnnxKvSession.open(exportDecoderOnnx(config), providers), config, weights, decoder)
-  }
-
-  /** Decode steps run on the fixed-capacity graph (fixed-cache.ts), which reads the cache in place. */
-  override sampler(weights?: PassWeights): LogitsSource {
-    return this.decoder.logits(this, weights ?? this.weights)
-  }
-
-  override async release(): Promise<void> {
-    await Promise.all([super.release(), this.decoder.release()])
+    return new OnnxDecoder(opened, config, weights)
   }
 }
 
 /**
- * The cache one decode pass carries, in bytes, at twice the prompt's length. A decode step's cost is dominated by
- * copying the cache in and out of the session, and grows faster than the rows do once the cache leaves the CPU's
- * caches: on the demo model (d 128, 4 layers, about 60 cached positions, 330 KB a row) 64 rows took 27.6 ms a step,
- * 32 rows 11.3 ms and 16 rows 4.7 ms. Small models' rows fit many to a pass, where fewer passes cost less; a model
- * whose weights outweigh the cache (every pass reads them all) decodes its rows in as few passes.
+ * Sampling through the Hugging Face-named graph alone: prefill (each distinct prompt once), then every step feeds
+ * `present.N.*` back as `past_key_values.N.*`, concatenating the whole cache each time. The reference the faster
+ * `sampler` is tested and benchmarked against. `weights`, when given, are fed to every pass, wrapped once here.
  */
-export const DECODE_CHUNK_BYTES = 6 * 2 ** 20
+export function onnxDecoderLogits(model: OnnxKvSession, weights?: PassWeights): LogitsSource {
+  const vocab = model.vocabSize
+  const fed = weights && weightTensors(weights)
+  let mask: number[][] = []
+  let cache: { keys: ort.Tensor[]; values: ort.Tensor[] } | undefined
+  return {
+    vocabSize: vocab,
+    async prefill(rows, padTokenId) {
+      const prefilled = await prefillDistinct(model, rows, padTokenId, fed)
+      const { length, source } = prefilled
+      mask = source.map((u) => [...prefilled.mask.subarray(u * length, (u + 1) * length)])
+      const expand = (tensors: ort.Tensor[]): ort.Tensor[] => tensors.map((t) => pickRows(t, source))
+      cache = { keys: expand(prefilled.keys), values: expand(prefilled.values) }
+      return prefilled.logits
+    },
+    async step(tokens) {
+      mask.forEach((row) => row.push(1))
+      const result = await model.run({ ids: tokens, mask: mask.flat(), batch: tokens.length, length: 1, past: cache }, fed)
+      cache = { keys: result.keys, values: result.values }
+      return result.logits
+    },
+    dispose() {
+      cache = undefined
+      mask = []
+    },
+  }
+}
 
-/** Rows [from, to) of a cache tensor [B, heads, S, head_dim], picked by `rows`, as a new tensor. */
+/** Rows of a cache tensor [B, heads, S, head_dim], picked by `rows` (repeats allowed), as a new tensor. */
 function pickRows(tensor: ort.Tensor, rows: readonly number[]): ort.Tensor {
   const [, heads, length, headDim] = tensor.dims as [number, number, number, number]
   const size = heads * length * headDim
@@ -208,87 +224,6 @@ function pickRows(tensor: ort.Tensor, rows: readonly number[]): ort.Tensor {
   const out = new Float32Array(rows.length * size)
   rows.forEach((row, i) => out.set(data.subarray(row * size, (row + 1) * size), i * size))
   return new ort.Tensor('float32', out, [rows.length, heads, length, headDim])
-}
-
-/** A group of rows decoded together: their indices among all rows, attention masks and cache. */
-interface Chunk {
-  rows: number[]
-  mask: number[][]
-  keys: ort.Tensor[]
-  values: ort.Tensor[]
-}
-
-/**
- * KV-cached sampling through the graph (any family's). Prefill runs each distinct left-padded prompt once (a group's
- * G samples share their prompt's cache), then rows decode in chunks of DECODE_CHUNK_BYTES of cache, one token per row a step;
- * rows that have finished leave their chunk, so late steps cost only the rows still writing. `weights`, when given,
- * are fed to every pass (a model in training: its current weights), wrapped once here. `chunkBytes` overrides
- * DECODE_CHUNK_BYTES.
- */
-export function onnxDecoderLogits(
-  model: OnnxKvSession,
-  weights?: PassWeights,
-  options: { chunkBytes?: number } = {},
-): LogitsSource {
-  const vocab = model.vocabSize
-  const fed = weights && weightTensors(weights)
-  let chunks: Chunk[] = []
-  let batch = 0
-  return {
-    vocabSize: vocab,
-    async prefill(rows, padTokenId) {
-      batch = rows.length
-      const { logits, length, mask, source, keys, values } = await prefillDistinct(model, rows, padTokenId, fed)
-      chunks = []
-      const { layers, heads, headDim } = model.cache
-      // Each pass reads every weight, so a chunk carries at least as much cache as there are weight bytes.
-      const weightBytes = fed ? Object.values(fed).reduce((sum, t) => sum + t.size * 4, 0) : model.ownWeightBytes
-      const rowBytes = layers * 2 * heads * headDim * 4 * 2 * length
-      const perChunk = Math.max(1, Math.floor(Math.max(options.chunkBytes ?? DECODE_CHUNK_BYTES, weightBytes) / rowBytes))
-      for (let start = 0; start < batch; start += perChunk) {
-        const members = Array.from({ length: Math.min(perChunk, batch - start) }, (_, i) => start + i)
-        const from = members.map((r) => source[r]!)
-        chunks.push({
-          rows: members,
-          mask: from.map((u) => [...mask.subarray(u * length, (u + 1) * length)]),
-          keys: keys.map((t) => pickRows(t, from)),
-          values: values.map((t) => pickRows(t, from)),
-        })
-      }
-      return logits
-    },
-    async step(tokens, active) {
-      const logits = new Float32Array(batch * vocab)
-      const next: Chunk[] = []
-      for (const chunk of chunks) {
-        // Rows that have finished leave the chunk (their logits stay zero: the sampler no longer reads them).
-        const keep = chunk.rows.map((_, i) => i).filter((i) => active?.[chunk.rows[i]!] ?? true)
-        if (keep.length === 0) continue
-        const current =
-          keep.length === chunk.rows.length
-            ? chunk
-            : {
-                rows: keep.map((i) => chunk.rows[i]!),
-                mask: keep.map((i) => chunk.mask[i]!),
-                keys: chunk.keys.map((t) => pickRows(t, keep)),
-                values: chunk.values.map((t) => pickRows(t, keep)),
-              }
-        current.mask.forEach((row) => row.push(1))
-        const ids = current.rows.map((r) => tokens[r]!)
-        const result = await model.run(
-          { ids, mask: current.mask.flat(), batch: ids.length, length: 1, past: { keys: current.keys, values: current.values } },
-          fed,
-        )
-        current.rows.forEach((r, i) => logits.set(result.logits.subarray(i * vocab, (i + 1) * vocab), r * vocab))
-        next.push({ ...current, keys: result.keys, values: result.values })
-      }
-      chunks = next
-      return logits
-    },
-    dispose() {
-      chunks = []
-    },
-  }
 }
 
 /** The ONNX graph of a loaded Hugging Face family model, its weights read again from the folder (the tfjs copy may then be disposed). */

@@ -11,8 +11,8 @@
 import * as ort from 'onnxruntime-node'
 import type { LogitsSource } from '../sampling'
 import { lastPositions, leftPadIds } from '../sampling'
-import { sessionThreads } from '../threads'
 import type { CacheShape, OnnxKvSession, PassWeights } from './decoder-session'
+import { openSession } from './session'
 import type { ExecutionProvider } from './session'
 import type { onnx as Onnx } from 'onnx-proto'
 import { int, onnx, valueInfo } from './export'
@@ -69,6 +69,13 @@ export function fixedCacheAttention(g: GraphBuilder): (layer: number, q: string,
     const toOwn = g.op('Slice', [probs, lastOnly.starts, lastOnly.ends, last])
     return g.op('Add', [g.op('MatMul', [toCache, `cache.${layer}.value`]), g.op('Mul', [toOwn, v])])
   }
+}
+
+/** Small integers as int64 (a decode step converts its ids, positions and mask every pass: no intermediate arrays). */
+export function int64Of(values: ArrayLike<number>): BigInt64Array {
+  const out = new BigInt64Array(values.length)
+  for (let i = 0; i < values.length; i++) out[i] = BigInt(values[i]!)
+  return out
 }
 
 /** Wraps weight feeds as onnxruntime tensors over the same Float32Arrays (no copy). */
@@ -134,12 +141,7 @@ export class FixedCacheDecoder {
     cache: CacheShape,
     providers: ExecutionProvider[] = ['cpu'],
   ): Promise<FixedCacheDecoder> {
-    const session = await ort.InferenceSession.create(bytes, {
-      executionProviders: providers,
-      graphOptimizationLevel: 'all',
-      ...sessionThreads(),
-    })
-    return new FixedCacheDecoder(session, vocabSize, cache)
+    return new FixedCacheDecoder(await openSession(bytes, providers), vocabSize, cache)
   }
 
   async release(): Promise<void> {
@@ -251,16 +253,8 @@ export class FixedCacheDecoder {
         const n = rows.rows.length
         const feeds: Record<string, ort.Tensor> = {
           ...fed,
-          input_ids: new ort.Tensor(
-            'int64',
-            BigInt64Array.from(rows.rows, (r) => BigInt(tokens[r]!)),
-            [n, 1],
-          ),
-          position_ids: new ort.Tensor(
-            'int64',
-            BigInt64Array.from(rows.positions, (p) => BigInt(p)),
-            [n, 1],
-          ),
+          input_ids: new ort.Tensor('int64', int64Of(rows.rows.map((r) => tokens[r]!)), [n, 1]),
+          position_ids: new ort.Tensor('int64', int64Of(rows.positions), [n, 1]),
           cache_bias: new ort.Tensor('float32', rows.bias, [n, 1, 1, capacity]),
         }
         for (let layer = 0; layer < layerCount; layer++) {

@@ -7,6 +7,15 @@ import type { WeightFeed } from './export'
 
 export type ExecutionProvider = 'cpu' | 'cuda'
 
+/** Opens a graph in onnxruntime as every session of the engine is opened: full graph optimisation, CWB_THREADS. */
+export function openSession(bytes: Uint8Array, providers: ExecutionProvider[] = ['cpu']): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(bytes, {
+    executionProviders: providers,
+    graphOptimizationLevel: 'all',
+    ...sessionThreads(),
+  })
+}
+
 export class OnnxModel {
   private constructor(
     private readonly session: ort.InferenceSession,
@@ -14,12 +23,7 @@ export class OnnxModel {
   ) {}
 
   static async create(bytes: Uint8Array, vocabSize: number, providers: ExecutionProvider[] = ['cpu']): Promise<OnnxModel> {
-    const session = await ort.InferenceSession.create(bytes, {
-      executionProviders: providers,
-      graphOptimizationLevel: 'all',
-      ...sessionThreads(),
-    })
-    return new OnnxModel(session, vocabSize)
+    return new OnnxModel(await openSession(bytes, providers), vocabSize)
   }
 
   /** A session of the transformer's weights as they are now (exported in memory; later updates do not reach it). */

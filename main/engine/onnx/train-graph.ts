@@ -16,7 +16,7 @@ import * as ort from 'onnxruntime-node'
 import type { onnx as Onnx } from 'onnx-proto'
 import { weightShapes } from '../model/config'
 import type { ModelConfig } from '../model/config'
-import { sessionThreads } from '../threads'
+import { openSession } from './session'
 import { encodeModel, GraphBuilder, inputsFor, int, ints, onnx, valueInfo } from './export'
 
 const FLOAT = onnx.TensorProto.DataType.FLOAT
@@ -340,12 +340,7 @@ export class OnnxTrainingGraph {
   ) {}
 
   static async create(config: ModelConfig, objective: TrainingObjective): Promise<OnnxTrainingGraph> {
-    const session = await ort.InferenceSession.create(exportTrainingGraph(config, objective), {
-      executionProviders: ['cpu'],
-      graphOptimizationLevel: 'all',
-      ...sessionThreads(),
-    })
-    return new OnnxTrainingGraph(session, config, objective)
+    return new OnnxTrainingGraph(await openSession(exportTrainingGraph(config, objective)), config, objective)
   }
 
   /** One forward and backward pass over `batch` with `weights` (every weight of the model, by name). */
