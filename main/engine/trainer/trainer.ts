@@ -158,8 +158,12 @@ export class Trainer {
   private rolloutSession: OnnxKvSession | undefined
   /** The update's training graph on onnxruntime (cwb-gpt), opened at the first update. */
   private trainingGraph: OnnxTrainingGraph | undefined
-  /** The frozen KL reference's weights as session inputs (computed once; Co-rewarding-II's teacher moves). */
-  private frozenFeeds: Record<string, WeightFeed> | undefined
+  /**
+   * Each model's weights as session inputs, computed once per state of its weights: the policy's serve its rollouts,
+   * its old-log-prob pass and the validation after an update until the next update; Co-rewarding-II's teacher's until
+   * it moves; the frozen KL reference's for the whole run.
+   */
+  private readonly feeds = new Map<TrainableModel, Record<string, WeightFeed>>()
   private readonly series: Record<string, [number, number | null][]> = {}
   private state: TrainerState = { step: 0, wallTime: 0, tokens: 0 }
   /** The step of the newest checkpoint written (or resumed from): what a numerical fault falls back to. */
@@ -300,7 +304,7 @@ export class Trainer {
     // wherever the two engines' logits round alike (they agree to ~1e-6).
     const source =
       config.rollout_engine === 'onnx'
-        ? (this.rolloutSession ??= await this.policy.rolloutSession()).sampler(this.policy.onnxFeeds(model))
+        ? (this.rolloutSession ??= await this.policy.rolloutSession()).sampler(this.feedsOf(model))
         : tfjsLogits(model as Transformer | Decoder)
     return generate(source, prompts, {
       temperature: config.temperature,
@@ -319,7 +323,7 @@ export class Trainer {
     const started = performance.now()
     const questions = this.job.validation.slice(0, config.validation.questions)
     // Greedy decoding on the rollouts' engine: onnxruntime with the current weights, or tfjs.
-    const feeds = config.rollout_engine === 'onnx' ? this.policy.onnxFeeds(this.transformer) : undefined
+    const feeds = config.rollout_engine === 'onnx' ? this.feedsOf(this.transformer) : undefined
     const session = feeds && (this.rolloutSession ??= await this.policy.rolloutSession())
     const model = session ? () => session.sampler(feeds) : (this.transformer as Transformer | Decoder)
     const result = await evaluate(model, this.policy.tokenizer, questions, {
@@ -451,6 +455,7 @@ export class Trainer {
     const rows = trainingRows(trained, scores, passes, this.job.config.rollouts)
     this.options.faults?.({ at: 'update', step, rows })
     Object.assign(metrics, await timed('timing_s/update_actor', () => this.update(rows, step)))
+    this.feeds.delete(this.transformer)
     this.options.faults?.({ at: 'updated', step, policy: this.transformer })
     this.checkWeights(step, 'after the update')
 
@@ -491,8 +496,10 @@ export class Trainer {
   private moveTeacher(step: number): void {
     const { config } = this.job
     const ema = emaConfig(config)
-    if (ema.enabled && (step - 1) % ema.update_interval === 0)
+    if (ema.enabled && (step - 1) % ema.update_interval === 0) {
       updateTeacher(this.teacher!, this.transformer, emaRate(step, config.steps, ema.alpha_start, ema.alpha_end))
+      this.feeds.delete(this.teacher!)
+    }
   }
 
   /** Each trained view's log-probs under the policy that sampled it and under the KL reference, with no gradient. */
@@ -546,10 +553,9 @@ export class Trainer {
     const model = which === 'policy' ? this.transformer : this.reference
     if (config.logprob_engine === 'tfjs')
       return views.map((rows) => responseTokenStats(model, rows, pad, config.micro_batch_size, withStats, config.temperature))
-    // New weights reach the session as inputs each step (the policy, Co-rewarding-II's teacher); the frozen reference's once.
+    // The weights reach the session as inputs: the policy's and the teacher's as they move, the frozen reference's once.
     const session = (this.session ??= await this.policy.onnxSession())
-    const frozen = which === 'reference' && !this.teacher
-    const feeds = frozen ? (this.frozenFeeds ??= this.policy.onnxFeeds(model)) : this.policy.onnxFeeds(model)
+    const feeds = this.feedsOf(model)
     const stats: ResponseStats[] = []
     for (const rows of views)
       stats.push(await onnxResponseStats(session, rows, pad, config.micro_batch_size, withStats, feeds, config.temperature))
@@ -609,6 +615,13 @@ export class Trainer {
       metrics['actor/kl_loss_aug'] = totals.kl.get('paraphrase') ?? 0
     }
     return metrics
+  }
+
+  /** `model`'s current weights as session inputs (see `feeds`). */
+  private feedsOf(model: TrainableModel): Record<string, WeightFeed> {
+    let feeds = this.feeds.get(model)
+    if (!feeds) this.feeds.set(model, (feeds = this.policy.onnxFeeds(model)))
+    return feeds
   }
 
   private lossSettings(): LossSettings {
