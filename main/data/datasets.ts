@@ -14,6 +14,7 @@ import {
   undoLastStep,
   updateParaphrase,
 } from '../store/records'
+import type { UncheckedParaphrase } from '../store/records'
 import { writeTransaction } from '../store/sql'
 import type { Paraphrase } from '../../preload/contract'
 import { CHECK_NAMES, SEVERITIES } from '../../preload/constants'
@@ -131,13 +132,14 @@ export function undoEdit(db: Db, datasetId: number): string | null {
  * code); returns how many.
  */
 export function ensureChecks(db: Db): number {
-  const rows = uncheckedParaphrases(db)
-  if (rows.length === 0) return 0
-  setParaphraseChecks(
-    db,
-    rows.map((row) => ({ id: row.id, checks: checksOf(row.question, row.text, row.answer, row.checks) })),
-  )
-  return rows.length
+  return checkAndStore(db, uncheckedParaphrases(db)).length
+}
+
+/** Checks paraphrases against their questions and answers and stores the results; returns them. */
+function checkAndStore(db: Db, rows: UncheckedParaphrase[]): { id: number; checks: object }[] {
+  const checked = rows.map((row) => ({ id: row.id, checks: checksOf(row.question, row.text, row.answer, row.checks) }))
+  if (checked.length > 0) setParaphraseChecks(db, checked)
+  return checked
 }
 
 export interface CheckSummary {
@@ -155,9 +157,7 @@ export interface CheckSummary {
  * as an import does; says how many pairs have errors and warnings, and what each check found.
  */
 export function recheckDataset(db: Db, datasetId: number): CheckSummary {
-  const rows = datasetParaphrases(db, datasetId)
-  const checked = rows.map((row) => ({ id: row.id, checks: checksOf(row.question, row.text, row.answer, row.checks) }))
-  setParaphraseChecks(db, checked)
+  const checked = checkAndStore(db, datasetParaphrases(db, datasetId))
   const byCheck = Object.fromEntries(
     CHECK_NAMES.map((name) => [name, Object.fromEntries(SEVERITIES.map((severity) => [severity, 0]))]),
   ) as CheckSummary['byCheck']
@@ -169,5 +169,5 @@ export function recheckDataset(db: Db, datasetId: number): CheckSummary {
     if (findings.some((f) => f.severity === 'error')) withError += 1
     if (findings.some((f) => f.severity === 'warning')) withWarning += 1
   }
-  return { pairs: rows.length, withError, withWarning, byCheck }
+  return { pairs: checked.length, withError, withWarning, byCheck }
 }

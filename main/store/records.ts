@@ -76,23 +76,21 @@ export interface UncheckedParaphrase {
  * by other code); cheap when there are none, thanks to a partial index.
  */
 export function uncheckedParaphrases(db: Db): UncheckedParaphrase[] {
-  const rows = db
-    .prepare(
-      `SELECT p.id, p.text, p.checks, r.question, r.answer FROM paraphrases p JOIN records r ON r.id = p.record_id
-       WHERE p.failed_checks IS NULL`,
-    )
-    .all() as (Omit<UncheckedParaphrase, 'checks'> & { checks: string })[]
-  return rows.map((row) => ({ ...row, checks: parseObject(row.checks) }))
+  return paraphrasePairs(db, 'WHERE p.failed_checks IS NULL')
 }
 
 /** Every paraphrase of a dataset with its record's question and answer, in dataset order (what `cwb checks` checks). */
 export function datasetParaphrases(db: Db, datasetId: number): UncheckedParaphrase[] {
+  return paraphrasePairs(db, 'WHERE r.dataset_id = ? ORDER BY r.position, p.id', datasetId)
+}
+
+/** Paraphrases with their record's question and answer, as the checks take them; `where` selects and orders. */
+function paraphrasePairs(db: Db, where: string, ...params: unknown[]): UncheckedParaphrase[] {
   const rows = db
     .prepare(
-      `SELECT p.id, p.text, p.checks, r.question, r.answer FROM paraphrases p JOIN records r ON r.id = p.record_id
-       WHERE r.dataset_id = ? ORDER BY r.position, p.id`,
+      `SELECT p.id, p.text, p.checks, r.question, r.answer FROM paraphrases p JOIN records r ON r.id = p.record_id ${where}`,
     )
-    .all(datasetId) as (Omit<UncheckedParaphrase, 'checks'> & { checks: string })[]
+    .all(...params) as (Omit<UncheckedParaphrase, 'checks'> & { checks: string })[]
   return rows.map((row) => ({ ...row, checks: parseObject(row.checks) }))
 }
 
