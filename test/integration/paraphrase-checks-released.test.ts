@@ -12,12 +12,12 @@ import { hasSharedData, needsSharedData } from '../helpers/shared-data'
 const SAMPLE = 400
 const SEED = 17
 /**
- * The issue asks for 95% of broken copies caught; the rule checks catch 89% of this sample (the per-mutation lines
- * printed say where): the misses are mostly a dropped clause whose number the paraphrase states elsewhere, an answer
- * the original shows too (the leak check, by design, flags only an answer the original does not show) and a number
- * changed into another that the original has. The floors keep what is reached from slipping.
+ * The issue asks for 95% of broken copies caught; the rule checks catch 91.5% of this sample (the per-mutation lines
+ * printed say where): the misses are mostly a dropped clause whose number the paraphrase states elsewhere, a
+ * negation added where the original has one elsewhere, and a number changed into another that the original has.
+ * The floors keep what is reached from slipping.
  */
-const CAUGHT_FLOOR = 0.87
+const CAUGHT_FLOOR = 0.9
 const CAUGHT_FLOOR_EACH = 0.75
 const MAX_FALSE_ERRORS = 0.1
 
@@ -50,7 +50,7 @@ describe.skipIf(!hasSharedData)('checks on the released MATH pairs', () => {
     pairs = await readReleasedPairs()
   })
 
-  it(needsSharedData('catch at least 87% of broken paraphrases (the issue asks 95%) and flag at most 10% of intact ones'), () => {
+  it(needsSharedData('catch at least 90% of broken paraphrases (the issue asks 95%) and flag at most 10% of intact ones'), () => {
     const sample = seededSample(pairs, SAMPLE, SEED)
     expect(sample).toHaveLength(SAMPLE)
     const intact = sample.map((pair) => checkPair(pair.original, pair.paraphrase, pair.answer))

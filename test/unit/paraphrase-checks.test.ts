@@ -149,6 +149,22 @@ describe('checkPair: what breaks a pair', () => {
     expect(errors(result)).toEqual(['new_numbers'])
   })
 
+  it('flags a new number in the math as a changed given, and one in the story only as a warning', () => {
+    const question = 'Solve $x^2 - 5x + 6 = 0$ for the larger root.'
+    const inMath = checkPair(question, 'Find the larger root of $y^2 - 5y + 6 = 0$ with $y < 7$.', '3')
+    expect(errors(inMath)).toEqual(['new_numbers'])
+    expect(inMath.new_numbers.added).toEqual(['7'])
+    const inStory = checkPair(question, 'A ball lands 7 metres away when $y^2 - 5y + 6 = 0$; find the larger root.', '3')
+    expect(errors(inStory)).toEqual([])
+    expect(warnings(inStory)).toEqual(['new_numbers'])
+  })
+
+  it('flags an exponent changed to a longer number (x^12 for x^2) as a changed expression', () => {
+    const result = checkPair('Expand $(x^2+12)(x-1)$.', 'Multiply out $(x^12+12)(x-1)$.', null)
+    expect(result.expressions.changed).toEqual(['(x^2+12)(x-1)'])
+    expect(errors(result)).toContain('expressions')
+  })
+
   it('flags a dropped clause with its number as an error', () => {
     const result = checkPair(original, 'A bakery bakes 12 pies for $3$ dollars apiece. What do the pies earn?', '36')
     expect(errors(result)).toEqual(['numbers'])
@@ -168,6 +184,9 @@ describe('checkPair: what breaks a pair', () => {
     // 3 is in the original, so its presence in the paraphrase is no leak; 360 does not contain the token 36.
     expect(checkPair('Add 1 and 2.', 'Sum 1 with 2, then 360 minus nothing.', '3').answer_leak.leaked).toBeNull()
     expect(checkPair('Add 1 and 2 to get 3.', 'Sum 1 and 2 to get 3.', '3').answer_leak.leaked).toBeNull()
+    // An answer the original shows, written once more: a rewriter who solved it first.
+    const again = checkPair('Add 1 and 2 to get $x$; $x - 3 = 0$.', 'Sum 1 and 2 to get $x$, which is 3; $x - 3 = 0$.', '3')
+    expect(again.findings).toContainEqual(expect.objectContaining({ check: 'answer_leak', severity: 'error' }))
   })
 
   it('flags a condition turned around: a negation added, a direction swapped, a relation flipped', () => {

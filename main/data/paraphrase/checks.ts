@@ -10,12 +10,14 @@
 // - numbers: a number of the original is nowhere in the paraphrase, in digits, words or math: an error (a warning
 //   when all that is missing is a 0, 1 or 2, which faithful rewrites often leave implicit).
 // - new_numbers: a number of the paraphrase is nowhere in the original: a warning (a rewrite may add a scenario's
-//   numbers), an error when it looks like a changed number (one of the original is missing, or written fewer times).
+//   numbers), an error when it looks like a changed number (one of the original is missing, or written fewer times,
+//   or the new number is in the paraphrase's math rather than its story).
 // - expressions: a math expression of the original has no match in the paraphrase's math, variables renamed
 //   consistently aside: a note (usually restated in words, which the numbers check reads); an error when the
 //   paraphrase's math has the same expression with other numbers.
 // - answer_leak: the answer occurs in the paraphrase although the original does not show it anywhere (its math
-//   included): an error; a numeric answer the paraphrase writes more often than the original: a warning.
+//   included): an error; a numeric answer the paraphrase writes more often than the original: an error too (a
+//   restatement rarely writes the answer once more; a rewriter who solved the problem first does).
 // - negation: the paraphrase negates what the original did not ("not", "never", "≠": an error; "no", "without",
 //   "except": a warning), or turns a direction around ("at least" / "at most", "more than" / "less than", "<" / ">",
 //   "largest" / "smallest", "even" / "odd", "positive" / "negative": an error; "sum" / "difference": a warning).
@@ -299,8 +301,11 @@ export function shapeOf(expression: string): string {
 const skeletonOf = (expression: string): string =>
   bare(expression).replace(VARIABLE, (token) => (token.startsWith('\\') ? token : 'v'))
 
-/** A skeleton with every number one symbol: the same frame with other numbers is a changed expression. */
-const frameOf = (skeleton: string): string => skeleton.replace(/\d+(?:\.\d+)?/g, '#')
+/**
+ * A skeleton with every number one symbol: the same frame with other numbers is a changed expression. Digits that
+ * follow one another (`x^{1}2`, LaTeX's reading of `x^12`) are one number too.
+ */
+const frameOf = (skeleton: string): string => skeleton.replace(/\{?\d+(?:\.\d+)?\}?/g, '#').replace(/#+/g, '#')
 
 /** Whether `needle` occurs in `text` not as part of a longer number (x+1 is not in x+12). */
 function containsPart(text: string, needle: string): boolean {
@@ -360,7 +365,7 @@ const NEGATIVE_WORDS =
   /\b(?:non-?[a-z]+|un[a-z]+(?:ed|able|al|ly)|in(?:distinguishable|dependent|finite|valid|correct|equality)|irrational|impossible|refuses?|missing|composite|excluding|exclusive|fails?|lacks?|cannot)\b/g
 /** Negative words that restate: "no matter", "without a remainder", "no other", "leaves none". */
 const IDIOMS =
-  /\bno (?:matter|other|more than|less than|fewer than|greater than|items?|one|remainder|common)\b|\bwithout (?:leaving |a |any )*remainders?\b|\bleav\w* (?:no|none)\b/g
+  /\b(?:does|do|did|will|would|should) not matter\b|\bnot (?:important|relevant|considering|distinguishable)\b|\bno (?:matter|other|more than|less than|fewer than|greater than|items?|one|remainder|common)\b|\bwithout (?:leaving |a |any )*remainders?\b|\bleav\w* (?:no|none)\b/g
 
 /** Ways to say "at least" and "at most" that would otherwise read as a negation or a direction. */
 const AT_LEAST = /\b(?:not|no) (?:less|fewer|smaller) than\b|\b(?:greater|more|larger) than or equal to\b/g
@@ -510,8 +515,15 @@ export function checkPair(original: string, paraphrase: string, answer: string |
     // A number gone and one new: likely changed, unless both are a 0, 1 or 2 (or the new one a fraction), which
     // faithful rewrites shuffle too often to say so.
     const whole = added.filter((n) => !n.includes('/'))
+    // A new number in the math (not the story around it) is a changed given more often than a scenario's detail.
+    const inMath = quantitiesIn(
+      expressionsIn(paraphrase)
+        .map((e) => `$${e}$`)
+        .join(' '),
+    ).stated
     const changed =
       missing.length > 0 ||
+      whole.some((n) => !INCIDENTAL.has(n) && inMath.has(n)) ||
       (fewer.length > 0 && whole.some((n) => !INCIDENTAL.has(n))) ||
       (whole.length > 0 && fewer.some(([n]) => !INCIDENTAL.has(n)))
     found(
@@ -546,7 +558,7 @@ export function checkPair(original: string, paraphrase: string, answer: string |
   else if (answer !== null && repeatsAnswer(answer, a, b))
     found(
       'answer_leak',
-      'warning',
+      'error',
       `The answer ${answer.trim()} is written more often in the paraphrase than in the original: check that it is not given away.`,
     )
 
