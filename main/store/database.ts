@@ -50,9 +50,34 @@ export function migrate(db: Db, target: number, file: string): void {
   }
   const pending: Migration[] = migrations.filter((m) => m.version > current && m.version <= target)
   for (const migration of pending) {
-    db.transaction(() => {
-      db.exec(migration.sql)
-      db.pragma(`user_version = ${migration.version}`)
-    }).immediate()
+    // SQLite ignores this pragma inside a transaction, so it is set around it.
+    const foreignKeys = db.pragma('foreign_keys', { simple: true }) as number
+    if (migration.rebuildsTables) db.pragma('foreign_keys = OFF')
+    try {
+      db.transaction(() => {
+        // Another process (a CLI, a trainer) may have opened the workspace at the same time and migrated it first.
+        if (schemaVersion(db) >= migration.version) return
+        const brokenBefore = new Set(migration.rebuildsTables ? brokenReferences(db) : [])
+        db.exec(migration.sql)
+        if (migration.rebuildsTables) {
+          const broken = brokenReferences(db).filter((reference) => !brokenBefore.has(reference))
+          if (broken.length > 0) {
+            throw new Error(
+              `Migration ${migration.version} (${migration.name}) would break ${broken.length} reference(s) in ${file}, ` +
+                `e.g. ${broken[0]}; nothing was changed. Report this as a bug.`,
+            )
+          }
+        }
+        db.pragma(`user_version = ${migration.version}`)
+      }).immediate()
+    } finally {
+      if (migration.rebuildsTables) db.pragma(`foreign_keys = ${foreignKeys}`)
+    }
   }
+}
+
+/** Rows whose foreign key points at no row (PRAGMA foreign_key_check), one line each. */
+function brokenReferences(db: Db): string[] {
+  const rows = db.pragma('foreign_key_check') as { table: string; rowid: number | null; parent: string; fkid: number }[]
+  return rows.map((row) => `${row.table} row ${row.rowid} -> ${row.parent} (key ${row.fkid})`)
 }

@@ -5,6 +5,11 @@ export interface Migration {
   version: number
   name: string
   sql: string
+  /**
+   * The migration drops and recreates tables that others reference: it runs with foreign keys off (with them on,
+   * dropping a parent deletes its children's rows), and must leave no reference broken that was not broken before.
+   */
+  rebuildsTables?: boolean
 }
 
 const now = `(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))`
@@ -228,6 +233,179 @@ export const migrations: readonly Migration[] = [
     // it matters, so they are cleared: the service checks NULL rows on first use (ensureChecks) with today's checks.
     sql: `
       UPDATE paraphrases SET failed_checks = NULL;
+    `,
+  },
+  {
+    version: 9,
+    name: 'ids are never reused: every table with an id numbers its rows with AUTOINCREMENT',
+    // Without AUTOINCREMENT SQLite gives a new row the largest id + 1, so deleting the newest run made the next run
+    // take its id, and saved links (/compare?runs=2), logs and messages naming it pointed at another run. SQLite
+    // cannot add AUTOINCREMENT to a column: each table is rebuilt (new table, rows copied with their ids, old table
+    // dropped, new one renamed), with foreign keys off so dropping a parent cascades nowhere (see rebuildsTables), and
+    // its indexes and triggers made again. The columns keep their order; the search indexes keep their rowids.
+    rebuildsTables: true,
+    sql: `
+      CREATE TABLE datasets_new (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL UNIQUE,
+        description TEXT NOT NULL DEFAULT '',
+        source TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL DEFAULT ${now},
+        audit_split TEXT
+      );
+      INSERT INTO datasets_new SELECT * FROM datasets;
+      DROP TABLE datasets;
+      ALTER TABLE datasets_new RENAME TO datasets;
+
+      CREATE TABLE records_new (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        dataset_id INTEGER NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        question TEXT NOT NULL,
+        answer TEXT,
+        split TEXT NOT NULL DEFAULT 'train',
+        source TEXT NOT NULL DEFAULT '{}',
+        flags TEXT NOT NULL DEFAULT '[]',
+        UNIQUE (dataset_id, position)
+      );
+      INSERT INTO records_new SELECT * FROM records;
+      DROP TABLE records;
+      ALTER TABLE records_new RENAME TO records;
+
+      CREATE TABLE paraphrases_new (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        record_id INTEGER NOT NULL REFERENCES records(id) ON DELETE CASCADE,
+        text TEXT NOT NULL,
+        origin TEXT NOT NULL CHECK (origin IN ('template', 'llm', 'manual', 'imported')),
+        status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'accepted', 'rejected')),
+        checks TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL DEFAULT ${now},
+        updated_at TEXT NOT NULL DEFAULT ${now},
+        failed_checks INTEGER
+      );
+      INSERT INTO paraphrases_new SELECT * FROM paraphrases;
+      DROP TABLE paraphrases;
+      ALTER TABLE paraphrases_new RENAME TO paraphrases;
+
+      CREATE TABLE edits_new (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        entity TEXT NOT NULL CHECK (entity IN ('record', 'paraphrase')),
+        entity_id INTEGER NOT NULL,
+        field TEXT NOT NULL,
+        before TEXT,
+        after TEXT,
+        created_at TEXT NOT NULL DEFAULT ${now},
+        dataset_id INTEGER REFERENCES datasets(id) ON DELETE CASCADE,
+        undo_step INTEGER
+      );
+      INSERT INTO edits_new SELECT * FROM edits;
+      DROP TABLE edits;
+      ALTER TABLE edits_new RENAME TO edits;
+
+      CREATE TABLE runs_new (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL,
+        config TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'running', 'stopping', 'finished', 'stopped', 'failed', 'interrupted')),
+        backend TEXT,
+        seed INTEGER NOT NULL DEFAULT 0,
+        dataset_id INTEGER REFERENCES datasets(id) ON DELETE SET NULL,
+        parent_checkpoint_id INTEGER REFERENCES checkpoints(id) ON DELETE SET NULL,
+        origin TEXT NOT NULL DEFAULT 'local' CHECK (origin IN ('local', 'verl', 'trl', 'imported')),
+        notes TEXT NOT NULL DEFAULT '',
+        tags TEXT NOT NULL DEFAULT '[]',
+        environment TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL DEFAULT ${now},
+        started_at TEXT,
+        finished_at TEXT,
+        trainer_pid INTEGER,
+        trainer_host TEXT,
+        heartbeat_at TEXT,
+        stop_requested INTEGER NOT NULL DEFAULT 0 CHECK (stop_requested IN (0, 1)),
+        phase TEXT,
+        activity_at TEXT,
+        resume INTEGER NOT NULL DEFAULT 0 CHECK (resume IN (0, 1)),
+        queued_at TEXT,
+        mode TEXT NOT NULL DEFAULT ''
+      );
+      INSERT INTO runs_new SELECT * FROM runs;
+      DROP TABLE runs;
+      ALTER TABLE runs_new RENAME TO runs;
+
+      CREATE TABLE samples_new (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        step INTEGER NOT NULL,
+        record_id INTEGER REFERENCES records(id) ON DELETE SET NULL,
+        group_index INTEGER NOT NULL,
+        view TEXT NOT NULL CHECK (view IN ('original', 'paraphrase', 'teacher')),
+        prompt TEXT NOT NULL,
+        text TEXT NOT NULL,
+        answer TEXT NOT NULL,
+        pseudo_label TEXT,
+        reward REAL,
+        advantage REAL,
+        gt TEXT
+      );
+      INSERT INTO samples_new SELECT * FROM samples;
+      DROP TABLE samples;
+      ALTER TABLE samples_new RENAME TO samples;
+
+      CREATE TABLE checkpoints_new (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        step INTEGER NOT NULL,
+        path TEXT NOT NULL,
+        tags TEXT NOT NULL DEFAULT '[]',
+        created_at TEXT NOT NULL DEFAULT ${now},
+        UNIQUE (run_id, step)
+      );
+      INSERT INTO checkpoints_new SELECT * FROM checkpoints;
+      DROP TABLE checkpoints;
+      ALTER TABLE checkpoints_new RENAME TO checkpoints;
+
+      CREATE TABLE events_new (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id INTEGER REFERENCES runs(id) ON DELETE CASCADE,
+        time TEXT NOT NULL DEFAULT ${now},
+        level TEXT NOT NULL CHECK (level IN ('debug', 'info', 'warning', 'error')),
+        kind TEXT NOT NULL CHECK (kind IN ('log', 'alert', 'status')),
+        step INTEGER,
+        message TEXT NOT NULL,
+        data TEXT NOT NULL DEFAULT '{}'
+      );
+      INSERT INTO events_new SELECT * FROM events;
+      DROP TABLE events;
+      ALTER TABLE events_new RENAME TO events;
+
+      CREATE INDEX paraphrases_by_record ON paraphrases(record_id, status, origin, failed_checks);
+      CREATE INDEX paraphrases_unchecked ON paraphrases(id) WHERE failed_checks IS NULL;
+      CREATE INDEX edits_by_entity ON edits(entity, entity_id);
+      CREATE INDEX edits_by_dataset ON edits(dataset_id, undo_step);
+      CREATE INDEX runs_by_status ON runs(status);
+      CREATE INDEX samples_by_run_step ON samples(run_id, step);
+      CREATE INDEX samples_by_record ON samples(record_id);
+      CREATE INDEX events_by_run ON events(run_id, id);
+      CREATE TRIGGER records_fts_insert AFTER INSERT ON records WHEN NOT EXISTS (SELECT 1 FROM search_index_paused) BEGIN
+        INSERT INTO records_fts (rowid, question, answer) VALUES (new.id, new.question, new.answer);
+      END;
+      CREATE TRIGGER records_fts_delete AFTER DELETE ON records BEGIN
+        INSERT INTO records_fts (records_fts, rowid, question, answer) VALUES ('delete', old.id, old.question, old.answer);
+      END;
+      CREATE TRIGGER records_fts_update AFTER UPDATE OF question, answer ON records BEGIN
+        INSERT INTO records_fts (records_fts, rowid, question, answer) VALUES ('delete', old.id, old.question, old.answer);
+        INSERT INTO records_fts (rowid, question, answer) VALUES (new.id, new.question, new.answer);
+      END;
+      CREATE TRIGGER paraphrases_fts_insert AFTER INSERT ON paraphrases WHEN NOT EXISTS (SELECT 1 FROM search_index_paused) BEGIN
+        INSERT INTO paraphrases_fts (rowid, text) VALUES (new.id, new.text);
+      END;
+      CREATE TRIGGER paraphrases_fts_delete AFTER DELETE ON paraphrases BEGIN
+        INSERT INTO paraphrases_fts (paraphrases_fts, rowid, text) VALUES ('delete', old.id, old.text);
+      END;
+      CREATE TRIGGER paraphrases_fts_update AFTER UPDATE OF text ON paraphrases BEGIN
+        INSERT INTO paraphrases_fts (paraphrases_fts, rowid, text) VALUES ('delete', old.id, old.text);
+        INSERT INTO paraphrases_fts (rowid, text) VALUES (new.id, new.text);
+      END;
     `,
   },
 ]
