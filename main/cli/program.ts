@@ -60,13 +60,15 @@ export function buildProgram(): Command {
     diffCommand(),
     exportModelCommand(),
   ]) {
-    program.addCommand(
-      command
-        .exitOverride()
-        .configureOutput({ outputError: (text, write) => write(`cwb ${command.name()}: ${oneLine(text)}\n`) }),
-    )
+    program.addCommand(withOneLineErrors(command, `cwb ${command.name()}`))
   }
   return program
+}
+
+/** Usage errors of a command and of its subcommands (`cwb runs delete`) as one line, thrown instead of exiting. */
+function withOneLineErrors(command: Command, path: string): Command {
+  for (const subcommand of command.commands) withOneLineErrors(subcommand, `${path} ${subcommand.name()}`)
+  return command.exitOverride().configureOutput({ outputError: (text, write) => write(`${path}: ${oneLine(text)}\n`) })
 }
 
 /** Runs the CLI and returns its exit code: 0 ok, 1 failure, 2 usage. */

@@ -269,7 +269,14 @@ function update(db: Db, params: { run: number; name?: string; notes?: string; ta
   return summary(db, params.run)
 }
 
-function remove(services: RunServices, id: number): { run: number; freedBytes: number } {
+/**
+ * Deletes a run that is not live, with its metrics, samples, events and checkpoints, and its folders inside the
+ * workspace: the app's and `cwb serve`'s runs.delete, and `cwb runs delete`.
+ */
+export function deleteRunWithData(
+  services: Pick<RunServices, 'store' | 'workspace'>,
+  id: number,
+): { run: number; freedBytes: number } {
   const { store, workspace } = services
   const { db } = store
   const run = requireRun(db, id)
@@ -354,7 +361,7 @@ export function runHandlers(services: RunServices): RunHandlers {
     'runs.resume': ({ run }) => resume(services, run),
     'runs.kill': ({ run }) => kill(services, run),
     'runs.update': (params) => update(db, params),
-    'runs.delete': ({ run }) => remove(services, run),
+    'runs.delete': ({ run }) => deleteRunWithData(services, run),
     'runs.prune': ({ run, keep }) => prune(services, run, keep),
     'runs.disk': () => disk(services),
   }
