@@ -104,6 +104,13 @@ describe.each(rewardModeIds())('a %s run on a tiny model', (mode) => {
     }
     if (mode !== 'ground_truth' && mode !== 'self_certainty' && mode !== 'entropy') {
       expect(stepEvents[1]!.metrics['coreward/pseudo_acc']).toEqual(expect.any(Number))
+      for (const event of stepEvents.slice(1)) {
+        const tieRate = event.metrics['coreward/tie_rate']
+        expect(tieRate, `${mode} step ${event.step} coreward/tie_rate`).toBeGreaterThanOrEqual(0)
+        expect(tieRate).toBeLessThanOrEqual(1)
+      }
+    } else {
+      expect(stepEvents[1]!.metrics['coreward/tie_rate']).toBeUndefined()
     }
     const checkpoint = events.find((e) => e.type === 'checkpoint')
     expect(checkpoint).toMatchObject({ step: 3 })

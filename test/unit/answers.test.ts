@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { isEquivalent, normalizeAnswer, NormalisationError, pythonInt } from '../../main/engine/answers/equivalence'
 import { extractAnswer, lastBoxedOnlyString, removeBoxed } from '../../main/engine/answers/extract'
-import { majorityVote } from '../../main/engine/answers/vote'
+import { majorityVote, tallyVote } from '../../main/engine/answers/vote'
 import { computeScore } from '../../main/engine/rewards/ground_truth'
 import { sharedData } from '../helpers/shared-data'
 
@@ -250,6 +250,14 @@ describe('majority vote', () => {
 
   it('matches answers exactly by default, so 0.5 and \\frac{1}{2} split the vote', () => {
     expect(majorityVote(['2', '0.5', '\\frac{1}{2}', '2']).label).toBe('2')
+  })
+
+  it('names every answer that reached the winning count, in the order first seen: two or more make a tie', () => {
+    expect(tallyVote(['7', '8', '8', '7', null])).toEqual({ vote: { label: '7', count: 2, total: 5 }, leaders: ['7', '8'] })
+    expect(tallyVote(['1', '2', '3', '4']).leaders).toEqual(['1', '2', '3', '4'])
+    expect(tallyVote(['5', '5', '7', '5']).leaders).toEqual(['5'])
+    expect(tallyVote([null, '']).leaders).toEqual([])
+    expect(tallyVote(['2', '0.5', '\\frac{1}{2}'], { normalised: true }).leaders).toEqual(['0.5'])
   })
 
   it('matches by GT equivalence when asked, labelling with the first-seen spelling', () => {

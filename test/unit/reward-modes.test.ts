@@ -16,6 +16,7 @@ const boxed = (answers: (string | null)[]): Rollout[] =>
   rollouts(answers.map((answer) => (answer === null ? 'I give up.' : `... so \\boxed{${answer}}.`)))
 const score = (id: string, groups: QuestionGroup[]) => scoreStep(rewardMode(id), groups)
 const scoreOne = (id: string, group: QuestionGroup): GroupScore => score(id, [group])[0]!
+const audit = (id: string, groups: QuestionGroup[]) => auditStep(rewardMode(id), groups, score(id, groups))
 
 function expectClose(actual: number[], expected: number[]): void {
   expect(actual).toHaveLength(expected.length)
@@ -177,6 +178,82 @@ describe('binary reward modes', () => {
   })
 })
 
+describe('ties in the vote', () => {
+  // GRPO's advantage by hand: (r - mean) / (unbiased std + 1e-6).
+  const byHand = (rewards: number[]): number[] => {
+    const mean = rewards.reduce((a, b) => a + b, 0) / rewards.length
+    const std = Math.sqrt(rewards.reduce((a, r) => a + (r - mean) ** 2, 0) / (rewards.length - 1))
+    return rewards.map((r) => (r - mean) / (std + 1e-6))
+  }
+  const step = [
+    // 1-1-1-1: four answers with one vote each, a tie; the first, 1, is the label
+    { views: { original: boxed(['1', '2', '3', '4']) } },
+    // 3-1: 5 wins outright
+    { views: { original: boxed(['5', '5', '7', '5']) } },
+    // 2-2: 8 and 7 tie; 8 came first
+    { views: { original: boxed(['8', '7', '7', '8']) } },
+    // no answer at all: an empty label, not a tie
+    { views: { original: boxed([null, null, null, null]) } },
+  ]
+
+  it('mark the tied answers, the label first, and leave rewards and advantages as the tie-break gives them', () => {
+    const scores = score('majority_voting', step)
+    expect(scores.map(({ original }) => original.tie)).toEqual([['1', '2', '3', '4'], undefined, ['8', '7'], undefined])
+    expect(scores.map(({ original }) => original.vote?.label)).toEqual(['1', '5', '8', ''])
+    const rewards = [
+      [1, 0, 0, 0],
+      [1, 1, 0, 1],
+      [1, 0, 0, 1],
+      [0, 0, 0, 0],
+    ]
+    expect(scores.map(({ original }) => original.rewards)).toEqual(rewards)
+    scores.forEach(({ original }, i) =>
+      expectClose(groupAdvantages(original.rewards), i === 3 ? [0, 0, 0, 0] : byHand(rewards[i]!)),
+    )
+  })
+
+  it('count as coreward/tie_rate: the share of the step’s groups whose label the tie-break chose', () => {
+    expect(audit('majority_voting', step)['coreward/tie_rate']).toBe(2 / 4)
+    expect(audit('majority_voting', [step[1]!])['coreward/tie_rate']).toBe(0)
+    expect(audit('majority_voting', [step[0]!, step[2]!])['coreward/tie_rate']).toBe(1)
+    // The empty group counts, as not tied.
+    expect(audit('majority_voting', [step[3]!])['coreward/tie_rate']).toBe(0)
+  })
+
+  it('are read from the vote that scored each view: the other view (Co-rewarding-I), the teacher (Co-rewarding-II)', () => {
+    const coI = scoreOne('co_rewarding_i', {
+      views: { original: boxed(['3', '3', '3', '4']), paraphrase: boxed(['4', '3', '3', '4']) },
+    })
+    expect(coI.original.tie).toEqual(['4', '3'])
+    expect(coI.original.rewards).toEqual([0, 0, 0, 1])
+    expect(coI.paraphrase?.tie).toBeUndefined()
+    expect(coI.paraphrase?.rewards).toEqual([0, 1, 1, 0])
+    const coII = { views: { original: boxed(['6', '9', '6', '6']), teacher: boxed(['9', null, '6', null]) } }
+    expect(scoreOne('co_rewarding_ii', coII).original.tie).toEqual(['9', '6'])
+    expect(scoreOne('co_rewarding_ii', coII).original.rewards).toEqual([0, 1, 0, 0])
+    expect(audit('co_rewarding_ii', [coII])['coreward/tie_rate']).toBe(1)
+  })
+
+  it('follow normalised voting when it is on: 0.5 and \\frac{1}{2} are one answer there', () => {
+    const normalised = (original: Rollout[]) =>
+      scoreStep(rewardMode('majority_voting'), [{ views: { original } }], { voting: { normalised: true } })[0]!.original
+    // Exact: 2 wins 2-1-1. Normalised: 0.5 (with \frac{1}{2}) and 2 tie 2-2, and 0.5 came first.
+    const split = boxed(['0.5', '2', '\\frac{1}{2}', '2'])
+    expect(scoreOne('majority_voting', { views: { original: split } }).original.tie).toBeUndefined()
+    expect(normalised(split).tie).toEqual(['0.5', '2'])
+    expect(normalised(split).rewards).toEqual([1, 0, 1, 0])
+    // Exact: a 1-1-1-1 tie. Normalised: 0.5 wins 3-1.
+    const merged = boxed(['0.5', '2', '\\frac{1}{2}', '\\frac12'])
+    expect(scoreOne('majority_voting', { views: { original: merged } }).original.tie).toEqual([
+      '0.5',
+      '2',
+      '\\frac{1}{2}',
+      '\\frac12',
+    ])
+    expect(normalised(merged).tie).toBeUndefined()
+  })
+})
+
 describe('token-statistic reward modes', () => {
   const withTokens = (selfCertainty: number[], entropy: number[], mask: number[]): Rollout => ({
     text: '',
@@ -211,8 +288,6 @@ describe('token-statistic reward modes', () => {
 })
 
 describe('the audit metrics', () => {
-  const audit = (id: string, groups: QuestionGroup[]) => auditStep(rewardMode(id), groups, score(id, groups))
-
   it('majority_voting: hand-worked over three questions', () => {
     const metrics = audit('majority_voting', [
       // vote 4 (2 of 4), rewards 1100, GT rewards 1100
@@ -225,6 +300,7 @@ describe('the audit metrics', () => {
     expect(metrics).toEqual({
       'critic/score/zero_std_frac': 1 / 3,
       'coreward/majority_ratio': (0.5 + 0.5 + 0) / 3,
+      'coreward/tie_rate': 0,
       'coreward/pseudo_nonempty_rate': 2 / 3,
       'coreward/pass_acc': 4 / 8,
       'coreward/pseudo_policy_acc': 1 / 3,
@@ -241,6 +317,7 @@ describe('the audit metrics', () => {
     expect(metrics).toEqual({
       'critic/score/zero_std_frac': 0,
       'coreward/majority_ratio': 2 / 4,
+      'coreward/tie_rate': 0,
       'coreward/pseudo_nonempty_rate': 1,
       'coreward/pass_acc': 1 / 4,
       'coreward/pseudo_policy_acc': 1,
@@ -257,6 +334,7 @@ describe('the audit metrics', () => {
     expect(metrics).toEqual({
       'critic/score/zero_std_frac': 0,
       'coreward/majority_ratio': 3 / 4,
+      'coreward/tie_rate': 0,
       'coreward/pseudo_nonempty_rate': 1,
       'coreward/pass_acc': 1 / 4,
       'coreward/pseudo_policy_acc': 0,
@@ -277,6 +355,7 @@ describe('the audit metrics', () => {
       'coreward/majority_ratio',
       'coreward/pass_acc',
       'coreward/pseudo_nonempty_rate',
+      'coreward/tie_rate',
       'critic/score/zero_std_frac',
     ])
   })

@@ -25,8 +25,15 @@ export function answerKey(answer: string, options: VoteOptions = {}): string {
   }
 }
 
+/** A vote with every answer that reached its winning count: two or more leaders make a tie. */
+export interface TalliedVote {
+  vote: Vote
+  /** The answers with the winning count (as first written), in the order first seen: the label leads. */
+  leaders: string[]
+}
+
 /** Drops empty answers, then takes the most frequent; a tie goes to the answer seen first in rollout order. */
-export function majorityVote(answers: readonly (string | null)[], options: VoteOptions = {}): Vote {
+export function tallyVote(answers: readonly (string | null)[], options: VoteOptions = {}): TalliedVote {
   const tally = new Map<string, { first: string; count: number }>()
   for (const answer of answers) {
     if (!answer) continue
@@ -37,8 +44,13 @@ export function majorityVote(answers: readonly (string | null)[], options: VoteO
   }
   let winner = { first: '', count: 0 }
   for (const entry of tally.values()) if (entry.count > winner.count) winner = entry
-  return { label: winner.first, count: winner.count, total: answers.length }
+  const leaders = [...tally.values()].filter((entry) => entry.count === winner.count).map((entry) => entry.first)
+  return { vote: { label: winner.first, count: winner.count, total: answers.length }, leaders }
 }
+
+/** The vote alone (see tallyVote). */
+export const majorityVote = (answers: readonly (string | null)[], options: VoteOptions = {}): Vote =>
+  tallyVote(answers, options).vote
 
 /** The self-reward of one answer against a pseudo label: 1 when it matches a non-empty label, else 0. */
 export function labelReward(answer: string | null, label: string, options: VoteOptions = {}): 0 | 1 {

@@ -1,6 +1,6 @@
 // Co-rewarding-I: each view of a question is scored against the other view's vote (method doc section 7).
 import type { RewardMode } from './shared/types'
-import { scoreAgainst, voteOf } from './shared/voting'
+import { scoreByVote } from './shared/voting'
 
 export const coRewardingIMode: RewardMode = {
   id: 'co_rewarding_i',
@@ -15,7 +15,7 @@ export const coRewardingIMode: RewardMode = {
   usesGroundTruth: false,
   score: (groups, { voting }) =>
     groups.map(({ views: { original, paraphrase = [] } }) => ({
-      original: scoreAgainst(original, voteOf(paraphrase, voting), voting),
-      paraphrase: scoreAgainst(paraphrase, voteOf(original, voting), voting),
+      original: scoreByVote(original, paraphrase, voting),
+      paraphrase: scoreByVote(paraphrase, original, voting),
     })),
 }

@@ -1,6 +1,6 @@
 // Co-rewarding-II: the policy's rollouts are scored against the EMA teacher's vote (method doc section 8).
 import type { RewardMode } from './shared/types'
-import { scoreAgainst, voteOf } from './shared/voting'
+import { scoreByVote } from './shared/voting'
 
 export const coRewardingIIMode: RewardMode = {
   id: 'co_rewarding_ii',
@@ -15,6 +15,6 @@ export const coRewardingIIMode: RewardMode = {
   usesGroundTruth: false,
   score: (groups, { voting }) =>
     groups.map(({ views: { original, teacher = [] } }) => ({
-      original: scoreAgainst(original, voteOf(teacher, voting), voting),
+      original: scoreByVote(original, teacher, voting),
     })),
 }

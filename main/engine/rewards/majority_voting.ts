@@ -1,6 +1,6 @@
 // Majority voting: each rollout is rewarded for agreeing with the vote of its own group.
 import type { RewardMode } from './shared/types'
-import { scoreAgainst, voteOf } from './shared/voting'
+import { scoreByVote } from './shared/voting'
 
 export const majorityVotingMode: RewardMode = {
   id: 'majority_voting',
@@ -13,6 +13,5 @@ export const majorityVotingMode: RewardMode = {
   extraViews: [],
   needsTokenStats: false,
   usesGroundTruth: false,
-  score: (groups, { voting }) =>
-    groups.map(({ views }) => ({ original: scoreAgainst(views.original, voteOf(views.original, voting), voting) })),
+  score: (groups, { voting }) => groups.map(({ views }) => ({ original: scoreByVote(views.original, views.original, voting) })),
 }

@@ -69,7 +69,7 @@ export function keyTitle(key: string): string {
   return TITLES[key] ?? key
 }
 
-/** Accuracy-like keys read as percentages. */
+/** Accuracy-like keys (and the share of tied votes) read as percentages. */
 export function isShare(key: string): boolean {
-  return HELD_OUT.test(key) || /(^|\/)(pseudo_acc|pseudo_acc_equiv|pseudo_policy_acc|reward_acc|pass_acc)$/.test(key)
+  return HELD_OUT.test(key) || /(^|\/)(pseudo_acc|pseudo_acc_equiv|pseudo_policy_acc|reward_acc|pass_acc|tie_rate)$/.test(key)
 }

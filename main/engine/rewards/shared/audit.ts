@@ -13,6 +13,7 @@ export type AuditKey =
   | 'coreward/pseudo_policy_acc'
   | 'coreward/reward_acc'
   | 'coreward/majority_ratio'
+  | 'coreward/tie_rate'
   | 'coreward/pseudo_nonempty_rate'
   | 'coreward/pass_acc'
 export type AuditMetrics = Partial<Record<AuditKey, number>>
@@ -37,6 +38,9 @@ export function auditStep(
   const scoringLabels = votes.length === scores.length
   if (scoringLabels) {
     metrics['coreward/majority_ratio'] = sum(votes.map(({ count, total }) => (total === 0 ? 0 : count / total))) / votes.length
+    // The share of questions whose scoring label the tie-break chose. A group with no answer to vote on has no tie
+    // to break: it counts as not tied (pseudo_nonempty_rate shows those groups).
+    metrics['coreward/tie_rate'] = share(scores, ({ original }) => original.tie !== undefined)
     metrics['coreward/pseudo_nonempty_rate'] = share(votes, ({ label }) => label !== '')
     const labelled = scores.filter(({ original }) => original.vote?.label)
     const rollouts = sum(labelled.map(({ original }) => original.rewards.length))

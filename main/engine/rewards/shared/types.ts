@@ -35,6 +35,11 @@ export interface ScoredView {
   rewards: number[]
   /** The vote whose label scored this view (modes that reward agreement with a pseudo label). */
   vote?: Vote
+  /**
+   * Set when the vote was a tie (two or more answers shared its winning count): those answers in the order first
+   * seen, the label, which the tie-break took for coming first, leading.
+   */
+  tie?: string[]
 }
 
 /** The views that train, each with its own GRPO group: original always, paraphrase too for co_rewarding_i. */
