@@ -120,7 +120,15 @@ test('Compare draws both runs on the default panels and follows smoothing, x axi
 
   await page.getByRole('combobox', { name: 'Group by' }).selectOption('mode')
   await expect(page).toHaveURL(/group=mode/)
-  for (const mode of modes) await expect(legend.getByRole('button', { name: `mode=${mode}` })).toBeVisible()
+  // A mode group goes by its mode's display name; the group's value (with the mode id) is in the tooltip.
+  for (const [mode, label] of [
+    ['ground_truth', 'Ground truth'],
+    ['co_rewarding_i', 'Co-rewarding-I'],
+  ] as const)
+    await expect(legend.getByRole('button', { name: label, exact: true })).toHaveAttribute(
+      'title',
+      new RegExp(`^mode=${mode} · `),
+    )
   await expect(page.getByRole('heading', { name: /Results\s+grouped by reward mode/ })).toBeVisible()
   await expectScreenshot(page, 'compare-grouped-by-mode')
 

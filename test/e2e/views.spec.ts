@@ -68,6 +68,7 @@ test('a run stored by another process appears in the open Runs view without a re
   const writer = spawnSync(process.execPath, ['-e', insert, join(workspace.dir, 'workbench.db')], { cwd: root, encoding: 'utf8' })
   expect(writer.stderr).toBe('')
   await expect(page.getByRole('cell', { name: 'mv-from-cli' })).toBeVisible()
-  await expect(page.getByRole('cell', { name: 'majority_voting' })).toBeVisible()
+  // The mode by its display name; its id in the tooltip.
+  await expect(page.getByRole('cell', { name: 'Majority voting', exact: true }).getByTitle('majority_voting')).toBeVisible()
   await saveScreenshot(page, 'runs-live')
 })

@@ -2,8 +2,8 @@
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { ChartSeries, ResultRow, RolloutGroup } from '../../preload/contract'
 import { rewardMode, rewardModeInfos } from '../../main/engine/rewards'
-import { groupColours, runColours } from '../../renderer/src/charts/colours'
-import { setRewardModes } from '../../renderer/src/charts/modes'
+import { groupColours, runColour, runColours } from '../../renderer/src/charts/colours'
+import { groupName, setRewardModes } from '../../renderer/src/charts/modes'
 import { defaultKeys, formatValue, formatX } from '../../renderer/src/charts/format'
 import { linePanel, panelCsvRows } from '../../renderer/src/charts/line-panel'
 import { resultsCsv, resultsMarkdown } from '../../renderer/src/charts/results'
@@ -151,6 +151,18 @@ describe('tables as text', () => {
 })
 
 describe('colours', () => {
+  it('give a run the colour of its id, whichever runs are picked beside it and in whatever order', () => {
+    expect(runColours([1, 2]).get(2)).toBe(runColour(2))
+    expect(runColours([3, 1, 2]).get(2)).toBe(runColour(2))
+    expect(runColours([2]).get(2)).toBe(runColour(2))
+    expect(new Set([1, 2, 3, 4, 5, 6, 7, 8].map(runColour)).size).toBe(8)
+  })
+
+  it('name a mode group by its mode, other groups by their value', () => {
+    expect(groupName('mode=co_rewarding_i')).toBe('Co-rewarding-I')
+    expect(groupName('kl.coef=0.01')).toBe('kl.coef=0.01')
+  })
+
   it('keep a run its colour when another run is added, and give a mode group its mode colour', () => {
     expect(runColours([4, 2]).get(2)).toBe(runColours([4, 2, 9]).get(2))
     const groups = groupColours(['mode=entropy (3 runs)', 'mode=ground_truth', 'kl.coef=0.01'])

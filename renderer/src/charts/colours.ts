@@ -1,5 +1,7 @@
 // One colour per run (or per group) on every panel, the picker and the tables, so a line is found by its colour.
-import { modeColour } from './modes'
+// A run's colour follows from its id alone, so it is the same in the runs list, on its page, in Compare and in
+// Checkpoints, whichever other runs are shown beside it.
+import { groupMode, modeColour } from './modes'
 
 /** Distinct on white and to most colour-blind readers in the first eight. */
 export const PALETTE = [
@@ -23,10 +25,11 @@ export const PALETTE = [
 
 export const paletteColour = (index: number): string => PALETTE[index % PALETTE.length]!
 
-/** Colours for runs in the order they were picked (adding a run never recolours the others). */
-export function runColours(runs: readonly number[]): Map<number, string> {
-  return new Map(runs.map((run, i) => [run, paletteColour(i)]))
-}
+/** Run `id`'s colour everywhere: runs 1 to 16 take the palette in order, then it repeats. */
+export const runColour = (id: number): string => paletteColour(Math.max(0, id - 1))
+
+/** The colours of `runs`, by id (adding or removing a run never recolours the others). */
+export const runColours = (runs: readonly number[]): Map<number, string> => new Map(runs.map((run) => [run, runColour(run)]))
 
 /** A group's value without the member count the host appends (`mode=entropy (3 runs)` -> `mode=entropy`). */
 export const groupValue = (label: string): string => label.replace(/ \(\d+ runs?\)$/, '')
@@ -36,7 +39,7 @@ export function groupColours(labels: Iterable<string>): Map<string, string> {
   const values = [...new Set([...labels].map(groupValue))].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }))
   return new Map(
     values.map((value, i) => {
-      const mode = /^mode=(\w+)$/.exec(value)?.[1]
+      const mode = groupMode(value)
       return [value, (mode && modeColour(mode)) || paletteColour(i)]
     }),
   )

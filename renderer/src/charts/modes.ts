@@ -17,6 +17,15 @@ const infoOf = (mode: string): RewardModeInfo | undefined => known.value.find((i
 
 export const modeLabel = (mode: string): string => infoOf(mode)?.label ?? mode
 
+/** The mode a group of runs stands for (`mode=entropy` -> `entropy`), when the runs are grouped by mode. */
+export const groupMode = (value: string): string | undefined => /^mode=(\w+)$/.exec(value)?.[1]
+
+/** A group's value as the user reads it: a mode group by its mode's name (`mode=entropy` -> `Entropy`). */
+export const groupName = (value: string): string => {
+  const mode = groupMode(value)
+  return mode ? modeLabel(mode) : value
+}
+
 export const modeDescription = (mode: string): string | undefined => infoOf(mode)?.description
 
 /** The mode's colour on every chart, picker and table; undefined for a mode the host does not know. */
