@@ -236,6 +236,18 @@ export const RolloutSample = z.object({
 })
 export type RolloutSample = z.infer<typeof RolloutSample>
 
+/** A pseudo label the tie-break chose: two or more answers shared the winning count of the vote that set it. */
+export const VoteTie = z.object({
+  /** The view scored against the label (original; paraphrase for Co-rewarding-I, scored against the original's vote). */
+  view: z.enum(SAMPLE_VIEWS),
+  /** The tied answers in the order first seen: the label, which the tie-break took for coming first, leads. */
+  answers: z.array(z.string()),
+  /** Votes each tied answer got, and the rollouts that voted. */
+  count: z.number().int(),
+  total: z.number().int(),
+})
+export type VoteTie = z.infer<typeof VoteTie>
+
 export const RolloutGroup = z.object({
   groupIndex: z.number().int(),
   record: z.number().int().nullable(),
@@ -243,6 +255,8 @@ export const RolloutGroup = z.object({
   /** The record's ground-truth answer, when it has one. */
   gt: z.string().nullable(),
   samples: z.array(RolloutSample),
+  /** Views whose pseudo label came from a tie; absent where the run's mode has no vote to recount. */
+  ties: z.array(VoteTie).optional(),
 })
 export type RolloutGroup = z.infer<typeof RolloutGroup>
 

@@ -1,7 +1,8 @@
 // The Compare view's and the rollout viewer's reads: chart series, config diff, summaries, the results table,
-// rollout groups and the Co-rewarding-I agreement heatmap. The queries live in store/analysis.ts, the math in
-// series.ts, results.ts and agreement.ts.
+// rollout groups (with their tied votes) and the Co-rewarding-I agreement heatmap. The queries live in
+// store/analysis.ts, the math in series.ts, results.ts, vote-ties.ts and agreement.ts.
 import type { ChartSeries, CollapseMarker, Result, RolloutGroup } from '../../preload/contract'
+import type { VoteOptions } from '../engine/answers/vote'
 import { detectCollapse } from '../engine/collapse'
 import { isRewardModeId, rewardMode } from '../engine/rewards'
 import {
@@ -29,6 +30,7 @@ import { accuracyResult, heldOutAccuracy, resultRow } from './results'
 import type { MetricRows, RunResult } from './results'
 import { drawLine, groupLine, runLine } from './series'
 import type { Line, RunPoints } from './series'
+import { voteTies } from './vote-ties'
 
 export type AnalysisHandlers = Pick<
   Handlers,
@@ -74,6 +76,9 @@ function configValue(config: Record<string, unknown>, path: string): unknown {
   for (const name of path.split('.')) value = isObject(value) ? value[name] : undefined
   return value
 }
+
+/** How the run matched answers when it voted: exactly (the reference), or by GT equivalence. */
+const votingOf = (run: ComparedRun): VoteOptions => ({ normalised: configValue(run.config, 'voting.normalised') === true })
 
 const groupValueText = (value: unknown): string =>
   value === undefined ? '(unset)' : typeof value === 'string' ? value : JSON.stringify(value)
@@ -248,7 +253,7 @@ export function analysisHandlers(db: Db): AnalysisHandlers {
     },
 
     'rollouts.get': ({ run, step }) => {
-      runExists(run)
+      const chosen = runExists(run)
       const rows = rolloutRows(db, run, step)
       const groups = new Map<number, RolloutGroup>()
       for (const { record, groupIndex, question, gt, ...sample } of rows) {
@@ -267,6 +272,11 @@ export function analysisHandlers(db: Db): AnalysisHandlers {
           )
         }
         group.samples.push(sample)
+      }
+      const voting = votingOf(chosen)
+      for (const group of groups.values()) {
+        const ties = voteTies(chosen.mode, group.samples, voting)
+        if (ties) group.ties = ties
       }
       return [...groups.values()]
     },
@@ -287,8 +297,7 @@ export function analysisHandlers(db: Db): AnalysisHandlers {
             { question: r.question, gt: r.answer !== null && r.answer.trim() !== '' ? r.answer : null },
           ]),
         )
-        const voting = configValue(chosen.config, 'voting.normalised')
-        return agreementCells(samples, records, { normalised: voting === true })
+        return agreementCells(samples, records, votingOf(chosen))
       }),
   }
 }

@@ -427,6 +427,41 @@ describe('rollouts', () => {
     })
   })
 
+  it('marks a group whose pseudo label the tie-break chose, recounting the vote the run’s mode scores with', async () => {
+    const { store, runs, call } = workspace()
+    const rows = (groupIndex: number, view: SampleRow['view'], answers: string[], pseudoLabel: string): SampleRow[] =>
+      samples(groupIndex, null, view, answers).map((sample) => ({ ...sample, pseudoLabel }))
+    const at = (run: number, step: number, stored: SampleRow[]): void =>
+      recordStep(store.db, run, { step, tokens: 100 * step, wallTime: step, metrics: {}, samples: stored })
+    at(runs.mv, 5, [
+      ...rows(0, 'original', ['7', '8', '8', '7'], '7'), // 2-2: a tie, 7 came first
+      ...rows(1, 'original', ['5', '5', '7', '5'], '5'), // 3-1: no tie
+      ...rows(2, 'original', ['1', '2', '3', '4'], '1'), // 1-1-1-1: a tie
+      ...rows(3, 'original', ['', '', '', ''], ''), // no answer: nothing to break
+      ...rows(4, 'original', ['7', '8', '8', '7'], '8'), // a stored label the recount does not give: not claimed
+    ])
+    const groups = await call<Result<'rollouts.get'>>('rollouts.get', { run: runs.mv, step: 5 })
+    expect(groups.map((group) => group.ties)).toEqual([
+      [{ view: 'original', answers: ['7', '8'], count: 2, total: 4 }],
+      [],
+      [{ view: 'original', answers: ['1', '2', '3', '4'], count: 1, total: 4 }],
+      [],
+      [],
+    ])
+
+    // Co-rewarding-I: each view is scored against the other view's vote.
+    at(runs.co2, 5, [...rows(0, 'original', ['3', '3', '4', '4'], '4'), ...rows(0, 'paraphrase', ['4', '3', '3', '4'], '3')])
+    const [coI] = await call<Result<'rollouts.get'>>('rollouts.get', { run: runs.co2, step: 5 })
+    expect(coI!.ties).toEqual([
+      { view: 'original', answers: ['4', '3'], count: 2, total: 4 },
+      { view: 'paraphrase', answers: ['3', '4'], count: 2, total: 4 },
+    ])
+
+    // Ground truth has no vote to recount.
+    const [gt] = await call<Result<'rollouts.get'>>('rollouts.get', { run: runs.verl, step: 1 })
+    expect(gt!.ties).toBeUndefined()
+  })
+
   it("takes an imported run's question from its original prompt", async () => {
     const { runs, call } = workspace()
     const [group] = await call<Result<'rollouts.get'>>('rollouts.get', { run: runs.verl, step: 1 })

@@ -8,7 +8,7 @@ import { defaultKeys, formatValue, formatX } from '../../renderer/src/charts/for
 import { linePanel, panelCsvRows } from '../../renderer/src/charts/line-panel'
 import { resultsCsv, resultsMarkdown } from '../../renderer/src/charts/results'
 import { toCsv, toMarkdown } from '../../renderer/src/charts/text'
-import { viewsOf, wrongPseudoLabel } from '../../renderer/src/components/rollouts/groups'
+import { tieBadge, tieTitle, viewsOf, wrongPseudoLabel } from '../../renderer/src/components/rollouts/groups'
 
 // The renderer takes mode labels and colours from the host's registry, as App.vue does from app.info.
 beforeAll(() => setRewardModes(rewardModeInfos()))
@@ -229,6 +229,19 @@ describe('a rollout group', () => {
     expect(original!.zeroStd).toBe(false)
     expect(paraphrase!.zeroStd).toBe(true)
     expect(original!.meanReward).toBeCloseTo(2 / 3)
+  })
+
+  it('carries the tie behind a view’s label, read as its vote counts with the tie-break rule', () => {
+    const tie = { view: 'original' as const, answers: ['7', '8'], count: 2, total: 4 }
+    const [original, paraphrase] = viewsOf({ ...group, ties: [tie] })
+    expect(original!.tie).toEqual(tie)
+    expect(paraphrase!.tie).toBeUndefined()
+    expect(viewsOf(group)[0]!.tie).toBeUndefined()
+    expect(tieBadge(tie)).toBe('tie 2–2')
+    expect(tieBadge({ ...tie, answers: ['1', '2', '3', '4'], count: 1 })).toBe('tie 1–1–1–1')
+    expect(tieTitle(tie)).toBe(
+      'Tied vote: 7, 8 got 2 of 4 votes each. Tie-break (as in the reference): the answer seen first in rollout order wins, so the pseudo label is 7.',
+    )
   })
 
   it('has a wrong pseudo label when the label it was scored against differs from GT', () => {

@@ -1,6 +1,6 @@
 // What the rollout viewer reads off a question group: its views, their vote counts and whether they carry gradient.
 import { SAMPLE_VIEWS } from '../../../../preload/constants'
-import type { RolloutGroup, RolloutSample } from '../../../../preload/contract'
+import type { RolloutGroup, RolloutSample, VoteTie } from '../../../../preload/contract'
 
 export type SampleView = (typeof SAMPLE_VIEWS)[number]
 
@@ -13,6 +13,8 @@ export interface ViewRollouts {
   meanReward: number | null
   /** All rewards equal: GRPO's advantages are zero and the view teaches nothing this step. */
   zeroStd: boolean
+  /** Set when the view's pseudo label came from a tied vote (the tie-break chose it). */
+  tie?: VoteTie
 }
 
 const same = (a: string | null | undefined, b: string | null | undefined): boolean =>
@@ -36,6 +38,7 @@ export function viewsOf(group: RolloutGroup): ViewRollouts[] {
           .sort((a, b) => b.count - a.count || a.answer.localeCompare(b.answer)),
         meanReward: rewards.length ? rewards.reduce((a, b) => a + b, 0) / rewards.length : null,
         zeroStd: rewards.length > 1 && rewards.every((r) => r === rewards[0]),
+        tie: group.ties?.find((t) => t.view === view),
       },
     ]
   })
@@ -50,3 +53,11 @@ export const wrongPseudoLabel = (group: RolloutGroup, views: readonly ViewRollou
   const label = groupPseudoLabel(views)
   return group.gt !== null && label !== null && !same(label, group.gt)
 }
+
+/** The tied answers' vote counts: "tie 2–2", "tie 1–1–1–1". */
+export const tieBadge = (tie: VoteTie): string => `tie ${tie.answers.map(() => tie.count).join('–')}`
+
+/** What tied and which rule broke the tie (the reference's, unchanged). */
+export const tieTitle = (tie: VoteTie): string =>
+  `Tied vote: ${tie.answers.join(', ')} got ${tie.count} of ${tie.total} votes each. ` +
+  `Tie-break (as in the reference): the answer seen first in rollout order wins, so the pseudo label is ${tie.answers[0]}.`
