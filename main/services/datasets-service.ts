@@ -11,8 +11,16 @@ import { previewImport } from '../data/import/preview'
 import { isUpload, uploadedName } from '../data/import/uploads'
 import { shippedBaseModel } from '../package-root'
 import type { Db } from '../store/database'
-import { datasetDetail, deleteDataset, freeDatasetName, nameTaken, runsUsingDataset, updateDataset } from '../store/datasets'
-import { bulkStatus, getRecord, listEdits, recordPage, setRecordFlag, unrejectedParaphrases } from '../store/records'
+import {
+  datasetDetail,
+  deleteDataset,
+  findDataset,
+  freeDatasetName,
+  nameTaken,
+  runsUsingDataset,
+  updateDataset,
+} from '../store/datasets'
+import { bulkStatus, getRecord, listEdits, recordName, recordPage, setRecordFlag, unrejectedParaphrases } from '../store/records'
 import type { Store } from '../store/store'
 import { checkpointFromStore } from './checkpoint-spec'
 import { ApiError } from './dispatch'
@@ -303,16 +311,18 @@ function agreementPairs(
   const pairs = records.map((id) => {
     const record = getRecord(db, id)
     if (!record) throw new ApiError('not_found', `records: no record ${id}; datasets.records lists them.`)
-    return { record: id, question: record.question, paraphrases: unrejectedParaphrases(db, id) }
+    return { record, paraphrases: unrejectedParaphrases(db, id) }
   })
-  const bare = pairs.filter((pair) => pair.paraphrases.length === 0).map((pair) => pair.record)
+  const bare = pairs
+    .filter((pair) => pair.paraphrases.length === 0)
+    .map((pair) => recordName(pair.record, findDataset(db, pair.record.datasetId)!.name))
   if (bare.length > 0) {
     throw new ApiError(
       'invalid_request',
-      `records: record${bare.length > 1 ? 's' : ''} ${bare.join(', ')} ha${bare.length > 1 ? 've' : 's'} no paraphrase that is not rejected; leave ${bare.length > 1 ? 'them' : 'it'} out or add one.`,
+      `records: ${bare.join(', ')} ha${bare.length > 1 ? 've' : 's'} no paraphrase that is not rejected; leave ${bare.length > 1 ? 'them' : 'it'} out or add one.`,
     )
   }
-  return pairs
+  return pairs.map(({ record, paraphrases }) => ({ record: record.id, question: record.question, paraphrases }))
 }
 
 /** Marks the records with a disagreeing pair for review (and unmarks those whose pairs all agree now). */

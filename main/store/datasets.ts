@@ -150,6 +150,8 @@ export interface StoredDataset {
 
 export interface DatasetRecord {
   id: number
+  /** 0-based place in the dataset (see recordName). */
+  position: number
   question: string
   answer: string | null
   split: string
@@ -182,7 +184,7 @@ export function datasetRecords(
 ): DatasetRecord[] {
   const rows = db
     .prepare(
-      `SELECT id, question, answer, split, source FROM records
+      `SELECT id, position, question, answer, split, source FROM records
        WHERE dataset_id = @dataset AND (@split IS NULL OR split = @split) AND (@labelled = 0 OR ${LABELLED})
        ORDER BY position`,
     )

@@ -251,14 +251,25 @@ export function recordPage(
 export interface RecordText {
   id: number
   datasetId: number
+  /** 0-based place in its dataset; the Datasets view shows it 1-based ("Record 1"). */
+  position: number
   question: string
   answer: string | null
   source: Record<string, unknown>
 }
 
+/**
+ * A record as messages name it: by its number in its dataset, as the Datasets view shows it, then by its stored id
+ * (ids keep counting across datasets, so id 2501 may be record 1).
+ */
+export function recordName(record: { id: number; position: number }, dataset: string): string {
+  return `record ${record.position + 1} of dataset "${dataset}" (id ${record.id})`
+}
+
 export function getRecord(db: Db, id: number): RecordText | undefined {
-  const row = db.prepare('SELECT id, dataset_id AS datasetId, question, answer, source FROM records WHERE id = ?').get(id) as
-    (Omit<RecordText, 'source'> & { source: string }) | undefined
+  const row = db
+    .prepare('SELECT id, dataset_id AS datasetId, position, question, answer, source FROM records WHERE id = ?')
+    .get(id) as (Omit<RecordText, 'source'> & { source: string }) | undefined
   return row && { ...row, source: parseObject(row.source) }
 }
 

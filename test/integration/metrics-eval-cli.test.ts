@@ -279,6 +279,27 @@ describe('cwb eval', () => {
     expect(run(checkpoint, '--dataset', 'word-problems', '--samples', '1').code).toBe(2)
   })
 
+  it('names the record whose prompt leaves no room as the Datasets view numbers it, with its id', () => {
+    const checkpoint = join(freshDir(), 'tiny')
+    writeTinyCheckpoint(checkpoint)
+    const dir = workspace((store) => {
+      createDataset(store.db, { name: 'first', records: [{ question: 'What is 2 + 2?', answer: '4' }] })
+      createDataset(store.db, {
+        name: 'word-problems',
+        records: [
+          { question: 'What is 1 + 1?', answer: '2', split: 'train' },
+          { question: 'What is 2 + 3?', answer: '5', split: 'test' },
+          { question: `${questions[1]!} ${questions[1]!}`, answer: '7', split: 'test' },
+        ],
+      })
+    })
+    const result = cwb(['eval', checkpoint, '--dataset', 'word-problems', '--max-new-tokens', '100000', '--workspace', dir])
+    expect(result.code).toBe(1)
+    expect(result.stderr).toMatch(
+      /\ncwb: error: The prompt of record 3 of dataset "word-problems" \(id 4\) is \d+ tokens and --max-new-tokens 100000 would pass the model's context/,
+    )
+  })
+
   it('evaluates a run checkpoint named RUN:STEP', () => {
     const checkpoint = join(freshDir(), 'says-4')
     writeAnsweringCheckpoint(checkpoint, '4')

@@ -3,7 +3,10 @@
 import { spawn } from 'node:child_process'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { createDataset } from '../../main/data/datasets'
+import { Store } from '../../main/store/store'
 import { cliPath, cwb, lastJson, root } from '../helpers/cli'
 import { cleanupsAfterEach, freshDirs } from '../helpers/workspace'
 
@@ -74,5 +77,28 @@ describe('cwb paraphrase', () => {
     const none = cwb(['paraphrase', 'demo-arithmetic', '--workspace', dir])
     expect(none.code).toBe(2)
     expect(none.stderr).toMatch(/choose one source: --templates, --endpoint URL --model M, or --onnx CHECKPOINT/)
+  })
+
+  it('names each record it failed on as the Datasets view numbers it, with its id', async () => {
+    const dir = workspace()
+    const store = new Store(join(dir, 'workbench.db'))
+    const records = (...questions: string[]) => questions.map((question) => ({ question, answer: '4' }))
+    createDataset(store.db, { name: 'first', records: records('What is 1+3?', 'What is 2+2?') })
+    createDataset(store.db, { name: 'word-problems', records: records('What is 3+1?', 'What is 0+4?') })
+    store.close()
+    const server = createServer((request, response) => {
+      request.resume()
+      request.on('end', () => response.end(JSON.stringify({ choices: [{ message: { content: 'No marker here.' } }] })))
+    })
+    cleanups.push(() => server.close())
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`
+    const result = await cwbAsync(['paraphrase', 'word-problems', '--endpoint', url, '--model', 'm', '--workspace', dir], {})
+    expect(result.stderr).toContain(
+      [
+        '  record 1 of dataset "word-problems" (id 3): malformed output: no <rewrite> marker',
+        '  record 2 of dataset "word-problems" (id 4): malformed output: no <rewrite> marker',
+      ].join('\n'),
+    )
   })
 })

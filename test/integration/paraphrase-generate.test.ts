@@ -249,7 +249,8 @@ describe('a local ONNX model and the agreement preview (the demo base model)', (
     store.db.exec(`UPDATE paraphrases SET status = 'rejected' WHERE record_id = 2`)
     expect(await refuse('paraphrases.agreement', { checkpoint: 'base', records: [1, 2], job: 'x' })).toEqual({
       code: 'invalid_request',
-      message: 'records: record 2 has no paraphrase that is not rejected; leave it out or add one.',
+      message:
+        'records: record 2 of dataset "demo-arithmetic" (id 2) has no paraphrase that is not rejected; leave it out or add one.',
     })
     expect(await refuse('paraphrases.agreement', { checkpoint: 'nowhere:3', records: [1], job: 'y' })).toMatchObject({
       code: 'invalid_request',

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander'
 import { datasetRecords, datasetSplits, findDataset } from '../../store/datasets'
 import type { DatasetRecord } from '../../store/datasets'
+import { recordName } from '../../store/records'
 import { baseOption, modelFolder } from '../checkpoint-option'
 import { printJson, progress } from '../output'
 import { integerOption, numberOption } from '../parse'
@@ -139,7 +140,7 @@ export function evalCommand(): Command {
       if (longest.tokens + options.maxNewTokens > limit) {
         lm.dispose()
         throw new Error(
-          `Question ${longest.i + 1} (record ${records[longest.i]!.id}) is ${longest.tokens} tokens and --max-new-tokens ${options.maxNewTokens} would pass the model's context of ${limit} tokens (${folder}/config.json max_position_embeddings); lower --max-new-tokens or evaluate another split.`,
+          `The prompt of ${recordName(records[longest.i]!, dataset)} is ${longest.tokens} tokens and --max-new-tokens ${options.maxNewTokens} would pass the model's context of ${limit} tokens (${folder}/config.json max_position_embeddings); lower --max-new-tokens or evaluate another split.`,
         )
       }
       const samples = options.samples ?? 0

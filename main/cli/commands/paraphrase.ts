@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander'
 import type { GenerateSource } from '../../data/paraphrase/generate'
 import { findDataset } from '../../store/datasets'
+import { getRecord, recordName } from '../../store/records'
 import { checkpointFolder } from '../checkpoint-option'
 import { UsageError } from '../errors'
 import { printJson, progress } from '../output'
@@ -106,7 +107,10 @@ export function paraphraseCommand(): Command {
         if (options.json) {
           printJson({ dataset: dataset.id, ...result })
         } else {
-          for (const f of result.failed.slice(0, FAILURES_SHOWN)) progress(`  record ${f.record}: ${f.reason}`)
+          for (const f of result.failed.slice(0, FAILURES_SHOWN)) {
+            const record = getRecord(store.db, f.record)
+            progress(`  ${record ? recordName(record, dataset.name) : `record id ${f.record}`}: ${f.reason}`)
+          }
           if (result.failed.length > FAILURES_SHOWN)
             progress(`  ... and ${result.failed.length - FAILURES_SHOWN} more (--json lists all)`)
           process.stdout.write(`Dataset ${dataset.id} "${dataset.name}": ${result.generated} new paraphrases.\n`)
