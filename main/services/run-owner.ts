@@ -26,7 +26,7 @@ import { datasetRecords, findDataset } from '../store/datasets'
 import { addEvent, runEvents } from '../store/events'
 import type { NewEvent } from '../store/events'
 import { metricSeries } from '../store/metrics'
-import { acceptedParaphrases } from '../store/records'
+import { acceptedParaphrases, recordName } from '../store/records'
 import { claimQueuedRun, createRun, getRun, heartbeat, recordActivity, stopRequested, updateRun } from '../store/runs'
 import type { Run } from '../store/runs'
 import { writeTransaction } from '../store/sql'
@@ -81,6 +81,7 @@ function jobData(
   const paraphrases = acceptedParaphrases(db, dataset.id)
   const records: TrainRecord[] = train.map((r) => ({
     id: r.id,
+    name: recordName(r, dataset.name),
     question: r.question,
     answer: r.answer,
     paraphrases: paraphrases.get(r.id) ?? [],

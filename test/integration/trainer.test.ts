@@ -170,3 +170,17 @@ describe.each(['onnx', 'tfjs'] as const)('a run at temperature 0.7 with the upda
     expect(first!.metrics['actor/entropy']).toBeGreaterThan(0)
   })
 })
+
+describe('a training question over max_prompt_tokens', () => {
+  it('fails before any step, naming the record as the Datasets view numbers it', async () => {
+    const dir = folder()
+    writeTinyCheckpoint(join(dir, 'base'))
+    const base = job('ground_truth', 1, join(dir, 'run'), join(dir, 'base'))
+    const long = `${base.train[1]!.question} ${'and then some more apples '.repeat(20)}`
+    const named = { ...base.train[1]!, name: 'record 2 of dataset "demo" (id 2501)', question: long }
+    const j = { ...base, train: [base.train[0]!, named, ...base.train.slice(2)] }
+    await expect(train(j)).rejects.toThrow(
+      /^training record 2 of dataset "demo" \(id 2501\): the prompt is \d+ tokens, over max_prompt_tokens 48/,
+    )
+  })
+})

@@ -39,6 +39,8 @@ import type { Policy, TrainableModel } from './policy'
 
 export interface TrainRecord {
   id: number | null
+  /** How messages name the record, as the Datasets view numbers it (e.g. `record 3 of dataset "x" (id 2501)`). */
+  name?: string
   question: string
   /** Ground truth, for the GT reward and the audit only. */
   answer: string | null
@@ -254,7 +256,7 @@ export class Trainer {
       }
     }
     this.job.train.forEach((record, i) => {
-      const name = `training record ${record.id ?? i + 1}`
+      const name = `training ${record.name ?? `question ${i + 1}`}`
       check(record.question, name)
       if (usesParaphrases) record.paraphrases.forEach((text, p) => check(text, `${name}, paraphrase ${p + 1}`))
     })
