@@ -54,7 +54,7 @@ export interface Completion {
  */
 export function cliGreedy(
   model: string,
-  prompt: number[] | string,
+  prompt: readonly number[] | string,
   options: { engine?: string; maxNewTokens?: number } = {},
 ): Completion {
   const { engine, maxNewTokens = 12 } = options

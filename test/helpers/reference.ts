@@ -5,6 +5,8 @@
 //   referenceLogprobs(dir, [{ prompt_ids, response_ids }])      // number[][]: log p(response token | all before), float64
 //   referenceBatchLogprobs(dir, lines)                  // the same, run as one left-padded batch (self-checked vs single)
 //   referenceGreedy(dir, promptIds, maxNewTokens)       // number[]: greedy ids, stops after a generation_config eos id
+//   referenceGreedyMany([{ dir, promptIds, maxNewTokens }])  // number[][]: the same for many, in one Python run
+//   referenceLogprobsMany(dirs, lines)                  // number[][][]: referenceLogprobs of each folder, one Python run
 //   const fixtures = useReferenceFixtures()             // in a describe: every REFERENCE_FIXTURES pair, built once per file
 //   fixtures().forEach(({ family, variant, dir }) => …) // (call inside tests/hooks; the list is empty when torch is absent)
 //   buildReferenceFixtures(root)                        // the same without vitest hooks: writes root/<family>-<variant>
@@ -136,6 +138,38 @@ export function referenceBatchLogprobs(dir: string, lines: readonly ReferenceLin
 export function referenceGreedy(dir: string, promptIds: readonly number[], maxNewTokens: number): number[] {
   const stdout = runReference(['greedy', dir, '--prompt-ids', promptIds.join(','), '--max-new-tokens', String(maxNewTokens)])
   return (jsonLines(stdout)[0] as { ids: number[] }).ids
+}
+
+/** The prompts the greedy comparisons decode from: a plain run, and one with a repeated id and a high id. */
+export const GREEDY_PROMPTS: readonly (readonly number[])[] = [
+  [1, 2, 3, 4],
+  [250, 7, 7, 19, 42, 3],
+]
+
+export interface GreedyRequest {
+  dir: string
+  promptIds: readonly number[]
+  maxNewTokens: number
+}
+
+/** referenceGreedy for each request, in order, from one Python process (torch imported and each folder loaded once). */
+export function referenceGreedyMany(requests: readonly GreedyRequest[]): number[][] {
+  const input = requests
+    .map(({ dir, promptIds, maxNewTokens }) => JSON.stringify({ dir, prompt_ids: promptIds, max_new_tokens: maxNewTokens }))
+    .join('\n')
+  const output = jsonLines(runReference(['greedy-many'], `${input}\n`, 300_000)) as { ids: number[] }[]
+  if (output.length !== requests.length)
+    throw new Error(`hf_families.py greedy-many: ${output.length} lines for ${requests.length}`)
+  return output.map((line) => line.ids)
+}
+
+/** referenceLogprobs(dir, lines) for each folder, in order, from one Python process. */
+export function referenceLogprobsMany(dirs: readonly string[], lines: readonly ReferenceLine[]): number[][][] {
+  const input = dirs.flatMap((dir) => lines.map((line) => JSON.stringify({ dir, ...line }))).join('\n')
+  const output = jsonLines(runReference(['logprobs-many'], `${input}\n`, 300_000)) as { logprobs: number[] }[]
+  if (output.length !== dirs.length * lines.length)
+    throw new Error(`hf_families.py logprobs-many: ${output.length} lines for ${dirs.length * lines.length}`)
+  return dirs.map((_, d) => output.slice(d * lines.length, (d + 1) * lines.length).map((line) => line.logprobs))
 }
 
 /**

@@ -6,7 +6,15 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { cwb } from '../helpers/cli'
 import { cliGreedy, cliLogprobs, jsonl, LINES, maxDiff } from '../helpers/hf-cli'
-import { referenceGreedy, referenceLogprobs, torchAvailable, useReferenceFixtures } from '../helpers/reference'
+import {
+  GREEDY_PROMPTS,
+  referenceGreedy,
+  referenceGreedyMany,
+  referenceLogprobs,
+  referenceLogprobsMany,
+  torchAvailable,
+  useReferenceFixtures,
+} from '../helpers/reference'
 import { writeTinyCheckpoint } from '../helpers/tiny-model'
 import { freshDirs } from '../helpers/workspace'
 import { trainedWorkspace } from './checkpoints-fixture'
@@ -22,8 +30,12 @@ describe.skipIf(noTorch !== undefined)(
 
     it('cwb logprobs agrees with the reference per token, and a padded batch equals single rows', { timeout: 240_000 }, () => {
       expect(fixtures()).toHaveLength(10)
-      for (const { family, variant, dir } of fixtures()) {
-        const reference = referenceLogprobs(dir, LINES)
+      const references = referenceLogprobsMany(
+        fixtures().map(({ dir }) => dir),
+        LINES,
+      )
+      for (const [i, { family, variant, dir }] of fixtures().entries()) {
+        const reference = references[i]!
         const single = cliLogprobs(dir, LINES, ['--batch-size', '1'])
         const batched = cliLogprobs(dir, LINES, ['--batch-size', '4'])
         expect(maxDiff(single, reference), `${family} ${variant} vs reference`).toBeLessThan(TOLERANCE)
@@ -32,14 +44,12 @@ describe.skipIf(noTorch !== undefined)(
     })
 
     it('greedy cwb generate --prompt-ids gives the reference ids', { timeout: 240_000 }, () => {
-      for (const { family, variant, dir } of fixtures()) {
-        for (const prompt of [
-          [1, 2, 3, 4],
-          [250, 7, 7, 19, 42, 3],
-        ]) {
-          expect(cliGreedy(dir, prompt).ids, `${family} ${variant} ${prompt.join(',')}`).toEqual(referenceGreedy(dir, prompt, 12))
-        }
-      }
+      const cases = fixtures().flatMap((fixture) =>
+        GREEDY_PROMPTS.map((promptIds) => ({ ...fixture, promptIds, maxNewTokens: 12 })),
+      )
+      const expected = referenceGreedyMany(cases)
+      for (const [i, { family, variant, dir, promptIds }] of cases.entries())
+        expect(cliGreedy(dir, promptIds).ids, `${family} ${variant} ${promptIds.join(',')}`).toEqual(expected[i])
     })
 
     it('stops at any generation_config eos id, which ends the ids', { timeout: 60_000 }, () => {

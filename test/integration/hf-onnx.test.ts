@@ -9,7 +9,14 @@ import { openWeightFiles } from '../../main/engine/checkpoint/hf-weights'
 import { parseDecoderConfig } from '../../main/engine/model/families/index'
 import { OnnxDecoder } from '../../main/engine/onnx/decoder-session'
 import { cliGreedy, cliLogprobs, LINES, maxDiff } from '../helpers/hf-cli'
-import { referenceGreedy, referenceLogprobs, torchAvailable, useReferenceFixtures } from '../helpers/reference'
+import {
+  GREEDY_PROMPTS,
+  referenceGreedy,
+  referenceGreedyMany,
+  referenceLogprobsMany,
+  torchAvailable,
+  useReferenceFixtures,
+} from '../helpers/reference'
 import { freshDirs } from '../helpers/workspace'
 
 const folder = freshDirs()
@@ -27,8 +34,12 @@ describe.skipIf(noTorch !== undefined)(
       () => {
         expect(fixtures()).toHaveLength(10)
         const worst = { reference: 0, tfjs: 0, padded: 0 }
-        for (const { family, variant, dir } of fixtures()) {
-          const reference = referenceLogprobs(dir, LINES)
+        const references = referenceLogprobsMany(
+          fixtures().map(({ dir }) => dir),
+          LINES,
+        )
+        for (const [i, { family, variant, dir }] of fixtures().entries()) {
+          const reference = references[i]!
           const single = cliLogprobs(dir, LINES, ['--engine', 'onnx', '--batch-size', '1'])
           const batched = cliLogprobs(dir, LINES, ['--engine', 'onnx', '--batch-size', '4'])
           const tfjs = cliLogprobs(dir, LINES, ['--batch-size', '4'])
@@ -43,16 +54,14 @@ describe.skipIf(noTorch !== undefined)(
     )
 
     it('greedy cwb generate --engine onnx (KV cache, one token per step) gives the reference ids', { timeout: 300_000 }, () => {
-      for (const { family, variant, dir } of fixtures()) {
-        for (const prompt of [
-          [1, 2, 3, 4],
-          [250, 7, 7, 19, 42, 3],
-        ]) {
-          expect(cliGreedy(dir, prompt, { engine: 'onnx' }).ids, `${family} ${variant} ${prompt.join(',')}`).toEqual(
-            referenceGreedy(dir, prompt, 12),
-          )
-        }
-      }
+      const cases = fixtures().flatMap((fixture) =>
+        GREEDY_PROMPTS.map((promptIds) => ({ ...fixture, promptIds, maxNewTokens: 12 })),
+      )
+      const expected = referenceGreedyMany(cases)
+      for (const [i, { family, variant, dir, promptIds }] of cases.entries())
+        expect(cliGreedy(dir, promptIds, { engine: 'onnx' }).ids, `${family} ${variant} ${promptIds.join(',')}`).toEqual(
+          expected[i],
+        )
     })
 
     it('stops at any generation_config eos id, which ends the ids', { timeout: 60_000 }, () => {

@@ -14,7 +14,7 @@ import { cliGreedy } from '../helpers/hf-cli'
 import type { Completion } from '../helpers/hf-cli'
 import { writeTinyHfFolder } from '../helpers/hf-folder'
 import type { TinyFamily } from '../helpers/hf-folder'
-import { referenceGreedy, torchAvailable, useReferenceFixtures } from '../helpers/reference'
+import { referenceGreedyMany, torchAvailable, useReferenceFixtures } from '../helpers/reference'
 import { freshDirs } from '../helpers/workspace'
 
 const freshDir = freshDirs()
@@ -95,13 +95,14 @@ describe.skipIf(noTorch !== undefined)(
 
     it('each fixture tokenizer loads, and generate --prompt returns the reference greedy ids', { timeout: 240_000 }, () => {
       expect(fixtures()).toHaveLength(10)
-      for (const { family, variant, dir } of fixtures()) {
+      const prompts = fixtures().map(({ dir }) => expectedPrompt(dir, '1+1?'))
+      const expected = referenceGreedyMany(fixtures().map(({ dir }, i) => ({ dir, promptIds: prompts[i]!, maxNewTokens: 5 })))
+      for (const [i, { family, variant, dir }] of fixtures().entries()) {
         const tokenizer = loadTokenizerFolder(dir)
-        const prompt = expectedPrompt(dir, '1+1?')
-        if (family === 'llama') expect(prompt.filter((id) => id === tokenizer.bosTokenId)).toHaveLength(1)
+        if (family === 'llama') expect(prompts[i]!.filter((id) => id === tokenizer.bosTokenId)).toHaveLength(1)
         else expect(tokenizer.bosTokenId).toBeUndefined()
         const completion = cliGreedy(dir, '1+1?', { maxNewTokens: 5 })
-        expect(completion.ids, `${family} ${variant}`).toEqual(referenceGreedy(dir, prompt, 5))
+        expect(completion.ids, `${family} ${variant}`).toEqual(expected[i])
       }
     })
   },

@@ -830,6 +830,8 @@ def main(argv):
     gr.add_argument("dir")
     gr.add_argument("--prompt-ids", required=True)
     gr.add_argument("--max-new-tokens", type=int, required=True)
+    sub.add_parser("greedy-many", help='greedy ids for each stdin line {"dir", "prompt_ids", "max_new_tokens"}, in order')
+    sub.add_parser("logprobs-many", help='logprobs for each stdin line {"dir", "prompt_ids", "response_ids"}, in order')
     ms = sub.add_parser("make-scaled", help="write a random-init folder of any shape, one tensor at a time")
     ms.add_argument("--family", required=True)
     ms.add_argument("--out", required=True)
@@ -872,6 +874,24 @@ def main(argv):
                     raise ReferenceError(f"line {n}: batched and single logprobs differ by {worst:g}")
             for got in batched:
                 print(json.dumps({"logprobs": got}))
+        elif args.command in ("greedy-many", "logprobs-many"):
+            # One process for many folders and lines: torch's import and each folder's load happen once.
+            models = {}
+            for n, line in enumerate(sys.stdin, 1):
+                if not line.strip():
+                    continue
+                request = json.loads(line)
+                prompt = [int(i) for i in request["prompt_ids"]]
+                if not prompt:
+                    raise ReferenceError(f"line {n}: prompt_ids needs at least one id")
+                if request["dir"] not in models:
+                    models[request["dir"]] = Model(request["dir"])
+                model = models[request["dir"]]
+                if args.command == "greedy-many":
+                    print(json.dumps({"ids": greedy(model, prompt, int(request["max_new_tokens"]))}))
+                else:
+                    response = [int(i) for i in request["response_ids"]]
+                    print(json.dumps({"logprobs": sequence_logprobs(model, prompt, response)}))
         elif args.command == "greedy":
             model = Model(args.dir)
             prompt = [int(s) for s in args.prompt_ids.split(",") if s.strip()]
