@@ -215,12 +215,14 @@ export const ChartSeries = z.object({
   runs: z.array(id),
   /** [x, y] raw values (downsampled), nulls where NaN was logged. */
   raw: z.array(z.tuple([z.number(), z.number().nullable()])),
-  /** [x, y] after exponential smoothing (equal to raw when smoothing is 0). */
+  /** [x, y] after exponential smoothing (equal to raw when smoothing is 0 or the series is sparse). */
   smoothed: z.array(z.tuple([z.number(), z.number().nullable()])),
   /** Groups only: [x, min, max] of the members' smoothed values. */
   band: z.array(z.tuple([z.number(), z.number(), z.number()])).optional(),
   /** Points before downsampling. */
   total: z.number().int(),
+  /** Logged on too few steps to smooth (validation metrics, or under half its run's steps): `smoothed` equals `raw`. */
+  sparse: z.boolean(),
 })
 export type ChartSeries = z.infer<typeof ChartSeries>
 

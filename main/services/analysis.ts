@@ -28,7 +28,7 @@ import { ApiError } from './dispatch'
 import type { Handlers } from './dispatch'
 import { accuracyResult, heldOutAccuracy, resultRow } from './results'
 import type { MetricRows, RunResult } from './results'
-import { drawLine, groupLine, runLine } from './series'
+import { drawLine, groupLine, isSparse, runLine } from './series'
 import type { Line, RunPoints } from './series'
 import { voteTies } from './vote-ties'
 
@@ -165,11 +165,19 @@ export function analysisHandlers(db: Db): AnalysisHandlers {
         const runs = chosenRuns(ids)
         const groups = groupsOf(runs, groupBy)
         const series: ChartSeries[] = []
+        const logs = new Map(runs.map((run) => [run.id, new Map([...new Set(keys)].map((key) => [key, points(run.id, key, x)]))]))
+        // A run's steps, for telling sparse series from dense: how often it logged its densest charted key.
+        const runSteps = new Map(
+          [...logs].map(([run, byKey]) => [run, Math.max(...[...byKey.values()].map((p) => p.steps.length))]),
+        )
         for (const key of new Set(keys)) {
           const lines = new Map<number, Line>()
+          const sparseRuns = new Set<number>()
           for (const run of runs) {
-            const logged = points(run.id, key, x)
-            if (logged.steps.length > 0) lines.set(run.id, runLine(logged, smoothing))
+            const logged = logs.get(run.id)!.get(key)!
+            const sparse = isSparse(key, logged.steps.length, runSteps.get(run.id)!)
+            if (sparse) sparseRuns.add(run.id)
+            if (logged.steps.length > 0) lines.set(run.id, runLine(logged, sparse ? 0 : smoothing))
           }
           for (const group of groups) {
             const members = group.runs.filter((run) => lines.has(run.id))
@@ -178,7 +186,9 @@ export function analysisHandlers(db: Db): AnalysisHandlers {
             if (line.steps.length === 0) continue
             const label =
               groupBy === null ? group.label : `${group.label} (${members.length} run${members.length === 1 ? '' : 's'})`
-            series.push({ key, label, runs: members.map((run) => run.id), ...drawLine(line, maxPoints, smoothing > 0) })
+            const sparse = members.every((run) => sparseRuns.has(run.id))
+            const drawn = drawLine(line, maxPoints, smoothing > 0 && !sparse)
+            series.push({ key, label, runs: members.map((run) => run.id), sparse, ...drawn })
           }
         }
         return { series, markers: collapseMarkers(runs) }

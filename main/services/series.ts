@@ -34,6 +34,17 @@ export function smoothEma(values: readonly (number | null)[], weight: number): (
   })
 }
 
+// Held-out accuracy and other validation metrics are logged only every N steps: an average over them lags by N steps.
+const VALIDATION_KEY = /^val(-core)?\//
+
+/**
+ * Whether a run's series is too sparse to smooth: a validation key, or points on fewer than half of `runSteps`, the
+ * number of steps its run logged its densest charted key at. Sparse series are drawn raw, with a marker at each point.
+ */
+export function isSparse(key: string, points: number, runSteps: number): boolean {
+  return VALIDATION_KEY.test(key) || points * 2 < runSteps
+}
+
 /** A run's line: its raw values and their smoothing. */
 export function runLine(points: RunPoints, weight: number): Line {
   return { steps: points.steps, xs: points.xs, raw: points.values, smoothed: smoothEma(points.values, weight) }

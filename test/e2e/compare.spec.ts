@@ -67,6 +67,7 @@ const open = (page: Page, hash: string): Promise<string[]> => openApp(page, serv
 
 const panel = (page: Page, key: string) => page.locator(`.metric-panel[data-metric="${key}"]`)
 const score = 'critic/score/mean'
+const heldOut = 'val-core/demo-arithmetic/reward/mean@1'
 
 async function expectDrawn(page: Page): Promise<void> {
   await expect(page.locator('body')).toHaveAttribute('data-charts-drawn', /^\d/)
@@ -83,7 +84,32 @@ test('Compare draws both runs on the default panels and follows smoothing, x axi
   for (const name of names) await expect(legend.getByRole('button', { name })).toBeVisible()
   // Smoothed over faint raw: two lines per run, until smoothing is switched off.
   await expect(panel(page, score).locator('.echart')).toHaveAttribute('data-series', '4')
+  // Held-out accuracy, logged every other step, is never smoothed: one line per run, a marker at each point.
+  await expect(panel(page, heldOut).locator('.echart')).toHaveAttribute('data-series', '2')
+  await expect(panel(page, heldOut).locator('.echart')).toHaveAttribute('data-marked', '2')
   await expectScreenshot(page, 'compare-two-runs')
+  // At its last point the tooltip gives each run's raw held-out accuracy, as logged, with no smoothed value beside it.
+  const logged = page.waitForEvent('download')
+  await panel(page, heldOut).getByRole('button', { name: 'CSV' }).click()
+  const heldOutRows = readFileSync(await (await logged).path(), 'utf8')
+    .trim()
+    .split('\n')
+    .slice(1)
+  await panel(page, heldOut).scrollIntoViewIfNeeded()
+  const box = (await panel(page, heldOut).locator('canvas').first().boundingBox())!
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2)
+  await page.mouse.move(box.x + box.width - 44, box.y + box.height / 2, { steps: 5 })
+  const tip = panel(page, heldOut).locator('div[style*="min-width:180px"]')
+  await expect(tip).toContainText('step 4')
+  for (const name of names) {
+    const last = heldOutRows
+      .filter((row) => row.startsWith(`${name},`))
+      .at(-1)!
+      .split(',')
+    expect(last[2]).toBe(last[3])
+    await expect(tip).toContainText(`${name}${+(Number(last[2]) * 100).toFixed(1)}%`)
+  }
+  await expect(tip).not.toContainText('smoothed')
 
   const png = page.waitForEvent('download')
   await panel(page, score).getByRole('button', { name: 'PNG' }).click()

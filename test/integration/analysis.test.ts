@@ -207,6 +207,7 @@ describe('chart series', () => {
           [3, 0.75],
         ],
         total: 4,
+        sparse: false,
       },
     ])
     const byWall = await call<Series>('metrics.series', { runs: [runs.co2], keys: [SCORE], x: 'wall' })
@@ -222,6 +223,23 @@ describe('chart series', () => {
     // (0.125 * 0.5 + 0.25) / 1.5, then (0.125 * 0.25 + 0.25 * 0.5 + 0.375) / 1.75
     expect(series[0]!.smoothed[1]![1]).toBeCloseTo(0.3125 / 1.5, 12)
     expect(series[0]!.smoothed[2]![1]).toBeCloseTo(0.53125 / 1.75, 12)
+  })
+
+  it('leaves held-out accuracy unsmoothed and marks it sparse, while the per-step series beside it are smoothed', async () => {
+    const { runs, call } = workspace()
+    const { series } = await call<Series>('metrics.series', {
+      runs: [runs.co1],
+      keys: [SCORE, DEMO, KL],
+      smoothing: 0.9,
+    })
+    expect(series.map((s) => [s.key, s.sparse])).toEqual([
+      [SCORE, false],
+      [DEMO, true],
+      [KL, false],
+    ])
+    expect(series[1]!.smoothed).toEqual(series[1]!.raw)
+    expect(series[1]!.smoothed.at(-1)).toEqual([3, 0.375])
+    expect(series[0]!.smoothed.at(-1)![1]).toBeLessThan(0.5)
   })
 
   it('groups seeds by mode into the mean with a min-max band, aligned by step, x the mean of the members', async () => {

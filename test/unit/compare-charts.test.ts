@@ -5,7 +5,7 @@ import { rewardMode, rewardModeInfos } from '../../main/engine/rewards'
 import { groupColours, runColour, runColours } from '../../renderer/src/charts/colours'
 import { groupName, setRewardModes } from '../../renderer/src/charts/modes'
 import { defaultKeys, formatValue, formatX } from '../../renderer/src/charts/format'
-import { linePanel, panelCsvRows } from '../../renderer/src/charts/line-panel'
+import { isSmoothed, linePanel, panelCsvRows } from '../../renderer/src/charts/line-panel'
 import { resultsCsv, resultsMarkdown } from '../../renderer/src/charts/results'
 import { toCsv, toMarkdown } from '../../renderer/src/charts/text'
 import { tieBadge, tieTitle, viewsOf, wrongPseudoLabel } from '../../renderer/src/components/rollouts/groups'
@@ -28,6 +28,7 @@ const line = (label: string, runs: number[], extra: Partial<ChartSeries> = {}): 
     [3, 0.3],
   ],
   total: 3,
+  sparse: false,
   ...extra,
 })
 
@@ -81,6 +82,57 @@ describe('a Compare panel', () => {
     expect(a!.markLine).toBeUndefined()
     expect(b!.markLine!.data.map((d) => d.xAxis)).toEqual([2])
     expect((panel.option.legend as { selected: Record<string, boolean> }).selected).toEqual({ a: false, b: true })
+  })
+
+  // Held-out accuracy every 10 steps: 0.3, 0.25, 0.2; smoothing would have put its last point at 21.9%.
+  const heldOut = line('a', [1], {
+    key: 'val-core/math/reward/mean@1',
+    raw: [
+      [0, 0.3],
+      [10, 0.25],
+      [20, 0.2],
+    ],
+    smoothed: [
+      [0, 0.3],
+      [10, 0.25],
+      [20, 0.2],
+    ],
+    sparse: true,
+  })
+  type Drawn = { id: string; data: [number, number | null][]; showSymbol: boolean }
+  const tooltip = (panel: ReturnType<typeof linePanel>, params: object[]): string =>
+    (panel.option.tooltip as { formatter: (p: object[]) => string }).formatter(params)
+
+  it('smooths dense series only: a sparse one is drawn raw, ending at its last value, with a marker at each point', () => {
+    expect(isSmoothed(heldOut, 0.6)).toBe(false)
+    expect(isSmoothed(line('b', [2]), 0.6)).toBe(true)
+    expect(isSmoothed(line('b', [2]), 0)).toBe(false)
+    const long = line('b', [2], {
+      raw: Array.from({ length: 100 }, (_, i): [number, number] => [i, 0.5]),
+      smoothed: Array.from({ length: 100 }, (_, i): [number, number] => [i, 0.5]),
+    })
+    const panel = linePanel({ ...base, series: [heldOut, long], smoothing: 0.6 })
+    const drawn = panel.option.series as Drawn[]
+    expect(drawn.map((s) => s.id)).toEqual(['main:a', 'raw:b', 'main:b'])
+    expect(drawn[0]!.data.at(-1)).toEqual([20, 0.2])
+    expect(drawn[0]!.showSymbol).toBe(true)
+    expect(drawn[2]!.showSymbol).toBe(false)
+    expect(panel.markedSeries).toBe(1)
+  })
+
+  it('shows the raw value in the tooltip, with the smoothed one beside it only where the series is smoothed', () => {
+    const dense = line('b', [2])
+    const panel = linePanel({ ...base, key: 'val-core/math/reward/mean@1', series: [heldOut, dense], smoothing: 0.6 })
+    const html = tooltip(panel, [
+      { seriesId: 'main:a', seriesName: 'a', value: [20, 0.2], axisValue: 20, color: '#123456' },
+      { seriesId: 'raw:b', seriesName: 'b', value: [3, 0.5], axisValue: 20 },
+      { seriesId: 'main:b', seriesName: 'b', value: [3, 0.3], axisValue: 20, color: '#123456' },
+    ])
+    expect(html).toContain('<b>20%</b>')
+    expect(html).toContain('<b>50%</b><span style="color:#98a2b3">smoothed 30%</span>')
+    expect(html.match(/smoothed/g)).toHaveLength(1)
+    // Rows run from the highest raw value down.
+    expect(html.indexOf('>b<')).toBeLessThan(html.indexOf('>a<'))
   })
 
   it('exports one CSV row per point with raw, smoothed and the band', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { downsampleIndices, drawLine, groupLine, runLine, smoothEma, type Line } from '../../main/services/series'
+import { downsampleIndices, drawLine, groupLine, isSparse, runLine, smoothEma, type Line } from '../../main/services/series'
 
 describe('smoothing (TensorBoard debiased EMA)', () => {
   it('weights earlier points by powers of w and divides out the bias towards 0, skipping nulls', () => {
@@ -14,6 +14,20 @@ describe('smoothing (TensorBoard debiased EMA)', () => {
   it('leaves values as they are at weight 0 and a constant series exactly constant', () => {
     expect(smoothEma([0.1, 0.7, null, 0.3], 0)).toEqual([0.1, 0.7, null, 0.3])
     expect(smoothEma([0.3, null, 0.3, 0.3], 0.9)).toEqual([0.3, null, 0.3, 0.3])
+  })
+})
+
+describe('telling sparse series, drawn unsmoothed, from dense ones', () => {
+  it('calls validation metrics sparse however often they were logged', () => {
+    expect(isSparse('val-core/math/reward/mean@1', 100, 100)).toBe(true)
+    expect(isSparse('val/accuracy', 100, 100)).toBe(true)
+  })
+
+  it('calls a series sparse when it has points on fewer than half of its run’s steps', () => {
+    expect(isSparse('critic/score/mean', 100, 100)).toBe(false)
+    expect(isSparse('critic/score/mean', 50, 100)).toBe(false)
+    expect(isSparse('critic/score/mean', 49, 100)).toBe(true)
+    expect(isSparse('critic/score/mean', 1, 1)).toBe(false)
   })
 })
 

@@ -1,5 +1,6 @@
-// One Compare panel as an ECharts option: per run (or group) the smoothed line over its faint raw line, a min-max
-// band for groups, and collapse markers as dashed vertical lines in the run's colour.
+// One Compare panel as an ECharts option: per run (or group) the smoothed line over its faint raw line (a sparse
+// series, such as held-out accuracy, raw with a marker at each point), a min-max band for groups, and collapse
+// markers as dashed vertical lines in the run's colour.
 import type { ChartSeries, XAxis } from '../../../preload/contract'
 import type { ChartOption } from './echarts'
 import { formatValue, formatX, isShare, X_LABELS } from './format'
@@ -32,6 +33,8 @@ export interface LinePanel {
   /** Drawn line series (raw, smoothed, band edges) and their points: what the benchmark redraws from memory. */
   drawnSeries: number
   drawnPoints: number
+  /** Lines drawn with a marker at every point. */
+  markedSeries: number
 }
 
 const escapeHtml = (text: string): string =>
@@ -47,13 +50,17 @@ interface AxisParam {
 
 const MAX_TOOLTIP_ROWS = 16
 
+/** Whether a series is drawn smoothed: dense series while smoothing is on; sparse ones (validation) never. */
+export const isSmoothed = (s: ChartSeries, smoothing: number): boolean => smoothing > 0 && !s.sparse
+
 export function linePanel(input: LinePanelInput): LinePanel {
   const { key, x, smoothing } = input
   const share = isShare(key)
-  const showRaw = smoothing > 0
+  const smoothedLabels = new Set<string>()
   const series: NonNullable<ChartOption['series']> = []
   let drawnSeries = 0
   let drawnPoints = 0
+  let markedSeries = 0
   const selected: Record<string, boolean> = {}
 
   for (const s of input.series) {
@@ -90,7 +97,9 @@ export function linePanel(input: LinePanelInput): LinePanel {
       drawnSeries += 2
       drawnPoints += 2 * s.band.length
     }
-    if (showRaw) {
+    const smoothed = isSmoothed(s, smoothing)
+    if (smoothed) {
+      smoothedLabels.add(s.label)
       series.push({
         type: 'line',
         id: `raw:${s.label}`,
@@ -107,13 +116,15 @@ export function linePanel(input: LinePanelInput): LinePanel {
       drawnPoints += s.raw.length
     }
     const markers = input.markers.filter((m) => s.runs.includes(m.run))
+    const showSymbol = s.sparse || s.smoothed.length <= 40
+    if (showSymbol) markedSeries += 1
     series.push({
       type: 'line',
       id: `main:${s.label}`,
       name: s.label,
-      data: s.smoothed as [number, number | null][],
-      showSymbol: s.smoothed.length <= 40,
-      symbolSize: 5,
+      data: (smoothed ? s.smoothed : s.raw) as [number, number | null][],
+      showSymbol,
+      symbolSize: s.sparse ? 6 : 5,
       sampling: 'lttb',
       lineStyle: { width: 1.8, color },
       itemStyle: { color },
@@ -159,7 +170,7 @@ export function linePanel(input: LinePanelInput): LinePanel {
       trigger: 'axis',
       confine: true,
       axisPointer: { type: 'line', snap: false, lineStyle: { color: '#98a2b3' } },
-      formatter: (raw: unknown) => tooltipHtml(raw as AxisParam[], x, showRaw, formatY),
+      formatter: (raw: unknown) => tooltipHtml(raw as AxisParam[], x, smoothedLabels, formatY),
     },
     xAxis: {
       type: 'value',
@@ -196,10 +207,11 @@ export function linePanel(input: LinePanelInput): LinePanel {
     ],
     series,
   }
-  return { option, drawnSeries, drawnPoints }
+  return { option, drawnSeries, drawnPoints, markedSeries }
 }
 
-function tooltipHtml(params: AxisParam[], x: XAxis, showRaw: boolean, formatY: (v: number) => string): string {
+/** One row per series: the raw value in bold, the smoothed one beside it where the series is smoothed. */
+function tooltipHtml(params: AxisParam[], x: XAxis, smoothedLabels: ReadonlySet<string>, formatY: (v: number) => string): string {
   if (params.length === 0) return ''
   const at = Number(params[0]!.axisValue)
   const byLabel = new Map<string, { colour: string; main?: number | null; raw?: number | null; lo?: number; hi?: number }>()
@@ -215,13 +227,16 @@ function tooltipHtml(params: AxisParam[], x: XAxis, showRaw: boolean, formatY: (
     if (kind === 'main' && typeof p.color === 'string') entry.colour = p.color
     byLabel.set(label, entry)
   }
+  const rawOf = (label: string, e: { main?: number | null; raw?: number | null }): number | null =>
+    (smoothedLabels.has(label) ? e.raw : e.main) ?? null
   const rows = [...byLabel.entries()]
     .filter(([, e]) => e.main !== undefined)
-    .sort((a, b) => (b[1].main ?? -Infinity) - (a[1].main ?? -Infinity))
+    .sort((a, b) => (rawOf(b[0], b[1]) ?? -Infinity) - (rawOf(a[0], a[1]) ?? -Infinity))
   const lines = rows.slice(0, MAX_TOOLTIP_ROWS).map(([label, e]) => {
-    const value = e.main === null || e.main === undefined ? '–' : formatY(e.main)
+    const raw = rawOf(label, e)
+    const value = raw === null ? '–' : formatY(raw)
     const extra: string[] = []
-    if (showRaw && e.raw !== undefined && e.raw !== null) extra.push(`raw ${formatY(e.raw)}`)
+    if (smoothedLabels.has(label) && e.main !== undefined && e.main !== null) extra.push(`smoothed ${formatY(e.main)}`)
     if (e.lo !== undefined && e.hi !== undefined && e.hi > 0) extra.push(`[${formatY(e.lo)}, ${formatY(e.lo + e.hi)}]`)
     return (
       `<div style="display:flex;gap:8px;align-items:center"><span style="width:10px;height:3px;background:${e.colour};display:inline-block"></span>` +
