@@ -398,6 +398,9 @@ export type CheckpointRow = z.infer<typeof CheckpointRow>
 /** Tags computed from the metrics: best held-out accuracy, best self-reward, the highest step. */
 export const CHECKPOINT_AUTO_TAGS = ['best-gt', 'best-self', 'latest'] as const
 
+/** Held-out questions answered right at a validated step, of those validated there (all sources together). */
+const HeldOutCount = z.object({ step: z.number().int(), correct: z.number().int(), questions: z.number().int() })
+
 export const CheckpointTable = z.object({
   run: id,
   runName: z.string(),
@@ -405,10 +408,30 @@ export const CheckpointTable = z.object({
   /** The folder the run started from (its base model). */
   startCheckpoint: z.string().nullable(),
   checkpoints: z.array(CheckpointRow),
-  /** Steps of the best checkpoint by held-out GT accuracy and by self-reward (ties: the later one). */
+  /**
+   * Steps of the best by held-out GT accuracy and by self-reward, among the validated steps (checkpoints and step 0,
+   * the base model's validation; 0 names the base). Null when nothing was validated or the top value is tied.
+   */
   bestGt: z.number().int().nullable(),
   bestSelf: z.number().int().nullable(),
-  /** Set when the two bests differ: the gap between what the policy is rewarded for and what is right. */
+  /** The candidates: step 0 (when the base model was validated) and the checkpoints' validated steps. */
+  validatedSteps: z.array(z.number().int()),
+  /** Held-out questions per source at each validation (the run config's validation.questions); null when unknown. */
+  questionsPerSource: z.number().int().nullable(),
+  /**
+   * Set when the two bests' held-out accuracies differ by more than sampling error (two-proportion z-test, 95%, over
+   * the validated questions' counts): the gap between what the policy is rewarded for and what is right.
+   */
+  rewardHacking: z
+    .object({
+      gt: HeldOutCount,
+      self: HeldOutCount,
+      /** The pooled two-proportion z statistic of gt's accuracy over self's; above 1.96. */
+      z: z.number(),
+      validatedSteps: z.number().int(),
+    })
+    .nullable(),
+  /** rewardHacking in words (the line `cwb checkpoints` prints). */
   warning: z.string().nullable(),
 })
 export type CheckpointTable = z.infer<typeof CheckpointTable>

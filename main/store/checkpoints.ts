@@ -111,57 +111,84 @@ export function checkpointSummaries(db: Db, run?: number): CheckpointSummary[] {
   return rows.map((row) => ({ ...row, tags: parseTags(row.tags) }))
 }
 
-/** The step with the highest value (ties: the later step), or null when no step has one; picks best checkpoints. */
+/**
+ * The step whose value is strictly higher than every other candidate's, or null when no candidate has a finite value
+ * or the top value is shared: a tie is not a peak, so tied steps get no best tag.
+ */
 export function bestStep(values: readonly { step: number; value: number | null }[]): number | null {
   let best: { step: number; value: number } | null = null
-  for (const { step, value } of values) if (value !== null && (best === null || value >= best.value)) best = { step, value }
-  return best?.step ?? null
+  let tied = false
+  for (const { step, value } of values) {
+    if (value === null || !Number.isFinite(value)) continue
+    if (best === null || value > best.value) [best, tied] = [{ step, value }, false]
+    else if (value === best.value) tied = true
+  }
+  return best && !tied ? best.step : null
 }
 
-/** Moves `tag` to the run's checkpoint whose step has the best `value` (an SQL expression over checkpoint `c`). */
-function moveBestTag(db: Db, runId: number, tag: string, value: string): number | null {
-  const select = prepared(
+/** A step the best tags may go to: validated (held-out accuracy logged), and step 0 or a step with a checkpoint. */
+export interface ValidatedStep {
+  step: number
+  /** Mean over the sources of `val-core/<source>/reward/mean@1`. */
+  heldOut: number
+  /** How many sources (benchmarks) were validated at the step. */
+  sources: number
+  /** `critic/score/mean` at the step (null at step 0, before any training). */
+  selfReward: number | null
+}
+
+/**
+ * The run's validated steps among step 0 (the base model's validation) and its checkpoints' steps, ascending: the
+ * candidates for best-gt and best-self. A checkpoint never validated is no candidate, whatever its training score.
+ */
+export function validatedSteps(db: Db, runId: number): ValidatedStep[] {
+  return prepared(
     db,
-    `SELECT c.id, c.step, c.tags, (${value}) AS value FROM checkpoints c WHERE c.run_id = ? ORDER BY c.step`,
-  )
+    `SELECT step,
+            AVG(CASE WHEN key LIKE '${HELD_OUT_KEYS_LIKE}' THEN value END) AS heldOut,
+            COUNT(CASE WHEN key LIKE '${HELD_OUT_KEYS_LIKE}' THEN value END) AS sources,
+            MAX(CASE WHEN key = '${SELF_REWARD_KEY}' THEN value END) AS selfReward
+     FROM metrics
+     WHERE run_id = @run AND (step = 0 OR step IN (SELECT step FROM checkpoints WHERE run_id = @run))
+       AND (key LIKE '${HELD_OUT_KEYS_LIKE}' OR key = '${SELF_REWARD_KEY}')
+     GROUP BY step HAVING heldOut IS NOT NULL ORDER BY step`,
+  ).all({ run: runId }) as ValidatedStep[]
+}
+
+/** Moves `tag` to the run's checkpoint at `step` (off every checkpoint when null, or when the step has none). */
+function moveTag(db: Db, runId: number, tag: string, step: number | null): void {
+  const select = prepared(db, 'SELECT id, step, tags FROM checkpoints WHERE run_id = ? ORDER BY step')
   const setTags = prepared(db, 'UPDATE checkpoints SET tags = ? WHERE id = ?')
+  for (const row of select.all(runId) as { id: number; step: number; tags: string }[]) {
+    const tags = parseTags(row.tags)
+    const tagged = tags.includes(tag)
+    if (tagged === (row.step === step)) continue
+    setTags.run(JSON.stringify(tagged ? tags.filter((t) => t !== tag) : [...tags, tag]), row.id)
+  }
+}
+
+/** Moves `tag` to the best validated step by `value` (bestStep's rule); returns that step, 0 for the base model. */
+function moveBestTag(db: Db, runId: number, tag: string, value: (s: ValidatedStep) => number | null): number | null {
   return writeTransaction(db, (): number | null => {
-    const rows = select.all(runId) as { id: number; step: number; tags: string; value: number | null }[]
-    const best = bestStep(rows)
-    for (const row of rows) {
-      const tags = parseTags(row.tags)
-      const tagged = tags.includes(tag)
-      if (tagged === (row.step === best)) continue
-      setTags.run(JSON.stringify(tagged ? tags.filter((t) => t !== tag) : [...tags, tag]), row.id)
-    }
+    const best = bestStep(validatedSteps(db, runId).map((s) => ({ step: s.step, value: value(s) })))
+    moveTag(db, runId, tag, best)
     return best
   })
 }
 
 /**
  * Moves the BEST_GT_TAG to the run's checkpoint whose step has the best held-out accuracy: the mean over the
- * `val-core/<source>/reward/mean@1` keys logged at that step, among steps with a checkpoint. Ties go to the later
- * checkpoint (more training for the same accuracy, and retention keeps no extra folder). Call it after a
- * checkpoint or a validation is written, and before pruning, so the best checkpoint is kept. Returns the step.
+ * `val-core/<source>/reward/mean@1` keys logged at that step, among validated checkpoints and step 0 (the base
+ * model). A tie at the top, or the base model being best, tags no checkpoint. Call it after a checkpoint or a
+ * validation is written, and before pruning, so the best checkpoint is kept. Returns the step (0: the base).
  */
 export function refreshBestCheckpointTag(db: Db, runId: number): number | null {
-  return moveBestTag(
-    db,
-    runId,
-    BEST_GT_TAG,
-    `SELECT AVG(m.value) FROM metrics m
-     WHERE m.run_id = c.run_id AND m.step = c.step AND m.key LIKE '${HELD_OUT_KEYS_LIKE}' AND m.value IS NOT NULL`,
-  )
+  return moveBestTag(db, runId, BEST_GT_TAG, (s) => s.heldOut)
 }
 
-/** Moves the BEST_SELF_TAG the same way, by the training score at the checkpoint's step, so retention keeps it too. */
+/** Moves the BEST_SELF_TAG the same way, by the training score at the validated steps, so retention keeps it too. */
 export function refreshBestSelfTag(db: Db, runId: number): number | null {
-  return moveBestTag(
-    db,
-    runId,
-    BEST_SELF_TAG,
-    `SELECT m.value FROM metrics m WHERE m.run_id = c.run_id AND m.step = c.step AND m.key = '${SELF_REWARD_KEY}'`,
-  )
+  return moveBestTag(db, runId, BEST_SELF_TAG, (s) => s.selfReward)
 }
 
 /** Both best tags, as a run's retention needs them before it prunes. */

@@ -1,8 +1,11 @@
 // The Checkpoints view in Chromium against `cwb serve`, on a real run trained here by `cwb train` (three steps of the
 // shipped base model under majority voting, a checkpoint every step): open the run's checkpoints from its page, read
-// the best-by-GT / best-by-self-reward callout, tag a checkpoint, view the weight deltas per layer and a tensor's
+// the best-by-GT / best-by-self-reward callout (absent on the trained run's 8 questions a validation, within sampling
+// error; shown on a run written into the store at 60/200 vs 30/200 held-out, whose checkpoints reuse the trained
+// folders), tag a checkpoint, view the weight deltas per layer and a tensor's
 // histogram, run a behaviour diff (checked against `cwb diff`), evaluate and export, open folders (one refused for its
 // model_type), delete a checkpoint, and branch a run from one.
+import { spawnSync } from 'node:child_process'
 import { expect, test, type Page } from '@playwright/test'
 import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -13,6 +16,8 @@ import { expectScreenshot, visibleContent, openApp } from './screenshots'
 let served: Served
 let workspace: { dir: string; remove: () => void }
 const runName = 'e2e-ckpt'
+/** Run 2: held-out best at step 2 (60/200), training score best at step 3 (held-out 30/200): beyond sampling error. */
+const hackedName = 'e2e-hacked'
 
 interface Overview {
   bestGt: number | null
@@ -22,10 +27,42 @@ interface Overview {
 }
 let overview: Overview
 
-const readOverview = (): Overview => {
-  const result = cwb(['checkpoints', '1', '--workspace', workspace.dir, '--json'])
+const readOverview = (run = 1): Overview => {
+  const result = cwb(['checkpoints', String(run), '--workspace', workspace.dir, '--json'])
   expect(result.code, result.stderr).toBe(0)
   return lastJson<Overview>(result.stdout)
+}
+
+/** Writes run 2 (a plain Node child: Playwright's loader cannot load better-sqlite3): run 1's config, base, dataset and folders. */
+function storeHackedRun(): void {
+  const config = { name: hackedName, mode: 'majority_voting', validation: { every: 1, questions: 200 } }
+  const points = [
+    [1, 0.2, 0.3],
+    [2, 0.3, 0.6],
+    [3, 0.15, 0.9],
+  ].map(([step, heldOut, score]) => ({ step, heldOut, score, path: join(workspace.dir, `runs/1/checkpoints/step-${step}`) }))
+  const script = `
+    const Database = require('better-sqlite3')
+    const [file, data] = process.argv.slice(1)
+    const { config, points } = JSON.parse(data)
+    const db = new Database(file)
+    db.transaction(() => {
+      const run = db.prepare("INSERT INTO runs (name, mode, config, status, seed, environment, dataset_id) SELECT ?, ?, json_patch(config, ?), 'finished', 1, environment, dataset_id FROM runs WHERE id = 1")
+        .run(config.name, config.mode, JSON.stringify(config)).lastInsertRowid
+      const metric = db.prepare('INSERT INTO metrics (run_id, step, key, value, wall_time, tokens) VALUES (?, ?, ?, ?, ?, ?)')
+      for (const p of points) {
+        metric.run(run, p.step, 'val-core/demo-arithmetic/reward/mean@1', p.heldOut, p.step, 100 * p.step)
+        metric.run(run, p.step, 'critic/score/mean', p.score, p.step, 100 * p.step)
+        db.prepare('INSERT INTO checkpoints (run_id, step, path) VALUES (?, ?, ?)').run(run, p.step, p.path)
+      }
+    })()
+    db.close()`
+  const child = spawnSync(
+    process.execPath,
+    ['-e', script, join(workspace.dir, 'workbench.db'), JSON.stringify({ config, points })],
+    { cwd: root, encoding: 'utf8' },
+  )
+  expect(child.status, child.stderr).toBe(0)
 }
 
 test.describe.configure({ mode: 'serial' })
@@ -36,7 +73,6 @@ test.beforeAll(async () => {
   test.setTimeout(90_000)
   workspace = tempDir('cwb-e2e-checkpoints-')
   const config = join(workspace.dir, 'run.json')
-  // Seed 4 trains to a self-reward peak at step 1 while held-out accuracy stays: the two bests differ.
   writeFileSync(
     config,
     JSON.stringify({
@@ -56,6 +92,7 @@ test.beforeAll(async () => {
   expect(trained.code, trained.stderr).toBe(0)
   overview = readOverview()
   expect(overview.checkpoints.map((c) => c.step)).toEqual([1, 2, 3])
+  storeHackedRun()
   served = await serve(['--workspace', workspace.dir])
 })
 
@@ -88,13 +125,14 @@ test("a run's checkpoints open from its page: metrics, computed tags, the reward
     if (c.tags.includes('best-self')) await expect(row(page, c.step)).toContainText('best self-reward')
     if (c.tags.includes('latest')) await expect(row(page, c.step)).toContainText('latest')
   }
-  // The view opens on the best checkpoint by held-out GT.
-  await expect(focus(page).getByRole('heading', { name: `Step ${overview.bestGt}` })).toBeVisible()
+  // The view opens on the best checkpoint by held-out GT, or the latest when the base model or a tie is best.
+  const opened = overview.checkpoints.some((c) => c.step === overview.bestGt) ? overview.bestGt : 3
+  await expect(focus(page).getByRole('heading', { name: `Step ${opened}` })).toBeVisible()
 
+  // 8 questions a validation: whatever the two bests, their gap is within sampling error, so no callout.
   const callout = page.getByRole('note', { name: 'Reward hacking made visible' })
-  expect(overview.warning, 'seed 4 no longer trains to two different bests; pick another seed').not.toBeNull()
-  await expect(callout).toContainText(`step ${overview.bestSelf}`)
-  await expect(callout).toContainText(`step ${overview.bestGt}`)
+  expect(overview.warning).toBeNull()
+  await expect(callout).toHaveCount(0)
 
   // A user tag is stored (the CLI sees it) and can be removed again.
   await row(page, 2).getByLabel('Add tag').fill('keep-me')
@@ -105,6 +143,21 @@ test("a run's checkpoints open from its page: metrics, computed tags, the reward
   await row(page, 2).getByRole('button', { name: 'Remove tag keep-me' }).click()
   await expect(row(page, 2).locator('.tag-chip', { hasText: 'keep-me' })).toHaveCount(0)
   await expect.poll(() => readOverview().checkpoints.find((c) => c.step === 2)?.tags).toEqual([])
+  expect(errors).toEqual([])
+})
+
+test('the reward-hacking callout names the two validated bests, their held-out counts and the test beyond sampling error', async ({
+  page,
+}) => {
+  const hacked = readOverview(2)
+  expect(hacked).toMatchObject({ bestGt: 2, bestSelf: 3, warning: expect.stringContaining('possible reward hacking') })
+  const errors = await open(page, '/checkpoints?run=2')
+  const callout = page.getByRole('note', { name: 'Reward hacking made visible' })
+  await expect(callout).toContainText('The training reward peaked at step 3')
+  await expect(callout).toContainText('held-out 30/200')
+  await expect(callout).toContainText('step 2, at 60/200')
+  await expect(callout).toContainText('two-proportion z = 3.59 > 1.96, 95%')
+  await expect(callout).toContainText('judged on 3 validated step(s) of 200 question(s) each')
   expect(errors).toEqual([])
 })
 
@@ -138,8 +191,8 @@ test('weight deltas per layer against the base model and the previous checkpoint
 })
 
 test('a behaviour diff of the two bests on a small probe matches `cwb diff`, with flip filters', async ({ page }) => {
-  const errors = await open(page, '/checkpoints?run=1')
-  await page.getByRole('button', { name: `Diff step ${overview.bestGt} → ${overview.bestSelf}` }).click()
+  const errors = await open(page, '/checkpoints?run=2')
+  await page.getByRole('button', { name: 'Diff step 2 → step 3' }).click()
   await expect(page).toHaveURL(/tab=diff/)
   const diff = page.getByRole('region', { name: 'Behaviour diff' })
   await expect(diff.getByLabel('Checkpoint A')).toHaveValue(/^id:/)
@@ -150,21 +203,10 @@ test('a behaviour diff of the two bests on a small probe matches `cwb diff`, wit
   await expect(summary).toBeVisible({ timeout: 30_000 })
   const rows = diff.getByRole('table', { name: 'Questions, A and B side by side' }).locator('tbody tr:not(.detail-row)')
   await expect(rows).toHaveCount(4)
-  await expect(diff).toContainText(`${runName}:${overview.bestGt} → ${runName}:${overview.bestSelf}`)
+  await expect(diff).toContainText(`${hackedName}:2 → ${hackedName}:3`)
 
   // The same seeds give the same answers from the CLI.
-  const cli = cwb([
-    'diff',
-    `1:${overview.bestGt}`,
-    `1:${overview.bestSelf}`,
-    '--probe',
-    '4',
-    '--samples',
-    '2',
-    '--workspace',
-    workspace.dir,
-    '--json',
-  ])
+  const cli = cwb(['diff', '2:2', '2:3', '--probe', '4', '--samples', '2', '--workspace', workspace.dir, '--json'])
   expect(cli.code, cli.stderr).toBe(0)
   const expected = lastJson<{
     summary: { a: { correct: number }; b: { correct: number }; correctToWrong: number; wrongToCorrect: number; labelled: number }
@@ -269,7 +311,7 @@ test('delete a checkpoint with confirmation, and branch a new run from another t
   await panel.getByLabel('Branch name').fill('e2e-branch')
   await panel.getByLabel('Branch steps').fill('1')
   await panel.getByRole('button', { name: 'Queue run' }).click()
-  await expect(page).toHaveURL(/#\/runs\/2$/)
+  await expect(page).toHaveURL(/#\/runs\/3$/)
   await expect(page.getByRole('heading', { name: 'e2e-branch' })).toBeVisible()
 
   await page.getByRole('link', { name: /^Runs/ }).first().click()
@@ -278,8 +320,8 @@ test('delete a checkpoint with confirmation, and branch a new run from another t
 
   // The source checkpoint lists the branch; the branch's own checkpoints point back to it.
   await page.goto(`${served.base}#/checkpoints?run=1&step=1`)
-  await expect(focus(page)).toContainText('#2 e2e-branch')
-  await page.goto(`${served.base}#/checkpoints?run=2`)
+  await expect(focus(page)).toContainText('#3 e2e-branch')
+  await page.goto(`${served.base}#/checkpoints?run=3`)
   await expect(focus(page)).toContainText('This run branched from run #1 step 1')
   await expect(page.getByRole('region', { name: 'Weights' })).toHaveAttribute('data-drawn', 'yes')
   await expectScreenshot(page, 'checkpoints-branch')

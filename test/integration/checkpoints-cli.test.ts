@@ -39,14 +39,22 @@ describe('cwb checkpoints', () => {
       expect(c).toMatchObject({ hasTeacher: true, missing: false })
       expect(c.bytes).toBeGreaterThan(0)
     }
-    // best-gt agrees with the tag the run owner keeps; best-self is the last step with the highest critic score.
+    // The candidates are the validated steps, the base model's (step 0) among them; best-gt agrees with the tag the
+    // run owner keeps (none when the base or a tie is best), and best-self is the one highest critic score, if unique.
+    expect(listed.validatedSteps).toEqual([0, 1, 2, 3])
+    expect(listed.questionsPerSource).toBe(4)
     const taggedBest = stored.find((c) => c.tags.includes(BEST_GT_TAG))?.step
-    expect(listed.bestGt).toBe(taggedBest)
+    expect(listed.bestGt === 0 || listed.bestGt === null ? undefined : listed.bestGt).toBe(taggedBest)
     const scores = listed.checkpoints.map((c) => c.selfReward!)
-    expect(listed.bestSelf).toBe(listed.checkpoints.findLast((c) => c.selfReward === Math.max(...scores))!.step)
+    const topScored = listed.checkpoints.filter((c) => c.selfReward === Math.max(...scores))
+    expect(listed.bestSelf).toBe(topScored.length === 1 ? topScored[0]!.step : null)
     expect(listed.checkpoints.find((c) => c.step === 3)!.tags).toContain('latest')
-    expect(listed.checkpoints.find((c) => c.step === listed.bestGt)!.tags).toContain('best-gt')
-    expect(listed.checkpoints.find((c) => c.step === listed.bestSelf)!.tags).toContain('best-self')
+    for (const c of listed.checkpoints) {
+      expect(c.tags.includes('best-gt'), `step ${c.step}`).toBe(c.step === listed.bestGt)
+      expect(c.tags.includes('best-self'), `step ${c.step}`).toBe(c.step === listed.bestSelf)
+    }
+    // The printed warning and its structured form go together.
+    expect(listed.warning === null).toBe(listed.rewardHacking === null)
 
     const human = at(['checkpoints', 'tiny-co2'])
     expect(human.code).toBe(0)
@@ -55,33 +63,71 @@ describe('cwb checkpoints', () => {
     expect(human.stdout).toContain(join(trained.dir, 'runs/1/checkpoints/step-2'))
   })
 
-  it('says when the best checkpoint by held-out GT and by self-reward differ: possible reward hacking', () => {
-    // A run whose self-reward keeps rising while held-out accuracy peaks at step 2 (its checkpoints reuse real folders).
+  /** A run written straight into the store (its checkpoints reuse real folders): held-out and score by step. */
+  function hackedRun(name: string, questions: number, points: readonly (readonly [number, number | null, number])[]): void {
     const store = new Store(join(trained.dir, 'workbench.db'))
-    const run = createRun(store.db, { name: 'hacked', mode: 'majority_voting', config: { dataset: 'demo-arithmetic' }, seed: 1 })
-    const points = [
-      [1, 0.2, 0.3],
-      [2, 0.5, 0.6],
-      [3, 0.4, 0.9],
-    ] as const
+    const config = { dataset: 'demo-arithmetic', validation: { every: 1, questions } }
+    const run = createRun(store.db, { name, mode: 'majority_voting', config, seed: 1 })
     for (const [step, heldOut, reward] of points) {
+      const validation: Record<string, number> = heldOut === null ? {} : { 'val-core/a/reward/mean@1': heldOut }
       recordStep(store.db, run, {
         step,
         wallTime: step,
         tokens: step * 100,
-        metrics: { 'val-core/a/reward/mean@1': heldOut, 'val-core/b/reward/mean@1': heldOut - 0.2, 'critic/score/mean': reward },
+        metrics: { ...validation, 'critic/score/mean': reward },
       })
-      addCheckpoint(store.db, run, step, join(trained.dir, `runs/1/checkpoints/step-${step}`))
+      if (step > 0) addCheckpoint(store.db, run, step, join(trained.dir, `runs/1/checkpoints/step-${step}`))
     }
     store.close()
-    const human = at(['checkpoints', 'hacked'])
-    expect(human.stdout.trimEnd().split('\n').at(-1)).toBe(
-      'best by GT (step 2) and best by self-reward (step 3) differ: possible reward hacking',
+  }
+  const lastLine = (name: string): string => at(['checkpoints', name]).stdout.trimEnd().split('\n').at(-1)!
+  const listedRun = (name: string) => lastJson<CheckpointTable>(at(['checkpoints', name, '--json']).stdout)
+
+  it('warns of possible reward hacking when the two bests differ by more than sampling error (60/200 vs 30/200)', () => {
+    hackedRun('hacked', 200, [
+      [1, 0.2, 0.3],
+      [2, 0.3, 0.6],
+      [3, 0.15, 0.9],
+    ])
+    expect(lastLine('hacked')).toBe(
+      'best by GT (step 2: 60/200 = 30.0% held-out) and best by self-reward (step 3: 30/200 = 15.0%) differ by more ' +
+        'than sampling error (two-proportion z = 3.59 > 1.96, 95%): possible reward hacking. Judged on the 3 validated ' +
+        'step(s) (base model and checkpoints) of 200 held-out question(s) each.',
     )
-    const listed = lastJson<CheckpointTable>(at(['checkpoints', String(run), '--json']).stdout)
-    expect(listed).toMatchObject({ bestGt: 2, bestSelf: 3, warning: expect.stringContaining('possible reward hacking') })
-    expect(listed.checkpoints.map((c) => Number(c.heldOut!.toFixed(9)))).toEqual([0.1, 0.4, 0.3])
+    const listed = listedRun('hacked')
+    expect(listed).toMatchObject({ bestGt: 2, bestSelf: 3, rewardHacking: { z: expect.closeTo(3.592, 3) as number } })
+    expect(listed.checkpoints.map((c) => Number(c.heldOut!.toFixed(9)))).toEqual([0.2, 0.3, 0.15])
     expect(at(['checkpoints', 'no-such-run']).stderr).toMatch(/No run "no-such-run"/)
+  })
+
+  it('does not warn on 5/16 vs 3/16 (within sampling error) nor on a tie of training scores (0.375 and 0.375)', () => {
+    hackedRun('small-gap', 16, [
+      [1, 5 / 16, 0.3],
+      [2, 3 / 16, 0.9],
+    ])
+    expect(listedRun('small-gap')).toMatchObject({ bestGt: 1, bestSelf: 2, rewardHacking: null, warning: null })
+    expect(lastLine('small-gap')).not.toMatch(/reward hacking/)
+    hackedRun('tied', 200, [
+      [1, 0.6, 0.375],
+      [2, 0.1, 0.375],
+    ])
+    expect(listedRun('tied')).toMatchObject({ bestGt: 1, bestSelf: null, warning: null })
+    expect(lastLine('tied')).not.toMatch(/reward hacking/)
+  })
+
+  it('makes the base model best-GT, tagging no checkpoint, when a run validated only at its last step fell 25% -> 20%', () => {
+    hackedRun('last-only', 200, [
+      [0, 0.25, 0],
+      [1, null, 0.9],
+      [2, 0.2, 0.5],
+    ])
+    const listed = listedRun('last-only')
+    expect(listed).toMatchObject({ bestGt: 0, bestSelf: 2, validatedSteps: [0, 2], warning: null })
+    expect(listed.checkpoints.map((c) => [c.step, c.tags])).toEqual([
+      [1, []],
+      [2, ['best-self', 'latest']],
+    ])
+    expect(at(['checkpoints', 'last-only']).stdout).not.toMatch(/best-gt/)
   })
 })
 

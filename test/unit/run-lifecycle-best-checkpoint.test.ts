@@ -66,14 +66,42 @@ describe('the best-by-GT checkpoint tag', () => {
     ])
   })
 
-  it('gives ties to the later checkpoint and skips NaN accuracies; no validation at a checkpoint tags nothing', () => {
+  it('tags no checkpoint on a tie at the top and skips NaN accuracies; no validation at a checkpoint tags nothing', () => {
     const { store, run } = runWith({ 2: { [A]: 0.5 }, 4: { [A]: 0.5 }, 6: { [A]: NaN } })
     for (const step of [2, 4, 6]) addCheckpoint(store.db, run, step, `/ckpt/${step}`)
-    expect(refreshBestCheckpointTag(store.db, run)).toBe(4)
+    expect(refreshBestCheckpointTag(store.db, run)).toBeNull()
+    expect(tagged(store, run)).toEqual([])
     const bare = runWith({ 1: { 'critic/score/mean': 1 } })
     addCheckpoint(bare.store.db, bare.run, 1, '/ckpt/1')
     expect(refreshBestCheckpointTag(bare.store.db, bare.run)).toBeNull()
     expect(tagged(bare.store, bare.run)).toEqual([])
+  })
+
+  it('counts the base model (step 0): a run validated only at its last step, 25% -> 20%, has best-GT step 0', () => {
+    const { store, run } = runWith({
+      0: { [A]: 0.25 },
+      1: { 'critic/score/mean': 0.1 },
+      2: { [A]: 0.2, 'critic/score/mean': 0.6 },
+    })
+    for (const step of [1, 2]) addCheckpoint(store.db, run, step, `/ckpt/${step}`)
+    expect(refreshBestCheckpointTag(store.db, run)).toBe(0)
+    expect(tagged(store, run)).toEqual([])
+  })
+
+  it('gives best-self only to validated steps: a higher training score at an unvalidated checkpoint does not count', () => {
+    const { store, run } = runWith({
+      0: { [A]: 0.25 },
+      1: { 'critic/score/mean': 0.9 },
+      2: { [A]: 0.2, 'critic/score/mean': 0.6 },
+    })
+    for (const step of [1, 2]) addCheckpoint(store.db, run, step, `/ckpt/${step}`)
+    expect(refreshBestSelfTag(store.db, run)).toBe(2)
+  })
+
+  it('tags no best-self on a tie of training scores (0.375 at two validated steps)', () => {
+    const { store, run } = runWith({ 1: { [A]: 0.5, 'critic/score/mean': 0.375 }, 2: { [A]: 0.25, 'critic/score/mean': 0.375 } })
+    for (const step of [1, 2]) addCheckpoint(store.db, run, step, `/ckpt/${step}`)
+    expect(refreshBestSelfTag(store.db, run)).toBeNull()
   })
 
   it('is kept by retention: keep 1 keeps the last checkpoint and the tagged best one, deleting the rest', () => {

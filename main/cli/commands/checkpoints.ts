@@ -25,7 +25,7 @@ function rows(checkpoints: CheckpointRow[]): string[][] {
 export function checkpointsCommand(): Command {
   return withWorkspace(new Command('checkpoints'))
     .description(
-      "list a run's checkpoints with the metrics at their steps; flags best by held-out GT vs best by self-reward when they differ",
+      "list a run's checkpoints with the metrics at their steps; warns when the best by held-out GT and the best by self-reward (validated steps and the base model) differ by more than sampling error",
     )
     .argument('<run>', 'the run: its id or name')
     .option(

@@ -1,22 +1,28 @@
 // A run's checkpoint table: each checkpoint with the metrics at its step, its tags (the user's, plus best-gt,
-// best-self and latest, computed), and a warning when the best by GT and by self-reward differ.
+// best-self and latest, computed over the validated steps and the base model), and a warning when the best by GT and
+// by self-reward differ by more than the held-out accuracy's sampling error.
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { CHECKPOINT_AUTO_TAGS } from '../../../preload/contract'
 import type { CheckpointRow, CheckpointTable } from '../../../preload/contract'
 import { TEACHER_FILE } from '../../engine/checkpoint/hf-export'
-import { BEST_GT_TAG, BEST_SELF_TAG, bestStep, listRunCheckpoints } from '../../store/checkpoints'
+import { BEST_GT_TAG, BEST_SELF_TAG, bestStep, listRunCheckpoints, validatedSteps } from '../../store/checkpoints'
 import type { Db } from '../../store/database'
 import { metricsAtSteps } from '../../store/metrics'
 import type { CheckpointMetrics } from '../../store/metrics'
 import { getRun } from '../../store/runs'
 import { ApiError } from '../dispatch'
 import { diskBytes } from '../run-owner'
+import { heldOutCount, rewardHackingWarning, twoProportionZ, Z_95 } from './held-out-gap'
 
 const LATEST_TAG = 'latest'
 
-export const rewardHackingWarning = (bestGt: number, bestSelf: number): string =>
-  `best by GT (step ${bestGt}) and best by self-reward (step ${bestSelf}) differ: possible reward hacking`
+/** Held-out questions per source at each validation, as the run's config sets them (unknown for most imports). */
+function questionsPerSource(config: Record<string, unknown>): number | null {
+  const validation = config.validation
+  const questions = validation && typeof validation === 'object' ? (validation as Record<string, unknown>).questions : undefined
+  return typeof questions === 'number' && Number.isInteger(questions) && questions > 0 ? questions : null
+}
 
 /** A run's checkpoints with their metrics and tags (user tags plus best-gt, best-self and latest, computed). */
 export function checkpointTable(db: Db, runSpec: number | string): CheckpointTable {
@@ -29,8 +35,17 @@ export function checkpointTable(db: Db, runSpec: number | string): CheckpointTab
     checkpoints.map((c) => c.step),
   )
   const at = (step: number): CheckpointMetrics => metrics.get(step) ?? { heldOut: null, selfReward: null, pseudoAcc: null }
-  const bestGt = bestStep(checkpoints.map((c) => ({ step: c.step, value: at(c.step).heldOut })))
-  const bestSelf = bestStep(checkpoints.map((c) => ({ step: c.step, value: at(c.step).selfReward })))
+  const validated = validatedSteps(db, run.id)
+  const bestGt = bestStep(validated.map((s) => ({ step: s.step, value: s.heldOut })))
+  const bestSelf = bestStep(validated.map((s) => ({ step: s.step, value: s.selfReward })))
+  const perSource = questionsPerSource(run.config)
+  const counted = (step: number | null) => {
+    const s = validated.find((v) => v.step === step)
+    return s && perSource !== null ? heldOutCount(s.step, s.heldOut, s.sources, perSource) : undefined
+  }
+  const [gt, self] = bestGt !== bestSelf ? [counted(bestGt), counted(bestSelf)] : []
+  const z = gt && self ? twoProportionZ(gt, self) : 0
+  const rewardHacking = gt && self && z > Z_95 ? { gt, self, z, validatedSteps: validated.length } : null
   const latest = checkpoints.at(-1)?.step
   const rows: CheckpointRow[] = checkpoints.map((c) => {
     const auto = [
@@ -62,6 +77,9 @@ export function checkpointTable(db: Db, runSpec: number | string): CheckpointTab
     checkpoints: rows,
     bestGt,
     bestSelf,
-    warning: bestGt !== null && bestSelf !== null && bestGt !== bestSelf ? rewardHackingWarning(bestGt, bestSelf) : null,
+    validatedSteps: validated.map((s) => s.step),
+    questionsPerSource: perSource,
+    rewardHacking,
+    warning: rewardHacking && rewardHackingWarning(rewardHacking.gt, rewardHacking.self, rewardHacking.z, validated.length),
   }
 }

@@ -5,10 +5,13 @@ type AutoTag = (typeof CHECKPOINT_AUTO_TAGS)[number]
 
 /** The contract's CHECKPOINT_AUTO_TAGS (a value import of the contract would bundle zod into the renderer). */
 export const AUTO_TAGS: Record<AutoTag, { label: string; hint: string }> = {
-  'best-gt': { label: 'best GT', hint: 'Highest held-out accuracy against the ground truth (ties: the later step)' },
+  'best-gt': {
+    label: 'best GT',
+    hint: 'Highest held-out accuracy against the ground truth among the validated steps and the base model (a tie tags none)',
+  },
   'best-self': {
     label: 'best self-reward',
-    hint: 'Highest training score (critic/score/mean): what the policy was rewarded for, label-free in most modes',
+    hint: 'Highest training score (critic/score/mean) among the validated steps: what the policy was rewarded for (a tie tags none)',
   },
   latest: { label: 'latest', hint: 'The highest step saved' },
 }
