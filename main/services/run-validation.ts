@@ -2,10 +2,14 @@
 // its dataset, splits and starting checkpoint exist in this workspace (the launch form, runs.launch, a branch).
 import type { FieldIssue } from '../../preload/contract'
 import { planRefusal } from '../engine/memory-plan'
-import { parseRunConfig, RunConfig } from '../engine/run-config'
+import { promptFit, promptFitIssues } from '../engine/prompt-fit'
+import type { PromptText } from '../engine/prompt-fit'
+import { rewardMode, usesTeacher } from '../engine/rewards'
+import { emaConfig, parseRunConfig, RunConfig } from '../engine/run-config'
 import { shippedBaseModel } from '../package-root'
 import type { Db } from '../store/database'
-import { auditSplitOf, datasetNames, datasetSplits, findDataset } from '../store/datasets'
+import { auditSplitOf, datasetNames, datasetRecords, datasetSplits, findDataset } from '../store/datasets'
+import { acceptedParaphrases, recordName } from '../store/records'
 import { checkpointFromStore } from './checkpoint-spec'
 import { inspectFolder } from './checkpoints/inspect'
 import { runPlan } from './run-plan'
@@ -83,7 +87,48 @@ export async function validateWithCheckpoint(db: Db, raw: unknown): Promise<{ co
   } catch (error) {
     return { config: null, issues: [...result.issues, { path: 'checkpoint', message: (error as Error).message }] }
   }
+  // A dataset the model cannot read (prompts over its limits, text its tokenizer does not know) is refused now.
   // A run that cannot fit in the backend's memory is refused now, with the numbers and what to change.
   const plan = await runPlan(folder, result.config)
-  return plan.fits ? result : { config: null, issues: [...result.issues, { path: 'memory', message: planRefusal(plan) }] }
+  const issues = plan.fits ? [] : [{ path: 'memory', message: planRefusal(plan) }]
+  issues.push(...datasetFitIssues(db, folder, result.config))
+  return issues.length === 0 ? result : { config: null, issues: [...result.issues, ...issues] }
+}
+
+/**
+ * Whether the model in `folder` can read the run's dataset: its training texts (questions, and paraphrases where the
+ * mode prompts with them) and validation questions against max_prompt_tokens, the model's context and its tokenizer's
+ * vocabulary. One issue per field, naming the record and the numbers; none when it fits.
+ */
+export function datasetFitIssues(db: Db, folder: string, config: RunConfig): FieldIssue[] {
+  const dataset = findDataset(db, config.dataset)
+  if (!dataset) return []
+  const mode = rewardMode(config.mode)
+  const usesParaphrases =
+    mode.extraViews.includes('paraphrase') || (usesTeacher(mode) && emaConfig(config).teacher_view === 'paraphrase')
+  const paraphrases = usesParaphrases ? acceptedParaphrases(db, dataset.id) : new Map<number, string[]>()
+  const train = datasetRecords(db, dataset.id, { split: config.train_split }).flatMap((record): PromptText[] => {
+    const label = recordName(record, dataset.name)
+    return [
+      { text: record.question, label },
+      ...(paraphrases.get(record.id) ?? []).map((text, i) => ({ text, label: `${label}, paraphrase ${i + 1}` })),
+    ]
+  })
+  const validation = datasetRecords(db, dataset.id, { split: config.validation_split, labelledOnly: true }).map((record) => ({
+    text: record.question,
+    label: recordName(record, dataset.name),
+  }))
+  const issues = [
+    ...promptFitIssues(
+      promptFit(folder, train),
+      config,
+      `training ${usesParaphrases ? 'questions and paraphrases' : 'questions'}`,
+    ),
+    ...promptFitIssues(promptFit(folder, validation), config, 'validation questions'),
+  ]
+  // One message per field: the training texts' issue, else the validation questions'.
+  const seen = new Set<string>()
+  return issues
+    .filter((issue) => !seen.has(issue.field) && seen.add(issue.field))
+    .map(({ field, message }) => ({ path: field, message }))
 }

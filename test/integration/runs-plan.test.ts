@@ -48,9 +48,19 @@ describe('runs.plan', () => {
     expect(plan!.advice).toEqual(expect.arrayContaining([expect.stringMatching(/^together: .*, fits$/)]))
     const checked = await call('runs.validate', { config })
     expect(checked.config).toBeNull()
-    expect(checked.issues).toEqual([{ path: 'memory', message: expect.stringMatching(/^the run needs [\d.]+ GiB at its peak/) }])
+    expect(checked.issues).toEqual([
+      { path: 'memory', message: expect.stringMatching(/^the run needs [\d.]+ GiB at its peak/) },
+      // The demo model reads 80 tokens: responses of 60000 are beyond it whatever the memory.
+      {
+        path: 'max_response_tokens',
+        message: expect.stringMatching(/the model reads at most 80 tokens: lower max_response_tokens/),
+      },
+    ])
     const launch = await refuse('runs.launch', { configs: [config] })
-    expect(launch).toMatchObject({ code: 'invalid_request', issues: [{ path: 'configs.0.memory' }] })
+    expect(launch).toMatchObject({
+      code: 'invalid_request',
+      issues: [{ path: 'configs.0.memory' }, { path: 'configs.0.max_response_tokens' }],
+    })
   })
 
   it('plans a Hugging Face folder fully and through LoRA: only the adapters train', async () => {

@@ -108,6 +108,15 @@ export function trainCommand(): Command {
             progress(parts.join('  '))
           },
         }
+        if (config) {
+          // A dataset the model cannot read is refused before a run is made, as the launch form refuses it.
+          const { datasetFitIssues } = await import('../../services/run-validation')
+          const issues = datasetFitIssues(store.db, modelFolder(config.checkpoint, options), config)
+          if (issues.length > 0) {
+            for (const issue of issues) progress(`${issue.path}: ${issue.message}`)
+            throw new Error(`the run config ${resolve(options.config!)} does not fit its dataset (above); no run was made`)
+          }
+        }
         const outcome = options.resume ? await resumeRun(options.resume, owner) : await trainNewRun(config!, owner)
         if (outcome.status === 'failed') progress(`Run ${outcome.run} failed: ${outcome.error}`)
         if (options.json) printJson({ run: outcome.run, status: outcome.status, steps: outcome.steps, final: outcome.final })

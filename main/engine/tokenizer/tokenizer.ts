@@ -31,6 +31,8 @@ export interface Tokenizer {
   readonly bosTokenId: number | undefined
   readonly eosTokenId: number
   readonly padTokenId: number
+  /** The id text outside the vocabulary becomes (unk_token), if the tokenizer has one. */
+  readonly unkTokenId: number | undefined
   /** Whether prompts go through a chat template (false: the plain-text fallback). */
   readonly hasChatTemplate: boolean
   /** Encodes text as it is: special-token text becomes its id, nothing is added. */
@@ -108,6 +110,7 @@ abstract class BaseTokenizer implements Tokenizer {
   readonly bosTokenId: number | undefined
   readonly eosTokenId: number
   readonly padTokenId: number
+  readonly unkTokenId: number | undefined
   readonly hasChatTemplate: boolean
   private readonly template: Template | undefined
   private readonly variables: Record<string, string>
@@ -134,6 +137,7 @@ abstract class BaseTokenizer implements Tokenizer {
     this.bosTokenId = bos === undefined ? undefined : required('bos_token', bos)
     // Padding only fills masked positions: pad_token when set, else EOS (as Hugging Face trainers do).
     this.padTokenId = pad === undefined ? this.eosTokenId : required('pad_token', pad)
+    this.unkTokenId = unk === undefined ? undefined : tokenId(unk)
     this.variables = Object.fromEntries(
       Object.entries({ bos_token: bos ?? '', eos_token: eos ?? '', pad_token: pad, unk_token: unk }).filter(
         (entry): entry is [string, string] => entry[1] !== undefined,
