@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
@@ -6,5 +7,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // Vitest runs cores − 1 files at a time by default: one at a time on a two-core machine, although most files spend
+    // their time waiting on the processes they start (cwb, trainers, the Python reference). Two files at a time at least.
+    maxWorkers: Math.max(2, availableParallelism()),
   },
 })
