@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline'
 import { Option } from 'commander'
 import type { z } from 'zod'
 import { EXIT } from './errors'
+import { fileErrorWords } from '../fs-errors'
 
 /** A malformed input line; printed as `line N: field: problem`. */
 export class LineError extends Error {
@@ -91,7 +92,9 @@ export async function mapJsonLineBatches<Row>(
     const { code, syscall } = error as NodeJS.ErrnoException
     if (code === 'EPIPE') return
     if (code && (syscall === 'open' || syscall === 'read'))
-      throw new Error(`cannot read --input ${input} (${code}); give a readable JSONL file, or - for stdin`, { cause: error })
+      throw new Error(`cannot read --input ${input}: ${fileErrorWords(error)}; give a readable JSONL file, or - for stdin`, {
+        cause: error,
+      })
     throw error
   } finally {
     lines.close()

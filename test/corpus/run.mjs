@@ -258,7 +258,7 @@ function datasetFileCases() {
   mkdirSync(F('data/folder.jsonl'))
   const others = [
     ['a folder as the file', { path: F('data/folder.jsonl') }, /folder\.jsonl: a folder, not a data file; choose a \.jsonl/],
-    ['a missing file', { path: F('data/nope.jsonl') }, /nope\.jsonl: cannot read it \(ENOENT\)/],
+    ['a missing file', { path: F('data/nope.jsonl') }, /nope\.jsonl: cannot read it: no such file or folder; check the path/],
     ['jsonl read as parquet', { path: F('seed.jsonl'), format: 'parquet' }, /seed\.jsonl: not a readable Parquet file/],
     ['plain read as verl', { path: F('seed.jsonl'), format: 'verl' }, /the verl format needs column prompt/],
     ['plain read as gsm8k without answers', { path: F('data/question-null.jsonl'), format: 'gsm8k' }, /question-null\.jsonl/],

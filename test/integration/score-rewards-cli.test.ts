@@ -161,7 +161,7 @@ describe('cwb score and cwb rewards on hand-made input', () => {
     const unreadable = cwb(['rewards', '--input', absent])
     expect(unreadable.code).toBe(1)
     expect(unreadable.stderr).toBe(
-      `cwb: error: cannot read --input ${absent} (ENOENT); give a readable JSONL file, or - for stdin\n`,
+      `cwb: error: cannot read --input ${absent}: no such file or folder; give a readable JSONL file, or - for stdin\n`,
     )
   })
 

@@ -4,6 +4,7 @@ import { Command, Option } from 'commander'
 import type { MemoryPlan } from '../../engine/memory-plan'
 import { rewardModeIds } from '../../engine/rewards'
 import type { RunConfig } from '../../engine/run-config'
+import { fileErrorWords } from '../../fs-errors'
 import { modelFolder } from '../checkpoint-option'
 import { UsageError } from '../errors'
 import { integerOption } from '../parse'
@@ -68,7 +69,8 @@ export function trainCommand(): Command {
         try {
           raw = JSON.parse(readFileSync(file, 'utf8'))
         } catch (error) {
-          throw new Error(`cannot read the run config ${file}: ${(error as Error).message}`, { cause: error })
+          const why = error instanceof SyntaxError ? `not valid JSON (${error.message})` : fileErrorWords(error)
+          throw new Error(`cannot read the run config ${file}: ${why}`, { cause: error })
         }
         config = parseRunConfig(raw, file)
       }

@@ -8,6 +8,7 @@ import { extname } from 'node:path'
 import { parse as parseCsv } from 'csv-parse'
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet'
 import type { IMPORT_CONTAINERS } from '../../../preload/contract'
+import { fileErrorWords } from '../../fs-errors'
 
 export type Container = (typeof IMPORT_CONTAINERS)[number]
 
@@ -53,10 +54,7 @@ export async function readTable(file: string, container: Container, options: Rea
   try {
     stat = statSync(file)
   } catch (error) {
-    throw new Error(
-      `${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); check the path.`,
-      { cause: error },
-    )
+    throw new Error(`${file}: cannot read it: ${fileErrorWords(error)}; check the path.`, { cause: error })
   }
   if (stat.isDirectory()) throw new Error(`${file}: a folder, not a data file; choose a .jsonl, .csv or .parquet file.`)
   const size = stat.size

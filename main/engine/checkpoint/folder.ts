@@ -19,6 +19,7 @@ import { basename, dirname, join, resolve } from 'node:path'
 import { diskFullReason, isDiskFull } from '../../disk-full'
 import { readSafetensors, writeSafetensors } from './safetensors'
 import type { TensorData } from './safetensors'
+import { fileErrorWords } from '../../fs-errors'
 
 export const CONFIG_FILE = 'config.json'
 export const WEIGHTS_FILE = 'model.safetensors'
@@ -178,7 +179,7 @@ export function readJson(file: string): JsonObject {
   try {
     text = readFileSync(file, 'utf8')
   } catch (error) {
-    throw new Error(`Cannot read ${file}: ${(error as Error).message}`, { cause: error })
+    throw new Error(`Cannot read ${file}: ${fileErrorWords(error)}`, { cause: error })
   }
   let value: unknown
   try {

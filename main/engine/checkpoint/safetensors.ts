@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto'
 import { closeSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
+import { fileErrorWords } from '../../fs-errors'
 
 /** The typed array holding each dtype's values; F16 and BF16 keep their raw 16-bit patterns (see `toFloat32`). */
 interface DtypeArrays {
@@ -249,7 +250,7 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): Safetensor
 }
 
 function readFailure(file: string, error: unknown): Error {
-  return new Error(`Cannot read ${file}: ${(error as Error).message}`, { cause: error })
+  return new Error(`Cannot read ${file}: ${fileErrorWords(error)}`, { cause: error })
 }
 
 export function readSafetensors(file: string): Safetensors {
