@@ -52,14 +52,15 @@ test('launch a tiny run from the form, watch it train, stop it, resume it to the
   await expect(field(page, 'learning_rate')).toBeVisible()
   await expect(form.getByText('Config valid')).toBeVisible()
 
-  // A tiny config: 8 steps of 2 questions x 4 rollouts, validation and a checkpoint every 2 steps.
+  // A tiny config: 24 steps of 2 questions x 4 rollouts, validation and a checkpoint every 4 steps. Tiny steps take a
+  // fraction of a second: with 8 steps a Stop clicked at step 3 could land after the last one (the run finished).
   await field(page, 'name').fill('e2e-tiny')
-  await field(page, 'steps').fill('8')
+  await field(page, 'steps').fill('24')
   await field(page, 'batch_size').fill('2')
   await field(page, 'rollouts').fill('4')
-  await field(page, 'checkpoint_every').fill('2')
+  await field(page, 'checkpoint_every').fill('4')
   await form.locator('summary', { hasText: 'validation' }).click()
-  await field(page, 'every').fill('2')
+  await field(page, 'every').fill('4')
   await field(page, 'questions').fill('16')
 
   // A new mode brings its defaults (Co-rewarding-I's KL coefficient) but keeps what the user typed.
@@ -68,7 +69,7 @@ test('launch a tiny run from the form, watch it train, stop it, resume it to the
   await expect(field(page, 'coef')).toHaveValue('0.005')
   await field(page, 'mode').selectOption('majority_voting')
   await expect(field(page, 'coef')).toHaveValue('0.001')
-  await expect(field(page, 'steps')).toHaveValue('8')
+  await expect(field(page, 'steps')).toHaveValue('24')
 
   // A seed sweep launches the same config once per seed.
   await form.getByLabel('Seeds').fill('3')
@@ -105,15 +106,15 @@ test('launch a tiny run from the form, watch it train, stop it, resume it to the
 
   await page.getByRole('button', { name: 'Stop', exact: true }).click()
   await expect(status(page)).toHaveText('stopped', { timeout: 30_000 })
-  expect(await shownStep(page)).toBeLessThan(8)
+  expect(await shownStep(page)).toBeLessThan(24)
   await expect(page.getByRole('button', { name: 'Resume', exact: true })).toBeEnabled()
   await expect(page.getByRole('status', { name: 'Notice' }).filter({ hasText: 'Run stopped: e2e-tiny' })).toBeVisible()
   await expectScreenshot(page, 'run-stopped')
 
   await page.getByRole('button', { name: 'Resume', exact: true }).click()
   await expect(status(page)).toHaveText('finished', { timeout: 60_000 })
-  expect(await shownStep(page)).toBe(8)
-  await expect(page.getByRole('region', { name: 'Checkpoints', exact: true })).toContainText('step 8')
+  expect(await shownStep(page)).toBe(24)
+  await expect(page.getByRole('region', { name: 'Checkpoints', exact: true })).toContainText('step 24')
   await expect(page.getByRole('status', { name: 'Notice' }).filter({ hasText: 'Run finished: e2e-tiny' })).toBeVisible()
   await expectScreenshot(page, 'run-finished')
   expect(await closingIsQuestioned(page), 'nothing trains: the tab closes without a question').toBe(false)
