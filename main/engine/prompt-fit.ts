@@ -32,31 +32,33 @@ export interface PromptFit {
 /** Rendered prompts measured exactly: the longest few by their texts' own length (a template adds about the same to each). */
 const EXACT = 8
 
-/** How the texts of a run fit the model in `folder` (an adapter folder is read through its base). */
-export function promptFit(folder: string, texts: readonly PromptText[]): PromptFit {
+/** How each group of texts of a run fits the model in `folder` (an adapter folder is read through its base). */
+export function promptFits(folder: string, groups: readonly (readonly PromptText[])[]): PromptFit[] {
   const modelFolder = isAdapterFolder(folder) ? adapterBase(folder) : folder
   const config = JSON.parse(readFileSync(join(modelFolder, 'config.json'), 'utf8')) as Record<string, unknown>
   const tokenizer = loadTokenizerFolder(modelFolder)
   const system = systemPromptFor(String(config.model_type))
-  let tokens = 0
-  let unknown = 0
-  let firstUnknown: string | null = null
-  const lengths = texts.map(({ text, label }) => {
-    const ids = tokenizer.encode(text)
-    tokens += ids.length
-    const unknownHere = tokenizer.unkTokenId === undefined ? 0 : ids.filter((id) => id === tokenizer.unkTokenId).length
-    unknown += unknownHere
-    if (unknownHere > 0 && firstUnknown === null) firstUnknown = label
-    return ids.length
-  })
-  const order = lengths.map((_, i) => i).sort((a, b) => lengths[b]! - lengths[a]!)
-  let longest: PromptFit['longest'] = null
-  for (const i of order.slice(0, EXACT)) {
-    const length = promptFor(tokenizer, system, texts[i]!.text).length
-    if (!longest || length > longest.tokens) longest = { tokens: length, label: texts[i]!.label }
-  }
   const context = typeof config.max_position_embeddings === 'number' ? config.max_position_embeddings : undefined
-  return { prompts: texts.length, longest, tokens, unknown, firstUnknown, context }
+  return groups.map((texts) => {
+    let tokens = 0
+    let unknown = 0
+    let firstUnknown: string | null = null
+    const lengths = texts.map(({ text, label }) => {
+      const ids = tokenizer.encode(text)
+      tokens += ids.length
+      const unknownHere = tokenizer.unkTokenId === undefined ? 0 : ids.filter((id) => id === tokenizer.unkTokenId).length
+      unknown += unknownHere
+      if (unknownHere > 0 && firstUnknown === null) firstUnknown = label
+      return ids.length
+    })
+    const order = lengths.map((_, i) => i).sort((a, b) => lengths[b]! - lengths[a]!)
+    let longest: PromptFit['longest'] = null
+    for (const i of order.slice(0, EXACT)) {
+      const length = promptFor(tokenizer, system, texts[i]!.text).length
+      if (!longest || length > longest.tokens) longest = { tokens: length, label: texts[i]!.label }
+    }
+    return { prompts: texts.length, longest, tokens, unknown, firstUnknown, context }
+  })
 }
 
 /** Above this share of unknown tokens, the model cannot read the dataset. */

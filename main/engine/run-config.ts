@@ -223,6 +223,12 @@ export function emaConfig(config: RunConfig): EmaConfig {
   return config.ema ?? EmaConfig.parse({})
 }
 
+/** Whether a run prompts the model with paraphrases: its mode's paraphrase view, or a teacher reading them. */
+export function promptsParaphrases(config: RunConfig): boolean {
+  const mode = rewardMode(config.mode)
+  return mode.extraViews.includes('paraphrase') || (usesTeacher(mode) && emaConfig(config).teacher_view === 'paraphrase')
+}
+
 /** Validates a run config, naming the first bad field and why (`<source>: <field>: <reason>`). */
 export function parseRunConfig(raw: unknown, source: string): RunConfig {
   const parsed = RunConfig.safeParse(raw)

@@ -2,10 +2,9 @@
 // its dataset, splits and starting checkpoint exist in this workspace (the launch form, runs.launch, a branch).
 import type { FieldIssue } from '../../preload/contract'
 import { planRefusal } from '../engine/memory-plan'
-import { promptFit, promptFitIssues } from '../engine/prompt-fit'
+import { promptFitIssues, promptFits } from '../engine/prompt-fit'
 import type { PromptText } from '../engine/prompt-fit'
-import { rewardMode, usesTeacher } from '../engine/rewards'
-import { emaConfig, parseRunConfig, RunConfig } from '../engine/run-config'
+import { parseRunConfig, promptsParaphrases, RunConfig } from '../engine/run-config'
 import { shippedBaseModel } from '../package-root'
 import type { Db } from '../store/database'
 import { auditSplitOf, datasetNames, datasetRecords, datasetSplits, findDataset } from '../store/datasets'
@@ -87,8 +86,8 @@ export async function validateWithCheckpoint(db: Db, raw: unknown): Promise<{ co
   } catch (error) {
     return { config: null, issues: [...result.issues, { path: 'checkpoint', message: (error as Error).message }] }
   }
-  // A dataset the model cannot read (prompts over its limits, text its tokenizer does not know) is refused now.
-  // A run that cannot fit in the backend's memory is refused now, with the numbers and what to change.
+  // A run that cannot fit in the backend's memory is refused now, with the numbers and what to change; so is a dataset
+  // the model cannot read (prompts over its limits, text its tokenizer does not know).
   const plan = await runPlan(folder, result.config)
   const issues = plan.fits ? [] : [{ path: 'memory', message: planRefusal(plan) }]
   issues.push(...datasetFitIssues(db, folder, result.config))
@@ -103,9 +102,7 @@ export async function validateWithCheckpoint(db: Db, raw: unknown): Promise<{ co
 export function datasetFitIssues(db: Db, folder: string, config: RunConfig): FieldIssue[] {
   const dataset = findDataset(db, config.dataset)
   if (!dataset) return []
-  const mode = rewardMode(config.mode)
-  const usesParaphrases =
-    mode.extraViews.includes('paraphrase') || (usesTeacher(mode) && emaConfig(config).teacher_view === 'paraphrase')
+  const usesParaphrases = promptsParaphrases(config)
   const paraphrases = usesParaphrases ? acceptedParaphrases(db, dataset.id) : new Map<number, string[]>()
   const train = datasetRecords(db, dataset.id, { split: config.train_split }).flatMap((record): PromptText[] => {
     const label = recordName(record, dataset.name)
@@ -118,13 +115,10 @@ export function datasetFitIssues(db: Db, folder: string, config: RunConfig): Fie
     text: record.question,
     label: recordName(record, dataset.name),
   }))
+  const [trainFit, validationFit] = promptFits(folder, [train, validation])
   const issues = [
-    ...promptFitIssues(
-      promptFit(folder, train),
-      config,
-      `training ${usesParaphrases ? 'questions and paraphrases' : 'questions'}`,
-    ),
-    ...promptFitIssues(promptFit(folder, validation), config, 'validation questions'),
+    ...promptFitIssues(trainFit!, config, `training ${usesParaphrases ? 'questions and paraphrases' : 'questions'}`),
+    ...promptFitIssues(validationFit!, config, 'validation questions'),
   ]
   // One message per field: the training texts' issue, else the validation questions'.
   const seen = new Set<string>()

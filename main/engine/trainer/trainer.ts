@@ -17,7 +17,7 @@ import { systemPromptFor } from '../prompt'
 import { auditStep } from '../rewards/shared/audit'
 import { rewardMode, scoreStep, usesTeacher } from '../rewards'
 import type { GroupScore, QuestionGroup, Rollout, View } from '../rewards/shared/types'
-import { collapseOptions, emaConfig, klCoefficient, loraSettings } from '../run-config'
+import { collapseOptions, emaConfig, klCoefficient, loraSettings, promptsParaphrases } from '../run-config'
 import type { RunConfig } from '../run-config'
 import type { OnnxKvSession } from '../onnx/decoder-session'
 import { generate, tfjsLogits } from '../sampling'
@@ -244,9 +244,7 @@ export class Trainer {
   private checkPrompts(): void {
     const { config } = this.job
     if (this.job.train.length === 0) throw new Error('the training split has no questions')
-    const usesParaphrases =
-      this.mode.extraViews.includes('paraphrase') ||
-      (this.teacher !== undefined && emaConfig(config).teacher_view === 'paraphrase')
+    const usesParaphrases = promptsParaphrases(config)
     const check = (text: string, what: string): void => {
       const length = this.prompt(text).length
       if (length > config.max_prompt_tokens) {
