@@ -215,6 +215,8 @@ export const ChartSeries = z.object({
   runs: z.array(id),
   /** [x, y] raw values (downsampled), nulls where NaN was logged. */
   raw: z.array(z.tuple([z.number(), z.number().nullable()])),
+  /** The step of each point of `raw` (and `smoothed`), whatever the x axis: a clicked point opens that step's rollouts. */
+  steps: z.array(z.number().int()),
   /** [x, y] after exponential smoothing (equal to raw when smoothing is 0 or the series is sparse). */
   smoothed: z.array(z.tuple([z.number(), z.number().nullable()])),
   /** Groups only: [x, min, max] of the members' smoothed values. */
@@ -793,6 +795,16 @@ export const methods = {
   'rollouts.steps': { params: z.object({ run: id }).strict(), result: z.array(z.number().int()) },
   /** Each stored question group of a step with its rollouts per view. */
   'rollouts.get': { params: z.object({ run: id, step: z.number().int().min(0) }).strict(), result: z.array(RolloutGroup) },
+  /**
+   * Several runs' rollouts side by side: per run (in the order asked) its stored steps and its groups at the stored
+   * step nearest `step` (null, with no groups, when it stored none), so one question can be read across the runs.
+   */
+  'rollouts.across': {
+    params: z.object({ runs: runIds, step: z.number().int().min(0) }).strict(),
+    result: z.array(
+      z.object({ run: id, steps: z.array(z.number().int()), step: z.number().int().nullable(), groups: z.array(RolloutGroup) }),
+    ),
+  },
   /** Co-rewarding-I: per question and step, whether the original's and the paraphrase's majority answers agree. */
   'rollouts.agreement': {
     params: z.object({ run: id }).strict(),

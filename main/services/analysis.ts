@@ -41,6 +41,7 @@ export type AnalysisHandlers = Pick<
   | 'compare.results'
   | 'rollouts.steps'
   | 'rollouts.get'
+  | 'rollouts.across'
   | 'rollouts.agreement'
 >
 
@@ -82,6 +83,13 @@ const votingOf = (run: ComparedRun): VoteOptions => ({ normalised: configValue(r
 
 const groupValueText = (value: unknown): string =>
   value === undefined ? '(unset)' : typeof value === 'string' ? value : JSON.stringify(value)
+
+/** The stored step nearest `wanted` (the earlier one on a tie); null when none is stored. */
+export function nearestStep(steps: readonly number[], wanted: number): number | null {
+  let best: number | null = null
+  for (const step of steps) if (best === null || Math.abs(step - wanted) < Math.abs(best - wanted)) best = step
+  return best
+}
 
 /** Metrics lower-is-better for compare.summary's best. */
 const lowerIsBetter = (key: string): boolean => /loss|kl/i.test(key)
@@ -152,6 +160,35 @@ export function analysisHandlers(db: Db): AnalysisHandlers {
 
   function runExists(run: number): ComparedRun {
     return chosenRuns([run])[0]!
+  }
+
+  /** A run's stored question groups at `step`, each with its rollouts and the views whose label a tie chose. */
+  function groupsAt(run: ComparedRun, step: number): RolloutGroup[] {
+    const groups = new Map<number, RolloutGroup>()
+    for (const { record, groupIndex, question, gt, ...sample } of rolloutRows(db, run.id, step)) {
+      let group = groups.get(groupIndex)
+      if (!group) {
+        groups.set(
+          groupIndex,
+          (group = {
+            groupIndex,
+            record,
+            // Without a record (an imported run) the original view's prompt is the question as the model saw it.
+            question: question ?? sample.prompt,
+            gt: gt !== null && gt.trim() !== '' ? gt : null,
+            samples: [],
+          }),
+        )
+      }
+      group.samples.push(sample)
+    }
+    // Co-rewarding-I's cross_view (absent = true) says which view's vote scored each view.
+    const scoring = { voting: votingOf(run), crossView: configValue(run.config, 'cross_view') !== false }
+    for (const group of groups.values()) {
+      const ties = voteTies(run.mode, group.samples, scoring)
+      if (ties) group.ties = ties
+    }
+    return [...groups.values()]
   }
 
   return {
@@ -262,34 +299,16 @@ export function analysisHandlers(db: Db): AnalysisHandlers {
       return sampledSteps(db, run)
     },
 
-    'rollouts.get': ({ run, step }) => {
-      const chosen = runExists(run)
-      const rows = rolloutRows(db, run, step)
-      const groups = new Map<number, RolloutGroup>()
-      for (const { record, groupIndex, question, gt, ...sample } of rows) {
-        let group = groups.get(groupIndex)
-        if (!group) {
-          groups.set(
-            groupIndex,
-            (group = {
-              groupIndex,
-              record,
-              // Without a record (an imported run) the original view's prompt is the question as the model saw it.
-              question: question ?? sample.prompt,
-              gt: gt !== null && gt.trim() !== '' ? gt : null,
-              samples: [],
-            }),
-          )
-        }
-        group.samples.push(sample)
-      }
-      const voting = votingOf(chosen)
-      for (const group of groups.values()) {
-        const ties = voteTies(chosen.mode, group.samples, voting)
-        if (ties) group.ties = ties
-      }
-      return [...groups.values()]
-    },
+    'rollouts.get': ({ run, step }) => groupsAt(runExists(run), step),
+
+    'rollouts.across': ({ runs, step }) =>
+      snapshot(() =>
+        chosenRuns(runs).map((run) => {
+          const steps = sampledSteps(db, run.id)
+          const at = nearestStep(steps, step)
+          return { run: run.id, steps, step: at, groups: at === null ? [] : groupsAt(run, at) }
+        }),
+      ),
 
     'rollouts.agreement': ({ run }) =>
       snapshot(() => {

@@ -142,14 +142,16 @@ export function drawLine(
   smoothing: boolean,
 ): {
   raw: [number, number | null][]
+  steps: number[]
   smoothed: [number, number | null][]
   band?: [number, number, number][]
   total: number
 } {
   const indices = downsampleIndices(smoothing ? [line.raw, line.smoothed] : [line.raw], maxPoints)
-  const { xs, raw, smoothed, band } = line
+  const { steps, xs, raw, smoothed, band } = line
   return {
     raw: indices.map((i) => [xs[i]!, raw[i]!]),
+    steps: indices.map((i) => steps[i]!),
     smoothed: indices.map((i) => [xs[i]!, smoothed[i]!]),
     ...(band ? { band: indices.map((i): [number, number, number] => [xs[i]!, band.min[i]!, band.max[i]!]) } : {}),
     total: xs.length,

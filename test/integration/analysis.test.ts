@@ -200,6 +200,7 @@ describe('chart series', () => {
           [2, 0.625],
           [3, 0.75],
         ],
+        steps: [0, 1, 2, 3],
         smoothed: [
           [0, 0.375],
           [1, null],
@@ -214,6 +215,8 @@ describe('chart series', () => {
     expect(byWall.series[0]!.raw.map(([x]) => x)).toEqual([0, 3, 6, 9])
     const byTokens = await call<Series>('metrics.series', { runs: [runs.co2], keys: [SCORE], x: 'tokens' })
     expect(byTokens.series[0]!.raw.map(([x]) => x)).toEqual([0, 110, 220, 330])
+    // Whatever the x axis, each point knows its step (a click on it opens that step's rollouts).
+    expect(byTokens.series[0]!.steps).toEqual([0, 1, 2, 3])
   })
 
   it('smooths with the debiased moving average and leaves raw as logged', async () => {
@@ -478,6 +481,20 @@ describe('rollouts', () => {
     // Ground truth has no vote to recount.
     const [gt] = await call<Result<'rollouts.get'>>('rollouts.get', { run: runs.verl, step: 1 })
     expect(gt!.ties).toBeUndefined()
+  })
+
+  it('reads several runs side by side at the stored step nearest the one asked, in the order asked', async () => {
+    const { runs, records, call } = workspace()
+    const across = await call<Result<'rollouts.across'>>('rollouts.across', { runs: [runs.co2, runs.co1, runs.verl], step: 2 })
+    expect(across.map((r) => r.run)).toEqual([runs.co2, runs.co1, runs.verl])
+    // A run with no stored rollouts answers no step and no groups rather than failing the others.
+    expect(across[0]).toEqual({ run: runs.co2, steps: [], step: null, groups: [] })
+    expect(across[1]!.steps).toEqual([1, 2])
+    expect(across[1]!.step).toBe(2)
+    expect(across[1]!.groups).toEqual(await call('rollouts.get', { run: runs.co1, step: 2 }))
+    expect(across[1]!.groups.map((g) => g.record)).toContain(records.sum)
+    const verlSteps = await call<number[]>('rollouts.steps', { run: runs.verl })
+    expect(across[2]!.step).toBe(verlSteps.reduce((best, s) => (Math.abs(s - 2) < Math.abs(best - 2) ? s : best)))
   })
 
   it("takes an imported run's question from its original prompt", async () => {

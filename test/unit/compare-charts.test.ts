@@ -22,6 +22,7 @@ const line = (label: string, runs: number[], extra: Partial<ChartSeries> = {}): 
     [2, null],
     [3, 0.5],
   ],
+  steps: [1, 2, 3],
   smoothed: [
     [1, 0.1],
     [2, 0.1],
