@@ -7,6 +7,7 @@ import type { CollapseOptions } from './collapse'
 import { LORA_MODULES } from './model/lora-modules'
 import type { LoraSettings } from './model/lora'
 import { isRewardModeId, rewardMode, rewardModeIds, usesTeacher } from './rewards'
+import type { RewardMode } from './rewards/shared/types'
 
 const probability = z.number().min(0).max(1)
 const positiveInt = z.number().int().min(1)
@@ -66,6 +67,18 @@ export const RunConfig = z
       .default(1)
       .describe('Seed for data order, sampling and paraphrase choice'),
     dataset: z.string().min(1).default('demo-arithmetic').describe('Training dataset (name or id)'),
+    question_view: z
+      .enum(['original', 'paraphrase'])
+      .default('original')
+      .describe(
+        'The question a single-view mode rolls out, scores and votes on: the original, or one of its accepted paraphrases drawn per step as Co-rewarding-I draws them (the ablation "majority voting on the rephrased questions only"; every training question needs an accepted paraphrase)',
+      ),
+    cross_view: z
+      .boolean()
+      .optional()
+      .describe(
+        "Co-rewarding-I only (default true): score each view against the other view's vote; false scores each view against its own vote (the ablation without cross-view supervision)",
+      ),
     train_split: z.string().min(1).default('train').describe('Split the questions are drawn from'),
     validation_split: z.string().min(1).default('validation').describe('Labelled held-out split for greedy validation'),
     checkpoint: z
@@ -219,15 +232,32 @@ export function collapseOptions(config: RunConfig): CollapseOptions {
   }
 }
 
+/** Whether each view of a two-view mode (Co-rewarding-I) is scored against the other view's vote: the default. */
+export function crossView(config: RunConfig): boolean {
+  return config.cross_view ?? true
+}
+
 export function emaConfig(config: RunConfig): EmaConfig {
   return config.ema ?? EmaConfig.parse({})
 }
 
-/** Whether a run prompts the model with paraphrases: its mode's paraphrase view, or a teacher reading them. */
+/** Whether a run prompts the model with paraphrases: its mode's paraphrase view, a teacher reading them, or question_view. */
 export function promptsParaphrases(config: RunConfig): boolean {
   const mode = rewardMode(config.mode)
-  return mode.extraViews.includes('paraphrase') || (usesTeacher(mode) && emaConfig(config).teacher_view === 'paraphrase')
+  return (
+    config.question_view === 'paraphrase' ||
+    hasParaphraseView(mode) ||
+    (usesTeacher(mode) && emaConfig(config).teacher_view === 'paraphrase')
+  )
 }
+
+const hasParaphraseView = (mode: RewardMode): boolean => mode.extraViews.includes('paraphrase')
+
+/** The modes for which a rule holds, as a message lists them. */
+const modesWhere = (rule: (mode: RewardMode) => boolean): string =>
+  rewardModeIds()
+    .filter((id) => rule(rewardMode(id)))
+    .join(', ')
 
 /** Validates a run config, naming the first bad field and why (`<source>: <field>: <reason>`). */
 export function parseRunConfig(raw: unknown, source: string): RunConfig {
@@ -242,13 +272,33 @@ export function parseRunConfig(raw: unknown, source: string): RunConfig {
       `${source}: ema: only ${teachers.join(', ')} has an EMA teacher; remove ema or use mode ${teachers.join(' or ')}`,
     )
   }
+  const mode = rewardMode(parsed.data.mode)
+  if (parsed.data.cross_view !== undefined && !hasParaphraseView(mode)) {
+    throw new Error(
+      `${source}: cross_view: mode ${mode.id} has one view, so there is no other view to score against; ` +
+        `cross_view applies to ${modesWhere(hasParaphraseView)} only: remove it`,
+    )
+  }
+  if (parsed.data.question_view === 'paraphrase' && mode.extraViews.length > 0) {
+    throw new Error(
+      `${source}: question_view: "paraphrase" swaps the question of a single-view mode (${modesWhere((m) => m.extraViews.length === 0)}); ` +
+        `${mode.id} already rolls out ${mode.extraViews.join(' and ')} rollouts besides the original` +
+        (usesTeacher(mode) ? ' (for a teacher that answers the paraphrase, set ema.teacher_view "paraphrase")' : '') +
+        ': use question_view "original"',
+    )
+  }
   return parsed.data
 }
 
 /** The complete default config of a mode, as `cwb train --print-config MODE` prints it. */
 export function defaultRunConfig(mode: string): RunConfig {
   const config = RunConfig.parse({ name: `demo-${mode}`, mode })
-  return { ...config, kl: { coef: klCoefficient(config) }, ...(usesTeacher(rewardMode(mode)) ? { ema: emaConfig(config) } : {}) }
+  return {
+    ...config,
+    kl: { coef: klCoefficient(config) },
+    ...(hasParaphraseView(rewardMode(mode)) ? { cross_view: crossView(config) } : {}),
+    ...(usesTeacher(rewardMode(mode)) ? { ema: emaConfig(config) } : {}),
+  }
 }
 
 export function runConfigJsonSchema(): object {

@@ -26,7 +26,7 @@ export function validateRunConfig(db: Db, raw: unknown): { config: RunConfig | n
     try {
       parseRunConfig(raw, 'config')
     } catch (error) {
-      // parseRunConfig's own rules (EMA only for Co-rewarding-II) say "config: <field>: <reason>".
+      // parseRunConfig's own rules (EMA, cross_view and question_view by mode) say "config: <field>: <reason>".
       const [, path = '(config)', message = (error as Error).message] =
         /^config: ([^:]+): (.*)$/s.exec((error as Error).message) ?? []
       issues.push({ path, message })
@@ -52,6 +52,21 @@ export function validateRunConfig(db: Db, raw: unknown): { config: RunConfig | n
           path: 'train_split',
           message: `split "${train}" is the audit/validation split of dataset "${dataset.name}" (GT quarantine); train on another split`,
         })
+      }
+      if (parsed.data.question_view === 'paraphrase' && !issues.some((issue) => issue.path === 'train_split')) {
+        const paraphrases = acceptedParaphrases(db, dataset.id)
+        const records = datasetRecords(db, dataset.id, { split: train })
+        const bare = records.filter((record) => !paraphrases.get(record.id)?.length)
+        if (bare.length > 0) {
+          const named = bare.slice(0, 3).map((record) => recordName(record, dataset.name))
+          issues.push({
+            path: 'question_view',
+            message:
+              `"paraphrase" trains on rephrased questions only, but ${bare.length} of ${records.length} questions in split "${train}" ` +
+              `have no accepted paraphrase (${named.join(', ')}${bare.length > named.length ? ', ...' : ''}); ` +
+              'accept a paraphrase for each, or use "original"',
+          })
+        }
       }
       if (!datasetSplits(db, dataset.id, { labelledOnly: true })[validation]) {
         issues.push({

@@ -2,12 +2,11 @@
 // run's own reward mode, so the vote behind each view's label is the mode's (the view's own, the other view's, the
 // teacher's) and the tie is the engine's, as in training.
 import type { RolloutSample, VoteTie } from '../../preload/contract'
-import type { VoteOptions } from '../engine/answers/vote'
 import { isRewardModeId, rewardMode, scoreStep } from '../engine/rewards'
-import type { QuestionGroup } from '../engine/rewards/shared/types'
+import type { QuestionGroup, ScoreOptions } from '../engine/rewards/shared/types'
 
 /** The ties of one stored question group; undefined where the run's mode has no vote to recount from answers. */
-export function voteTies(modeId: string, samples: readonly RolloutSample[], voting: VoteOptions): VoteTie[] | undefined {
+export function voteTies(modeId: string, samples: readonly RolloutSample[], options: ScoreOptions): VoteTie[] | undefined {
   if (!isRewardModeId(modeId)) return undefined
   const mode = rewardMode(modeId)
   if (mode.needsTokenStats || mode.usesGroundTruth) return undefined
@@ -15,7 +14,7 @@ export function voteTies(modeId: string, samples: readonly RolloutSample[], voti
   for (const { view, text, answer } of samples) (views[view] ??= []).push({ text, answer })
   // An imported run may lack a view its mode votes on (verl dumps hold the policy's rollouts only).
   if (mode.extraViews.some((view) => !views[view])) return undefined
-  const [scores] = scoreStep(mode, [{ views }], { voting })
+  const [scores] = scoreStep(mode, [{ views }], options)
   return (['original', 'paraphrase'] as const).flatMap((view) => {
     const scored = scores?.[view]
     // A stored label the recount does not reproduce is not claimed as a tie.

@@ -67,6 +67,15 @@ export const REFERENCE_SCALE = {
 
 /** The keys that choose each mode, exactly as the method doc gives them. */
 export function modeOverrides(config: RunConfig, trainFiles: { original: string; rewrite?: string }): string[] {
+  // The ablations the workbench adds have no switch in either fork.
+  if (config.cross_view === false)
+    throw new Error(
+      'cross_view false runs cannot go to verl: the Co-rewarding-I fork always scores each view by the other view; export a run with cross_view true.',
+    )
+  if (config.question_view === 'paraphrase')
+    throw new Error(
+      'question_view "paraphrase" runs cannot go to verl: neither fork rolls out a single view on the paraphrases; export a run with question_view "original".',
+    )
   switch (config.mode) {
     case 'ground_truth':
       return ['algorithm.adv_estimator=grpo', 'reward_model.reward_manager=naive']

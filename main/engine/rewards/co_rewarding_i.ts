@@ -1,4 +1,5 @@
-// Co-rewarding-I: each view of a question is scored against the other view's vote (method doc section 7).
+// Co-rewarding-I: each view of a question is scored against the other view's vote (method doc section 7); with
+// crossView false (the paper's ablation), against its own view's vote instead.
 import type { RewardMode } from './shared/types'
 import { scoreByVote } from './shared/voting'
 
@@ -13,9 +14,9 @@ export const coRewardingIMode: RewardMode = {
   extraViews: ['paraphrase'],
   needsTokenStats: false,
   usesGroundTruth: false,
-  score: (groups, { voting }) =>
+  score: (groups, { voting, crossView = true }) =>
     groups.map(({ views: { original, paraphrase = [] } }) => ({
-      original: scoreByVote(original, paraphrase, voting),
-      paraphrase: scoreByVote(paraphrase, original, voting),
+      original: scoreByVote(original, crossView ? paraphrase : original, voting),
+      paraphrase: scoreByVote(paraphrase, crossView ? original : paraphrase, voting),
     })),
 }

@@ -17,7 +17,7 @@ import { systemPromptFor } from '../prompt'
 import { auditStep } from '../rewards/shared/audit'
 import { rewardMode, scoreStep, usesTeacher } from '../rewards'
 import type { GroupScore, QuestionGroup, Rollout, View } from '../rewards/shared/types'
-import { collapseOptions, emaConfig, klCoefficient, loraSettings, promptsParaphrases } from '../run-config'
+import { collapseOptions, crossView, emaConfig, klCoefficient, loraSettings, promptsParaphrases } from '../run-config'
 import type { RunConfig } from '../run-config'
 import type { OnnxKvSession } from '../onnx/decoder-session'
 import { generate, tfjsLogits } from '../sampling'
@@ -258,7 +258,16 @@ export class Trainer {
       check(record.question, name)
       if (usesParaphrases) record.paraphrases.forEach((text, p) => check(text, `${name}, paraphrase ${p + 1}`))
     })
-    const without = usesParaphrases ? this.job.train.filter((r) => r.paraphrases.length === 0).length : 0
+    const bare = usesParaphrases ? this.job.train.filter((r) => r.paraphrases.length === 0) : []
+    const without = bare.length
+    if (without > 0 && config.question_view === 'paraphrase') {
+      const named = bare.slice(0, 3).map((r) => r.name ?? `question ${this.job.train.indexOf(r) + 1}`)
+      throw new Error(
+        `question_view "paraphrase" trains on rephrased questions only, but ${without} of ${this.job.train.length} training ` +
+          `questions have no accepted paraphrase (${named.join(', ')}${without > named.length ? ', ...' : ''}); ` +
+          'accept a paraphrase for each, train on a split where every question has one, or use question_view "original"',
+      )
+    }
     if (without > 0) {
       this.emit({
         type: 'log',
@@ -447,7 +456,7 @@ export class Trainer {
     // Before scoring: the policy's pass also gives the token statistics a mode may score (needsTokenStats).
     const passes = await this.logProbPasses(trained, timed)
     const groups = this.questionGroups(batch, views, trained, passes.policy)
-    const options = { voting: { normalised: this.job.config.voting.normalised } }
+    const options = { voting: { normalised: this.job.config.voting.normalised }, crossView: crossView(this.job.config) }
     const scores = await timed('timing_s/reward', () => scoreStep(this.mode, groups, options))
     Object.assign(metrics, auditStep(this.mode, groups, scores, options))
 
@@ -483,10 +492,16 @@ export class Trainer {
     return views
   }
 
-  /** A view's prompts: the questions, or their paraphrases (Co-rewarding-I's second view; the hybrid teacher's). */
+  /**
+   * A view's prompts: the questions, or their paraphrases (Co-rewarding-I's second view; the hybrid teacher's; a
+   * single-view mode's only view under question_view "paraphrase", which draws the paraphrase Co-rewarding-I would).
+   */
   private promptsOf(view: View, batch: TrainRecord[], step: number): number[][] {
     const { config } = this.job
-    const onParaphrases = view === 'paraphrase' || (view === 'teacher' && emaConfig(config).teacher_view === 'paraphrase')
+    const onParaphrases =
+      view === 'paraphrase' ||
+      (view === 'teacher' && emaConfig(config).teacher_view === 'paraphrase') ||
+      (view === 'original' && config.question_view === 'paraphrase')
     if (!onParaphrases) return batch.map((record) => this.prompt(record.question))
     const random = new Random(streamSeed(config.seed, 3, step))
     return batch.map((record) => this.prompt(record.paraphrases.length ? random.pick(record.paraphrases) : record.question))

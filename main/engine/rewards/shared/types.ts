@@ -50,6 +50,11 @@ export interface GroupScore {
 
 export interface ScoreOptions {
   voting?: VoteOptions
+  /**
+   * Two-view modes (Co-rewarding-I): score each view against the other view's vote (true, the default and the
+   * reference) or against its own (false, the ablation without cross-view supervision). Single-view modes ignore it.
+   */
+  crossView?: boolean
 }
 
 /** What the UI knows of a mode (the host serves it; the renderer cannot import the engine). */
