@@ -107,6 +107,3 @@ export function splitMath(text: string): Segment[] {
   flush()
   return segments
 }
-
-/** Whether some of `text` is math (the view renders plain text as it is). */
-export const hasMath = (text: string): boolean => splitMath(text).some((s) => s.kind === 'math')
