@@ -1,12 +1,13 @@
 // Math in the Datasets views, in Chromium against `cwb serve`: formulas in the record list and the review pane are
 // rendered by KaTeX (dollar amounts too), one that KaTeX cannot read shows its source, key m shows the source (and is
-// remembered), and the review pane's diff switches between math-aware tokens, words and off. Then the released MATH
-// pairs, where they are present.
+// remembered), and the review pane's diff switches between math-aware tokens, words and off. The rollout viewer renders
+// a stored run's question and responses. Then the released MATH pairs, where they are present.
+import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { expect, test, type Page } from '@playwright/test'
 import { asyncBufferFromFile, parquetReadObjects } from 'hyparquet'
 import { parquetWriteFile } from 'hyparquet-writer'
-import { cwb, lastJson, serve, type Served } from '../helpers/cli'
+import { cwb, lastJson, root, serve, type Served } from '../helpers/cli'
 import { hasSharedData, needsSharedData, sharedData } from '../helpers/shared-data'
 import { tempDir } from '../helpers/workspace'
 import { expectScreenshot, openApp } from './screenshots'
@@ -74,7 +75,42 @@ test.beforeAll(async () => {
   latex = importPairs('latex', PAIRS)
   if (hasSharedData) released = importPairs('math-pairs', await releasedPairs())
   served = await serve(['--workspace', join(workspace.dir, 'ws'), '--no-demo'])
+  await storeRun()
 })
+
+/** A finished majority-voting run whose step 1 holds one question group with LaTeX, written straight into the store. */
+async function storeRun(): Promise<void> {
+  const reply = await fetch(`${served.base}api/call/runs.form`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${served.token}`, 'content-type': 'application/json' },
+    body: '{}',
+  })
+  const { result } = (await reply.json()) as { result: { defaults: Record<string, Record<string, unknown>> } }
+  const config = { ...result.defaults.majority_voting, name: 'latex-run', mode: 'majority_voting', steps: 1 }
+  const samples = ['2', '2', '1'].map((answer) => ({
+    text: `We need $\\left\\lceil\\frac{7}{4}\\right\\rceil$, so the answer is \\boxed{${answer}}.`,
+    answer,
+  }))
+  const script = `
+    const Database = require('better-sqlite3')
+    const [file, data] = process.argv.slice(1)
+    const { config, samples } = JSON.parse(data)
+    const db = new Database(file)
+    db.transaction(() => {
+      db.prepare("INSERT INTO runs (name, mode, config, status, seed) VALUES (?, ?, ?, 'finished', 1)").run(config.name, config.mode, JSON.stringify(config))
+      for (const s of samples)
+        db.prepare(
+          'INSERT INTO samples (run_id, step, group_index, view, prompt, text, answer, pseudo_label, reward, advantage, gt) VALUES (1, 1, 0, ?, ?, ?, ?, ?, ?, ?, ?)',
+        ).run('original', ${JSON.stringify(`What is ${CEIL}?`)}, s.text, s.answer, '2', s.answer === '2' ? 1 : 0, 0, '2')
+    })()
+    db.close()`
+  const child = spawnSync(
+    process.execPath,
+    ['-e', script, join(workspace.dir, 'ws', 'workbench.db'), JSON.stringify({ config, samples })],
+    { cwd: root, encoding: 'utf8' },
+  )
+  expect(child.status, child.stderr).toBe(0)
+}
 
 test.afterAll(async () => {
   expect(await served.stop()).toBe(0)
@@ -142,6 +178,25 @@ test('formulas render in the list and the review pane; m shows the source; the d
   await expect(unparsed).toHaveAttribute('title', /KaTeX cannot read it \(Expected group after '\^' at position 2: x\^\^2 = 4\)/)
   await expect(original(page).locator('.katex')).toHaveCount(2)
   await expect(page.locator('.katex-error')).toHaveCount(0)
+  expect(errors).toEqual([])
+})
+
+test('the rollout viewer renders a question and its responses, \\boxed{} answers included; m shows the source', async ({
+  page,
+}) => {
+  const errors = await openApp(page, served, '/runs/1/rollouts?step=1')
+  const card = page.locator('.group-card')
+  await expect(card.locator('.group-question .katex')).toHaveCount(1)
+  // The one-line preview and the full response each render the ceiling and the boxed answer.
+  await expect(card.locator('.rollout-text').first().locator('.katex')).toHaveCount(2)
+  await card.locator('details.rollout summary').first().click()
+  const full = card.locator('.rollout-full').first()
+  await expect(full.locator('.katex')).toHaveCount(2)
+  await expect(full.locator('.katex-html').last()).toHaveText('2')
+  await expectScreenshot(page, 'rollouts-math')
+  await page.keyboard.press('m')
+  await expect(card.locator('.katex')).toHaveCount(0)
+  await expect(full).toHaveText(`We need ${CEIL}, so the answer is \\boxed{2}.`)
   expect(errors).toEqual([])
 })
 
