@@ -4,8 +4,8 @@ import type { ChartSeries, ResultRow, RolloutGroup } from '../../preload/contrac
 import { rewardMode, rewardModeInfos } from '../../main/engine/rewards'
 import { groupColours, runColour, runColours } from '../../renderer/src/charts/colours'
 import { groupName, setRewardModes } from '../../renderer/src/charts/modes'
-import { defaultKeys, formatValue, formatX } from '../../renderer/src/charts/format'
-import { isSmoothed, linePanel, panelCsvRows } from '../../renderer/src/charts/line-panel'
+import { defaultKeys, formatValue, formatX, runPageKeys } from '../../renderer/src/charts/format'
+import { isSmoothed, linePanel, panelCsvRows, pointAt } from '../../renderer/src/charts/line-panel'
 import { resultsCsv, resultsMarkdown } from '../../renderer/src/charts/results'
 import { toCsv, toMarkdown } from '../../renderer/src/charts/text'
 import { tieBadge, tieTitle, viewsOf, wrongPseudoLabel } from '../../renderer/src/components/rollouts/groups'
@@ -146,6 +146,36 @@ describe('a Compare panel', () => {
   })
 })
 
+describe('a click on a chart', () => {
+  // x in tokens (100 per step), 100 px per unit of y: the point's pixel is [x, 100 * y].
+  const toPixel = ([x, y]: [number, number]): [number, number] => [x, 100 * y]
+  const byTokens = (label: string, runs: number[], ys: (number | null)[]): ChartSeries =>
+    line(label, runs, {
+      raw: ys.map((y, i): [number, number | null] => [100 * (i + 1), y]),
+      smoothed: ys.map((y, i): [number, number | null] => [100 * (i + 1), y]),
+      steps: ys.map((_, i) => i + 1),
+    })
+  const shown = (): boolean => false
+
+  it('opens the step of the point nearest in x, whatever the x axis, and of the run nearest in height there', () => {
+    const two = [byTokens('a', [1], [0.1, 0.2, 0.3]), byTokens('b', [2], [0.9, 0.8, 0.7])]
+    expect(pointAt(two, 0, shown, [190, 25], toPixel)).toEqual({ run: 1, step: 2, label: 'a' })
+    expect(pointAt(two, 0, shown, [260, 60], toPixel)).toEqual({ run: 2, step: 3, label: 'b' })
+  })
+
+  it('skips gaps and lines switched off, and gives a group its first run', () => {
+    const group = byTokens('mode=entropy (2 runs)', [3, 4], [0.1, null, 0.3])
+    const hiddenRun = byTokens('b', [2], [0.2, 0.2, 0.2])
+    const hidden = (s: ChartSeries): boolean => s.label === 'b'
+    expect(pointAt([group, hiddenRun], 0, hidden, [170, 20], toPixel)).toEqual({
+      run: 3,
+      step: 1,
+      label: 'mode=entropy (2 runs)',
+    })
+    expect(pointAt([hiddenRun], 0, hidden, [170, 20], toPixel)).toBeNull()
+  })
+})
+
 describe('tables as text', () => {
   it('quotes CSV cells that hold commas, quotes or line breaks, and leaves null empty', () => {
     expect(
@@ -234,6 +264,17 @@ describe('keys and numbers', () => {
       'response_length/mean',
       'actor/kl_loss',
     ])
+  })
+
+  it('give a run page held-out accuracy, training score, pseudo-label accuracy (where logged), length and KL', () => {
+    const keys = ['actor/entropy', 'actor/kl_loss', 'critic/score/mean', 'val-core/demo/reward/mean@1', 'response_length/mean']
+    expect(runPageKeys(keys)).toEqual([
+      'val-core/demo/reward/mean@1',
+      'critic/score/mean',
+      'response_length/mean',
+      'actor/kl_loss',
+    ])
+    expect(runPageKeys([...keys, 'coreward/pseudo_acc'])).toContain('coreward/pseudo_acc')
   })
 
   it('read as a person writes them', () => {

@@ -46,4 +46,10 @@ export type ChartOption = echarts.ComposeOption<
   | MarkLineComponentOption
 >
 
+/** A click inside the plot area (not a drag): where, and how to place a data point in the same pixels. */
+export interface PlotClick {
+  pixel: [number, number]
+  toPixel: (point: [number, number]) => [number, number] | null
+}
+
 export { echarts }

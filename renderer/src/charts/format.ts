@@ -62,6 +62,14 @@ export function defaultKeys(keys: readonly string[]): string[] {
   return [...heldOut, ...Object.keys(TITLES).filter((k) => keys.includes(k))]
 }
 
+/** A run page's charts, in this order, where the run logged them: held-out accuracy, training reward, pseudo-label
+ * accuracy (modes that vote a label), response length and KL. */
+export function runPageKeys(keys: readonly string[]): string[] {
+  const heldOut = keys.filter((k) => HELD_OUT.test(k)).sort()
+  return [...heldOut, ...RUN_PAGE_KEYS.filter((k) => keys.includes(k))]
+}
+const RUN_PAGE_KEYS = ['critic/score/mean', 'coreward/pseudo_acc', 'response_length/mean', 'actor/kl_loss']
+
 /** A panel's title in the user's words (the raw key shows beside it). */
 export function keyTitle(key: string): string {
   const heldOut = HELD_OUT.exec(key)

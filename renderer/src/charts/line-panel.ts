@@ -26,6 +26,8 @@ export interface LinePanelInput {
   /** Series switched off in the shared legend. */
   hidden: (series: ChartSeries) => boolean
   markers: readonly PanelMarker[]
+  /** A last tooltip line saying what a click does. */
+  clickHint?: string
 }
 
 export interface LinePanel {
@@ -170,7 +172,7 @@ export function linePanel(input: LinePanelInput): LinePanel {
       trigger: 'axis',
       confine: true,
       axisPointer: { type: 'line', snap: false, lineStyle: { color: '#98a2b3' } },
-      formatter: (raw: unknown) => tooltipHtml(raw as AxisParam[], x, smoothedLabels, formatY),
+      formatter: (raw: unknown) => tooltipHtml(raw as AxisParam[], x, smoothedLabels, formatY, input.clickHint),
     },
     xAxis: {
       type: 'value',
@@ -211,7 +213,13 @@ export function linePanel(input: LinePanelInput): LinePanel {
 }
 
 /** One row per series: the raw value in bold, the smoothed one beside it where the series is smoothed. */
-function tooltipHtml(params: AxisParam[], x: XAxis, smoothedLabels: ReadonlySet<string>, formatY: (v: number) => string): string {
+function tooltipHtml(
+  params: AxisParam[],
+  x: XAxis,
+  smoothedLabels: ReadonlySet<string>,
+  formatY: (v: number) => string,
+  clickHint: string | undefined,
+): string {
   if (params.length === 0) return ''
   const at = Number(params[0]!.axisValue)
   const byLabel = new Map<string, { colour: string; main?: number | null; raw?: number | null; lo?: number; hi?: number }>()
@@ -246,7 +254,45 @@ function tooltipHtml(params: AxisParam[], x: XAxis, smoothedLabels: ReadonlySet<
     )
   })
   if (rows.length > MAX_TOOLTIP_ROWS) lines.push(`<div style="color:#98a2b3">… ${rows.length - MAX_TOOLTIP_ROWS} more</div>`)
+  if (clickHint) lines.push(`<div style="color:#98a2b3;margin-top:2px">${escapeHtml(clickHint)}</div>`)
   return `<div style="font-size:12px;min-width:180px"><div style="color:#667085;margin-bottom:2px">${X_LABELS[x]} ${formatX(x, at)}</div>${lines.join('')}</div>`
+}
+
+/** A point of a drawn line: its run (a group's first run) and step. */
+export interface PanelPoint {
+  run: number
+  step: number
+  label: string
+}
+
+/**
+ * The point a click at `pixel` means: on each shown line the point nearest in x (the one the tooltip names), then of
+ * those the nearest to the click, so several runs at one step are told apart by height. Null when nothing is drawn.
+ */
+export function pointAt(
+  series: readonly ChartSeries[],
+  smoothing: number,
+  hidden: (series: ChartSeries) => boolean,
+  pixel: readonly [number, number],
+  toPixel: (point: [number, number]) => [number, number] | null,
+): PanelPoint | null {
+  let best: { point: PanelPoint; distance: number } | null = null
+  for (const s of series) {
+    if (hidden(s) || s.runs.length === 0) continue
+    const drawn = isSmoothed(s, smoothing) ? s.smoothed : s.raw
+    let nearest: { index: number; at: [number, number] } | null = null
+    drawn.forEach(([px, py], index) => {
+      const at = py === null ? null : toPixel([px, py])
+      if (at && (!nearest || Math.abs(at[0] - pixel[0]) < Math.abs(nearest.at[0] - pixel[0]))) nearest = { index, at }
+    })
+    if (!nearest) continue
+    const { index, at } = nearest as { index: number; at: [number, number] }
+    const step = s.steps[index]
+    if (step === undefined) continue
+    const distance = Math.hypot(at[0] - pixel[0], at[1] - pixel[1])
+    if (!best || distance < best.distance) best = { point: { run: s.runs[0]!, step, label: s.label }, distance }
+  }
+  return best?.point ?? null
 }
 
 /** The panel's data as CSV rows: one per series and point, raw and smoothed (and the band for groups). */
