@@ -58,6 +58,8 @@ export function bandChartSvg(chart: BandChart): string {
             name: `${s.label} (min)`,
             type: 'line',
             stack: band,
+            // Stack whatever the signs (the entropy mode's reward is negative): the band is [min, max] as drawn.
+            stackStrategy: 'all',
             data: s.points.map((p) => [p.step, p.min]),
             symbol: 'none',
             lineStyle: { opacity: 0 },
@@ -67,6 +69,7 @@ export function bandChartSvg(chart: BandChart): string {
             name: `${s.label} (range)`,
             type: 'line',
             stack: band,
+            stackStrategy: 'all',
             data: s.points.map((p) => [p.step, p.max - p.min]),
             symbol: 'none',
             lineStyle: { opacity: 0 },

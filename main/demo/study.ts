@@ -271,6 +271,7 @@ async function measureRun(
     if (state.evaluations[key]) continue
     const folder = step === 0 ? String(run.environment.start_checkpoint) : checkpointAtStep(db, runId, step)?.path
     if (!folder || !existsSync(folder)) continue
+    if (step > 0) host.progress(`${config.name}: measuring maj@K at step ${step}`)
     state.evaluations[key] = await measure(key, folder, config)
     save()
   }

@@ -97,4 +97,33 @@ describe('a study chart', () => {
     expect(svg).toMatch(/stroke="#343a40"/)
     expect(svg).toMatch(/fill="#343a40"[^>]*fill-opacity="0\.15"|fill-opacity="0\.15"[^>]*fill="#343a40"/)
   })
+
+  it("draws the band from the minimum to the maximum when the values are negative (the entropy mode's reward)", () => {
+    const svg = bandChartSvg({
+      title: 'Training reward',
+      yName: 'reward',
+      share: false,
+      steps: 10,
+      series: [
+        {
+          label: 'Entropy',
+          colour: '#7048e8',
+          points: [
+            { step: 0, mean: -0.4, min: -0.5, max: -0.3 },
+            { step: 10, mean: -0.6, min: -0.7, max: -0.5 },
+          ],
+        },
+      ],
+    })
+    const ys = (path: string): number[] => [...path.matchAll(/[ML]([\d.-]+) ([\d.-]+)/g)].map((m) => Number(m[2]))
+    const area = /<path d="([^"]+)"[^>]*fill="#7048e8" fill-opacity="0.15"/.exec(svg)![1]!
+    const line = /<path d="([^"]+)" fill="none"[^>]*stroke="#7048e8"/.exec(svg)![1]!
+    // The mean line runs inside the band at both steps (SVG's y grows downwards).
+    const [top0, top10, bottom10, bottom0] = ys(area)
+    const [mean0, mean10] = ys(line)
+    expect(mean0).toBeGreaterThan(top0!)
+    expect(mean0).toBeLessThan(bottom0!)
+    expect(mean10).toBeGreaterThan(top10!)
+    expect(mean10).toBeLessThan(bottom10!)
+  })
 })
