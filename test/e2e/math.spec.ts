@@ -133,6 +133,13 @@ test('formulas render in the list and the review pane; m shows the source; the d
   await expect(original(page).locator('.katex')).toHaveCount(1)
   await expect(paraphrase(page).locator('.katex')).toHaveCount(1)
   await expect(original(page).locator('.katex-error')).toHaveCount(0)
+  // KaTeX's fonts come with the build (its CSS is bundled), not from a CDN the page's policy would refuse.
+  const fonts = await page.evaluate(async () => {
+    await document.fonts.ready
+    return [...document.fonts].filter((font) => font.family.startsWith('KaTeX') && font.status === 'loaded').map((f) => f.family)
+  })
+  expect(fonts).toContain('KaTeX_Main')
+  expect(fonts).toContain('KaTeX_Math')
 
   // Math-aware diff (the default): the re-typeset formula is one unchanged token; the changed words are marked.
   await expect(diffButton(page, 'math-aware')).toHaveAttribute('aria-pressed', 'true')

@@ -39,11 +39,16 @@ describe('splitting text into prose and formulas', () => {
     expect(split('$\\$12.50 + \\$3$')).toEqual(['[\\$12.50 + \\$3]'])
   })
 
-  it('leaves bare dollar amounts as prose (a $ opens before a non-space and closes after one)', () => {
+  it('leaves bare dollar amounts as prose', () => {
     expect(split('It costs $5 to $6 each.')).toEqual(['It costs $5 to $6 each.'])
     expect(split('I have $5 and $x$ is unknown')).toEqual(['I have $5 and ', '[x]', ' is unknown'])
     expect(split('Pay $ 5 now')).toEqual(['Pay $ 5 now'])
+    expect(split('a $ 5 bill and a $6 coin')).toEqual(['a $ 5 bill and a $6 coin'])
     expect(split('an empty $$$$ pair')).toEqual(['an empty $$$$ pair'])
+  })
+
+  it('reads `$ x $` with spaces inside, as LLM rewrites write it, as a formula', () => {
+    expect(split('if $ n $ is odd, apply $ g(n) $ twice')).toEqual(['if ', '[ n ]', ' is odd, apply ', '[ g(n) ]', ' twice'])
   })
 
   it('keeps nested braces, and a $ inside them, within one formula', () => {
@@ -79,6 +84,11 @@ describe('rendering a formula', () => {
     expect(rendered.html).toBeUndefined()
     expect(rendered.error).toMatch(/^Unexpected end of input/)
     expect(renderTex('\\notacommand{x}', true).error).toMatch(/^Undefined control sequence: \\notacommand/)
+  })
+
+  it('renders what MATH writes and KaTeX lacks: \\mbox, and an aligned block written inline', () => {
+    expect(renderTex('\\mbox{In}\\mbox{put}', false).error).toBeUndefined()
+    expect(renderTex('\\begin{align*} 3x - 5y &= -11,\\\\ 7x + 2y &= -12. \\end{align*}', false).error).toBeUndefined()
   })
 
   it('renders a formula once and reuses it', () => {

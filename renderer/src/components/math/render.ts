@@ -8,6 +8,22 @@ export type Rendered = { html: string; error?: undefined } | { html?: undefined;
 const MAX_CACHED = 5000
 const cache = new Map<string, Rendered>()
 
+// LaTeX that MATH problems use and KaTeX lacks, in words KaTeX has.
+const MACROS = { '\\mbox': '\\text{#1}' }
+
+function toHtml(tex: string, display: boolean): string {
+  // throwOnError: an unparseable formula must fall back to its source, not to KaTeX's red error text.
+  const render = (displayMode: boolean): string =>
+    katex.renderToString(tex, { displayMode, throwOnError: true, strict: 'ignore', macros: { ...MACROS } })
+  try {
+    return render(display)
+  } catch (err) {
+    // `$\begin{align*}…\end{align*}$`: written inline, typeset only as display math.
+    if (!display && err instanceof Error && /only in display mode/.test(err.message)) return render(true)
+    throw err
+  }
+}
+
 export function renderTex(tex: string, display: boolean): Rendered {
   const key = `${display ? 'D' : 'I'}${tex}`
   let rendered = cache.get(key)
@@ -18,8 +34,7 @@ export function renderTex(tex: string, display: boolean): Rendered {
     return rendered
   }
   try {
-    // throwOnError: an unparseable formula must fall back to its source, not to KaTeX's red error text.
-    rendered = { html: katex.renderToString(tex, { displayMode: display, throwOnError: true, strict: 'ignore' }) }
+    rendered = { html: toHtml(tex, display) }
   } catch (err) {
     // KaTeX underlines the offending character with U+0332, which a tooltip draws as noise.
     const message = err instanceof Error ? err.message : String(err)

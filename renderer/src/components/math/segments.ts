@@ -1,7 +1,8 @@
 // Text with LaTeX in it, split into prose and math: `$…$`, `$$…$$`, `\(…\)`, `\[…\]`, and a bare `\boxed{…}` (how
-// models end their answers). `\$` is a dollar sign, never a delimiter. An inline `$` opens math only when a non-space
-// follows it and closes it only when a non-space precedes it (pandoc's rule), so "$5 to $6" stays prose; a `$` inside
-// braces (`\text{costs $5}`) belongs to the formula.
+// models end their answers). `\$` is a dollar sign, never a delimiter. An inline `$` followed by a non-space closes
+// only after a non-space (pandoc's rule), so "$5 to $6" stays prose; one followed by a space, as LLM rewrites write
+// `$ g(n) $`, closes at the next `$` that no digit follows. A `$` inside braces (`\text{costs $5}`) belongs to the
+// formula.
 
 export interface ProseSegment {
   kind: 'prose'
@@ -27,7 +28,7 @@ const BOXED = '\\boxed{'
  * `\}`), or -1 where the braces do not balance, a paragraph break comes first, or (inline `$`) another `$` comes at
  * depth 0 that cannot close.
  */
-function findClose(text: string, from: number, close: '$' | '$$' | '\\)' | '\\]' | '}'): number {
+function findClose(text: string, from: number, close: '$' | ' $' | '$$' | '\\)' | '\\]' | '}'): number {
   let depth = close === '}' ? 1 : 0
   for (let i = from; i < text.length; i++) {
     const c = text[i]
@@ -44,6 +45,7 @@ function findClose(text: string, from: number, close: '$' | '$$' | '\\)' | '\\]'
       if (close === '$$' && text[i + 1] === '$') return i
       // Pandoc's rule: a closing `$` follows a non-space; any other `$` here means this was not math after all.
       if (close === '$') return /\s/.test(text[i - 1] ?? ' ') ? -1 : i
+      if (close === ' $') return /\d/.test(text[i + 1] ?? '') ? -1 : i
     }
   }
   return -1
@@ -71,8 +73,7 @@ export function splitMath(text: string): Segment[] {
       return end < 0 ? -1 : math(i, 2, end, 2, true)
     }
     if (text[i] === '$') {
-      if (/\s/.test(text[i + 1] ?? ' ')) return -1
-      const end = findClose(text, i + 1, '$')
+      const end = findClose(text, i + 1, /\s/.test(text[i + 1] ?? '') ? ' $' : '$')
       return end < 0 ? -1 : math(i, 1, end, 1, false)
     }
     if (text.startsWith('\\(', i) || text.startsWith('\\[', i)) {
