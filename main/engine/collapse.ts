@@ -14,11 +14,24 @@
 //   A rule re-armed at step r is judged again as if the run started after r: only later steps count, its
 //   baselines (best accuracy, starting length) restart there, and it fires no earlier than step r + [minSteps].
 //
+// A drop beyond sampling error (the accuracy rules): an accuracy is a share of questions, so a drop from the best
+//   to the latest value counts only when it is larger than [gtDropThreshold] / [pseudoDropThreshold] and, where the
+//   number of questions behind each value is known ([heldOutQuestions], [pseudoLabelQuestions]), a one-sided
+//   two-proportion z-test says it is beyond sampling error. With 8 questions a step, 3/8 -> 2/8 is p = 0.29: noise;
+//   with 200, 60% -> 40% is p = 3e-5. The test's level is [significance] spent over the run: the rule compares the
+//   best so far with the latest at every logged value, and the best is the highest of many noisy windows, so the
+//   comparison made when the series holds w windows of [smoothing] values must reach
+//   p < significance / (pi^2 / 6 * smoothing * w^3). That keeps the chance that a run whose accuracy never changes
+//   is flagged at all near [significance] (at most 0.03 for 0.05 in simulated 100-step runs at 8, 32 and 200
+//   questions a step). A smoothed pseudo-label accuracy pools its values' questions (each step draws new ones);
+//   held-out validations re-ask the same questions, so they count once. Without the counts (runs imported from
+//   verl) only the thresholds apply.
+//
 // gt_drop_reward_rise: held-out accuracy falls while the training reward keeps rising (likely reward hacking).
 //   Held-out accuracy at a validation step is the mean over benchmarks of `val-core/<source>/reward/mean@1`
 //   (those with a value at that step), smoothed over validation steps. At every step the rule takes the latest
-//   validation; it fires when that smoothed accuracy is more than [gtDropThreshold] below the best smoothed
-//   accuracy so far, and the training reward `critic/score/mean` is rising: both its least-squares slope over
+//   validation; it fires when that smoothed accuracy is below the best smoothed accuracy so far by a drop beyond
+//   sampling error (above), and the training reward `critic/score/mean` is rising: both its least-squares slope over
 //   the last [rewardRiseWindow] logged steps is above 0 and its smoothed value now is above its smoothed value
 //   at the best validation step (at step 0, before training: the first logged reward).
 //
@@ -31,8 +44,8 @@
 //   [clipRatioPinned] for [pinnedSteps] logged steps in a row (no smoothing: the run of steps is the guard).
 //
 // pseudo_label_drop: the labels the self-reward is built from drift away from the ground truth.
-//   Fires when the smoothed `coreward/pseudo_acc` is more than [pseudoDropThreshold] below its best smoothed
-//   value so far. Silent for runs without pseudo labels (ground_truth, self_certainty, entropy).
+//   Fires when the smoothed `coreward/pseudo_acc` is below its best smoothed value so far by a drop beyond sampling
+//   error (above). Silent for runs without pseudo labels (ground_truth, self_certainty, entropy).
 
 export type CollapseRule = 'gt_drop_reward_rise' | 'length_collapse' | 'length_pinned' | 'pseudo_label_drop'
 
@@ -72,6 +85,12 @@ export interface CollapseOptions {
   pinnedSteps: number
   /** Pseudo-label accuracy drop below its best (absolute, 0-1) that is flagged. */
   pseudoDropThreshold: number
+  /** Level of the run-long one-sided two-proportion test a drop in accuracy must pass (1 = thresholds only). */
+  significance: number
+  /** Questions behind each `coreward/pseudo_acc` value (the run's questions per step); unknown = thresholds only. */
+  pseudoLabelQuestions?: number
+  /** Held-out questions behind each validation accuracy; unknown = thresholds only. */
+  heldOutQuestions?: number
   /** The run's response budget in tokens, quoted in the length_pinned message. */
   maxResponseLength?: number
 }
@@ -84,7 +103,8 @@ export const COLLAPSE_DEFAULTS: Readonly<CollapseOptions> = Object.freeze({
   lengthCollapseFraction: 0.5,
   clipRatioPinned: 0.8,
   pinnedSteps: 5,
-  pseudoDropThreshold: 0.2,
+  pseudoDropThreshold: 0.1,
+  significance: 0.05,
 })
 
 const REWARD = 'critic/score/mean'
@@ -112,6 +132,9 @@ const OPTION_CHECKS: Record<keyof CollapseOptions, [ok: (value: number) => boole
   clipRatioPinned: [(value) => value > 0 && value <= 1, 'a share above 0 and at most 1'],
   pinnedSteps: [wholeAtLeast(1), 'a whole number of steps, 1 or more'],
   pseudoDropThreshold: [between(0, 1), 'an accuracy drop between 0 and 1'],
+  significance: [(value) => value > 0 && value <= 1, 'a level above 0 and at most 1 (1 = thresholds only)'],
+  pseudoLabelQuestions: [wholeAtLeast(1), 'a whole number of questions, 1 or more'],
+  heldOutQuestions: [wholeAtLeast(1), 'a whole number of questions, 1 or more'],
   maxResponseLength: [wholeAtLeast(1), 'a whole number of tokens, 1 or more'],
 }
 
@@ -152,12 +175,77 @@ export function heldOutAccuracy(series: MetricSeries, after = -Infinity): Point[
   return [...byStep].sort(([a], [b]) => a - b).map(([step, values]) => ({ step, value: mean(values) }))
 }
 
+/** A smoothed point, with how many logged values its mean is over. */
+interface Smoothed extends Point {
+  values: number
+}
+
 /** Trailing mean of the last `window` values at each point: it uses nothing logged later. */
-const smooth = (series: Point[], window: number): Point[] =>
-  series.map((point, i) => ({
-    step: point.step,
-    value: mean(series.slice(Math.max(0, i + 1 - window), i + 1).map((p) => p.value)),
-  }))
+const smooth = (series: Point[], window: number): Smoothed[] =>
+  series.map((point, i) => {
+    const values = series.slice(Math.max(0, i + 1 - window), i + 1).map((p) => p.value)
+    return { step: point.step, value: mean(values), values: values.length }
+  })
+
+/** The standard normal distribution function (Abramowitz and Stegun 26.2.17, error below 7.5e-8). */
+function normalCdf(z: number): number {
+  const t = 1 / (1 + 0.2316419 * Math.abs(z))
+  const poly = t * (0.31938153 + t * (-0.356563782 + t * (1.781477937 + t * (-1.821255978 + t * 1.330274429))))
+  const tail = (Math.exp((-z * z) / 2) / Math.sqrt(2 * Math.PI)) * poly
+  return z >= 0 ? 1 - tail : tail
+}
+
+/**
+ * One-sided p-value of a two-proportion z-test (pooled) that the share `before`, over `nBefore` questions, is above
+ * the share `after`, over `nAfter`: how often sampling error alone would show a drop this large.
+ */
+export function dropPValue(before: number, nBefore: number, after: number, nAfter: number): number {
+  const pooled = (before * nBefore + after * nAfter) / (nBefore + nAfter)
+  const error = Math.sqrt(pooled * (1 - pooled) * (1 / nBefore + 1 / nAfter))
+  if (!(error > 0)) return 1
+  return 1 - normalCdf((before - after) / error)
+}
+
+/** A drop from the best to the latest value that the threshold and, with the questions known, the run-long test pass. */
+interface Drop {
+  /** The test's numbers, where it ran: the questions behind the best and the latest value, p, and the level p had to beat. */
+  test?: { questions: [number, number]; pValue: number; level: number }
+}
+
+/**
+ * Whether the drop from `best` to `now` counts (see "A drop beyond sampling error" above). `questions` is per logged
+ * value; `pooled` says whether a smoothed value pools its values' questions; `logged` is how many values the series
+ * holds up to `now`.
+ */
+function significantDrop(
+  best: Smoothed,
+  now: Smoothed,
+  threshold: number,
+  questions: number | undefined,
+  pooled: boolean,
+  logged: number,
+  options: CollapseOptions,
+): Drop | undefined {
+  if (!(best.value - now.value > threshold)) return undefined
+  if (questions === undefined || options.significance >= 1) return {}
+  const windows = Math.ceil(logged / options.smoothing)
+  const level = options.significance / ((Math.PI ** 2 / 6) * options.smoothing * windows ** 3)
+  const count = (point: Smoothed): number => questions * (pooled ? point.values : 1)
+  const pValue = dropPValue(best.value, count(best), now.value, count(now))
+  return pValue < level ? { test: { questions: [count(best), count(now)], pValue, level } } : undefined
+}
+
+/** The test's words and numbers for a flag's message and detail. */
+function testNote({ test }: Drop): { words: string; detail: Record<string, number> } {
+  if (test === undefined) return { words: '', detail: {} }
+  const [before, after] = test.questions
+  return {
+    words:
+      ` (beyond sampling error: one-sided two-proportion test over ${before} and ${after} questions, ` +
+      `p = ${probability(test.pValue)} < ${probability(test.level)})`,
+    detail: { questionsAtBest: before, questions: after, pValue: test.pValue, level: test.level },
+  }
+}
 
 function leastSquaresSlope(series: Point[]): number {
   const meanStep = mean(series.map((p) => p.step))
@@ -174,6 +262,7 @@ function leastSquaresSlope(series: Point[]): number {
 const percent = (share: number): string => `${(share * 100).toFixed(1)}%`
 const wholePercent = (share: number): string => `${Math.round(share * 100)}%`
 const tokens = (length: number): string => String(Number(length.toFixed(1)))
+const probability = (p: number): string => (p < 0.001 ? p.toExponential(1) : p.toPrecision(2))
 
 interface Judged {
   options: CollapseOptions
@@ -201,17 +290,19 @@ function gtDropRewardRise(series: MetricSeries, { options, after, firstStep }: J
     if (step < firstStep || latest < 0 || rewardIndex < 1) continue
     const peak = accuracy[best]!
     const now = accuracy[latest]!
-    if (!(peak.value - now.value > options.gtDropThreshold)) continue
+    const drop = significantDrop(peak, now, options.gtDropThreshold, options.heldOutQuestions, false, latest + 1, options)
+    if (drop === undefined) continue
     while (peakRewardIndex + 1 < reward.length && reward[peakRewardIndex + 1]!.step <= peak.step) peakRewardIndex++
     const rewardNow = reward[rewardIndex]!.value
     const rewardAtPeak = reward[Math.max(0, peakRewardIndex)]!.value
     const slope = leastSquaresSlope(rawReward.slice(Math.max(0, rewardIndex + 1 - options.rewardRiseWindow), rewardIndex + 1))
     if (!(slope > 0 && rewardNow > rewardAtPeak)) continue
+    const test = testNote(drop)
     return {
       rule: 'gt_drop_reward_rise',
       step,
       message:
-        `Held-out accuracy fell from ${percent(peak.value)} (step ${peak.step}) to ${percent(now.value)} (step ${now.step}) ` +
+        `Held-out accuracy fell from ${percent(peak.value)} (step ${peak.step}) to ${percent(now.value)} (step ${now.step})${test.words} ` +
         `while the training reward kept rising (${rewardAtPeak.toFixed(2)} -> ${rewardNow.toFixed(2)}): likely reward hacking.`,
       detail: {
         bestAccuracy: peak.value,
@@ -221,6 +312,7 @@ function gtDropRewardRise(series: MetricSeries, { options, after, firstStep }: J
         rewardAtBest: rewardAtPeak,
         reward: rewardNow,
         rewardSlope: slope,
+        ...test.detail,
       },
     }
   }
@@ -276,18 +368,22 @@ function lengthPinned(series: MetricSeries, { options, after, firstStep }: Judge
 
 function pseudoLabelDrop(series: MetricSeries, { options, after, firstStep }: Judged): CollapseFlag | undefined {
   const accuracy = smooth(points(series[PSEUDO_ACCURACY], after), options.smoothing)
-  let best: Point | undefined
-  for (const point of accuracy) {
+  let best: Smoothed | undefined
+  for (const [i, point] of accuracy.entries()) {
     if (best === undefined || point.value > best.value) best = point
-    if (point.step < firstStep || !(best.value - point.value > options.pseudoDropThreshold)) continue
+    if (point.step < firstStep) continue
+    const questions = options.pseudoLabelQuestions
+    const drop = significantDrop(best, point, options.pseudoDropThreshold, questions, true, i + 1, options)
+    if (drop === undefined) continue
+    const test = testNote(drop)
     return {
       rule: 'pseudo_label_drop',
       step: point.step,
       message:
         `Pseudo-label accuracy fell from ${percent(best.value)} (step ${best.step}) to ${percent(point.value)}, ` +
-        `more than ${tokens(options.pseudoDropThreshold * 100)} points below its best: ` +
+        `more than ${tokens(options.pseudoDropThreshold * 100)} points below its best${test.words}: ` +
         'the labels the reward is built from are drifting away from the ground truth.',
-      detail: { bestAccuracy: best.value, bestStep: best.step, accuracy: point.value },
+      detail: { bestAccuracy: best.value, bestStep: best.step, accuracy: point.value, ...test.detail },
     }
   }
   return undefined

@@ -174,7 +174,9 @@ export const RunConfig = z
           .describe('Trailing mean over this many logged values before comparing'),
         gt_drop_threshold: probability
           .default(COLLAPSE_DEFAULTS.gtDropThreshold)
-          .describe('Held-out accuracy drop below its best that, with a rising reward, is flagged'),
+          .describe(
+            'Held-out accuracy drop below its best that, with a rising reward, is flagged, if the significance test over the validation questions also finds it beyond sampling error',
+          ),
         reward_rise_window: z
           .number()
           .int()
@@ -193,7 +195,17 @@ export const RunConfig = z
         pinned_steps: positiveInt.default(COLLAPSE_DEFAULTS.pinnedSteps).describe('Consecutive pinned steps that are flagged'),
         pseudo_drop_threshold: probability
           .default(COLLAPSE_DEFAULTS.pseudoDropThreshold)
-          .describe('Pseudo-label accuracy drop below its best that is flagged'),
+          .describe(
+            'Pseudo-label accuracy drop below its best that is flagged, if the significance test over the questions of those steps (batch_size each) also finds it beyond sampling error',
+          ),
+        significance: z
+          .number()
+          .gt(0)
+          .max(1)
+          .default(COLLAPSE_DEFAULTS.significance)
+          .describe(
+            'Level of the one-sided two-proportion test an accuracy drop must pass to be flagged, spent over the run so a run with steady accuracy is flagged with about this chance (with 8 questions per step, 3/8 -> 2/8 is noise; with 200, 60% -> 40% is not); 1 = thresholds only',
+          ),
       })
       .strict()
       .default({
@@ -205,6 +217,7 @@ export const RunConfig = z
         clip_ratio_pinned: COLLAPSE_DEFAULTS.clipRatioPinned,
         pinned_steps: COLLAPSE_DEFAULTS.pinnedSteps,
         pseudo_drop_threshold: COLLAPSE_DEFAULTS.pseudoDropThreshold,
+        significance: COLLAPSE_DEFAULTS.significance,
       })
       .describe('Collapse rules (see main/engine/collapse.ts)'),
   })
@@ -217,7 +230,11 @@ export function klCoefficient(config: RunConfig): number {
   return config.kl.coef ?? rewardMode(config.mode).klCoef
 }
 
-export function collapseOptions(config: RunConfig): CollapseOptions {
+/**
+ * The collapse rules' options for a run: its collapse settings, and the questions behind each accuracy value for the
+ * significance test (batch_size per step; the validation questions, or `heldOutAvailable` where the split has fewer).
+ */
+export function collapseOptions(config: RunConfig, heldOutAvailable = Infinity): CollapseOptions {
   const c = config.collapse
   return {
     minSteps: c.min_steps,
@@ -228,6 +245,9 @@ export function collapseOptions(config: RunConfig): CollapseOptions {
     clipRatioPinned: c.clip_ratio_pinned,
     pinnedSteps: c.pinned_steps,
     pseudoDropThreshold: c.pseudo_drop_threshold,
+    significance: c.significance,
+    pseudoLabelQuestions: config.batch_size,
+    heldOutQuestions: Math.max(1, Math.min(config.validation.questions, heldOutAvailable)),
     maxResponseLength: config.max_response_tokens,
   }
 }

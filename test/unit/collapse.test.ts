@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { CollapseWatch, detectCollapse, type CollapseFlag, type MetricSeries } from '../../main/engine/collapse'
+import { CollapseWatch, detectCollapse, dropPValue, type CollapseFlag, type MetricSeries } from '../../main/engine/collapse'
+import { collapseOptions, RunConfig } from '../../main/engine/run-config'
+import { Random } from '../../main/random'
 
 type Rows = [step: number, value: number | null][]
 
@@ -151,17 +153,17 @@ describe('response length', () => {
 })
 
 describe('pseudo-label accuracy (pseudo_label_drop)', () => {
-  it('falling from 0.7 to 0.3 fires once the smoothed value is more than 20 points below its best', () => {
-    // Smoothed: 0.7 x5, then 0.567, 0.433 (step 7).
+  it('falling from 0.7 to 0.3 fires once the smoothed value is more than 10 points below its best', () => {
+    // Smoothed: 0.7 x5, then 0.567 (step 6).
     const flags = detectCollapse({ 'coreward/pseudo_acc': fromStep(1, [...repeat(0.7, 5), ...repeat(0.3, 15)]) })
     expect(flags).toEqual([
       {
         rule: 'pseudo_label_drop',
-        step: 7,
+        step: 6,
         message:
-          'Pseudo-label accuracy fell from 70.0% (step 1) to 43.3%, more than 20 points below its best: ' +
+          'Pseudo-label accuracy fell from 70.0% (step 1) to 56.7%, more than 10 points below its best: ' +
           'the labels the reward is built from are drifting away from the ground truth.',
-        detail: { bestAccuracy: 0.7, bestStep: 1, accuracy: expect.closeTo(0.4333, 4) as number },
+        detail: { bestAccuracy: 0.7, bestStep: 1, accuracy: expect.closeTo(0.5667, 4) as number },
       },
     ])
   })
@@ -170,7 +172,7 @@ describe('pseudo-label accuracy (pseudo_label_drop)', () => {
     expect(detectCollapse({ [REWARD]: risingReward(30), 'response_length/mean': fromStep(1, repeat(200, 30)) })).toEqual([])
   })
 
-  it('skips missing and NaN values: the logged 0.7, 0.7, 0.7, 0.3, 0.3 reach a 27-point drop at step 8', () => {
+  it('skips missing and NaN values: the logged 0.7, 0.7, 0.7, 0.3, 0.3 reach a 27-point drop, over a 20-point threshold, at step 8', () => {
     const rows: Rows = [
       [1, 0.7],
       [2, null],
@@ -182,13 +184,13 @@ describe('pseudo-label accuracy (pseudo_label_drop)', () => {
       [8, 0.3],
       [9, 0.3],
     ]
-    const [flag] = detectCollapse({ 'coreward/pseudo_acc': rows })
+    const [flag] = detectCollapse({ 'coreward/pseudo_acc': rows }, { pseudoDropThreshold: 0.2 })
     expect(flag?.step).toBe(8)
     expect(flag?.message).toContain('fell from 70.0% (step 1) to 43.3%')
   })
 })
 
-// Every rule collapses: pseudo labels at step 7, length at 8, clip ratio at 10, held-out accuracy at 60.
+// Every rule collapses: pseudo labels at step 6, length at 8, clip ratio at 10, held-out accuracy at 60.
 const collapsing: MetricSeries = {
   [HELD_OUT]: [...everyTenSteps(RISE_THEN_FALL), [70, 0.45], [80, 0.5]],
   [REWARD]: [...risingReward(60), ...fromStep(61, repeat(0.4, 20))],
@@ -197,7 +199,7 @@ const collapsing: MetricSeries = {
   'coreward/pseudo_acc': fromStep(1, [...repeat(0.7, 5), ...repeat(0.3, 75)]),
 }
 const allFour: [string, number][] = [
-  ['pseudo_label_drop', 7],
+  ['pseudo_label_drop', 6],
   ['length_collapse', 8],
   ['length_pinned', 10],
   ['gt_drop_reward_rise', 60],
@@ -280,5 +282,95 @@ describe('CollapseWatch (live, after every step)', () => {
     expect(rulesAndSteps(watch.update(upTo(series, 10)))).toEqual([['length_collapse', 8]])
     watch.rearm('length_collapse')
     expect(watch.update(series)).toEqual([])
+  })
+})
+
+describe('an accuracy drop beyond sampling error (the significance test)', () => {
+  const pseudo = (values: number[]): MetricSeries => ({ 'coreward/pseudo_acc': fromStep(1, values) })
+
+  it('gives the one-sided two-proportion p-value worked by hand', () => {
+    // 3/8 -> 2/8: pooled 5/16, standard error sqrt(5/16 * 11/16 * (1/8 + 1/8)) = 0.2318, z = 0.539.
+    expect(dropPValue(3 / 8, 8, 2 / 8, 8)).toBeCloseTo(0.2948, 3)
+    // 60% -> 40% of 200: pooled 0.5, standard error 0.05, z = 4.
+    expect(dropPValue(0.6, 200, 0.4, 200)).toBeCloseTo(3.17e-5, 6)
+    expect(dropPValue(0.4, 200, 0.6, 200)).toBeGreaterThan(0.99)
+    expect(dropPValue(1, 8, 1, 8)).toBe(1)
+  })
+
+  it('with 8 questions per step, 3/8 -> 2/8 is noise: not flagged, though the 12.5-point move passes the threshold', () => {
+    const series = pseudo([...repeat(3 / 8, 6), ...repeat(2 / 8, 10)])
+    expect(rulesAndSteps(detectCollapse(series, { smoothing: 1 }))).toEqual([['pseudo_label_drop', 7]])
+    expect(detectCollapse(series, { smoothing: 1, pseudoLabelQuestions: 8 })).toEqual([])
+  })
+
+  it('with 200 questions per step, 60% -> 40% is flagged at the first step it happens, quoting the test', () => {
+    const flags = detectCollapse(pseudo([...repeat(0.6, 6), ...repeat(0.4, 10)]), { smoothing: 1, pseudoLabelQuestions: 200 })
+    expect(flags).toEqual([
+      {
+        rule: 'pseudo_label_drop',
+        step: 7,
+        message:
+          'Pseudo-label accuracy fell from 60.0% (step 1) to 40.0%, more than 10 points below its best (beyond sampling error: ' +
+          'one-sided two-proportion test over 200 and 200 questions, p = 3.2e-5 < 8.9e-5): ' +
+          'the labels the reward is built from are drifting away from the ground truth.',
+        detail: {
+          bestAccuracy: 0.6,
+          bestStep: 1,
+          accuracy: 0.4,
+          questionsAtBest: 200,
+          questions: 200,
+          pValue: expect.closeTo(3.17e-5, 6) as number,
+          // 0.05 / (pi^2 / 6 * 1 * 7^3): the seventh comparison of the run.
+          level: expect.closeTo(8.86e-5, 6) as number,
+        },
+      },
+    ])
+  })
+
+  it('pools the questions of the smoothed steps: 50% (step 1, 8 questions) -> 0% (3 steps, 24 questions) is flagged', () => {
+    const series = pseudo([...repeat(0.5, 6), ...repeat(0, 10)])
+    const [flag] = detectCollapse(series, { pseudoLabelQuestions: 8 })
+    expect(flag).toMatchObject({ step: 9, detail: { bestStep: 1, accuracy: 0, questionsAtBest: 8, questions: 24 } })
+    expect(detectCollapse(series, { pseudoLabelQuestions: 8, significance: 1 })).toEqual(detectCollapse(series))
+  })
+
+  it('counts the held-out questions once however many validations are smoothed (they are the same questions)', () => {
+    const hacked: MetricSeries = { [HELD_OUT]: everyTenSteps(RISE_THEN_FALL), [REWARD]: risingReward(60) }
+    // 40.7% -> 29.7% is p = 0.05 over 100 questions: within sampling error this late in the run.
+    expect(detectCollapse(hacked, { heldOutQuestions: 100 })).toEqual([])
+    const [flag] = detectCollapse(hacked, { heldOutQuestions: 10000 })
+    expect(flag).toMatchObject({ rule: 'gt_drop_reward_rise', step: 60, detail: { questionsAtBest: 10000, questions: 10000 } })
+    expect(flag?.message).toContain(
+      '(step 60) (beyond sampling error: one-sided two-proportion test over 10000 and 10000 questions',
+    )
+  })
+
+  it('flags a run whose accuracy never changes about as rarely as the significance level', () => {
+    // 400 seeded runs of 100 steps, 8 questions a step at a steady 40%, under the default options.
+    const random = new Random(7)
+    let flagged = 0
+    for (let run = 0; run < 400; run++) {
+      const values = Array.from(
+        { length: 100 },
+        () => Array.from({ length: 8 }, () => random.next() < 0.4).filter(Boolean).length / 8,
+      )
+      if (detectCollapse(pseudo(values), { pseudoLabelQuestions: 8 }).length > 0) flagged++
+    }
+    expect(flagged / 400).toBeLessThanOrEqual(0.05)
+    // Without the test, the threshold alone flags nearly every such run.
+    const thresholdOnly = Array.from({ length: 20 }, () =>
+      detectCollapse(
+        pseudo(
+          Array.from({ length: 100 }, () => Array.from({ length: 8 }, () => random.next() < 0.4).filter(Boolean).length / 8),
+        ),
+      ),
+    )
+    expect(thresholdOnly.filter((flags) => flags.length > 0).length).toBeGreaterThanOrEqual(18)
+  })
+
+  it('takes its question counts from the run config: batch_size per step, the validation questions the split has', () => {
+    const config = RunConfig.parse({ name: 'x', mode: 'majority_voting', batch_size: 8, validation: { questions: 200 } })
+    expect(collapseOptions(config, 150)).toMatchObject({ pseudoLabelQuestions: 8, heldOutQuestions: 150, significance: 0.05 })
+    expect(collapseOptions(config)).toMatchObject({ heldOutQuestions: 200 })
   })
 })

@@ -191,7 +191,7 @@ export class Trainer {
       weightDecay: config.weight_decay,
       maxGradNorm: config.grad_clip,
     })
-    this.watch = new CollapseWatch(collapseOptions(config), job.history?.flags ?? [])
+    this.watch = new CollapseWatch(collapseOptions(config, job.validation.length), job.history?.flags ?? [])
     for (const [key, points] of Object.entries(job.history?.series ?? {})) this.series[key] = [...points]
   }
 
