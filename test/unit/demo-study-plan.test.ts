@@ -62,6 +62,13 @@ describe('the study plan', () => {
     expect(() => studyModes('ground_truth,nope')).toThrow(/"nope" is not a reward mode/)
   })
 
+  it("leaves a job whose config this version's schema refuses to be skipped, with the schema's reason", () => {
+    const job = plan.jobs.find((j) => j.group === 'co_rewarding_i-own-vote')!
+    expect(jobConfig({ ...job, config: { ...job.config, no_such_key: true } })).toEqual({
+      problem: expect.stringMatching(/^co_rewarding_i-own-vote\/seed1: .*no_such_key/),
+    })
+  })
+
   it('skips the ablations with --ablation-seeds 0, and runs them at no more seeds than the modes', () => {
     expect(newStudyPlan({ ...defaults, ablationSeeds: 0 }).jobs).toHaveLength(18)
     expect(newStudyPlan({ ...defaults, seeds: 1 }).jobs).toHaveLength(9)
