@@ -141,9 +141,9 @@ export async function runStudy(options: StudyOptions, host: StudyHost): Promise<
     const questions = heldOutQuestions(store, jobs[0]?.config, plan.options.questions)
     // Two workers reaching the base model at once measure it once.
     const measuring = new Map<string, Promise<SampledAccuracy>>()
-    const measure = (key: string, folder: string, config: RunConfig): Promise<SampledAccuracy> => {
+    const measure = (key: string, checkpoint: string, config: RunConfig): Promise<SampledAccuracy> => {
       if (!measuring.has(key)) {
-        const done = sampledAccuracy(folder, questions, {
+        const done = sampledAccuracy(checkpoint, questions, {
           samples: plan.options.samples,
           seed: STUDY_EVAL_SEED,
           maxNewTokens: config.max_response_tokens,
@@ -261,7 +261,7 @@ async function measureRun(
   config: RunConfig,
   state: StudyState,
   save: () => void,
-  measure: (key: string, folder: string, config: RunConfig) => Promise<SampledAccuracy>,
+  measure: (key: string, checkpoint: string, config: RunConfig) => Promise<SampledAccuracy>,
   host: StudyHost,
 ): Promise<void> {
   const { db } = host.store
