@@ -169,14 +169,19 @@ test('Compare shows one question’s rollouts side by side across the runs at a 
   await expect(columns.nth(1).locator('.group-card')).toHaveAttribute('data-record', record!)
   await expectScreenshot(page, 'compare-question-across-runs')
 
-  // Another question and another step: both columns follow.
-  await question.selectOption({ index: 1 })
-  const other = await columns.nth(0).locator('.group-card').getAttribute('data-record')
-  expect(other).not.toBe(record)
-  await expect(columns.nth(1).locator('.group-card')).toHaveAttribute('data-record', other!)
+  // Another step and another question: both columns follow, and the address keeps them.
   await across.getByRole('button', { name: 'Previous stored step' }).click()
   await expect(stepPicker).toHaveValue(String(STEPS - 1))
   for (const i of [0, 1]) await expect(columns.nth(i).locator('.across-step')).toHaveText(`step ${STEPS - 1}`)
+  await question.selectOption({ index: 1 })
+  const other = await question.inputValue()
+  expect(other).toMatch(/^r:\d+$/)
+  for (const i of [0, 1]) await expect(columns.nth(i).locator('.group-card')).toHaveAttribute('data-record', other.slice(2))
+  await expect(page).toHaveURL(new RegExp(`qstep=${STEPS - 1}&question=r:${other.slice(2)}$`))
+  await page.reload()
+  await expect(stepPicker).toHaveValue(String(STEPS - 1))
+  await expect(question).toHaveValue(other)
+  await expect(columns.nth(1).locator('.group-card')).toHaveAttribute('data-record', other.slice(2))
   // A column's step opens that run's rollout viewer there.
   await columns.nth(1).locator('.across-step').click()
   await expect(page).toHaveURL(new RegExp(`#/runs/2/rollouts\\?step=${STEPS - 1}$`))
