@@ -120,6 +120,8 @@ export async function runStudy(options: StudyOptions, host: StudyHost): Promise<
     writeJsonAtomically(join(folder, STATE_FILE), state)
   }
   save()
+  // A killed sitting still counts its time, to within these 30 s.
+  const clock = setInterval(save, 30_000)
   const outcome: Pick<StudyOutcome, 'skipped' | 'unfinished' | 'trained' | 'reused'> = {
     skipped: [],
     unfinished: [],
@@ -170,6 +172,7 @@ export async function runStudy(options: StudyOptions, host: StudyHost): Promise<
     const complete = jobs.every(({ job }) => getRun(db, state.runs[job.key] ?? -1)?.status === 'finished')
     return { plan, state, report, complete, ...outcome }
   } finally {
+    clearInterval(clock)
     save()
     releaseLock()
   }
