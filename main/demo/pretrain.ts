@@ -51,9 +51,7 @@ export async function pretrainDemoModel(options: PretrainOptions): Promise<Pretr
   const tokenizer = loadTokenizer(files.tokenizer, files.tokenizerConfig, 'demo tokenizer')
   const config = demoModelConfig(tokenizer.vocabSize, options.architecture)
   const task = generateDemoTask(DEMO_TASK_DEFAULTS)
-  const examples = generatePretrainingExamples(task, options.steps * options.batchSize, options.seed).map((e) =>
-    encodeExample(tokenizer, e.question, e.solution),
-  )
+  const examples = generatePretrainingExamples(task, options.steps * options.batchSize, options.seed, options.directShare)
   const validation = task.records.filter((r) => r.split === 'validation').slice(0, options.evalQuestions)
   const model = Transformer.initialise(config, options.seed)
   const parameters = model.trainableVariables().reduce((sum, v) => sum + v.size, 0)
@@ -68,7 +66,11 @@ export async function pretrainDemoModel(options: PretrainOptions): Promise<Pretr
   let step = 1
   for (; step <= options.steps; step++) {
     if (options.shouldStop?.()) break
-    const batch = order.slice((step - 1) * options.batchSize, step * options.batchSize).map((i) => examples[i]!)
+    // Worked solutions only until `directFrom`; from there each example in its own style.
+    const batch = order
+      .slice((step - 1) * options.batchSize, step * options.batchSize)
+      .map((i) => examples[i]!)
+      .map((e) => encodeExample(tokenizer, e.question, step >= options.directFrom ? e.solution : e.worked))
     // The mean NLL of the response tokens, forward and backward on onnxruntime's training graph.
     const pass = await graph.run(model.toArrays(), nllTrainingBatch(batch, tokenizer.padTokenId))
     const grads: Record<string, tf.Tensor> = {}
@@ -120,7 +122,9 @@ export async function pretrainDemoModel(options: PretrainOptions): Promise<Pretr
         seconds: Math.round(seconds),
         final_loss: finalLoss,
         evaluation: { split: 'validation', ...evaluation },
-        command: `cwb pretrain --seed ${options.seed} --steps ${options.steps} --batch-size ${options.batchSize}`,
+        direct_share: options.directShare,
+        direct_from: options.directFrom,
+        command: `cwb pretrain --seed ${options.seed} --steps ${options.steps} --batch-size ${options.batchSize} --learning-rate ${options.learningRate} --direct-share ${options.directShare} --direct-from ${options.directFrom}`,
       },
     },
   )

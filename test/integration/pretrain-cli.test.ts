@@ -23,6 +23,11 @@ describe('cwb pretrain', () => {
         '1',
         '--seed',
         String(seed),
+        // Step 2 mixes in direct answers (step 1 is worked solutions only).
+        '--direct-from',
+        '2',
+        '--direct-share',
+        '0.5',
       ]
       const result = cwb(args, { CWB_BACKEND: 'wasm' })
       expect(result.stderr).toContain('step 2/2')
@@ -39,8 +44,16 @@ describe('cwb pretrain', () => {
       kind: string
       steps: number
       evaluation: { questions: number }
+      command: string
     }
-    expect(state).toMatchObject({ kind: 'pretraining', steps: 2, evaluation: { questions: 4 } })
+    expect(state).toMatchObject({
+      kind: 'pretraining',
+      steps: 2,
+      direct_share: 0.5,
+      direct_from: 2,
+      evaluation: { questions: 4 },
+    })
+    expect(state.command).toContain('--direct-share 0.5 --direct-from 2')
     const generated = cwb([
       'generate',
       '--checkpoint',

@@ -6,8 +6,9 @@ import {
   generatePretrainingExamples,
   type DemoRecord,
 } from '../../main/data/demo'
-import { problemType, solutionText, work } from '../../main/data/demo/problem-types'
+import { answerText, problemType, solutionText, work } from '../../main/data/demo/problem-types'
 import { people } from '../../main/data/demo/scenarios'
+import { SYSTEM_PROMPT } from '../../main/engine/prompt'
 import { pretokenize, SPACE } from '../../main/engine/tokenizer/word-level'
 
 const shipped = generateDemoTask(DEMO_TASK_DEFAULTS)
@@ -163,6 +164,28 @@ describe('pre-training examples', () => {
     expect(new Set(examples.map((e) => e.type)).size).toBe(9)
   })
 
+  it("answer directly in the asked share, with the worked solution's answer, and share no text with a held-out question", () => {
+    const worked = generatePretrainingExamples(shipped, 4000, 7, 0)
+    const direct = generatePretrainingExamples(shipped, 4000, 7, 1)
+    const mixed = generatePretrainingExamples(shipped, 4000, 7, 0.6)
+    const share = mixed.filter((e) => e.style === 'direct').length / mixed.length
+    expect(share).toBeGreaterThan(0.57)
+    expect(share).toBeLessThan(0.63)
+    expect(worked.every((e) => e.style === 'worked' && equationsOf(e.solution).length > 0)).toBe(true)
+    // The style is drawn for every example, so the same seed tells the same problems whatever the share.
+    for (const [i, example] of direct.entries()) {
+      const solved = worked[i]!
+      expect(example).toMatchObject({ style: 'direct', question: solved.question, type: solved.type })
+      expect(example.solution).toBe(answerText(String(equationsOf(solved.solution).at(-1)?.result)))
+      expect(mixed[i]?.solution).toBe(mixed[i]?.style === 'direct' ? example.solution : solved.solution)
+    }
+    const heldOutTexts = new Set(shipped.records.filter((r) => r.split !== 'train').flatMap(texts))
+    const trainTexts = shipped.records.filter((r) => r.split === 'train').flatMap(texts)
+    expect(trainTexts.filter((text) => heldOutTexts.has(text))).toEqual([])
+    expect(mixed.filter((e) => heldOutTexts.has(e.question))).toEqual([])
+    expect(() => generatePretrainingExamples(shipped, 10, 1, 1.5)).toThrow('between 0 and 1, got 1.5')
+  })
+
   it('may reuse training problems and are the same for the same seed', () => {
     const train = new Set(shipped.records.filter((r) => r.split === 'train').map((r) => r.solution))
     const examples = generatePretrainingExamples(shipped, 3000, 3)
@@ -181,6 +204,11 @@ describe('the demo vocabulary', () => {
       [...many.flatMap((r) => [...texts(r), r.solution]), ...pretraining].flatMap(pretokenize).filter((p) => !known.has(p)),
     )
     expect([...missing]).toEqual([])
+  })
+
+  it('holds every word of the system prompt every demo prompt starts with', () => {
+    const known = new Set(vocabulary)
+    expect(pretokenize(SYSTEM_PROMPT).filter((piece) => !known.has(piece))).toEqual([])
   })
 
   it('has every number from 0 to 199 with and without the space marker, once each, in a fixed order', () => {

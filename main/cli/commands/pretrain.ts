@@ -36,6 +36,16 @@ export function pretrainCommand(): Command {
         .default(PRETRAIN_DEFAULTS.evalQuestions)
         .argParser(integerOption('--eval-questions', 1)),
     )
+    .addOption(
+      new Option('--direct-share <fraction>', 'share of pre-training solutions that answer without working the steps out')
+        .default(PRETRAIN_DEFAULTS.directShare)
+        .argParser(numberOption('--direct-share')),
+    )
+    .addOption(
+      new Option('--direct-from <step>', 'the step from which direct answers enter the mix (worked solutions only before it)')
+        .default(PRETRAIN_DEFAULTS.directFrom)
+        .argParser(integerOption('--direct-from', 1)),
+    )
     .option('--json', 'print the result as one JSON object on the last stdout line')
     .action(
       async (options: {
@@ -46,6 +56,8 @@ export function pretrainCommand(): Command {
         learningRate: number
         evalEvery: number
         evalQuestions: number
+        directShare: number
+        directFrom: number
         json?: boolean
       }) => {
         let stop = false
@@ -64,6 +76,8 @@ export function pretrainCommand(): Command {
           learningRate: options.learningRate,
           evalEvery: options.evalEvery,
           evalQuestions: options.evalQuestions,
+          directShare: options.directShare,
+          directFrom: options.directFrom,
           log: progress,
           shouldStop: () => stop,
         })

@@ -1,7 +1,7 @@
 // The demo task: seeded grade-school word problems with a worked solution and paraphrases in other scenario
 // families. Problems are drawn without repetition from one stream and only then dealt into splits, so the
 // held-out splits follow the training distribution and share no problem with it.
-import { allNumberTuples, problemKey, problemTypes, solutionText, work } from './problem-types'
+import { allNumberTuples, answerText, problemKey, problemTypes, solutionText, work } from './problem-types'
 import type { ProblemType, ProblemTypeName } from './problem-types'
 import { Random } from '../../random'
 import { people, scenarioFamilies, tell } from './scenarios'
@@ -46,10 +46,20 @@ export interface DemoTask {
   records: DemoRecord[]
 }
 
+/**
+ * How a pre-training solution is written: `worked` gives one equation per step before the boxed answer, `direct`
+ * only the boxed answer (what a base model does when it answers without working, and is more often wrong doing).
+ */
+export type SolutionStyle = 'worked' | 'direct'
+
 export interface PretrainingExample {
   type: ProblemTypeName
+  style: SolutionStyle
   question: string
+  /** The solution in the example's style. */
   solution: string
+  /** The worked solution, whatever the style (pre-training may use it before direct answers enter the mix). */
+  worked: string
 }
 
 interface Problem {
@@ -143,11 +153,15 @@ export function generateDemoTask(options: DemoTaskOptions): DemoTask {
 
 /**
  * More training-distribution examples for pre-training, told in any family. They may repeat training problems
- * but never use a problem of the task's validation or test split.
+ * but never use a problem of the task's validation or test split. A `directShare` of them (0 to 1) answer
+ * directly, the rest work the steps out.
  */
-export function generatePretrainingExamples(task: DemoTask, count: number, seed: number): PretrainingExample[] {
+export function generatePretrainingExamples(task: DemoTask, count: number, seed: number, directShare = 0): PretrainingExample[] {
   checkCount(count, 'pre-training example count')
   checkCount(seed, 'pre-training seed')
+  if (!(directShare >= 0 && directShare <= 1)) {
+    throw new Error(`The share of direct answers must be between 0 and 1, got ${directShare}.`)
+  }
   const heldOut = new Set(task.records.filter((r) => r.split !== 'train').map((r) => problemKey(r.type, r.numbers)))
   const pools = problemTypes.map((type) => ({
     type,
@@ -162,7 +176,15 @@ export function generatePretrainingExamples(task: DemoTask, count: number, seed:
     const problem = { type: pool.type, numbers: random.pick(pool.tuples) }
     const family = random.pick(scenarioFamilies[pool.type.name])
     const question = tellIn(random, family, problem.numbers, random.shuffled(people))
-    examples.push({ type: pool.type.name, question, solution: solve(problem).solution })
+    const style: SolutionStyle = random.next() < directShare ? 'direct' : 'worked'
+    const { answer, solution } = solve(problem)
+    examples.push({
+      type: pool.type.name,
+      style,
+      question,
+      solution: style === 'direct' ? answerText(answer) : solution,
+      worked: solution,
+    })
   }
   return examples
 }

@@ -9,6 +9,7 @@ export {
   type DemoTask,
   type DemoTaskOptions,
   type PretrainingExample,
+  type SolutionStyle,
 } from './generator'
 export type { ProblemTypeName } from './problem-types'
 export { demoVocabularyPieces } from './vocabulary'

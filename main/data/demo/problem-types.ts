@@ -162,8 +162,12 @@ export function work(type: ProblemType, numbers: readonly number[]): Equation[] 
 /** The response the base model is pre-trained on: one equation per step, then exactly one boxed answer at the end. */
 export function solutionText(equations: readonly Equation[]): string {
   const steps = equations.map(({ left, operation, right, result }) => `${left} ${operation} ${right} = ${result}.`)
-  const answer = equations.at(-1)?.result
-  return [...steps, `The answer is \\boxed{${answer}}.`].join(' ')
+  return [...steps, answerText(String(equations.at(-1)?.result))].join(' ')
+}
+
+/** The sentence every demo solution ends with, and all a direct answer says. */
+export function answerText(answer: string): string {
+  return `The answer is \\boxed{${answer}}.`
 }
 
 /** Identifies a problem: two records with the same key are the same problem, whatever the wording. */

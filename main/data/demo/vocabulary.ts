@@ -1,4 +1,5 @@
 // The pieces the demo tokenizer needs: everything a demo question, paraphrase or solution can split into.
+import { SYSTEM_PROMPT } from '../../engine/prompt'
 import { pretokenize, SPACE } from '../../engine/tokenizer/word-level'
 import { allNumberTuples, MAX_RESULT, problemTypes, solutionText, work } from './problem-types'
 import { people, scenarioFamilies, tell } from './scenarios'
@@ -7,6 +8,8 @@ import { people, scenarioFamilies, tell } from './scenarios'
 export function demoVocabularyPieces(): string[] {
   const pieces = new Set<string>()
   const add = (text: string): void => pretokenize(text).forEach((piece) => pieces.add(piece))
+  // Every prompt starts with the system message: none of its words may be unknown.
+  add(SYSTEM_PROMPT)
   // A number may follow a space or a mark such as `\boxed{`, so both forms of every value are in.
   for (let n = 0; n <= MAX_RESULT; n++) {
     pieces.add(String(n))
