@@ -49,8 +49,8 @@ test('the memory plan of the demo defaults fits; absurd lengths do not, with adv
   const errors = await openForm(page)
   const form = page.getByRole('dialog', { name: 'New run' })
   const panel = form.getByRole('region', { name: 'Memory plan' })
-  await expect(panel.getByLabel('Parameters', { exact: true })).toHaveText('892,416')
-  await expect(panel.getByLabel('Trainable parameters')).toContainText('892,416')
+  await expect(panel.getByLabel('Parameters', { exact: true })).toHaveText('893,056')
+  await expect(panel.getByLabel('Trainable parameters')).toContainText('893,056')
   await expect(panel.getByRole('status')).toHaveText('Fits')
   // Browser mode has no folder picker (the desktop app's checkpoint field has one): the path is typed.
   await expect(page.getByRole('button', { name: 'Choose folder…' })).toHaveCount(0)

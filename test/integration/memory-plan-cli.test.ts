@@ -23,8 +23,8 @@ describe('cwb train --plan', () => {
     expect(result.stderr).toBe('')
     expect(result.code).toBe(0)
     expect(result.stdout).toMatch(/^Memory plan: cwb-gpt on wasm\n/)
-    expect(result.stdout).toMatch(/^ {2}parameters {2}892,416$/m)
-    expect(result.stdout).toMatch(/^ {2}trainable {3}892,416$/m)
+    expect(result.stdout).toMatch(/^ {2}parameters {2}893,056$/m)
+    expect(result.stdout).toMatch(/^ {2}trainable {3}893,056$/m)
     for (const component of [
       'weights',
       'gradients',
@@ -46,8 +46,8 @@ describe('cwb train --plan', () => {
     expect(plan).toMatchObject({
       model: 'cwb-gpt',
       backend: 'wasm',
-      parameters: 892416,
-      trainable: 892416,
+      parameters: 893056,
+      trainable: 893056,
       limit: 4 * 2 ** 30,
       fits: true,
     })

@@ -25,7 +25,7 @@ describe('runs.plan', () => {
     const { call, demo } = setUp()
     const { plan, issues } = await call('runs.plan', { config: demo() })
     expect(issues).toEqual([])
-    expect(plan).toMatchObject({ model: 'cwb-gpt', parameters: 892416, trainable: 892416, fits: true, advice: [] })
+    expect(plan).toMatchObject({ model: 'cwb-gpt', parameters: 893056, trainable: 893056, fits: true, advice: [] })
     expect(plan!.components.map((c) => c.name)).toEqual(
       expect.arrayContaining(['weights', 'gradients', 'optimizer state', 'KL reference', 'activations', 'rollout KV cache']),
     )
