@@ -1,5 +1,6 @@
 // Does GRPO learn at all? A reward that is 1 for one fixed answer, even a wrong one, must teach the shipped demo base
-// model to give that answer within a bounded number of steps. This catches a broken sign, misaligned log-probs or a
+// model to give that answer within a bounded number of steps, and ground truth on 8 fixed training questions must
+// raise their training reward to 0.8. This catches a broken sign, misaligned log-probs or a
 // dead gradient anywhere between the rollouts and the optimiser, which every other test could miss: with the
 // advantages' sign flipped the reward falls to 0, and with a learning rate of 1e-9 it stays where it started.
 import { join } from 'node:path'
@@ -76,6 +77,22 @@ describe('GRPO learns what it is rewarded for', () => {
         `rewarding ${target} (sampled ${times}/32 times at first; the true answer is ${answer}): ${rewards.map((r) => r.toFixed(2)).join(' ')}`,
       )
       expect(rewards[0]).toBeLessThan(0.5)
+      expect(mean(rewards.slice(-5))).toBeGreaterThanOrEqual(0.8)
+    },
+  )
+
+  it(
+    'raises the training reward of 8 fixed training questions to at least 0.8 with their true answers, within 30 steps',
+    { timeout: 300_000 },
+    async () => {
+      // Eight 2- and 3-step training questions: the base model often answers these directly, and wrongly.
+      const records = demoTask({ train: 200, validation: 1 })
+        .records.filter((r) => r.split === 'train' && r.steps > 1)
+        .slice(0, 8)
+      const train = records.map((r, i) => ({ id: i + 1, question: r.question, answer: r.answer, paraphrases: [] }))
+      const rewards = await trainingRewards(train, 30)
+      console.log(`ground truth on 8 fixed questions: ${rewards.map((r) => r.toFixed(2)).join(' ')}`)
+      expect(rewards[0]).toBeLessThan(0.8)
       expect(mean(rewards.slice(-5))).toBeGreaterThanOrEqual(0.8)
     },
   )
