@@ -1,6 +1,6 @@
 // Opening a workspace's store. A workspace created now starts with the demo: the demo dataset in the store
 // and the shipped base model under models/demo-base (unless --no-demo or CWB_DEMO=0 asks for a bare one).
-import { cpSync, existsSync } from 'node:fs'
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { hostname } from 'node:os'
 import { ensureDemoDataset } from '../data/demo/dataset'
@@ -17,18 +17,40 @@ export function demoWanted(option: boolean | undefined, env: NodeJS.ProcessEnv =
   return env.CWB_DEMO !== '0'
 }
 
+/** Marks a new workspace whose demo is being set up, with the setting-up process's id. */
+const DEMO_SETUP_FILE = '.demo-setup'
+
+/** Whether another live process is setting up this workspace's demo right now. */
+function demoBeingSetUp(file: string): boolean {
+  try {
+    const pid = Number(readFileSync(file, 'utf8'))
+    return Number.isSafeInteger(pid) && pid !== process.pid && processAlive(pid)
+  } catch {
+    return false
+  }
+}
+
 export function openWorkspace(option: string | undefined, demo: boolean): { dir: string; store: Store; created: boolean } {
   const { dir, database } = prepareWorkspace(resolveWorkspace(option))
+  const setup = join(dir, DEMO_SETUP_FILE)
   const created = !existsSync(database)
+  // A second process that opens the workspace while the first still sets up its demo (two `cwb train` started
+  // together on a new folder) joins the setup: storing the demo dataset is idempotent under the write lock, so it
+  // waits for the first one's dataset instead of finding none.
+  const joining = !created && demo && demoBeingSetUp(setup)
+  if (created && demo) writeFileSync(setup, String(process.pid))
   const store = new Store(database)
-  if (created && demo) {
+  if ((created || joining) && demo) {
     try {
       ensureDemoDataset(store.db)
       const baseModel = shippedBaseModel()
-      if (existsSync(baseModel)) cpSync(baseModel, join(dir, DEMO_MODEL_FOLDER), { recursive: true })
+      const copy = join(dir, DEMO_MODEL_FOLDER)
+      if (existsSync(baseModel) && !(joining && existsSync(copy))) cpSync(baseModel, copy, { recursive: true })
     } catch (error) {
       store.close()
       throw error
+    } finally {
+      if (created) rmSync(setup, { force: true })
     }
   }
   // Runs left running by a trainer that is gone (a crash, a reboot) become interrupted, ready to resume.
