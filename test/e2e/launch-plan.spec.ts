@@ -4,7 +4,8 @@
 // trainable parameters, and the LoRA run launches.
 import { expect, test, type Page } from '@playwright/test'
 import { join } from 'node:path'
-import { serve, type Served } from '../helpers/cli'
+import { writeFileSync } from 'node:fs'
+import { cwb, serve, type Served } from '../helpers/cli'
 import { writeTinyHfFolder } from '../helpers/hf-folder'
 import { tempDir } from '../helpers/workspace'
 import { expectScreenshot } from './screenshots'
@@ -83,6 +84,46 @@ test('the memory plan of the demo defaults fits; absurd lengths do not, with adv
   await field(page, 'max_prompt_tokens').fill('48')
   await field(page, 'max_response_tokens').fill('32')
   await expect(panel.getByRole('status')).toHaveText('Fits')
+  await expect(form.getByText('Config valid')).toBeVisible()
+  await expect(launch).toBeEnabled()
+  expect(errors).toEqual([])
+})
+
+test('a dataset the model cannot read is refused in the form with the numbers, before launch, and the demo fits again', async ({
+  page,
+}) => {
+  // Two MATH-style questions: LaTeX the demo model's word-level tokenizer cannot read, longer than its 80 tokens.
+  const file = join(workspace.dir, 'math.jsonl')
+  const rows = [
+    {
+      question:
+        'Let $f(x) = \\left\\lceil\\dfrac{1}{x+2}\\right\\rceil$ for $x > -2$, and $f(x) = \\left\\lfloor\\dfrac{1}{x+2}\\right\\rfloor$ for $x < -2$. ($f(x)$ is not defined at $x = -2$.) Which integer is not in the range of $f(x)$?',
+      answer: '0',
+      split: 'train',
+    },
+    { question: 'If $x^2+y^2=1$, what is the largest possible value of $|x|+|y|$?', answer: '\\sqrt{2}', split: 'test' },
+  ]
+  writeFileSync(file, rows.map((row) => JSON.stringify(row)).join('\n') + '\n')
+  const imported = cwb(['import', file, '--name', 'math-mini', '--workspace', workspace.dir, '--json'])
+  expect(imported.code, imported.stderr).toBe(0)
+
+  const errors = await openForm(page)
+  const form = page.getByRole('dialog', { name: 'New run' })
+  await field(page, 'dataset').selectOption('math-mini')
+  await field(page, 'validation_split').fill('test')
+  // Each refusal sits at the field to change, with the numbers and what would help.
+  await expect(form).toContainText(/% of the training questions' tokens \(\d+ of \d+\) are unknown to the model's tokenizer/)
+  await expect(form).toContainText(/is a \d+-token prompt, and the model reads at most 80 tokens: choose a model that reads it/)
+  await expect(form.getByText('Config valid')).toHaveCount(0)
+  const launch = form.getByRole('button', { name: 'Launch run' })
+  await expect(launch).toBeDisabled()
+  await expect(launch).toHaveAttribute('title', /^Fix first: .*dataset: .*unknown to the model's tokenizer/)
+  await field(page, 'dataset').scrollIntoViewIfNeeded()
+  await expectScreenshot(page, 'launch-dataset-unreadable')
+
+  // The demo dataset fits the same model: the form is valid again.
+  await field(page, 'dataset').selectOption('demo-arithmetic')
+  await field(page, 'validation_split').fill('validation')
   await expect(form.getByText('Config valid')).toBeVisible()
   await expect(launch).toBeEnabled()
   expect(errors).toEqual([])
