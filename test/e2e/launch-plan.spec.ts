@@ -126,6 +126,14 @@ test('a dataset the model cannot read is refused in the form with the numbers, b
   await field(page, 'validation_split').fill('validation')
   await expect(form.getByText('Config valid')).toBeVisible()
   await expect(launch).toBeEnabled()
+
+  // cross_view is Co-rewarding-I's alone: the field shows for that mode only, and is not sent for another.
+  await expect(field(page, 'cross_view')).toHaveCount(0)
+  await field(page, 'mode').selectOption('co_rewarding_i')
+  await expect(field(page, 'cross_view')).toBeChecked()
+  await field(page, 'mode').selectOption('majority_voting')
+  await expect(field(page, 'cross_view')).toHaveCount(0)
+  await expect(form.getByText('Config valid')).toBeVisible()
   expect(errors).toEqual([])
 })
 

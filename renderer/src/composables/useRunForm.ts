@@ -194,6 +194,9 @@ export function useRunForm() {
 
   /** A group (kl, ema, ...) applies to the mode when the mode's defaults have it (ema: Co-rewarding-II only). */
   const groupApplies = (key: string): boolean => key in (source.value?.defaults[mode.value] ?? {})
+  /** A field some modes' defaults carry and this mode's do not (cross_view: Co-rewarding-I only) is not this mode's. */
+  const applies = (key: string): boolean =>
+    groupApplies(key) || !Object.values(source.value?.defaults ?? {}).some((defaults) => key in defaults)
 
   /** Fields the user emptied: a number left blank is not silently replaced by its default. */
   const localIssues = computed<FieldIssue[]>(() => {
@@ -229,7 +232,8 @@ export function useRunForm() {
         for (const [inner, innerValue] of Object.entries((value ?? {}) as Config))
           if (innerValue !== null && innerValue !== '') group[inner] = innerValue
         out[key] = group
-      } else if (value !== null || field.default !== undefined) out[key] = value
+      } else if (!applies(key)) continue
+      else if (value !== null || field.default !== undefined) out[key] = value
     }
     return out
   })
@@ -339,6 +343,7 @@ export function useRunForm() {
     setField,
     applyPreset,
     groupApplies,
+    applies,
     launch,
   }
 }
