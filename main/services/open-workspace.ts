@@ -1,6 +1,6 @@
 // Opening a workspace's store. A workspace created now starts with the demo: the demo dataset in the store
 // and the shipped base model under models/demo-base (unless --no-demo or CWB_DEMO=0 asks for a bare one).
-import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { hostname } from 'node:os'
 import { ensureDemoDataset } from '../data/demo/dataset'
@@ -30,6 +30,22 @@ function demoBeingSetUp(file: string): boolean {
   }
 }
 
+/**
+ * Copies a folder to `to` unless it is there: into a folder of this process first, then renamed into place, so a
+ * process that opens the workspace at the same time sees the whole copy or none, and the second copy is dropped.
+ */
+function copyOnce(from: string, to: string): void {
+  if (existsSync(to)) return
+  const partial = `${to}.${process.pid}.partial`
+  cpSync(from, partial, { recursive: true })
+  try {
+    renameSync(partial, to)
+  } catch (error) {
+    rmSync(partial, { recursive: true, force: true })
+    if (!existsSync(to)) throw error
+  }
+}
+
 export function openWorkspace(option: string | undefined, demo: boolean): { dir: string; store: Store; created: boolean } {
   const { dir, database } = prepareWorkspace(resolveWorkspace(option))
   const setup = join(dir, DEMO_SETUP_FILE)
@@ -44,8 +60,7 @@ export function openWorkspace(option: string | undefined, demo: boolean): { dir:
     try {
       ensureDemoDataset(store.db)
       const baseModel = shippedBaseModel()
-      const copy = join(dir, DEMO_MODEL_FOLDER)
-      if (existsSync(baseModel) && !(joining && existsSync(copy))) cpSync(baseModel, copy, { recursive: true })
+      if (existsSync(baseModel)) copyOnce(baseModel, join(dir, DEMO_MODEL_FOLDER))
     } catch (error) {
       store.close()
       throw error
