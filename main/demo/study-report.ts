@@ -3,7 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { rewardMode } from '../engine/rewards'
-import { accuracyResult, heldOutAccuracy, spread } from '../services/results'
+import { accuracyResult, heldOutAccuracy, spread, spreadText } from '../services/results'
 import { runEvents } from '../store/events'
 import { metricSeries } from '../store/metrics'
 import { getRun } from '../store/runs'
@@ -114,15 +114,6 @@ function band(runs: Points[]): BandPoint[] {
       const { mean, min, max } = spread(values)!
       return { step, mean, min, max }
     })
-}
-
-const pct = (x: number): string => `${(x * 100).toFixed(1)}%`
-
-/** `mean [min, max]` over the seeds (the mean alone for one). */
-function spreadText(values: (number | null)[], format: (x: number) => string = pct): string {
-  const s = spread(values)
-  if (!s) return '-'
-  return values.filter((v) => v !== null).length > 1 ? `${format(s.mean)} [${format(s.min)}, ${format(s.max)}]` : format(s.mean)
 }
 
 const meanOf = (points: Points): number | null =>

@@ -6,7 +6,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { isLiveStatus } from '../../preload/constants'
-import { heldOutAccuracy } from '../services/results'
+import { heldOutAccuracy, percentText } from '../services/results'
 import { deleteRunWithData } from '../services/runs-service'
 import { pruneCheckpoints, resumeRun, trainNewRun } from '../services/run-owner'
 import type { OwnerOptions, RunOutcome } from '../services/run-owner'
@@ -253,8 +253,9 @@ async function trainJob(
     return undefined
   }
   const accuracy = heldOutAccuracy(metricSeries(db, ended.run))
-  const pct = (x: number | undefined): string => (x === undefined ? '-' : `${(x * 100).toFixed(1)}%`)
-  progress(`${job.key}: run ${ended.run} finished; held-out ${pct(accuracy[0]?.[1])} -> ${pct(accuracy.at(-1)?.[1])}`)
+  progress(
+    `${job.key}: run ${ended.run} finished; held-out ${percentText(accuracy[0]?.[1])} -> ${percentText(accuracy.at(-1)?.[1])}`,
+  )
   return ended.run
 }
 

@@ -6,7 +6,7 @@ import { COLLAPSE_DEFAULTS } from './collapse'
 import type { CollapseOptions } from './collapse'
 import { LORA_MODULES } from './model/lora-modules'
 import type { LoraSettings } from './model/lora'
-import { isRewardModeId, rewardMode, rewardModeIds, usesTeacher } from './rewards'
+import { hasParaphraseView, isRewardModeId, rewardMode, rewardModeIds, usesTeacher } from './rewards'
 import type { RewardMode } from './rewards/shared/types'
 
 const probability = z.number().min(0).max(1)
@@ -270,8 +270,6 @@ export function promptsParaphrases(config: RunConfig): boolean {
     (usesTeacher(mode) && emaConfig(config).teacher_view === 'paraphrase')
   )
 }
-
-const hasParaphraseView = (mode: RewardMode): boolean => mode.extraViews.includes('paraphrase')
 
 /** The modes for which a rule holds, as a message lists them. */
 const modesWhere = (rule: (mode: RewardMode) => boolean): string =>

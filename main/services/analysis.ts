@@ -4,7 +4,7 @@
 import type { ChartSeries, CollapseMarker, Result, RolloutGroup } from '../../preload/contract'
 import type { VoteOptions } from '../engine/answers/vote'
 import { detectCollapse } from '../engine/collapse'
-import { isRewardModeId, rewardMode } from '../engine/rewards'
+import { hasParaphraseView, isRewardModeId, rewardMode } from '../engine/rewards'
 import {
   bestMetric,
   collapseMetricRows,
@@ -313,7 +313,7 @@ export function analysisHandlers(db: Db): AnalysisHandlers {
     'rollouts.agreement': ({ run }) =>
       snapshot(() => {
         const chosen = runExists(run)
-        if (!isRewardModeId(chosen.mode) || !rewardMode(chosen.mode).extraViews.includes('paraphrase')) {
+        if (!isRewardModeId(chosen.mode) || !hasParaphraseView(rewardMode(chosen.mode))) {
           throw new ApiError(
             'invalid_request',
             `Run ${chosen.id} ("${chosen.name}") uses reward mode ${chosen.mode}; the agreement heatmap needs a run that rolls out each question and its paraphrase (co_rewarding_i).`,

@@ -53,6 +53,17 @@ export function spread(values: readonly (number | null)[]): { mean: number; min:
   }
 }
 
+/** A share as a percentage with one decimal ("61.0%"), or "-" for none. */
+export const percentText = (x: number | null | undefined): string =>
+  x === null || x === undefined ? '-' : `${(x * 100).toFixed(1)}%`
+
+/** `mean [min, max]` of the values given (the mean alone for one; "-" for none), each written by `format`. */
+export function spreadText(values: readonly (number | null)[], format: (x: number) => string = percentText): string {
+  const s = spread(values)
+  if (!s) return '-'
+  return values.filter((v) => v !== null).length > 1 ? `${format(s.mean)} [${format(s.min)}, ${format(s.max)}]` : format(s.mean)
+}
+
 /** The lower median: a step one of the runs really reached its best at. */
 function medianStep(steps: readonly (number | null)[]): number | null {
   const present = steps.filter((s): s is number => s !== null).sort((a, b) => a - b)

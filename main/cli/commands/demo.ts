@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os'
 import { Command, Option } from 'commander'
 import { rewardModeIds } from '../../engine/rewards'
 import { STUDY_DEFAULTS } from '../../demo/study-defaults'
-import { accuracyResult, heldOutAccuracy, spread } from '../../services/results'
+import { accuracyResult, heldOutAccuracy, percentText, spreadText } from '../../services/results'
 import { printJson, progress, table } from '../output'
 import { integerOption } from '../parse'
 import { openWorkspaceStore, withWorkspace } from '../workspace-option'
@@ -32,12 +32,6 @@ interface DemoRow {
   final: number
   pseudo: number | null
   flags: string[]
-}
-
-const pct = (x: number | null): string => (x === null ? '-' : `${(x * 100).toFixed(1)}%`)
-const spreadText = (values: number[]): string => {
-  const { mean, min, max } = spread(values)!
-  return values.length > 1 ? `${pct(mean)} [${pct(min)}, ${pct(max)}]` : pct(mean)
 }
 
 const DEMO_STEPS = 60
@@ -202,7 +196,9 @@ export function demoCommand(): Command {
             pseudo,
             flags,
           })
-          progress(`${job.config.name}: ${outcome.status}; held-out ${pct(accuracy.before ?? 0)} -> ${pct(accuracy.final ?? 0)}`)
+          progress(
+            `${job.config.name}: ${outcome.status}; held-out ${percentText(accuracy.before ?? 0)} -> ${percentText(accuracy.final ?? 0)}`,
+          )
         }
       }
       await Promise.all(Array.from({ length: Math.min(options.parallel, jobs.length) }, () => worker()))

@@ -49,6 +49,9 @@ export const rewardModeInfos = (): RewardModeInfo[] =>
 /** Whether the mode's question groups bring the EMA teacher's rollouts, so the trainer keeps a teacher. */
 export const usesTeacher = (mode: RewardMode): boolean => mode.extraViews.includes('teacher')
 
+/** Whether a mode rolls out each question's paraphrase beside it (Co-rewarding-I). */
+export const hasParaphraseView = (mode: RewardMode): boolean => mode.extraViews.includes('paraphrase')
+
 /** Scores a step's groups with a mode, after checking each brings the views the mode needs. */
 export function scoreStep(mode: RewardMode, groups: readonly QuestionGroup[], options: ScoreOptions = {}): GroupScore[] {
   groups.forEach((group, index) => {
