@@ -346,8 +346,20 @@ export const ImportPreview = z.object({
   /** The first rows, values as JSON-safe data. */
   sample: z.array(z.record(z.string(), z.unknown())),
   suggestedName: z.string(),
+  /** Rows that cannot be read (a line that is not a JSON object, a CSV record that does not parse), and the first. */
+  unreadable: z.object({ rows: z.number().int(), first: z.string() }).optional(),
 })
 export type ImportPreview = z.infer<typeof ImportPreview>
+
+/** A row an import left out with skipBadRows: its file, data row, the file line it starts on (text files), field, reason. */
+export const SkippedImportRow = z.object({
+  file: z.string(),
+  row: z.number().int(),
+  line: z.number().int().nullable(),
+  field: z.string().nullable(),
+  reason: z.string(),
+})
+export type SkippedImportRow = z.infer<typeof SkippedImportRow>
 
 export const DatasetDetail = DatasetSummaryBase.extend({
   description: z.string(),
@@ -861,6 +873,8 @@ export const methods = {
           .strict()
           .optional(),
         paraphraseStatus: z.enum(['pending', 'accepted']).default('accepted'),
+        /** Leave out rows that cannot be read or become a record (listed in `skipped`) instead of failing. */
+        skipBadRows: z.boolean().default(false),
         /** Chosen by the caller so it can cancel and follow progress. */
         job: z.string().min(1).max(100),
       })
@@ -871,7 +885,17 @@ export const methods = {
       records: z.number().int(),
       paraphrases: z.number().int(),
       withAnswer: z.number().int(),
+      /** The rows left out (skipBadRows), uploads named as the user named them; empty when none were. */
+      skipped: z.array(SkippedImportRow),
     }),
+  },
+  /**
+   * Removes a file uploaded for an import that was abandoned (the dialog closed, another file chosen). Only an
+   * upload of this workspace is removed; `removed` says whether there was one to remove.
+   */
+  'uploads.discard': {
+    params: z.object({ path: z.string().min(1) }).strict(),
+    result: z.object({ removed: z.boolean() }),
   },
   /** Cancels a running import or generation job; nothing of an import is stored. */
   'jobs.cancel': { params: z.object({ job: z.string().min(1) }).strict(), result: z.object({ cancelled: z.boolean() }) },

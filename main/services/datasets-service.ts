@@ -1,7 +1,7 @@
 // The dataset, paraphrase and job handlers of the API contract: the Datasets view's pages, filters and search, the
 // import dialog (preview, background import with progress and cancel), pair editing with undo, bulk review,
 // dataset housekeeping (rename, audit split, delete, export), paraphrase generation and the agreement preview.
-import { rmSync } from 'node:fs'
+import { existsSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import type { EventName, EventPayload, Paraphrase, Result } from '../../preload/contract'
 import { addParaphrase, editParaphrase, ensureChecks, undoEdit } from '../data/datasets'
@@ -34,6 +34,7 @@ export type DatasetHandlers = Pick<
   | 'datasets.records'
   | 'datasets.previewImport'
   | 'datasets.import'
+  | 'uploads.discard'
   | 'jobs.cancel'
   | 'datasets.update'
   | 'datasets.delete'
@@ -134,13 +135,18 @@ export function datasetHandlers({ store, workspace, emit, jobs: shared }: Datase
 
     'datasets.previewImport': async ({ path, format }) => {
       try {
-        return { ...(await previewImport(path, format)), suggestedName: suggestedName(path) }
+        const preview = await previewImport(path, format)
+        const unreadable = preview.unreadable && {
+          ...preview.unreadable,
+          first: preview.unreadable.first.replaceAll(path, uploadedName(path)),
+        }
+        return { ...preview, ...(unreadable ? { unreadable } : {}), suggestedName: suggestedName(path) }
       } catch (error) {
         throw new ApiError('invalid_request', (error as Error).message)
       }
     },
 
-    'datasets.import': ({ path, rewrite, name, format, map, paraphraseStatus, job }) =>
+    'datasets.import': ({ path, rewrite, name, format, map, paraphraseStatus, skipBadRows, job }) =>
       jobs.run(job, 'import', async (progress) => {
         try {
           const result = await importDataset(db, {
@@ -150,6 +156,7 @@ export function datasetHandlers({ store, workspace, emit, jobs: shared }: Datase
             format,
             map,
             paraphraseStatus,
+            skipBadRows,
             signal: progress.signal,
             onStage: (stage, fraction) => progress.progress(stage, Math.round(fraction * 100), 100),
           })
@@ -166,6 +173,7 @@ export function datasetHandlers({ store, workspace, emit, jobs: shared }: Datase
             records: result.records,
             paraphrases: result.paraphrases,
             withAnswer: result.withAnswer,
+            skipped: result.skipped.map((row) => ({ ...row, file: uploadedName(row.file) })),
           }
         } catch (error) {
           if (progress.signal.aborted) throw new ApiError('conflict', 'Import cancelled; nothing was stored.')
@@ -173,6 +181,13 @@ export function datasetHandlers({ store, workspace, emit, jobs: shared }: Datase
           throw new ApiError(/already exists/.test(message) ? 'conflict' : 'invalid_request', message)
         }
       }),
+
+    'uploads.discard': ({ path }) => {
+      // Only an upload of this workspace: any other path is the user's own file, never removed here.
+      if (!isUpload(workspace, path) || !existsSync(path)) return { removed: false }
+      rmSync(path, { force: true })
+      return { removed: true }
+    },
 
     'jobs.cancel': ({ job }) => ({ cancelled: jobs.cancel(job) }),
 

@@ -169,7 +169,7 @@ describe('the import dialog', () => {
     const bad = file('bad.jsonl', jsonl([{ question: 'What is 1 + 1?', answer: '2' }, { question: ['not', 'text'] }]))
     expect(await refuse('datasets.import', { path: bad, job: 'j2' })).toMatchObject({
       code: 'invalid_request',
-      message: expect.stringMatching(/bad\.jsonl: row at 2: field "question" should be text/),
+      message: expect.stringMatching(/bad\.jsonl: data row 2 \(file line 2\): field "question" should be text/),
     })
     expect(store.listDatasets().map((d) => d.name)).toEqual(['taken'])
     // The failed import's pause of the search index went with its transaction.

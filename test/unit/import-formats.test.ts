@@ -122,7 +122,7 @@ describe('importing the supported formats', () => {
     const original = writeVerl(join(dir, 'a.parquet'), verlRows.slice(0, 2))
     const rewrite = writeVerl(join(dir, 'b.parquet'), [verlRows[1]!, verlRows[0]!])
     await expect(importDataset(db, { path: original, rewrite })).rejects.toThrow(
-      /b\.parquet: row at 1: field "extra_info\.index"/,
+      /b\.parquet: data row 1: field "extra_info\.index"/,
     )
     const short = writeVerl(join(dir, 'c.parquet'), verlRows.slice(0, 1))
     await expect(importDataset(db, { path: original, rewrite: short })).rejects.toThrow(
@@ -250,24 +250,28 @@ describe('malformed input is refused, naming the file, row and field, and nothin
   const cases: [string, string | Buffer, RegExp][] = [
     ['empty.jsonl', '', /empty\.jsonl: the file is empty/],
     ['blank.jsonl', '\n\n  \n', /blank\.jsonl: no rows/],
-    ['bad.jsonl', '{"question": "ok", "answer": "1"}\n{"question": "broken"\n', /bad\.jsonl: line 2: not valid JSON/],
-    ['array.jsonl', '[1, 2]\n', /array\.jsonl: line 1: expected one JSON object per line, got an array/],
+    [
+      'bad.jsonl',
+      '{"question": "ok", "answer": "1"}\n{"question": "broken"\n',
+      /bad\.jsonl: data row 2 \(file line 2\): not valid JSON/,
+    ],
+    ['array.jsonl', '[1, 2]\n', /array\.jsonl: data row 1 \(file line 1\): expected one JSON object per line, got an array/],
     [
       'types.jsonl',
       '{"question": "ok", "answer": "1"}\n{"question": {"text": "x"}, "answer": "2"}\n',
-      /types\.jsonl: row at 2: field "question" should be text, got object/,
+      /types\.jsonl: data row 2 \(file line 2\): field "question" should be text, got object/,
     ],
     [
       'noquestion.jsonl',
       '{"question": "ok", "answer": "1"}\n{"answer": "2"}\n',
-      /noquestion\.jsonl: row at 2: field "question" is missing/,
+      /noquestion\.jsonl: data row 2 \(file line 2\): field "question" is missing/,
     ],
     [
       'latin1.csv',
       Buffer.concat([Buffer.from('question,answer\nCaf'), Buffer.from([0xe9]), Buffer.from(' costs?,3\n')]),
       /latin1\.csv: not UTF-8 text/,
     ],
-    ['ragged.csv', 'question,answer\nWhat?,1,extra\n', /ragged\.csv: line 2: not valid CSV/],
+    ['ragged.csv', 'question,answer\nWhat?,1,extra\n', /ragged\.csv: data row 1 \(file line 2\): not valid CSV/],
     ['truncated.parquet', Buffer.from('PAR1 this is not really parquet'), /truncated\.parquet: not a readable Parquet file/],
     ['notes.txt', 'question,answer\n', /notes\.txt: cannot tell the file type from its extension/],
   ]

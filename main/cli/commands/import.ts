@@ -10,8 +10,12 @@ interface ImportCliOptions extends WorkspaceOptions {
   format: (typeof IMPORT_FORMATS)[number]
   map?: string
   pending?: boolean
+  skipBadRows?: boolean
   json?: boolean
 }
+
+/** How many skipped rows the human-readable output lists (all of them are in --json's "skipped"). */
+const SKIPPED_SHOWN = 20
 
 export function importCommand(): Command {
   return withWorkspace(new Command('import'))
@@ -31,9 +35,16 @@ export function importCommand(): Command {
       'columns for unknown schemas: question=COL[,answer=COL][,paraphrase=COL][,split=COL] (dotted paths reach nested fields)',
     )
     .option('--pending', 'import paraphrases as pending review (default: accepted, ready to train)')
-    .option('--json', 'print {"dataset", "records", "paraphrases", "with_answer"} as the last stdout line')
+    .option(
+      '--skip-bad-rows',
+      'leave out rows that cannot be read or have no question (each printed with its data row, file line and reason) instead of failing',
+    )
+    .option(
+      '--json',
+      'print {"dataset", "records", "paraphrases", "with_answer"} as the last stdout line (with --skip-bad-rows also "skipped": [{"file", "row", "line", "field", "reason"}])',
+    )
     .action(async (path: string, path2: string | undefined, options: ImportCliOptions) => {
-      const { importDataset } = await import('../../data/import/import')
+      const { importDataset, skippedText } = await import('../../data/import/import')
       const { parseColumnMap } = await import('../../data/formats/mapped')
       let map
       try {
@@ -54,6 +65,7 @@ export function importCommand(): Command {
           format: options.format,
           map,
           paraphraseStatus: options.pending ? 'pending' : 'accepted',
+          skipBadRows: options.skipBadRows ?? false,
           signal: controller.signal,
           onStage: (stage, fraction) => {
             const percent = Math.floor(fraction * 10) * 10
@@ -71,14 +83,28 @@ export function importCommand(): Command {
         progress(
           `Imported "${result.name}" (${result.schema}): ${result.records} records, ${result.withAnswer} with an answer, ${result.paraphrases} paraphrases${flags.length ? `; flagged: ${flags.join(', ')}` : ''}`,
         )
+        const { skipped } = result
+        if (skipped.length > 0) {
+          const files = new Set(skipped.map((row) => row.file))
+          const of = files.size === 1 ? ` of ${skipped[0]!.file}` : ''
+          progress(`Skipped ${skipped.length} bad row${skipped.length > 1 ? 's' : ''}${of}:`)
+          for (const row of skipped.slice(0, SKIPPED_SHOWN))
+            progress(`  ${files.size > 1 ? `${row.file}: ` : ''}${skippedText(row)}`)
+          if (skipped.length > SKIPPED_SHOWN)
+            progress(`  ... and ${skipped.length - SKIPPED_SHOWN} more (--json lists them all, under "skipped")`)
+        }
         if (options.json)
           printJson({
             dataset: result.id,
             records: result.records,
             paraphrases: result.paraphrases,
             with_answer: result.withAnswer,
+            ...(options.skipBadRows ? { skipped } : {}),
           })
-        else process.stdout.write(`Dataset ${result.id} "${result.name}": ${result.records} records.\n`)
+        else {
+          const note = skipped.length > 0 ? ` (${skipped.length} bad row${skipped.length > 1 ? 's' : ''} skipped)` : ''
+          process.stdout.write(`Dataset ${result.id} "${result.name}": ${result.records} records${note}.\n`)
+        }
       } finally {
         process.off('SIGINT', onSignal)
         store.close()

@@ -2,6 +2,7 @@ import { existsSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { Command, Option } from 'commander'
 import { probeInChildProcess } from '../../backends/probe-process'
+import { removeStaleUploads } from '../../data/import/uploads'
 import { packageRoot } from '../../package-root'
 import { startServer } from '../../serve/server'
 import { isLoopbackHost, newToken } from '../../serve/auth'
@@ -86,6 +87,10 @@ export function serveCommand(): Command {
       const allowedPaths = allowedFolders(options.allowPath)
       const dir = prepareWorkspace(resolveWorkspace(options.workspace)).dir
       const lock = WorkspaceLock.acquire(dir, 'serve')
+      // Holding the lock, no other server uploads into this workspace: what is in its uploads folder was left by
+      // imports abandoned when a server stopped.
+      const stale = removeStaleUploads(dir)
+      if (stale > 0) progress(`Removed ${stale} upload${stale > 1 ? 's' : ''} left from imports that were never finished`)
       const { store } = openWorkspace(dir, demoWanted(options.demo))
       const workbench = new WorkbenchHost({
         store,

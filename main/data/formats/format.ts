@@ -2,6 +2,7 @@
 // record (question, GT answer, split, paraphrases, and the other fields kept in `source` so an export can write
 // them back), checked the same way whatever the format; a writer turns a dataset's records into files.
 import type { ExportableRecord, NewParaphrase, NewRecord, ParaphraseStatus } from '../../store/datasets'
+import { rowRef } from '../import/read-table'
 import type { Table, TableRow } from '../import/read-table'
 
 export interface RowContext {
@@ -46,9 +47,21 @@ export interface Written {
 /** Writes a dataset's records (in their stored order, with their exportable paraphrases, accepted first). */
 export type DatasetWriter = (records: ExportableRecord[], target: ExportTarget) => Written
 
-export class RowError extends Error {}
+/** Where a row's problem is, as messages say it: `FILE: data row N (file line M): field "F"`. */
+export const where = (file: string, row: TableRow, field: string): string => `${file}: ${rowRef(row)}: field "${field}"`
 
-export const where = (file: string, row: TableRow, field: string): string => `${file}: row at ${row.at}: field "${field}"`
+/** A row that cannot become a record: the file, the row and the field it names, and the problem in words. */
+export class RowError extends Error {
+  constructor(
+    readonly file: string,
+    readonly row: TableRow,
+    readonly field: string,
+    /** What is wrong and what to do, said after the field ("is empty; every row needs a question."). */
+    readonly problem: string,
+  ) {
+    super(`${where(file, row, field)} ${problem}`)
+  }
+}
 
 /** The longest question, answer or paraphrase imported (2 Mi characters): far beyond any math problem, short of a dump. */
 export const MAX_TEXT_CHARS = 2 * 1024 * 1024
@@ -58,7 +71,10 @@ export const MAX_NESTING = 64
 function limited(file: string, row: TableRow, field: string, value: string): string {
   if (value.length > MAX_TEXT_CHARS) {
     throw new RowError(
-      `${where(file, row, field)} is ${value.length} characters long; the limit is ${MAX_TEXT_CHARS} (is it the right column?).`,
+      file,
+      row,
+      field,
+      `is ${value.length} characters long; the limit is ${MAX_TEXT_CHARS} (is it the right column?).`,
     )
   }
   return value
@@ -67,14 +83,14 @@ function limited(file: string, row: TableRow, field: string, value: string): str
 /** A required text field: strings as they are; numbers (GT answers often are) as decimal text. */
 export function text(file: string, row: TableRow, field: string, value: unknown, required: boolean): string | null {
   if (value === undefined || value === null) {
-    if (required) throw new RowError(`${where(file, row, field)} is missing; every row needs it (or map another column).`)
+    if (required) throw new RowError(file, row, field, `is missing; every row needs it (or map another column).`)
     return null
   }
   if (typeof value === 'string') return limited(file, row, field, value)
   if (typeof value === 'number' && !Number.isFinite(value))
-    throw new RowError(`${where(file, row, field)} is not a finite number (${value}; NaN, or too large to hold); fix the value.`)
+    throw new RowError(file, row, field, `is not a finite number (${value}; NaN, or too large to hold); fix the value.`)
   if (typeof value === 'number' || typeof value === 'boolean') return String(value)
-  throw new RowError(`${where(file, row, field)} should be text, got ${Array.isArray(value) ? 'a list' : typeof value}.`)
+  throw new RowError(file, row, field, `should be text, got ${Array.isArray(value) ? 'a list' : typeof value}.`)
 }
 
 /** A chat message as verl and the released pairs store them. */
@@ -107,14 +123,12 @@ function tooDeep(values: Record<string, unknown>): string | undefined {
 /** Checks what every record needs whatever its format: a question, and values that can be stored. */
 export function checked(record: NewRecord, row: TableRow, file: string, questionField: string, allowEmpty = false): NewRecord {
   if (!allowEmpty && record.question.trim() === '')
-    throw new RowError(`${where(file, row, questionField)} is empty; every row needs a question.`)
+    throw new RowError(file, row, questionField, `is empty; every row needs a question.`)
   limited(file, row, questionField, record.question)
   for (const [i, paraphrase] of (record.paraphrases ?? []).entries()) limited(file, row, `paraphrases[${i}]`, paraphrase.text)
   const deep = tooDeep(row.values)
   if (deep !== undefined)
-    throw new RowError(
-      `${where(file, row, deep)} is nested more than ${MAX_NESTING} levels deep; flatten it or leave the column out.`,
-    )
+    throw new RowError(file, row, deep, `is nested more than ${MAX_NESTING} levels deep; flatten it or leave the column out.`)
   return record
 }
 

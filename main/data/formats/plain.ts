@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { PARAPHRASE_STATUSES } from '../../../preload/constants'
 import type { NewParaphrase } from '../../store/datasets'
-import { imported, RowError, text, where } from './format'
+import { imported, RowError, text } from './format'
 import type { DatasetWriter, RowFormat } from './format'
 
 export const plain: RowFormat<'plain'> = {
@@ -24,11 +24,11 @@ export const plain: RowFormat<'plain'> = {
         if (typeof item === 'string') return imported(item, paraphraseStatus)
         const entry = item as { text?: unknown; status?: unknown }
         if (!entry || typeof entry.text !== 'string')
-          throw new RowError(`${where(file, row, `paraphrases[${i}]`)} should be text or {text, status}.`)
+          throw new RowError(file, row, `paraphrases[${i}]`, `should be text or {text, status}.`)
         return imported(entry.text, PARAPHRASE_STATUSES.find((s) => s === entry.status) ?? paraphraseStatus)
       })
     } else if (list !== undefined && list !== null) {
-      throw new RowError(`${where(file, row, 'paraphrases')} should be a list, got ${typeof list}.`)
+      throw new RowError(file, row, 'paraphrases', `should be a list, got ${typeof list}.`)
     }
     const single = text(file, row, 'paraphrase', v.paraphrase, false)
     if (single?.trim()) paraphrases.push(imported(single, paraphraseStatus))

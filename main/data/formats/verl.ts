@@ -3,7 +3,7 @@
 // level, type, solution. Written back as one Parquet file in verl's schema, as data.train_files / val_files read it.
 import type { ExportableRecord } from '../../store/datasets'
 import type { TableRow } from '../import/read-table'
-import { RowError, text, where, withoutKeys } from './format'
+import { RowError, text, withoutKeys } from './format'
 import type { Message, RowFormat } from './format'
 import { chatColumn, messages, sourceText, structColumn, textColumn, textStructColumn, writeParquet } from './parquet'
 
@@ -11,11 +11,11 @@ import { chatColumn, messages, sourceText, structColumn, textColumn, textStructC
 function chatQuestion(file: string, row: TableRow, field: string, prompt: unknown): { question: string; system?: string } {
   if (typeof prompt === 'string') return { question: prompt }
   if (!Array.isArray(prompt))
-    throw new RowError(`${where(file, row, field)} should be a list of {role, content} messages, got ${typeof prompt}.`)
+    throw new RowError(file, row, field, `should be a list of {role, content} messages, got ${typeof prompt}.`)
   const turns = prompt as Message[]
   const user = [...turns].reverse().find((m) => m && m.role === 'user')
   if (!user || typeof user.content !== 'string')
-    throw new RowError(`${where(file, row, field)} has no user message with text content; the question is the last user turn.`)
+    throw new RowError(file, row, field, `has no user message with text content; the question is the last user turn.`)
   const system = turns.find((m) => m && m.role === 'system')
   return { question: user.content, ...(typeof system?.content === 'string' ? { system: system.content } : {}) }
 }
@@ -31,7 +31,7 @@ export const verl: RowFormat<'verl'> = {
     const { question, system } = chatQuestion(file, row, 'prompt', v.prompt)
     const reward = v.reward_model
     if (reward !== undefined && reward !== null && typeof reward !== 'object')
-      throw new RowError(`${where(file, row, 'reward_model')} should be {ground_truth, style}, got ${typeof reward}.`)
+      throw new RowError(file, row, 'reward_model', `should be {ground_truth, style}, got ${typeof reward}.`)
     const answer = text(file, row, 'reward_model.ground_truth', (reward as Record<string, unknown> | null)?.ground_truth, false)
     const extra = (v.extra_info ?? {}) as Record<string, unknown>
     const split = typeof extra.split === 'string' && extra.split ? extra.split : 'train'

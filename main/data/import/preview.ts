@@ -4,7 +4,7 @@ import type { ImportPreview } from '../../../preload/contract'
 import { recognise } from '../formats'
 import type { ImportFormat } from '../formats'
 import { containerFor } from './import'
-import { readTable } from './read-table'
+import { readTable, rowRef } from './read-table'
 
 const SAMPLE_ROWS = 20
 /** Longer text values are cut in the sample (a dialog shows a glimpse, not a 1 MB cell). */
@@ -24,13 +24,17 @@ export async function previewImport(
   format: ImportFormat,
   signal?: AbortSignal,
 ): Promise<Omit<ImportPreview, 'suggestedName'>> {
-  const table = await readTable(path, containerFor(path, format), { signal })
+  // Rows that cannot be read are counted, not fatal: the dialog says so, and the import may skip them.
+  const all = await readTable(path, containerFor(path, format), { signal, keepUnreadable: true })
+  const bad = all.rows.filter((row) => row.unreadable !== undefined)
+  const table = bad.length === 0 ? all : { ...all, rows: all.rows.filter((row) => row.unreadable === undefined) }
   return {
     file: path,
     container: table.container,
     columns: table.columns,
     schema: recognise(table, format)?.name ?? null,
-    rows: table.rows.length,
+    rows: all.rows.length,
     sample: table.rows.slice(0, SAMPLE_ROWS).map((row) => glimpse(row.values) as Record<string, unknown>),
+    ...(bad.length > 0 ? { unreadable: { rows: bad.length, first: `${path}: ${rowRef(bad[0]!)}: ${bad[0]!.unreadable}` } } : {}),
   }
 }

@@ -1,11 +1,13 @@
 // Reading a data file as a table of rows: JSONL, CSV or Parquet. Text files stream through a strict UTF-8
 // decoder (bad bytes are an error, never silently replaced); Parquet is read in row-group-sized chunks. Both
 // report progress and stop between chunks when the signal aborts. Every row keeps the number a user would
-// look for in the file: the line of a JSONL row, the line a CSV record starts on, the 1-based Parquet row.
+// look for in the file: its data row (1-based, after a CSV header, blank lines not counted) and, in a text file, the
+// physical line it starts on (which differs from the data row where blank lines or quoted fields span lines).
 import { createReadStream, statSync } from 'node:fs'
 import type { Stats } from 'node:fs'
 import { extname } from 'node:path'
 import { parse as parseCsv } from 'csv-parse'
+import type { CsvError } from 'csv-parse'
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from 'hyparquet'
 import type { IMPORT_CONTAINERS } from '../../../preload/contract'
 import { fileErrorWords } from '../../fs-errors'
@@ -13,10 +15,18 @@ import { fileErrorWords } from '../../fs-errors'
 export type Container = (typeof IMPORT_CONTAINERS)[number]
 
 export interface TableRow {
-  /** Where the row is in its file, as a user counts: the line (JSONL, CSV) or the row (Parquet), 1-based. */
-  at: number
+  /** The data row, 1-based: the record's number in the file (after a CSV header; blank lines not counted). */
+  row: number
+  /** The physical line the row starts on in a text file (JSONL, CSV), 1-based; none for Parquet. */
+  line?: number
   values: Record<string, unknown>
+  /** Why a row that cannot be read is unreadable (kept only when ReadOptions.keepUnreadable asks; values are {}). */
+  unreadable?: string
 }
+
+/** How messages name a row: "data row N (file line M)", or "data row N" where the file has no lines (Parquet). */
+export const rowRef = (row: Pick<TableRow, 'row' | 'line'>): string =>
+  `data row ${row.row}${row.line === undefined ? '' : ` (file line ${row.line})`}`
 
 export interface Table {
   file: string
@@ -30,6 +40,11 @@ export interface ReadOptions {
   signal?: AbortSignal
   /** Called now and then with the share of the file read (0 to 1). */
   onProgress?: (fraction: number) => void
+  /**
+   * Keep rows that cannot be read (a JSONL line that is not a JSON object, a CSV record with the wrong number of
+   * fields) as rows with `unreadable` set, instead of failing the whole file: an import that skips bad rows, a preview.
+   */
+  keepUnreadable?: boolean
 }
 
 export class ImportCancelled extends Error {
@@ -106,7 +121,7 @@ async function readParquet(file: string, { signal, onProgress }: ReadOptions): P
       )
     }
     for (const [i, values] of chunk.entries())
-      rows.push({ at: start + i + 1, values: plainValue(values) as Record<string, unknown> })
+      rows.push({ row: start + i + 1, values: plainValue(values) as Record<string, unknown> })
     onProgress?.(end / Math.max(1, total))
     await new Promise((resolve) => setImmediate(resolve))
   }
@@ -164,21 +179,25 @@ async function readJsonl(file: string, size: number, options: ReadOptions): Prom
     line++
     const trimmed = text.trim()
     if (trimmed === '') return
+    const at = { row: rows.length + 1, line }
+    const bad = (problem: string, cause?: unknown): void => {
+      if (!options.keepUnreadable) throw new Error(`${file}: ${rowRef(at)}: ${problem}`, { cause })
+      rows.push({ ...at, values: {}, unreadable: problem })
+    }
     let value: unknown
     try {
       value = JSON.parse(trimmed)
     } catch (error) {
-      throw new Error(`${file}: line ${line}: not valid JSON (${(error as Error).message}); fix or remove the line.`, {
-        cause: error,
-      })
+      return bad(`not valid JSON (${(error as Error).message}); fix or remove the line.`, error)
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-      throw new Error(
-        `${file}: line ${line}: expected one JSON object per line, got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}.`,
+      return bad(
+        `expected one JSON object per line, got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}; ` +
+          'write each row as one {"question": ..., "answer": ...} object on its own line.',
       )
     }
     for (const key of Object.keys(value)) columns.add(key)
-    rows.push({ at: line, values: value as Record<string, unknown> })
+    rows.push({ ...at, values: value as Record<string, unknown> })
   }
   for await (const text of utf8Chunks(file, size, options)) {
     pending += text
@@ -196,15 +215,42 @@ async function readJsonl(file: string, size: number, options: ReadOptions): Prom
   return { file, container: 'jsonl', columns: [...columns], rows }
 }
 
+/** What csv-parse reports with a record or a skipped one: the lines read so far (to the record's last line). */
+interface CsvInfo {
+  lines: number
+  empty_lines: number
+}
+
 async function readCsv(file: string, size: number, options: ReadOptions): Promise<Table> {
   const rows: TableRow[] = []
   let columns: string[] = []
+  // A record starts on the line after the previous one ended, past the blank lines skipped between them (csv-parse
+  // counts both); the header is taken to be one line.
+  let ended = 1
+  let empty = 0
+  const place = (info: CsvInfo): { row: number; line: number } => {
+    const line = ended + 1 + (info.empty_lines - empty)
+    ended = info.lines
+    empty = info.empty_lines
+    return { row: rows.length + 1, line }
+  }
   const parser = parseCsv({
     columns: (header: string[]) => (columns = header.map((name) => name.trim())),
     bom: true,
     info: true,
     skip_empty_lines: true,
     delimiter: extname(file).toLowerCase() === '.tsv' ? '\t' : ',',
+    ...(options.keepUnreadable
+      ? {
+          skip_records_with_error: true,
+          on_skip: (error: CsvError | undefined): undefined => {
+            const info = (error ?? {}) as Partial<CsvInfo>
+            const at = place({ lines: info.lines ?? ended + 1, empty_lines: info.empty_lines ?? empty })
+            const why = error?.message ?? 'a record that cannot be parsed'
+            rows.push({ ...at, values: {}, unreadable: `not valid CSV (${why}); fix the row or export the file again.` })
+          },
+        }
+      : {}),
   })
   const feeding = (async () => {
     try {
@@ -217,18 +263,16 @@ async function readCsv(file: string, size: number, options: ReadOptions): Promis
     }
   })()
   try {
-    for await (const item of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
-      rows.push({ at: item.info.lines, values: item.record })
+    for await (const item of parser as AsyncIterable<{ record: Record<string, string>; info: CsvInfo }>) {
+      rows.push({ ...place(item.info), values: item.record })
     }
   } catch (error) {
-    const err = error as Error & { code?: string; lines?: number }
+    const err = error as Error & Partial<CsvInfo> & { code?: string }
     if (err instanceof ImportCancelled || err.message.startsWith(file)) throw err
-    throw new Error(
-      `${file}: ${err.lines ? `line ${err.lines}: ` : ''}not valid CSV (${err.message}); fix the file or export it again.`,
-      {
-        cause: error,
-      },
-    )
+    const where = err.lines ? `${rowRef(place({ lines: err.lines, empty_lines: err.empty_lines ?? empty }))}: ` : ''
+    throw new Error(`${file}: ${where}not valid CSV (${err.message}); fix the row or export the file again.`, {
+      cause: error,
+    })
   }
   await feeding
   if (rows.length === 0) throw new Error(`${file}: no rows under the header; export the data again or choose another file.`)

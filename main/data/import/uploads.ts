@@ -1,6 +1,9 @@
 // Files a browser uploads for import (`POST /api/upload`, browser mode has no host paths): they land in the
-// workspace's uploads folder under a random prefix, and the import dialog shows them by their own name.
+// workspace's uploads folder under a random prefix, and the import dialog shows them by their own name. An upload is
+// removed once its import is stored, when the dialog that made it is abandoned (`uploads.discard`), and, left over
+// from a server that stopped mid-import, when the next server starts on the workspace.
 import { randomBytes } from 'node:crypto'
+import { readdirSync, rmSync } from 'node:fs'
 import { basename, dirname, join, resolve } from 'node:path'
 
 export const UPLOADS_FOLDER = 'uploads'
@@ -26,4 +29,24 @@ export function isUpload(workspace: string, path: string): boolean {
 /** The name a file was uploaded as (the path's own name for any other file). */
 export function uploadedName(path: string): string {
   return basename(path).replace(PREFIX, '')
+}
+
+/**
+ * Removes every upload left in the workspace's uploads folder and returns how many: for a server starting on the
+ * workspace, whose lock means no other process is uploading into it, so each one is left from an abandoned import.
+ */
+export function removeStaleUploads(workspace: string): number {
+  let names: string[]
+  try {
+    names = readdirSync(join(workspace, UPLOADS_FOLDER))
+  } catch {
+    return 0
+  }
+  let removed = 0
+  for (const name of names) {
+    if (!PREFIX.test(name)) continue
+    rmSync(join(workspace, UPLOADS_FOLDER, name), { force: true, recursive: true })
+    removed++
+  }
+  return removed
 }
