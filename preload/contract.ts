@@ -92,6 +92,11 @@ export const RunSummary = z.object({
   notes: z.string(),
   /** Collapse alerts raised so far. */
   alerts: z.number().int(),
+  /** Held-out accuracy (greedy, mean over the validation sources) at the last validated step, and that step. */
+  heldOut: z.number().nullable(),
+  heldOutStep: z.number().int().nullable(),
+  /** The training score (`critic/score/mean`, the reward the run's own mode gave) at its last step. */
+  reward: z.number().nullable(),
   /** A running run whose trainer has shown no activity for several times its median step time. */
   stalled: z.boolean(),
   createdAt: z.string(),
@@ -156,6 +161,7 @@ export type RunDetail = z.infer<typeof RunDetail>
 export const ConfigPreset = z.object({
   id: z.string(),
   label: z.string(),
+  /** One sentence; `{mode}` stands for the mode of a one-run preset's config, which the user may change. */
   description: z.string(),
   /** One config per run the preset launches (partial: defaults fill the rest). */
   configs: z.array(z.record(z.string(), z.unknown())),

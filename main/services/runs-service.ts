@@ -74,7 +74,7 @@ export const PRESETS: ConfigPreset[] = [
   {
     id: 'smoke-test',
     label: 'quick smoke test',
-    description: 'One tiny Co-rewarding-I run (4 steps, 2 questions x 4 rollouts) that checks the whole loop in seconds.',
+    description: 'One tiny {mode} run (4 steps, 2 questions x 4 rollouts) that checks the whole loop in seconds.',
     configs: [
       {
         name: 'smoke-test',

@@ -6,7 +6,7 @@ import { isLiveStatus, RUN_ORIGINS, RUN_PHASES, RUN_STATUSES } from '../../prelo
 import type { RunSummary } from '../../preload/contract'
 import type { Db } from './database'
 import { addEvent } from './events'
-import { medianStepSeconds } from './metrics'
+import { HELD_OUT_KEYS_LIKE, medianStepSeconds, SELF_REWARD_KEY } from './metrics'
 import { NOW, prepared, writeTransaction } from './sql'
 import { isStalled } from './stall'
 import { checkChoice, checkInteger, checkObject, checkTags, parseObject, parseTags } from './values'
@@ -333,7 +333,24 @@ export function activeRuns(db: Db, host?: string): { id: number; name: string; t
   ).all({ host: host ?? null }) as { id: number; name: string; trainerHost: string | null }[]
 }
 
-type SummaryRow = Omit<RunSummary, 'tags' | 'totalSteps' | 'stalled'> & {
+// The held-out keys (`val-core/<source>/reward/mean@1`) as a range of the metrics' primary key, then the pattern.
+const HELD_OUT_RANGE = `m.key >= 'val-core/' AND m.key < 'val-core0' AND m.key LIKE '${HELD_OUT_KEYS_LIKE}'`
+
+/** Each run's held-out accuracy at its last validated step (the mean over its sources, as the Compare view's). */
+function latestHeldOut(db: Db, rows: readonly { id: number; heldOutStep: number | null }[]): Map<number, number | null> {
+  const at = rows.filter((row) => row.heldOutStep !== null).map((row) => [row.id, row.heldOutStep])
+  if (at.length === 0) return new Map()
+  const found = prepared(
+    db,
+    `SELECT m.run_id AS run, AVG(m.value) AS value
+     FROM json_each(?) j JOIN metrics m ON m.run_id = json_extract(j.value, '$[0]') AND m.step = json_extract(j.value, '$[1]')
+     WHERE ${HELD_OUT_RANGE}
+     GROUP BY m.run_id`,
+  ).all(JSON.stringify(at)) as { run: number; value: number | null }[]
+  return new Map(found.map((row) => [row.run, row.value]))
+}
+
+type SummaryRow = Omit<RunSummary, 'tags' | 'totalSteps' | 'stalled' | 'heldOut'> & {
   tags: string
   configSteps: unknown
   activityAt: string | null
@@ -348,16 +365,20 @@ export function runSummaries(db: Db, options: { ids?: readonly number[]; now?: n
             COALESCE(d.name, CASE WHEN json_type(r.config, '$.dataset') = 'text' THEN json_extract(r.config, '$.dataset') END) AS dataset,
             COALESCE((SELECT MAX(step) FROM metrics m WHERE m.run_id = r.id), 0) AS steps,
             json_extract(r.config, '$.steps') AS configSteps,
-            (SELECT COUNT(*) FROM events e WHERE e.run_id = r.id AND e.kind = 'alert') AS alerts
+            (SELECT COUNT(*) FROM events e WHERE e.run_id = r.id AND e.kind = 'alert') AS alerts,
+            (SELECT MAX(step) FROM metrics m WHERE m.run_id = r.id AND ${HELD_OUT_RANGE}) AS heldOutStep,
+            (SELECT value FROM metrics m WHERE m.run_id = r.id AND m.key = '${SELF_REWARD_KEY}' ORDER BY step DESC LIMIT 1) AS reward
      FROM runs r LEFT JOIN datasets d ON d.id = r.dataset_id
      WHERE @ids IS NULL OR r.id IN (SELECT value FROM json_each(@ids))
      ORDER BY r.id DESC`,
   ).all({ ids: options.ids ? JSON.stringify(options.ids) : null }) as SummaryRow[]
+  const heldOut = latestHeldOut(db, rows)
   const running = rows.filter((row) => row.status === 'running').map((row) => row.id)
   const medians = running.length > 0 ? medianStepSeconds(db, running) : new Map<number, number>()
   const at = options.now ?? Date.now()
   return rows.map(({ configSteps, activityAt, tags, ...row }) => ({
     ...row,
+    heldOut: row.heldOutStep === null ? null : (heldOut.get(row.id) ?? null),
     tags: parseTags(tags),
     totalSteps: Number.isSafeInteger(configSteps) && (configSteps as number) > 0 ? (configSteps as number) : row.steps,
     stalled: isStalled({ status: row.status, activityAt, medianStepSeconds: medians.get(row.id) ?? null }, at),

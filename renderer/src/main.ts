@@ -22,6 +22,8 @@ const router = createRouter({
       meta: { title: 'Dataset' },
     },
     { path: '/runs', component: RunsView, meta: { title: 'Runs' } },
+    // The New run form at its own URL: `?preset=ID` picks a preset, `?duplicate=RUN` starts from a run's config.
+    { path: '/runs/new', component: RunsView, meta: { title: 'New run' } },
     {
       path: '/runs/:id(\\d+)',
       component: RunDetailView,

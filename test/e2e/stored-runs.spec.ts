@@ -80,9 +80,16 @@ async function storeRuns(): Promise<void> {
   })
   const { result } = (await reply.json()) as { result: { defaults: Record<string, Record<string, unknown>> } }
   const configs = runs.map(({ name, mode }) => ({ ...result.defaults[mode], name, mode, steps: 2 }))
-  const metrics = [1, 2, 3].flatMap((run) =>
-    [1, 2].map((step) => ({ run, step, key: 'critic/score/mean', value: 0.25 * step + 0.1 * run })),
-  )
+  const metrics = [
+    ...[1, 2, 3].flatMap((run) =>
+      [1, 2].map((step) => ({ run, step, key: 'critic/score/mean', value: 0.25 * step + 0.1 * run })),
+    ),
+    // Held-out accuracy validated at steps 0 and 2: the list shows the step-2 value (40%, 70%, 65%).
+    ...[1, 2, 3].flatMap((run) => [
+      { run, step: 0, key: 'val-core/demo/reward/mean@1', value: 0.5 },
+      { run, step: 2, key: 'val-core/demo/reward/mean@1', value: [0.4, 0.7, 0.65][run - 1]! },
+    ]),
+  ]
   const script = `
     const Database = require('better-sqlite3')
     const [file, data] = process.argv.slice(1)
@@ -208,5 +215,43 @@ test('a Co-rewarding-I group marks the tie behind each view’s label: the other
     /3, 4 got 2 of 4 votes each.*is 3\./,
   )
   await expectScreenshot(page, 'rollouts-tie-co-rewarding-i')
+  expect(errors).toEqual([])
+})
+
+/** The run names in the list, top to bottom. */
+const listed = (page: Page): Promise<string[]> => page.locator('tr.run-row .run-name a').allTextContents()
+
+test('the runs list shows the latest held-out accuracy and training reward, sorts by a column, and bulk-deletes', async ({
+  page,
+}) => {
+  const errors = await openApp(page, served, '/runs')
+  const row = page.locator('tr.run-row', { hasText: 'co1-ties' })
+  await expect(row.getByTitle('at step 2')).toHaveText('70.0%')
+  await expect(row.locator('td.num').nth(1)).toHaveText('0.7')
+  expect(await listed(page)).toEqual(['gt-plain', 'co1-ties', 'mv-ties']) // newest first
+
+  const heldOut = page.getByRole('columnheader', { name: 'Held-out' })
+  await heldOut.getByRole('button').click()
+  await expect(page).toHaveURL(/sort=heldOut/)
+  await expect(heldOut).toHaveAttribute('aria-sort', 'descending')
+  await expect.poll(() => listed(page)).toEqual(['co1-ties', 'gt-plain', 'mv-ties'])
+  await heldOut.getByRole('button').click()
+  await expect(heldOut).toHaveAttribute('aria-sort', 'ascending')
+  await expect.poll(() => listed(page)).toEqual(['mv-ties', 'gt-plain', 'co1-ties'])
+  await page.reload() // the order is in the URL
+  await expect.poll(() => listed(page)).toEqual(['mv-ties', 'gt-plain', 'co1-ties'])
+  await page.getByRole('columnheader', { name: 'Name' }).getByRole('button').click()
+  await expect.poll(() => listed(page)).toEqual(['co1-ties', 'gt-plain', 'mv-ties'])
+  await expectScreenshot(page, 'runs-list-sorted')
+
+  await page.getByLabel('Select run 1').check()
+  await page.getByLabel('Select run 3').check()
+  await page.getByRole('button', { name: 'Delete selected (2)' }).click()
+  const dialog = page.getByRole('dialog', { name: 'Delete 2 runs?' })
+  await expect(dialog).toContainText('gt-plain, mv-ties')
+  await dialog.getByRole('button', { name: 'Delete 2' }).click()
+  await expect(page.getByText('Deleted 2 runs')).toBeVisible()
+  await expect.poll(() => listed(page)).toEqual(['co1-ties'])
+  await expect(page.getByRole('button', { name: 'Delete selected' })).toBeDisabled()
   expect(errors).toEqual([])
 })

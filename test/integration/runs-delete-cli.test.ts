@@ -1,5 +1,6 @@
-// `cwb runs delete` through the built CLI on a real workspace: rows and folders go, live runs and unknown or
-// ambiguous names are refused with one line.
+// `cwb runs` and `cwb runs delete` through the built CLI on a real workspace: the list shows the latest held-out
+// accuracy and training score; on delete rows and folders go, live runs and unknown or ambiguous names are refused
+// with one line.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -43,6 +44,29 @@ const rowsOfRun = (store: Store, run: number): number[] =>
   ['metrics', 'samples', 'events', 'checkpoints'].map(
     (table) => store.db.prepare(`SELECT COUNT(*) FROM ${table} WHERE run_id = ?`).pluck().get(run) as number,
   )
+
+describe('cwb runs', () => {
+  it('lists each run with its held-out accuracy at the last validated step and its latest training score', () => {
+    const { dir, store } = workspaceWith([
+      { name: 'validated', status: 'finished' },
+      { name: 'unvalidated', status: 'failed' },
+    ])
+    const db = store()
+    recordStep(db.db, 1, { step: 2, wallTime: 2, tokens: 2, metrics: { 'val-core/demo/reward/mean@1': 0.625 }, samples: [] })
+    db.close()
+    const result = cwb(['runs', '--workspace', dir])
+    expect(result.code).toBe(0)
+    const lines = result.stdout.trim().split('\n')
+    expect(lines[0]).toMatch(/^ID\s+NAME\s+MODE\s+STATUS\s+STEPS\s+HELD-OUT\s+REWARD\s+CREATED$/)
+    expect(lines[1]).toMatch(/^2\s+unvalidated\s+ground_truth\s+failed\s+1\s+-\s+0\.5\s/)
+    expect(lines[2]).toMatch(/^1\s+validated\s+ground_truth\s+finished\s+2\s+62\.5% @2\s+0\.5\s/)
+    const listed = lastJson(cwb(['runs', '--workspace', dir, '--json']).stdout) as { runs: Record<string, unknown>[] }
+    expect(listed.runs.map(({ heldOut, heldOutStep, reward }) => ({ heldOut, heldOutStep, reward }))).toEqual([
+      { heldOut: null, heldOutStep: null, reward: 0.5 },
+      { heldOut: 0.625, heldOutStep: 2, reward: 0.5 },
+    ])
+  })
+})
 
 describe('cwb runs delete', () => {
   it('deletes a run with its metrics, samples, events, checkpoints and folder, and leaves the other runs alone', () => {

@@ -133,6 +133,25 @@ describe('runs in the run store', () => {
     expect(store.listRuns()[0]?.steps).toBe(1)
   })
 
+  it('lists each run with its held-out accuracy at its last validated step (the mean over sources) and its latest training score', () => {
+    const store = openStore()
+    const validated = createRun(store.db, gtRun)
+    const record = (id: number, step: number, metrics: Record<string, number>): void =>
+      recordStep(store.db, id, { step, wallTime: step, tokens: 0, metrics, samples: [] })
+    record(validated, 0, { 'val-core/math/reward/mean@1': 0.5, 'val-core/amc/reward/mean@1': 0.25 })
+    record(validated, 1, { 'critic/score/mean': 0.375 })
+    record(validated, 2, { 'critic/score/mean': 0.5, 'val-core/math/reward/mean@1': 0.75, 'val-core/amc/reward/mean@1': 0.5 })
+    // A later step without validation keeps the step-2 accuracy; the training score is the step-3 one.
+    record(validated, 3, { 'critic/score/mean': 0.625, 'val-core-like/x': 1 })
+    const unvalidated = createRun(store.db, { ...gtRun, name: 'no-validation' })
+    record(unvalidated, 1, { 'critic/score/mean': 0.125 })
+    const bare = createRun(store.db, { ...gtRun, name: 'bare' })
+    const byId = new Map(store.listRuns().map((run) => [run.id, run]))
+    expect(byId.get(validated)).toMatchObject({ heldOut: 0.625, heldOutStep: 2, reward: 0.625 })
+    expect(byId.get(unvalidated)).toMatchObject({ heldOut: null, heldOutStep: null, reward: 0.125 })
+    expect(byId.get(bare)).toMatchObject({ heldOut: null, heldOutStep: null, reward: null })
+  })
+
   it('rewrites a step recorded again: its metrics are replaced key by key, its samples replaced, or kept when none are given', () => {
     const store = openStore()
     const id = createRun(store.db, gtRun)

@@ -1,4 +1,5 @@
 import { Command } from 'commander'
+import { percentText } from '../../services/results'
 import { deleteRunWithData } from '../../services/runs-service'
 import { getRun, runStatuses } from '../../store/runs'
 import { printJson, table } from '../output'
@@ -21,8 +22,18 @@ export function runsCommand(): Command {
           process.stdout.write(`No runs yet in ${dir}.\n`)
           return
         }
-        const rows = runs.map((run) => [String(run.id), run.name, run.mode, run.status, String(run.steps), run.createdAt])
-        process.stdout.write(`${table([['ID', 'NAME', 'MODE', 'STATUS', 'STEPS', 'CREATED'], ...rows])}\n`)
+        const rows = runs.map((run) => [
+          String(run.id),
+          run.name,
+          run.mode,
+          run.status,
+          String(run.steps),
+          run.heldOut === null ? '-' : `${percentText(run.heldOut)} @${run.heldOutStep}`,
+          run.reward === null ? '-' : String(+run.reward.toFixed(3)),
+          run.createdAt,
+        ])
+        const header = ['ID', 'NAME', 'MODE', 'STATUS', 'STEPS', 'HELD-OUT', 'REWARD', 'CREATED']
+        process.stdout.write(`${table([header, ...rows])}\n`)
       } finally {
         store.close()
       }
