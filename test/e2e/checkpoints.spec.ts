@@ -193,10 +193,12 @@ test('weight deltas per layer against the base model and the previous checkpoint
 })
 
 test('a behaviour diff of the two bests on a small probe matches `cwb diff`, with flip filters', async ({ page }) => {
-  const errors = await open(page, '/checkpoints?run=2')
+  const errors = await open(page, '/checkpoints?run=2&tab=diff')
+  const diff = page.getByRole('region', { name: 'Behaviour diff' })
+  // Opened on its own, the diff sets the selected checkpoint against the run's base: what RL changed.
+  await expect(diff.getByLabel('Checkpoint A')).toHaveValue('start')
   await page.getByRole('button', { name: 'Diff step 2 → step 3' }).click()
   await expect(page).toHaveURL(/tab=diff/)
-  const diff = page.getByRole('region', { name: 'Behaviour diff' })
   await expect(diff.getByLabel('Checkpoint A')).toHaveValue(/^id:/)
   await diff.getByLabel('Probe size N').fill('4')
   await diff.getByLabel('Samples G').fill('2')
