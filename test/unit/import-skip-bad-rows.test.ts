@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { parquetWriteFile } from 'hyparquet-writer'
 import { describe, expect, it } from 'vitest'
 import { importDataset, skippedText } from '../../main/data/import/import'
+import { previewImport } from '../../main/data/import/preview'
 import { datasetRecords } from '../../main/store/datasets'
 import type { Db } from '../../main/store/database'
 import { freshStores } from '../helpers/stores'
@@ -135,5 +136,21 @@ describe('skipBadRows', () => {
       /none\.csv: all 2 rows are bad, so there is nothing to import; the first: data row 1 \(file line 2\): field "question" is empty/,
     )
     expect(datasetCount(db)).toBe(0)
+  })
+})
+
+describe('the import preview', () => {
+  it('counts the rows that cannot be read and names the first, instead of failing', async () => {
+    const file = fixture('some-bad.jsonl', '{"question": "A?", "answer": "1"}\n\n{oops\n{"question": "B?", "answer": "2"}\n')
+    const preview = await previewImport(file, 'auto')
+    expect(preview).toMatchObject({ schema: 'plain', rows: 3, columns: ['question', 'answer'] })
+    expect(preview.sample).toEqual([
+      { question: 'A?', answer: '1' },
+      { question: 'B?', answer: '2' },
+    ])
+    expect(preview.unreadable).toEqual({
+      rows: 1,
+      first: expect.stringMatching(/some-bad\.jsonl: data row 2 \(file line 3\): not valid JSON/),
+    })
   })
 })
