@@ -86,34 +86,50 @@ function datasetFileCases() {
   const files = [
     ['empty.jsonl', '', /the file is empty/],
     ['blank-lines.jsonl', '\n \n\t\n', /no rows \(only blank lines\)/],
-    ['not-json.jsonl', '{"question": "a"\n', /line 1: not valid JSON/],
-    ['truncated.jsonl', `${JSON.stringify(good)}\n{"question":"b","ans`, /line 2: not valid JSON/],
-    ['array-line.jsonl', '[1, 2]\n', /line 1: expected one JSON object per line, got an array/],
-    ['number-line.jsonl', '42\n', /line 1: expected one JSON object per line, got number/],
-    ['string-line.jsonl', '"question"\n', /line 1: expected one JSON object per line, got string/],
-    ['null-line.jsonl', 'null\n', /line 1: expected one JSON object per line, got null/],
-    ['whole-array.json', JSON.stringify([good, good]), /line 1: expected one JSON object per line, got an array/],
+    ['not-json.jsonl', '{"question": "a"\n', /data row 1 \(file line 1\): not valid JSON/],
+    ['truncated.jsonl', `${JSON.stringify(good)}\n{"question":"b","ans`, /data row 2 \(file line 2\): not valid JSON/],
+    ['array-line.jsonl', '[1, 2]\n', /data row 1 \(file line 1\): expected one JSON object per line, got an array/],
+    ['number-line.jsonl', '42\n', /data row 1 \(file line 1\): expected one JSON object per line, got number/],
+    ['string-line.jsonl', '"question"\n', /data row 1 \(file line 1\): expected one JSON object per line, got string/],
+    ['null-line.jsonl', 'null\n', /data row 1 \(file line 1\): expected one JSON object per line, got null/],
+    [
+      'whole-array.json',
+      JSON.stringify([good, good]),
+      /data row 1 \(file line 1\): expected one JSON object per line, got an array/,
+    ],
     ['no-question.jsonl', jsonl([{ answer: '3' }]), /columns \(answer\) match no known schema/],
     [
       'question-object.jsonl',
       jsonl([{ question: { text: 'q' }, answer: '1' }]),
-      /row at 1: field "question" should be text, got object/,
+      /data row 1 \(file line 1\): field "question" should be text, got object/,
     ],
-    ['question-list.jsonl', jsonl([{ question: ['q'], answer: '1' }]), /row at 1: field "question" should be text, got a list/],
-    ['question-null.jsonl', jsonl([{ question: null, answer: '1' }]), /row at 1: field "question" is missing/],
-    ['question-empty.jsonl', jsonl([good, { question: '  ', answer: '1' }]), /row at 2: field "question" is empty/],
+    [
+      'question-list.jsonl',
+      jsonl([{ question: ['q'], answer: '1' }]),
+      /data row 1 \(file line 1\): field "question" should be text, got a list/,
+    ],
+    ['question-null.jsonl', jsonl([{ question: null, answer: '1' }]), /data row 1 \(file line 1\): field "question" is missing/],
+    [
+      'question-empty.jsonl',
+      jsonl([good, { question: '  ', answer: '1' }]),
+      /data row 2 \(file line 2\): field "question" is empty/,
+    ],
     [
       'answer-object.jsonl',
       jsonl([{ question: 'q', answer: { value: 1 } }]),
-      /row at 1: field "answer" should be text, got object/,
+      /data row 1 \(file line 1\): field "answer" should be text, got object/,
     ],
-    ['answer-huge-number.jsonl', '{"question":"q","answer":1e400}\n', /row at 1: field "answer" is not a finite number/],
+    [
+      'answer-huge-number.jsonl',
+      '{"question":"q","answer":1e400}\n',
+      /data row 1 \(file line 1\): field "answer" is not a finite number/,
+    ],
     [
       'bad-third-row.jsonl',
       jsonl([good, good, { question: 7.5e-3, answer: [] }]),
-      /row at 3: field "answer" should be text, got a list/,
+      /data row 3 \(file line 3\): field "answer" should be text, got a list/,
     ],
-    ['nul-in-json.jsonl', '{"question":"a\u0000b","answer":"1"}\n', /line 1: not valid JSON/],
+    ['nul-in-json.jsonl', '{"question":"a\u0000b","answer":"1"}\n', /data row 1 \(file line 1\): not valid JSON/],
     ['binary.jsonl', Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0xff, 0xfe, 0x00, 0x01]), /not UTF-8 text/],
     ['latin1.jsonl', Buffer.from('{"question":"caf\xe9 au lait?","answer":"1"}\n', 'latin1'), /not UTF-8 text/],
     ['utf16.jsonl', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(JSON.stringify(good), 'utf16le')]), /not UTF-8 text/],
@@ -125,43 +141,43 @@ function datasetFileCases() {
     [
       'deep-question.jsonl',
       `{"question":${'['.repeat(100_000)}${']'.repeat(100_000)},"answer":"1"}\n`,
-      /row at 1: field "question" should be text, got a list/,
+      /data row 1 \(file line 1\): field "question" should be text, got a list/,
     ],
     [
       'deep-extra.jsonl',
       `{"question":"q","answer":"1","meta":${'{"a":'.repeat(50_000)}1${'}'.repeat(50_000)}}\n`,
-      /row at 1: field "meta" is nested more than 64 levels deep/,
+      /data row 1 \(file line 1\): field "meta" is nested more than 64 levels deep/,
     ],
     [
       'ten-mb-question.jsonl',
       `{"question":"${big(10 * MB)}","answer":"1"}\n`,
-      /row at 1: field "question" is 10485760 characters long/,
+      /data row 1 \(file line 1\): field "question" is 10485760 characters long/,
     ],
-    ['ten-mb-broken-line.jsonl', `{"question":"${big(10 * MB)}`, /line 1: not valid JSON/],
+    ['ten-mb-broken-line.jsonl', `{"question":"${big(10 * MB)}`, /data row 1 \(file line 1\): not valid JSON/],
     [
       'paraphrases-number.jsonl',
       jsonl([{ ...good, paraphrases: 5 }]),
-      /row at 1: field "paraphrases" should be a list, got number/,
+      /data row 1 \(file line 1\): field "paraphrases" should be a list, got number/,
     ],
     [
       'paraphrases-item.jsonl',
       jsonl([{ ...good, paraphrases: [42] }]),
-      /row at 1: field "paraphrases\[0\]" should be text or \{text, status\}/,
+      /data row 1 \(file line 1\): field "paraphrases\[0\]" should be text or \{text, status\}/,
     ],
     [
       'verl-prompt-number.jsonl',
       jsonl([{ prompt: 5, reward_model: { ground_truth: '1', style: 'rule' } }]),
-      /row at 1: field "prompt" should be a list of \{role, content\} messages, got number/,
+      /data row 1 \(file line 1\): field "prompt" should be a list of \{role, content\} messages, got number/,
     ],
     [
       'verl-no-user.jsonl',
       jsonl([{ prompt: [{ role: 'system', content: 'x' }], reward_model: { ground_truth: '1' } }]),
-      /row at 1: field "prompt" has no user message/,
+      /data row 1 \(file line 1\): field "prompt" has no user message/,
     ],
     [
       'verl-reward-string.jsonl',
       jsonl([{ prompt: [{ role: 'user', content: 'q' }], reward_model: 'one' }]),
-      /row at 1: field "reward_model" should be \{ground_truth, style\}/,
+      /data row 1 \(file line 1\): field "reward_model" should be \{ground_truth, style\}/,
     ],
     ['pairs-missing.jsonl', jsonl([{ original_question: 'q' }]), /match no known schema|needs column/],
     ['data.txt', jsonl([good]), /cannot tell the file type from its extension/],
@@ -169,12 +185,12 @@ function datasetFileCases() {
     ['empty.csv', '', /the file is empty/],
     ['header-only.csv', 'question,answer\n', /no rows under the header/],
     ['unclosed-quote.csv', 'question,answer\n"What is 1+1?,2\n', /not valid CSV/],
-    ['ragged.csv', 'question,answer\nq,1,extra\n', /line 2: not valid CSV/],
+    ['ragged.csv', 'question,answer\nq,1,extra\n', /data row 1 \(file line 2\): not valid CSV/],
     ['no-question.csv', 'a,b\n1,2\n', /columns \(a, b\) match no known schema/],
     ['bom-no-schema.csv', '\ufeffproblem,solution\nq,1\n', /columns \(problem, solution\) match no known schema/],
     ['binary.csv', Buffer.from([0x50, 0x4b, 0x03, 0x04, 0xff, 0xd8, 0x00, 0x10]), /not UTF-8 text/],
     ['latin1.csv', Buffer.from('question,answer\nna\xefve?,1\n', 'latin1'), /not UTF-8 text/],
-    ['empty-question.csv', 'question,answer\nq,1\n,2\n', /row at 3: field "question" is empty/],
+    ['empty-question.csv', 'question,answer\nq,1\n,2\n', /data row 2 \(file line 3\): field "question" is empty/],
     ['ten-mb-field.csv', `question,answer\n${big(10 * MB)},1\n`, /field "question" is 10485760 characters long/],
     ['tabs.tsv', 'question,answer\nq,1\n', /columns \(question,answer\) match no known schema/],
     ['empty.parquet', '', /the file is empty/],
@@ -196,7 +212,7 @@ function datasetFileCases() {
         { name: 'question', data: [[1, 2]] },
         { name: 'answer', data: ['1'], type: 'STRING' },
       ]),
-      /row at 1: field "question" should be text, got a list/,
+      /data row 1: field "question" should be text, got a list/,
     ],
     [
       'answer-nan.parquet',
@@ -204,7 +220,7 @@ function datasetFileCases() {
         { name: 'question', data: ['q'], type: 'STRING' },
         { name: 'answer', data: [Number.NaN], type: 'DOUBLE' },
       ]),
-      /row at 1: field "answer" is not a finite number/,
+      /data row 1: field "answer" is not a finite number/,
     ],
     [
       'answer-inf.parquet',
@@ -212,14 +228,14 @@ function datasetFileCases() {
         { name: 'question', data: ['q'], type: 'STRING' },
         { name: 'answer', data: [Number.POSITIVE_INFINITY], type: 'DOUBLE' },
       ]),
-      /row at 1: field "answer" is not a finite number/,
+      /data row 1: field "answer" is not a finite number/,
     ],
     ['wrong-columns.parquet', parquet([{ name: 'text', data: ['q'], type: 'STRING' }]), /columns \(text\) match no known schema/],
   )
   // Corrupt data pages behind an intact footer: flip bytes in the middle of the column chunks.
   const flipped = Buffer.from(valid)
   for (let i = 8; i < Math.min(flipped.length - 200, 400); i++) flipped[i] ^= 0x5a
-  files.push(['corrupt-pages.parquet', flipped, /rows 1-50 cannot be read|not a readable Parquet file|row at \d+: field/])
+  files.push(['corrupt-pages.parquet', flipped, /rows 1-50 cannot be read|not a readable Parquet file|data row \d+: field/])
 
   for (const [name, content, re] of files) {
     const path = write(`data/${name}`, content)
@@ -271,13 +287,13 @@ function datasetFileCases() {
     [
       'a rewrite out of order',
       { path: original, rewrite: shuffled },
-      /pair-shuffled\.jsonl: row at 1: field "extra_info\.index" is 1/,
+      /pair-shuffled\.jsonl: data row 1 \(file line 1\): field "extra_info\.index" is 1/,
     ],
     ['a rewrite of a plain file', { path: F('seed.jsonl'), rewrite: short }, /a second file is the rewrite of a verl pair/],
     [
       'a map to a missing column',
       { path: F('seed.jsonl'), map: { question: 'problem' } },
-      /row at 1: field "problem" is missing/,
+      /data row 1 \(file line 1\): field "problem" is missing/,
     ],
   ]
   for (const [name, params, re] of others)

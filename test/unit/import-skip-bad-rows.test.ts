@@ -98,7 +98,7 @@ describe('skipBadRows', () => {
         3,
         3,
         null,
-        'expected one JSON object per line, got an array; write each row as one {"question": ..., "answer": ...} object on its own line.',
+        'expected one JSON object per line, got an array; each row is one {"question": ..., "answer": ...} object on a line of its own.',
       ],
     ])
   })

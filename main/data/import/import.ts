@@ -15,7 +15,7 @@ import { readMappedRow } from '../formats/mapped'
 import type { ColumnMap } from '../formats/mapped'
 import { alignRewrites } from '../formats/verl-pair'
 import type { RowReader, RowRecord } from '../formats/verl-pair'
-import { containerOf, readTable, rowRef } from './read-table'
+import { containerOf, noRowReadable, readTable, rowRef } from './read-table'
 import type { Container, ReadOptions, Table } from './read-table'
 
 export const FLAG_DUPLICATE = 'duplicate'
@@ -154,7 +154,7 @@ export async function importDataset(db: Db, options: ImportOptions): Promise<Imp
     const first = table.rows.find((row) => row.unreadable !== undefined)
     if (first && (!skip || table.rows.every((row) => row.unreadable !== undefined))) {
       if (!skip) readOne(table.file, first, () => undefined)
-      throw new Error(`${table.file}: no row can be read; the first: ${rowRef(first)}: ${first.unreadable} Is it the right file?`)
+      throw noRowReadable(table)
     }
   }
   let schema: Schema | 'mapped'

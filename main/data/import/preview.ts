@@ -4,7 +4,7 @@ import type { ImportPreview } from '../../../preload/contract'
 import { recognise } from '../formats'
 import type { ImportFormat } from '../formats'
 import { containerFor } from './import'
-import { readTable, rowRef } from './read-table'
+import { noRowReadable, readTable, rowRef } from './read-table'
 
 const SAMPLE_ROWS = 20
 /** Longer text values are cut in the sample (a dialog shows a glimpse, not a 1 MB cell). */
@@ -27,6 +27,7 @@ export async function previewImport(
   // Rows that cannot be read are counted, not fatal: the dialog says so, and the import may skip them.
   const all = await readTable(path, containerFor(path, format), { signal, keepUnreadable: true })
   const bad = all.rows.filter((row) => row.unreadable !== undefined)
+  if (bad.length === all.rows.length) throw noRowReadable(all)
   const table = bad.length === 0 ? all : { ...all, rows: all.rows.filter((row) => row.unreadable === undefined) }
   return {
     file: path,

@@ -24,6 +24,14 @@ export interface TableRow {
   unreadable?: string
 }
 
+/** The error for a file none of whose rows can be read (kept with keepUnreadable), naming the first. */
+export function noRowReadable(table: Table): Error {
+  const first = table.rows.find((row) => row.unreadable !== undefined)
+  return new Error(
+    `${table.file}: no row can be read; the first, ${first ? `${rowRef(first)}: ${first.unreadable}` : 'none'} Is it the right file and format?`,
+  )
+}
+
 /** How messages name a row: "data row N (file line M)", or "data row N" where the file has no lines (Parquet). */
 export const rowRef = (row: Pick<TableRow, 'row' | 'line'>): string =>
   `data row ${row.row}${row.line === undefined ? '' : ` (file line ${row.line})`}`
@@ -181,19 +189,19 @@ async function readJsonl(file: string, size: number, options: ReadOptions): Prom
     if (trimmed === '') return
     const at = { row: rows.length + 1, line }
     const bad = (problem: string, cause?: unknown): void => {
-      if (!options.keepUnreadable) throw new Error(`${file}: ${rowRef(at)}: ${problem}`, { cause })
+      if (!options.keepUnreadable) throw new Error(`${file}: ${rowRef(at)}: ${problem} Fix or remove the line.`, { cause })
       rows.push({ ...at, values: {}, unreadable: problem })
     }
     let value: unknown
     try {
       value = JSON.parse(trimmed)
     } catch (error) {
-      return bad(`not valid JSON (${(error as Error).message}); fix or remove the line.`, error)
+      return bad(`not valid JSON (${(error as Error).message}).`, error)
     }
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       return bad(
         `expected one JSON object per line, got ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}; ` +
-          'write each row as one {"question": ..., "answer": ...} object on its own line.',
+          'each row is one {"question": ..., "answer": ...} object on a line of its own.',
       )
     }
     for (const key of Object.keys(value)) columns.add(key)
@@ -247,7 +255,7 @@ async function readCsv(file: string, size: number, options: ReadOptions): Promis
             const info = (error ?? {}) as Partial<CsvInfo>
             const at = place({ lines: info.lines ?? ended + 1, empty_lines: info.empty_lines ?? empty })
             const why = error?.message ?? 'a record that cannot be parsed'
-            rows.push({ ...at, values: {}, unreadable: `not valid CSV (${why}); fix the row or export the file again.` })
+            rows.push({ ...at, values: {}, unreadable: `not valid CSV (${why}).` })
           },
         }
       : {}),
