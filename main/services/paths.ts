@@ -170,6 +170,7 @@ const RULES: { [M in MethodName]?: Rule<M> } = {
   'datasets.previewImport': (p, c) => ({ ...p, path: c.read('path', p.path) }),
   'datasets.import': (p, c) => ({ ...p, path: c.read('path', p.path), rewrite: c.read('rewrite', p.rewrite) }),
   'datasets.export': (p, c) => ({ ...p, out: c.write('out', p.out) }),
+  'uploads.discard': (p, c) => ({ ...p, path: c.write('path', p.path)! }),
   'runs.importLog': (p, c) => ({ ...p, path: c.read('path', p.path) }),
   'runs.follow': (p, c) => ({ ...p, path: c.read('path', p.path) }),
   'runs.unbundle': (p, c) => ({ ...p, path: c.read('path', p.path) }),

@@ -92,6 +92,12 @@ describe('uploads of abandoned imports', () => {
     const { path } = ((await response.json()) as { result: { path: string } }).result
     expect(existsSync(path)).toBe(true)
     expect(await call(served, 'uploads.discard', { path: other })).toEqual({ removed: false })
+    const outside = join(freshDir(), '0123456789abcdef-mine.csv')
+    writeFileSync(outside, CSV)
+    await expect(call(served, 'uploads.discard', { path: outside })).rejects.toThrow(
+      /uploads\.discard: path: .* is outside the folders this workbench may use/,
+    )
+    expect(existsSync(outside)).toBe(true)
     expect(existsSync(other)).toBe(true)
     expect(await call(served, 'uploads.discard', { path })).toEqual({ removed: true })
     expect(existsSync(path)).toBe(false)
