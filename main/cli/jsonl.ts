@@ -7,6 +7,7 @@ import { Option } from 'commander'
 import type { z } from 'zod'
 import { EXIT } from './errors'
 import { fileErrorWords } from '../fs-errors'
+import { plainErrors } from '../plain-errors'
 
 /** A malformed input line; printed as `line N: field: problem`. */
 export class LineError extends Error {
@@ -34,7 +35,7 @@ function firstProblem(error: z.ZodError): [string, string] {
 
 /** Validates one parsed JSONL record, or throws the LineError that names its first problem. */
 export function parseLine<T>(schema: z.ZodType<T>, record: unknown, line: number): T {
-  const result = schema.safeParse(record, { reportInput: true })
+  const result = schema.safeParse(record, { reportInput: true, error: plainErrors })
   if (result.success) return result.data
   throw new LineError(line, ...firstProblem(result.error))
 }

@@ -8,6 +8,7 @@ import { LORA_MODULES } from './model/lora-modules'
 import type { LoraSettings } from './model/lora'
 import { hasParaphraseView, isRewardModeId, rewardMode, rewardModeIds, usesTeacher } from './rewards'
 import type { RewardMode } from './rewards/shared/types'
+import { plainErrors } from '../plain-errors'
 
 const probability = z.number().min(0).max(1)
 const positiveInt = z.number().int().min(1)
@@ -279,7 +280,7 @@ const modesWhere = (rule: (mode: RewardMode) => boolean): string =>
 
 /** Validates a run config, naming the first bad field and why (`<source>: <field>: <reason>`). */
 export function parseRunConfig(raw: unknown, source: string): RunConfig {
-  const parsed = RunConfig.safeParse(raw)
+  const parsed = RunConfig.safeParse(raw, { error: plainErrors })
   if (!parsed.success) {
     const issue = parsed.error.issues[0]
     throw new Error(`${source}: ${issue?.path.join('.') || '(config)'}: ${issue?.message}`)

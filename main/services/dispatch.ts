@@ -3,6 +3,7 @@
 import type { z } from 'zod'
 import { methods } from '../../preload/contract'
 import type { ApiErrorBody, ErrorCode, MethodName, Reply, Result } from '../../preload/contract'
+import { plainErrors } from '../plain-errors'
 
 export class ApiError extends Error {
   constructor(
@@ -36,7 +37,7 @@ export function createDispatch(handlers: Handlers, onInternalError: (error: unkn
         },
       }
     }
-    const parsed = methods[method].params.safeParse(params === undefined ? {} : params)
+    const parsed = methods[method].params.safeParse(params === undefined ? {} : params, { error: plainErrors })
     if (!parsed.success) {
       const issues = parsed.error.issues.map((issue) => ({ path: issue.path.join('.') || '(request)', message: issue.message }))
       const first = issues[0]

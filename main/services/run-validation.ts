@@ -12,13 +12,14 @@ import { acceptedParaphrases, recordName } from '../store/records'
 import { checkpointFromStore } from './checkpoint-spec'
 import { inspectFolder } from './checkpoints/inspect'
 import { runPlan } from './run-plan'
+import { plainErrors } from '../plain-errors'
 
 /**
  * Checks a config as the trainer would: every schema issue (with its field path), the EMA/mode rule, and that the
  * dataset, its splits and the starting checkpoint exist in this workspace. Returns the complete config when valid.
  */
 export function validateRunConfig(db: Db, raw: unknown): { config: RunConfig | null; issues: FieldIssue[] } {
-  const parsed = RunConfig.safeParse(raw)
+  const parsed = RunConfig.safeParse(raw, { error: plainErrors })
   const issues: FieldIssue[] = parsed.success
     ? []
     : parsed.error.issues.map((issue) => ({ path: issue.path.join('.') || '(config)', message: issue.message }))

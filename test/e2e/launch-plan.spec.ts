@@ -137,6 +137,30 @@ test('a dataset the model cannot read is refused in the form with the numbers, b
   expect(errors).toEqual([])
 })
 
+test('a malformed number is refused at its field, not read as another number, and refusals read as plain words', async ({
+  page,
+}) => {
+  const errors = await openForm(page)
+  const form = page.getByRole('dialog', { name: 'New run' })
+  const launch = form.getByRole('button', { name: 'Launch run' })
+  const rate = field(page, 'learning_rate')
+  await rate.fill('1e-3.5')
+  await expect(form).toContainText('must be a number, not "1e-3.5"')
+  await expect(rate).toHaveValue('1e-3.5') // kept as typed, not rewritten as 1e-35
+  await expect(launch).toBeDisabled()
+  await expectScreenshot(page, 'launch-malformed-number')
+  await rate.fill('0')
+  await expect(form).toContainText('must be more than 0')
+  await field(page, 'rollouts').fill('1')
+  await expect(form).toContainText('must be at least 2')
+  await expect(form).not.toContainText(/Too small|expected number/)
+  await field(page, 'rollouts').fill('8')
+  await rate.fill('3e-5')
+  await expect(form.getByText('Config valid')).toBeVisible()
+  await expect(launch).toBeEnabled()
+  expect(errors).toEqual([])
+})
+
 test('LoRA on a Hugging Face folder: the switch, its fields, fewer trainable parameters, and the run launches', async ({
   page,
 }) => {

@@ -117,10 +117,10 @@ describe('cwb train', () => {
     const { workspace, config } = setUp({ rollouts: 1 })
     const result = cwb(['train', '--config', config, '--workspace', workspace], withDemo)
     expect(result.code).toBe(1)
-    expect(result.stderr).toMatch(/run\.json: rollouts: .*>=2/)
+    expect(result.stderr).toMatch(/run\.json: rollouts: must be at least 2$/m)
     const unknown = setUp({ mode: 'vibes' })
     expect(cwb(['train', '--config', unknown.config, '--workspace', unknown.workspace], withDemo).stderr).toMatch(
-      /mode: Invalid option/,
+      /mode: must be one of "ground_truth", .*, not "vibes"$/m,
     )
     expect(readFileSync(config, 'utf8')).toContain('"rollouts":1')
   })

@@ -1,5 +1,6 @@
 // The demo model's architecture, stored as config.json in Hugging Face layout with its own model_type.
 import { z } from 'zod'
+import { plainErrors } from '../../plain-errors'
 
 export const MODEL_TYPE = 'cwb-gpt'
 export const SUPPORTED_MODEL_TYPES = [MODEL_TYPE] as const
@@ -49,7 +50,7 @@ export function parseModelConfig(raw: unknown, source: string): ModelConfig {
       `${source}: model_type ${JSON.stringify(type)} is not supported by this engine; supported: ${SUPPORTED_MODEL_TYPES.join(', ')}`,
     )
   }
-  const parsed = ModelConfig.safeParse(raw)
+  const parsed = ModelConfig.safeParse(raw, { error: plainErrors })
   if (!parsed.success) {
     const issue = parsed.error.issues[0]
     throw new Error(`${source}: ${issue?.path.join('.') || '(config)'}: ${issue?.message}`)
