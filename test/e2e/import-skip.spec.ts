@@ -12,6 +12,7 @@ let served: Served
 let workspace: { dir: string; remove: () => void }
 let quiz: string
 let other: string
+let broken: string
 
 test.describe.configure({ mode: 'serial' })
 
@@ -32,6 +33,11 @@ test.beforeAll(async () => {
   writeFileSync(quiz, CSV)
   other = join(workspace.dir, 'other.jsonl')
   writeFileSync(other, '{"question": "What is 9 - 1?", "answer": "8"}\n')
+  broken = join(workspace.dir, 'broken.jsonl')
+  writeFileSync(
+    broken,
+    '{"question": "What is 1 + 1?", "answer": "2"}\n{"question": "What is\n{"question": "What is 5 + 5?", "answer": "10"}\n',
+  )
   served = await serve(['--workspace', join(workspace.dir, 'ws'), '--no-demo'])
 })
 
@@ -92,5 +98,25 @@ test('an upload is removed from the host when another file replaces it and when 
   await dialog.getByRole('button', { name: 'Cancel' }).click()
   await expect(dialog).toBeHidden()
   await expect.poll(uploads).toEqual([])
+  expect(errors).toEqual([])
+})
+
+test('the preview says which rows cannot be read, and "Skip bad rows" imports the others', async ({ page }) => {
+  const errors = await openApp(page, served, '/datasets')
+  await page.getByRole('button', { name: 'Import…', exact: true }).first().click()
+  const dialog = page.getByRole('dialog', { name: 'Import a dataset' })
+  await dialog.getByLabel('Choose a file to import').setInputFiles(broken)
+  await expect(dialog.getByRole('note')).toContainText(
+    '1 row cannot be read; the first: broken.jsonl: data row 2 (file line 2): not valid JSON (',
+  )
+  await expect(dialog.getByRole('note')).toContainText('Check “Skip bad rows” below to import the others.')
+  await dialog.getByLabel('Skip bad rows').check()
+  await expectScreenshot(page, 'datasets-import-unreadable')
+  await dialog.getByRole('button', { name: 'Import', exact: true }).click()
+  await expect(dialog.getByRole('status')).toContainText(
+    'Imported broken: 2 records, 0 paraphrases. Skipped 1 bad row of broken.jsonl.',
+  )
+  await dialog.getByRole('button', { name: 'Open the dataset' }).click()
+  await expect(page.getByRole('region', { name: 'Counts' })).toContainText('2 records')
   expect(errors).toEqual([])
 })
