@@ -1,6 +1,7 @@
 // Run notices: an in-app toast for every `run.notice` (finished, failed, stopped, collapse alert), a desktop or
 // browser notification where the user allowed them, and, in browser mode, a question before the page closes
-// while a run trains. Mounted once (App.vue); other views push their own toasts with `pushToast`.
+// while a run trains. Mounted once (App.vue, in the sidebar, so a toast never covers a view's controls); other views
+// push their own toasts with `pushToast`. Every toast fades, and stays while the pointer is on it.
 import { computed, onScopeDispose, ref } from 'vue'
 import { useRouter } from 'vue-router'
 import type { EventPayload } from '../../../preload/contract'
@@ -17,21 +18,60 @@ export interface Toast {
 
 const toasts = ref<Toast[]>([])
 let nextToast = 1
+/** At most this many at once: a new one pushes out the oldest, so notices never pile up. */
+const MAX_TOASTS = 3
+/** How long a toast pushed with `ms` 0 (a failure to read) stays: long, but it still fades. */
+const LONG_MS = 30_000
+/** After the pointer leaves a toast it was holding, the toast stays this long more. */
+const AFTER_HOVER_MS = 4000
+
+const timers = new Map<number, ReturnType<typeof setTimeout>>()
+const lifetimes = new Map<number, number>()
 
 export function dismissToast(id: number): void {
+  clearTimeout(timers.get(id))
+  timers.delete(id)
+  lifetimes.delete(id)
   toasts.value = toasts.value.filter((toast) => toast.id !== id)
 }
 
 /** Drops the toasts that open a run (it was deleted). */
 export function dismissRunToasts(run: number): void {
-  toasts.value = toasts.value.filter((toast) => toast.run !== run)
+  for (const toast of toasts.value) if (toast.run === run) dismissToast(toast.id)
 }
 
-/** Shows a toast for `ms` milliseconds (0: until dismissed). */
+function startTimer(id: number, ms: number): void {
+  clearTimeout(timers.get(id))
+  timers.set(
+    id,
+    setTimeout(() => dismissToast(id), ms),
+  )
+}
+
+/** The pointer is on a toast: it stays while read. */
+export function holdToast(id: number): void {
+  clearTimeout(timers.get(id))
+  timers.delete(id)
+}
+
+/** The pointer left a toast: it fades a few seconds later. */
+export function releaseToast(id: number): void {
+  if (lifetimes.has(id)) startTimer(id, AFTER_HOVER_MS)
+}
+
+/**
+ * Shows a toast for `ms` milliseconds (0: a failure the user should read, shown for 30 s). Every toast fades; one
+ * that says the same as a toast on screen replaces it, and at most three show at once, the oldest going first.
+ */
 export function pushToast(toast: Omit<Toast, 'id'>, ms = 8000): void {
+  for (const shown of toasts.value)
+    if (shown.title === toast.title && shown.message === toast.message && shown.run === toast.run) dismissToast(shown.id)
+  while (toasts.value.length >= MAX_TOASTS) dismissToast(toasts.value[0]!.id)
   const id = nextToast++
-  toasts.value = [...toasts.value.slice(-4), { ...toast, id }]
-  if (ms > 0) setTimeout(() => dismissToast(id), ms)
+  toasts.value = [...toasts.value, { ...toast, id }]
+  const lifetime = ms > 0 ? ms : LONG_MS
+  lifetimes.set(id, lifetime)
+  startTimer(id, lifetime)
 }
 
 /** Asks once for permission to notify; browsers grant it only from a user gesture (the launch click). */
@@ -70,7 +110,7 @@ export function useNotices(): { toasts: typeof toasts; open: (toast: Toast) => v
   onScopeDispose(
     api.on('run.notice', (notice) => {
       const title = `${TITLES[notice.kind]}: ${notice.name}`
-      // Failures, interruptions and alerts stay until read; a finish or a requested stop fades.
+      // Failures, interruptions and alerts stay longest (the run's page keeps them); a finish or a requested stop fades soon.
       pushToast(
         { title, message: notice.message, tone: TONES[notice.kind], run: notice.run },
         notice.kind === 'finished' || notice.kind === 'stopped' ? 8000 : 0,
