@@ -9,17 +9,23 @@ import { MUTATIONS, mutate, readReleasedPairs, seededSample } from '../helpers/m
 import type { Mutation, ReleasedPair } from '../helpers/mutations'
 import { hasSharedData, needsSharedData } from '../helpers/shared-data'
 
-const SAMPLE = 400
+const SAMPLE = 1500
 const SEED = 17
 /**
- * The issue asks for 95% of broken copies caught; the rule checks catch 91.5% of this sample (the per-mutation lines
- * printed say where): the misses are mostly a dropped clause whose number the paraphrase states elsewhere, a
- * negation added where the original has one elsewhere, and a number changed into another that the original has.
- * The floors keep what is reached from slipping.
+ * The issue asks for 95% of broken copies caught and at most 10% of intact pairs with an error. The rule checks catch
+ * 93.6% of this sample (93.5% to 94.0% on seeds 5, 17 and 23) and flag 8.4% of all 7,500 intact pairs; the per-mutation
+ * lines printed say where the rest is: mostly a dropped clause whose numbers the paraphrase still states as often (a
+ * given of 0 or 1, an expression restated nowhere), a negation added in a sentence like one the original negates, and
+ * a number changed into another the original writes as often. The floors sit just under what is reached, so that a
+ * change that loses ground fails; the sample is 1,500 pairs because 400 moved the intact rate by a point and more.
  */
-const CAUGHT_FLOOR = 0.9
-const CAUGHT_FLOOR_EACH = 0.75
+const CAUGHT_FLOOR = 0.93
+const CAUGHT_FLOOR_EACH = 0.86
 const MAX_FALSE_ERRORS = 0.1
+/** All 7,500 intact pairs: under the issue's 10% with room, since the hidden pairs are other data. */
+const MAX_FALSE_ERRORS_ALL = 0.09
+/** Some 6,000 and 7,500 pairs checked: seconds alone, more beside the rest of `npm test` on two cores. */
+const CHECKING_TIMEOUT = 120_000
 
 const percent = (n: number, of: number): string => `${((100 * n) / Math.max(1, of)).toFixed(1)}%`
 const errorChecks = (checks: PairChecks): string[] => checks.findings.filter((f) => f.severity === 'error').map((f) => f.check)
@@ -50,63 +56,73 @@ describe.skipIf(!hasSharedData)('checks on the released MATH pairs', () => {
     pairs = await readReleasedPairs()
   })
 
-  it(needsSharedData('catch at least 90% of broken paraphrases (the issue asks 95%) and flag at most 10% of intact ones'), () => {
-    const sample = seededSample(pairs, SAMPLE, SEED)
-    expect(sample).toHaveLength(SAMPLE)
-    const intact = sample.map((pair) => checkPair(pair.original, pair.paraphrase, pair.answer))
-    const broken: Record<Mutation, PairChecks[]> = { number: [], clause: [], answer: [], negation: [] }
-    const skipped: Record<Mutation, number> = { number: 0, clause: 0, answer: 0, negation: 0 }
-    const missed: string[] = []
-    for (const pair of sample) {
-      for (const mutation of MUTATIONS) {
-        const text = mutate(pair, mutation, SEED)
-        if (text === null || text === pair.paraphrase) {
-          skipped[mutation] += 1
-          continue
+  it(
+    needsSharedData('catch at least 93% of broken paraphrases (the issue asks 95%) and flag at most 10% of intact ones'),
+    () => {
+      const sample = seededSample(pairs, SAMPLE, SEED)
+      expect(sample).toHaveLength(SAMPLE)
+      const intact = sample.map((pair) => checkPair(pair.original, pair.paraphrase, pair.answer))
+      const broken: Record<Mutation, PairChecks[]> = { number: [], clause: [], answer: [], negation: [] }
+      const skipped: Record<Mutation, number> = { number: 0, clause: 0, answer: 0, negation: 0 }
+      const missed: string[] = []
+      for (const pair of sample) {
+        for (const mutation of MUTATIONS) {
+          const text = mutate(pair, mutation, SEED)
+          if (text === null || text === pair.paraphrase) {
+            skipped[mutation] += 1
+            continue
+          }
+          const checks = checkPair(pair.original, text, pair.answer)
+          broken[mutation].push(checks)
+          if (errorChecks(checks).length === 0) missed.push(`${mutation} #${pair.index}: ${text.slice(0, 160)}`)
         }
-        const checks = checkPair(pair.original, text, pair.answer)
-        broken[mutation].push(checks)
-        if (errorChecks(checks).length === 0) missed.push(`${mutation} #${pair.index}: ${text.slice(0, 160)}`)
       }
-    }
-    const all = MUTATIONS.flatMap((mutation) => broken[mutation])
-    const caught = errorRates(all).withError / all.length
-    const falseErrors = errorRates(intact).withError / intact.length
+      const all = MUTATIONS.flatMap((mutation) => broken[mutation])
+      const caught = errorRates(all).withError / all.length
+      const falseErrors = errorRates(intact).withError / intact.length
 
-    console.log(
-      [
-        `Released pairs: a seeded sample of ${SAMPLE} (seed ${SEED}), ${all.length} broken copies.`,
-        rateLines('Intact pairs', intact),
-        ...MUTATIONS.map((m) => rateLines(`Broken (${m}; ${skipped[m]} pairs had nothing to break)`, broken[m])),
-        rateLines('All broken', all),
-        `Missed (${missed.length}), first ones:`,
-        ...missed.slice(0, 8).map((line) => `  ${line}`),
-      ].join('\n'),
-    )
-    // Every kind of breakage is measured on most of the sample, not on a convenient few.
-    for (const mutation of MUTATIONS) expect(broken[mutation].length, mutation).toBeGreaterThanOrEqual(SAMPLE * 0.6)
-    expect(all.length).toBeGreaterThanOrEqual(200)
-    expect(caught).toBeGreaterThanOrEqual(CAUGHT_FLOOR)
-    for (const mutation of MUTATIONS)
-      expect(errorRates(broken[mutation]).withError / broken[mutation].length, mutation).toBeGreaterThanOrEqual(CAUGHT_FLOOR_EACH)
-    expect(falseErrors).toBeLessThanOrEqual(MAX_FALSE_ERRORS)
-  })
+      console.log(
+        [
+          `Released pairs: a seeded sample of ${SAMPLE} (seed ${SEED}), ${all.length} broken copies.`,
+          rateLines('Intact pairs', intact),
+          ...MUTATIONS.map((m) => rateLines(`Broken (${m}; ${skipped[m]} pairs had nothing to break)`, broken[m])),
+          rateLines('All broken', all),
+          `Missed (${missed.length}), first ones:`,
+          ...missed.slice(0, 8).map((line) => `  ${line}`),
+        ].join('\n'),
+      )
+      // Every kind of breakage is measured on most of the sample, not on a convenient few.
+      for (const mutation of MUTATIONS) expect(broken[mutation].length, mutation).toBeGreaterThanOrEqual(SAMPLE * 0.6)
+      expect(all.length).toBeGreaterThanOrEqual(200)
+      expect(caught).toBeGreaterThanOrEqual(CAUGHT_FLOOR)
+      for (const mutation of MUTATIONS)
+        expect(errorRates(broken[mutation]).withError / broken[mutation].length, mutation).toBeGreaterThanOrEqual(
+          CAUGHT_FLOOR_EACH,
+        )
+      expect(falseErrors).toBeLessThanOrEqual(MAX_FALSE_ERRORS)
+    },
+    CHECKING_TIMEOUT,
+  )
 
-  it(needsSharedData('flag at most 10% of all 7,500 intact pairs with an error'), () => {
-    const started = performance.now()
-    const results = pairs.map((pair) => checkPair(pair.original, pair.paraphrase, pair.answer))
-    const seconds = (performance.now() - started) / 1000
-    const severities = { error: 0, warning: 0, note: 0 }
-    for (const checks of results)
-      for (const severity of ['error', 'warning', 'note'] as const)
-        if (checks.findings.some((f) => f.severity === severity)) severities[severity] += 1
-    console.log(
-      [
-        rateLines(`All ${results.length} released pairs`, results),
-        `With a warning: ${percent(severities.warning, results.length)}; with a note: ${percent(severities.note, results.length)}; checked in ${seconds.toFixed(2)} s`,
-      ].join('\n'),
-    )
-    expect(results).toHaveLength(7500)
-    expect(errorRates(results).withError / results.length).toBeLessThanOrEqual(MAX_FALSE_ERRORS)
-  })
+  it(
+    needsSharedData('flag at most 9% of all 7,500 intact pairs with an error'),
+    () => {
+      const started = performance.now()
+      const results = pairs.map((pair) => checkPair(pair.original, pair.paraphrase, pair.answer))
+      const seconds = (performance.now() - started) / 1000
+      const severities = { error: 0, warning: 0, note: 0 }
+      for (const checks of results)
+        for (const severity of ['error', 'warning', 'note'] as const)
+          if (checks.findings.some((f) => f.severity === severity)) severities[severity] += 1
+      console.log(
+        [
+          rateLines(`All ${results.length} released pairs`, results),
+          `With a warning: ${percent(severities.warning, results.length)}; with a note: ${percent(severities.note, results.length)}; checked in ${seconds.toFixed(2)} s`,
+        ].join('\n'),
+      )
+      expect(results).toHaveLength(7500)
+      expect(errorRates(results).withError / results.length).toBeLessThanOrEqual(MAX_FALSE_ERRORS_ALL)
+    },
+    CHECKING_TIMEOUT,
+  )
 })

@@ -127,6 +127,81 @@ describe('checkPair: what a faithful rewrite may do', () => {
   })
 })
 
+describe('checkPair: currency and numbers in words, worked by hand', () => {
+  it('reads `$\\$60$`, `\\$60`, "60 dollars" and "sixty dollars" as the one number 60, "twenty" as 20', () => {
+    // The original states 60, 30, 20 and 660; the rewrite says each once, in words or with a dollar sign.
+    const result = checkPair(
+      'Sam works for 20 days. He earns $\\$60$ a day and pays \\$30 for each day off. He got $\\$$660. How many days off?',
+      'For twenty days, Sam is paid sixty dollars per day worked and fined 30 dollars per day off. He ended with $660. Days off?',
+      '6',
+    )
+    expect(result.numbers).toEqual({ missing: [], fewer: [] })
+    expect(result.new_numbers.added).toEqual([])
+    expect(errors(result)).toEqual([])
+    // "sixty" changed to "seventy": 70 is new and 60 is gone, in words as in digits.
+    const changed = checkPair('He earns $\\$60$ a day.', 'He is paid seventy dollars a day.', null)
+    expect(changed.numbers.missing).toEqual(['60'])
+    expect(changed.new_numbers.added).toEqual(['70'])
+    expect(errors(changed)).toEqual(['numbers', 'new_numbers'])
+  })
+
+  it('reads "half" as 50%, "twice" as 200% and "one-fifth" as 1/5', () => {
+    // 50% of y = y/2 = "half of y"; 200% of x = "twice x"; 1/5 = "one-fifth".
+    const result = checkPair(
+      'If $200\\%$ of $x$ equals $50\\%$ of $y$ and $x = 12$, find $y$ times $\\frac{1}{5}$.',
+      'Twice x equals half of y, and x is 12. What is one-fifth of y?',
+      '9.6',
+    )
+    expect(result.numbers.missing).toEqual([])
+    expect(errors(result)).toEqual([])
+  })
+
+  it('takes "to the nearest tenth" for a way to round, not the number 10', () => {
+    const result = checkPair(
+      'She walks a mile in 24 minutes. How far does she walk in 10 minutes? Round to the nearest tenth.',
+      'She walks a mile in 24 minutes. Round your answer to the nearest tenth.',
+      '0.4',
+    )
+    expect(result.numbers.missing).toEqual(['10'])
+    expect(errors(result)).toContain('numbers')
+  })
+
+  it('reads a power as its value, a list with an ellipsis as its range, "two-digit" as 10 to 99', () => {
+    // 5^2 = 25 and 12^2 = 144: the rewrite works the powers out.
+    expect(
+      errors(
+        checkPair('Graph $\\frac{x^2}{5^2} - \\frac{y^2}{12^2} = 1$.', 'Graph $\\frac{x^2}{25} - \\frac{y^2}{144} = 1$.', null),
+      ),
+    ).toEqual([])
+    // 1·2·3···n is the product from 1 to n; 2, 5, 8, ... goes up by 3.
+    expect(
+      errors(
+        checkPair(
+          'Here $n!$ stands for $1\\cdot 2\\cdot 3\\cdot \\cdots \\cdot n$. Find the 25th term of $2, 5, 8, \\ldots$.',
+          'Here $n!$ is the product of the integers from 1 to $n$. A list starts at 2 and goes up by 3: find its 25th term.',
+          null,
+        ),
+      ),
+    ).toEqual([])
+    expect(
+      errors(
+        checkPair('How many two-digit numbers are multiples of 9?', 'How many numbers from 10 to 99 are divisible by 9?', null),
+      ),
+    ).toEqual([])
+  })
+
+  it('takes the numbers of a figure for the figure’s: a rewrite may state them in words', () => {
+    const figure = '[asy] draw((0,0)--(8,0)); label("$136^\\circ$",(0,0),SW); [/asy]'
+    const result = checkPair(
+      `In the diagram, find $x$. ${figure}`,
+      `An angle of $136^\\circ$ is marked. Find $x$. ${figure}`,
+      null,
+    )
+    expect(result.new_numbers.added).toEqual([])
+    expect(errors(result)).toEqual([])
+  })
+})
+
 describe('checkPair: what breaks a pair', () => {
   const original = 'A shop sells 12 apples at $3$ dollars each and 1,500 pears. How much money is made from apples?'
   const faithful = 'A bakery bakes 12 pies for $3$ dollars apiece and 1500 rolls. What do the pies earn?'
@@ -147,6 +222,45 @@ describe('checkPair: what breaks a pair', () => {
     const result = checkPair('Add 12 and 12 and 5.', 'Add 12 and 20 and 5.', null)
     expect(result.numbers.fewer).toEqual(['12'])
     expect(errors(result)).toEqual(['new_numbers'])
+  })
+
+  it('flags a number changed into another the original has: one written more often, one less', () => {
+    // 4 is written twice in the original and once here; 8 once there and twice here: neither missing nor new.
+    const result = checkPair(
+      'If $T = 4$, $W = 4$ and $H = 8$, find $L = 25TW/H$.',
+      'Given $T = 4$, $W = 8$ and $H = 8$, what is $L = 25TW/H$?',
+      null,
+    )
+    expect(result.numbers.missing).toEqual([])
+    expect(result.new_numbers.added).toEqual([])
+    expect(errors(result)).toEqual(['numbers'])
+    // A 1 turned into a 2 the original writes too, in digits: a changed coordinate, which the expressions check sees
+    // as $A(1,2)$ with other numbers.
+    expect(errors(checkPair('Points $A(1,2)$ and $B(1,8)$.', 'Points $X(2,2)$ and $Y(1,8)$.', null))).toEqual([
+      'numbers',
+      'expressions',
+    ])
+  })
+
+  it('flags a dropped statement whose number the paraphrase still states elsewhere', () => {
+    // 20 written twice in the original, once in the shorter paraphrase: "at the end of the 20 days" is gone.
+    const original = 'Sam is hired for 20 days. He earns 60 dollars a day he works. At the end of the 20 days he has 660 dollars.'
+    const kept = 'Sam takes a 20-day job paying 60 dollars per day worked. When the 20 days are over, he holds 660 dollars.'
+    expect(errors(checkPair(original, kept, null))).toEqual([])
+    const dropped = checkPair(original, 'Sam takes a 20-day job paying 60 dollars per day worked. He holds 660 dollars.', null)
+    expect(dropped.numbers.fewer).toEqual(['20'])
+    expect(errors(dropped)).toEqual(['numbers'])
+  })
+
+  it('flags a dropped given of 1 or 2 written in digits, and not a 2 a rewrite leaves to "a pair"', () => {
+    expect(errors(checkPair('Liam had 2 tokens on Monday and 6 on Tuesday.', 'On Tuesday, Liam had 6 tokens.', null))).toEqual([
+      'numbers',
+    ])
+    expect(
+      errors(
+        checkPair('Two dice are rolled; what is the chance of a 12?', 'A pair of dice is rolled; find the chance of 12.', null),
+      ),
+    ).toEqual([])
   })
 
   it('flags a new number in the math as a changed given, and one in the story only as a warning', () => {
@@ -199,6 +313,57 @@ describe('checkPair: what breaks a pair', () => {
     const swapped = checkPair('Find the largest prime factor of 91.', 'Find the smallest prime factor of 91.', '13')
     expect(swapped.negation.changes).toEqual(['largest / smallest swapped'])
     expect(swapped.findings[0]).toMatchObject({ check: 'negation', severity: 'error' })
+  })
+
+  it('reads a negation per sentence: a "not" where the like sentence of the original states plainly', () => {
+    const original =
+      'For each day that he does not work, 30 dollars is subtracted. At the end of the 20 days, he received 660 dollars.'
+    // The original's "does not work" restated as "missed": no negation left; a "not" added about the 660 turns it around.
+    const restated = 'Each missed day costs him 30 dollars. After the 20 days, his earnings are 660 dollars.'
+    expect(errors(checkPair(original, restated, null))).toEqual([])
+    const turned = checkPair(original, restated.replace('are 660', 'are not 660'), null)
+    expect(errors(turned)).toEqual(['negation'])
+    expect(turned.negation.changes[0]).toMatch(/^negation added where the original negates nothing alike/)
+    // The same "not" in the sentence that carries the original's: a restatement.
+    expect(
+      errors(
+        checkPair(
+          original,
+          'For each day he does not show up, 30 dollars is taken off. After the 20 days he has 660 dollars.',
+          null,
+        ),
+      ),
+    ).toEqual([])
+  })
+
+  it('reads a relation from its unknown: "$10 < x$" is "x greater than 10", "$k < 0$" is "k negative"', () => {
+    expect(negationChanges('How many $x$ satisfy $10 < -x + 13$?', 'How many $x$ satisfy $-x + 13 > 10$?')).toEqual([])
+    expect(
+      negationChanges('Count $n$ with $200 < n^2 < 900$.', 'Count n whose square is greater than 200 and less than 900.'),
+    ).toEqual([])
+    expect(negationChanges('Let $f(x) = x^k$ where $k < 0$.', 'Let $g(x) = x^m$ with $m$ a negative number.')).toEqual([])
+    expect(negationChanges('Let $f(x) = x^k$ where $k < 0$.', 'Let $g(x) = x^m$ with $m$ a positive number.')).toEqual([
+      { change: 'positive / negative swapped', severity: 'error' },
+    ])
+    // The floor is the greatest integer at most x: "at least x" turns it into the ceiling.
+    expect(negationChanges('Evaluate $\\lfloor 3.7 \\rfloor$.', 'Find the greatest integer less than or equal to 3.7.')).toEqual(
+      [],
+    )
+    expect(negationChanges('Evaluate $\\lfloor 3.7 \\rfloor$.', 'Find the greatest integer more than or equal to 3.7.')).toEqual([
+      { change: 'at least / at most swapped', severity: 'error' },
+    ])
+    expect(negationChanges('What is the lesser of the two fractions?', 'Which of the two fractions is larger?')).toEqual([
+      { change: 'greater / less swapped', severity: 'error' },
+    ])
+  })
+
+  it('flags a list answer written into the question', () => {
+    const result = checkPair(
+      'Find all $x$ with $(x-8)(x-12) = 0$.',
+      'Solve $(x-8)(x-12)=0$ for $x$. (The answer is 8,12.)',
+      '8,12',
+    )
+    expect(errors(result)).toContain('answer_leak')
   })
 
   it('notes a near copy and warns of a much shorter paraphrase', () => {

@@ -4,23 +4,31 @@
 // an error likely changes the answer, a warning may, a note is about the rewrite's form.
 //
 // The checks read meaning over surface, since a good rewrite restates: numbers are compared as quantities (1,000 =
-// 1000; 0.50 = 0.5; \frac{3}{4} = 3/4 = three-quarters; `\$60` = 60 dollars; "twice" = 2), expressions modulo a
-// consistent renaming of their variables, and the answer only where the original does not show it.
+// 1000; 0.50 = 0.5; \frac{3}{4} = 3/4 = three-quarters; `\$60` = 60 dollars = sixty dollars; "twice" = 2; half =
+// 50%; $5^2$ = 25; "1, 2, 3, \dots, n" = "from 1 to n"; "two-digit" = 10 to 99; a figure's labels are the figure's),
+// and how many times each is written, expressions modulo a consistent renaming of their variables, negations sentence
+// by sentence, and the answer only where the original does not show it.
 //
 // - numbers: a number of the original is nowhere in the paraphrase, in digits, words or math: an error (a warning
-//   when all that is missing is a 0, 1 or 2, which faithful rewrites often leave implicit).
+//   when all that is missing is a 0, 1 or 2 that the original does not write in digits as a given of its own, which
+//   faithful rewrites often leave implicit). Also an error: a given written fewer times in a shorter paraphrase with
+//   fewer givens in all (a statement dropped whose number is still stated elsewhere), and a number written fewer times
+//   while another of the original's is written more often (one changed into the other).
 // - new_numbers: a number of the paraphrase is nowhere in the original: a warning (a rewrite may add a scenario's
 //   numbers), an error when it looks like a changed number (one of the original is missing, or written fewer times,
 //   or the new number is in the paraphrase's math rather than its story).
 // - expressions: a math expression of the original has no match in the paraphrase's math, variables renamed
 //   consistently aside: a note (usually restated in words, which the numbers check reads); an error when the
-//   paraphrase's math has the same expression with other numbers.
+//   paraphrase's math has the same expression with other numbers (not the same terms reordered).
 // - answer_leak: the answer occurs in the paraphrase although the original does not show it anywhere (its math
-//   included): an error; a numeric answer the paraphrase writes more often than the original: an error too (a
-//   restatement rarely writes the answer once more; a rewriter who solved the problem first does).
+//   included): an error; a numeric answer (or list of numbers) the paraphrase writes more often than the original: an
+//   error too (a restatement rarely writes the answer once more; a rewriter who solved the problem first does).
 // - negation: the paraphrase negates what the original did not ("not", "never", "≠": an error; "no", "without",
-//   "except": a warning), or turns a direction around ("at least" / "at most", "more than" / "less than", "<" / ">",
-//   "largest" / "smallest", "even" / "odd", "positive" / "negative": an error; "sum" / "difference": a warning).
+//   "except": a warning), counted over the text or in a sentence whose likest sentences in the original (most content
+//   words and numbers in common) negate and exclude nothing; or turns a direction around ("at least" / "at most",
+//   "more than" / "less than", "<" / ">", "largest" / "smallest", "even" / "odd", "positive" / "negative": an error;
+//   "sum" / "difference": a warning). A relation that starts from a number reads from its other side ("$10 < x$" is
+//   "x greater than 10"), "$k < 0$" is "k negative", the floor the greatest integer at most x.
 // - too_similar (note): the paraphrase is within SIMILARITY_LIMIT normalised edit distance of the original (a copy,
 //   not a rewrite): Levenshtein distance over characters after lower-casing and collapsing whitespace, divided by
 //   the longer length.
@@ -115,7 +123,7 @@ const MULTIPLES: Record<string, number[]> = {
   ternary: [3], quadruple: [4], quadrilateral: [4], rectangle: [4], pentagon: [5], hexagon: [6], octagon: [8],
   octal: [8], decimal: [10], common: [10], dozen: [12], dozens: [12], hexadecimal: [16], right: [90],
   perpendicular: [90], straight: [180], percent: [100], hundredth: [100], hundredths: [100], thousandth: [1000],
-  inverse: [1], reciprocal: [1], single: [1],
+  inverse: [1], reciprocal: [1], single: [1], unit: [1], coprime: [1],
 } // prettier-ignore
 
 const cardinal = (word: string): number | undefined => {
@@ -140,10 +148,21 @@ interface Quantities {
   said: Set<string>
   /** How often the text writes each number in digits, subscripts (indices such as a_3) aside. */
   digits: Map<string, number>
+  /**
+   * Numbers written in digits as a value of their own: not an exponent or index, not inside a fraction, not a label
+   * such as "(1)". A 1 or 2 written so is a given of the problem ("had 2 paperclips", "$y=1$").
+   */
+  givens: Map<string, number>
   /** Every value the text may mean: the stated ones, one, ordinals, "twice", fraction parts, percents. */
   meant: Set<string>
   /** Ranges of integers the text names ("1 through 5"), ends included. */
   ranges: [number, number][]
+  /** Numbers inside a list that an ellipsis continues ("1, 2, 3, \\dots, n"): a rewrite may say "from 1 to n". */
+  elided: Set<string>
+  /** Numbers the text writes as a percent ("50%", "12 percent"). */
+  percents: Set<string>
+  /** Powers the text writes in numbers, as [base, exponent, value]: "$5^2$" is ['5', '2', '25']. */
+  powers: [string, string, string][]
 }
 
 const add = (map: Map<string, number>, key: string): void => {
@@ -163,10 +182,15 @@ export function quantitiesIn(text: string): Quantities {
   const meant = new Set<string>()
   const plain = plainMath(text)
   const digits = new Map<string, number>()
+  const givens = new Map<string, number>()
+  const scripts = groupSpans(plain, /[_^]\{|\\frac\{/g)
   for (const m of plain.matchAll(NUMBER)) {
     const number = canonicalNumber(m[0].startsWith('.') ? `0${m[0]}` : m[0])
     add(stated, number)
-    if (!plain.slice(0, m.index).endsWith('_{')) add(digits, number)
+    const before = plain.slice(0, m.index)
+    if (!before.endsWith('_{')) add(digits, number)
+    const label = /(^|[^\w)])\($/.test(before) && plain[m.index + m[0].length] === ')'
+    if (!label && !m[0].startsWith('\\') && !scripts.some(([from, to]) => m.index >= from && m.index < to)) add(givens, number)
   }
   // Number words: "twenty-five", "three hundred and two", "one-half", "two thirds", "a quarter".
   const words = plain.toLowerCase().match(/[a-z]+/g) ?? []
@@ -204,6 +228,11 @@ export function quantitiesIn(text: string): Quantities {
     }
     if (word === 'and' && current !== undefined && current >= 100) continue
     const d = denominator(word)
+    // "To the nearest tenth" says how to round, not a quantity of the problem.
+    if (d !== undefined && words[i - 1] === 'nearest' && current === undefined) {
+      flush()
+      continue
+    }
     if (d !== undefined) {
       // "two thirds" is 2/3; "one-half", "a half", "half" are 1/2; "third" alone may be an ordinal.
       if (current !== undefined && current > 0 && current < d) {
@@ -227,21 +256,104 @@ export function quantitiesIn(text: string): Quantities {
   flush()
   // A range ("1 through 5", "between 1 and 9", "1, 2, \\dots, 20") means the integers in it, as a list of them does.
   const ranges: [number, number][] = []
+  const powers: [string, string, string][] = []
   for (const m of plain.matchAll(/\b(\d+)\s*(?:through|to|and|-|–|,\s*\\l?dots\s*,)\s*(\d+)\b/g)) {
     const [from, to] = [Number(m[1]), Number(m[2])]
     if (to > from) ranges.push([from, to])
   }
-  for (const key of [...stated.keys(), ...said, ...meant]) {
+  // A power of numbers means its value too ("$5^2$" is 25), and "two-digit" the integers from 10 to 99.
+  for (const m of plain.matchAll(/(?<![\d.])(\d{1,3})\^\{(\d)\}/g)) {
+    const value = Number(m[1]) ** Number(m[2])
+    if (value < 1e7) {
+      meant.add(String(value))
+      powers.push([canonicalNumber(m[1]!), canonicalNumber(m[2]!), String(value)])
+    }
+  }
+  for (const m of plain.toLowerCase().matchAll(/\b(two|three|four|five|\d)-digit\b/g)) {
+    const n = cardinal(m[1]!) ?? Number(m[1])
+    ranges.push([10 ** (n - 1), 10 ** n - 1])
+  }
+  // "Relatively prime" and "no common factor" say that a greatest common divisor is 1.
+  if (/\brelatively prime\b|\bno common (?:factor|divisor)/.test(plain.toLowerCase())) meant.add('1')
+  // A number written may be meant as a percent (0.12 = 12%), and so may a fraction or multiple said in words (half
+  // is 50%, twice 200%); a word such as "square" or "tenth" means its own value only.
+  const written = new Set([...stated.keys(), ...said])
+  for (const key of [...written, ...meant]) {
     meant.add(key)
     const value = valueOf(key)
     if (Number.isFinite(value)) {
       meant.add(formatValue(value))
-      meant.add(formatValue(value * 100))
-      meant.add(formatValue(value / 100))
+      if (written.has(key) || value < 1 || value === 2 || value === 3) meant.add(formatValue(value * 100))
+      if (written.has(key)) meant.add(formatValue(value / 100))
     }
     if (key.includes('/')) for (const part of key.split('/')) meant.add(part)
   }
-  return { stated, said, digits, meant, ranges }
+  const { elided, steps } = elidedNumbers(plain)
+  // A list of four or more consecutive integers ("1, 2, 3, 4, 5, or 6") is the range from its first to its last.
+  for (const m of plain.matchAll(/\d+(?:\s*,\s*(?:(?:and|or)\s+)?\d+){3,}/g)) {
+    const list = m[0].match(/\d+/g)!.map(Number)
+    if (list.every((n, i) => i === 0 || n === list[i - 1]! + 1)) {
+      ranges.push([list[0]!, list[list.length - 1]!])
+      for (const n of list.slice(1, -1)) elided.add(String(n))
+    }
+  }
+  for (const n of steps) meant.add(n)
+  // A figure's numbers (its labels, lengths and coordinates) are the figure's to state: a rewrite may say them in words.
+  for (const figure of text.match(/\[asy\][\s\S]*?(?:\[\/asy\]|$)/g) ?? [])
+    for (const m of figure.matchAll(/\d+(?:\.\d+)?/g)) meant.add(canonicalNumber(m[0]))
+  const percents = new Set([...plain.matchAll(/(\d+(?:\.\d+)?)\s*(?:%|percent)/g)].map((m) => canonicalNumber(m[1]!)))
+  return { stated, said, digits, givens, meant, ranges, elided, powers, percents }
+}
+
+/** The spans of the brace groups that each match of `opening` (ending in `{`) opens, nested braces included. */
+function groupSpans(text: string, opening: RegExp): [number, number][] {
+  const spans: [number, number][] = []
+  for (const m of text.matchAll(opening)) {
+    let depth = 0
+    let at = m.index + m[0].length - 1
+    for (; at < text.length; at++) {
+      if (text[at] === '{') depth += 1
+      else if (text[at] === '}' && --depth === 0) break
+    }
+    // A fraction's group is its numerator; its denominator follows at once.
+    if (m[0].startsWith('\\frac') && text[at + 1] === '{') {
+      for (at += 1, depth = 0; at < text.length; at++) {
+        if (text[at] === '{') depth += 1
+        else if (text[at] === '}' && --depth === 0) break
+      }
+    }
+    spans.push([m.index, at + 1])
+  }
+  return spans
+}
+
+const ELLIPSIS = /\\(?:[lc]?dots[bmco]?|ldots)\b|\.\.\.|…/g
+const LIST_BEFORE = /(?:\d+(?:\.\d+)?(?:\s|[,+\-{}()]|\\(?:cdot|times|[,;!]))*)+$/
+const LIST_AFTER = /^(?:(?:\s|[,+\-{}()]|\\(?:cdot|times|[,;!]))*\d+(?:\.\d+)?)+/
+
+/**
+ * The numbers inside a list that an ellipsis continues, its first and last terms aside: "1, 2, 3, \\dots, 20" is
+ * 1 to 20 whatever terms it spells out, "1\\cdot 2\\cdot 3\\cdots n" is the product from 1 to n.
+ */
+function elidedNumbers(plain: string): { elided: Set<string>; steps: Set<string> } {
+  const elided = new Set<string>()
+  const steps = new Set<string>()
+  const terms = (run: string): string[] => [...run.matchAll(/-?\d+(?:\.\d+)?/g)].map((m) => m[0])
+  const step = (list: string[]): void => {
+    // "2, 5, 8, \\dots" goes up by 3: a rewrite may say so.
+    for (let i = 1; i < list.length; i++) steps.add(canonicalNumber(String(Math.abs(Number(list[i]) - Number(list[i - 1])))))
+  }
+  for (const m of plain.matchAll(ELLIPSIS)) {
+    const before = plain.slice(Math.max(0, m.index - 80), m.index).match(LIST_BEFORE)
+    if (before) {
+      const list = terms(before[0])
+      for (const n of list.slice(1)) elided.add(canonicalNumber(n.replace(/^-/, '')))
+      if (/^[\d\s,-]*$/.test(before[0])) step(list)
+    }
+    const after = plain.slice(m.index + m[0].length, m.index + m[0].length + 80).match(LIST_AFTER)
+    if (after) for (const n of terms(after[0]).slice(0, -1)) elided.add(canonicalNumber(n.replace(/^-/, '')))
+  }
+  return { elided, steps }
 }
 
 /** Whether a canonical number is among what a text may mean (a fraction also when both its parts are). */
@@ -334,6 +446,17 @@ interface ExpressionMatch {
   changed: string[]
 }
 
+/**
+ * An expression's terms that have a number in them, variables as one symbol, sorted: two expressions with the same
+ * list have the same terms in some order (`22a+60b` and `60y+22x`, not `x^2+3x+2` and `w^2+2w+3`).
+ */
+const numberList = (expression: string): string =>
+  skeletonOf(expression)
+    .split(/[+\-()=,]/)
+    .filter((term) => /\d/.test(term))
+    .sort()
+    .join(' ')
+
 /** The original's expressions matched against the paraphrase's math, modulo a renaming of variables. */
 export function matchExpressions(original: string, paraphrase: string): ExpressionMatch {
   const theirs = expressionsIn(paraphrase)
@@ -342,13 +465,22 @@ export function matchExpressions(original: string, paraphrase: string): Expressi
   const frames = skeletons.map(frameOf)
   const missing: string[] = []
   const changed: string[] = []
+  const numberLists = theirs.map(numberList)
   for (const expression of expressionsIn(original)) {
     const skeleton = skeletonOf(expression)
     // A number alone ($12$, $\$10$) is the numbers check's to read; a variable alone ($x$) says nothing.
     if (/^[\d.,{}]*$/.test(skeleton) || skeleton === 'v') continue
     if (shapes.has(shapeOf(expression)) || skeletons.some((s) => containsPart(s, skeleton))) continue
     const frame = frameOf(skeleton)
-    if (frame !== skeleton && frame.length >= 4 && frames.some((f) => containsTerm(f, frame))) changed.push(expression)
+    // The same frame with other numbers is a change, unless an expression of the paraphrase has the very numbers
+    // (terms reordered: "(22a+60b)+(10a+29b)" as "(10x+29y)+(22x+60y)").
+    if (
+      frame !== skeleton &&
+      frame.length >= 4 &&
+      frames.some((f) => containsTerm(f, frame)) &&
+      !numberLists.includes(numberList(expression))
+    )
+      changed.push(expression)
     else missing.push(expression)
   }
   return { missing, changed }
@@ -368,17 +500,24 @@ const IDIOMS =
   /\b(?:does|do|did|will|would|should) not matter\b|\bnot (?:important|relevant|considering|distinguishable)\b|\bno (?:matter|other|more than|less than|fewer than|greater than|items?|one|remainder|common)\b|\bwithout (?:leaving |a |any )*remainders?\b|\bleav\w* (?:no|none)\b/g
 
 /** Ways to say "at least" and "at most" that would otherwise read as a negation or a direction. */
-const AT_LEAST = /\b(?:not|no) (?:less|fewer|smaller) than\b|\b(?:greater|more|larger) than or equal to\b/g
+const AT_LEAST =
+  /\b(?:not|no) (?:less|fewer|smaller) than\b|\b(?:greater|more|larger) than or equal to\b|\bor (?:more|greater|larger)\b|\ba minimum (?:\w+ )?of(?= \$?\d)/g
 const AT_MOST =
-  /\b(?:not|no) (?:more|greater|larger) than\b|\bdoes not exceed\b|\bnot exceeding\b|\b(?:less|smaller) than or equal to\b/g
+  /\b(?:not|no) (?:more|greater|larger) than\b|\bdoes not exceed\b|\bnot exceeding\b|\b(?:less|smaller) than or equal to\b|\bor (?:fewer|less|smaller)\b|\ba maximum (?:\w+ )?of(?= \$?\d)/g
+
+/** Where a figure is ("shown below", "the diagram above"): no direction of the problem. */
+const FIGURE_PLACES =
+  /\b(?:shown|figure|diagram|graph|picture|pictured|drawn|illustrated|displayed|table|chart|grid|given|provided|sketched)\s+(?:below|above)\b|\(below\b/g
 
 /** Opposite directions, and whether swapping one for the other is an error (else a warning: rewrites reword them). */
 const OPPOSITES: readonly [string, RegExp, RegExp, Severity][] = [
-  ['at least / at most', /\bat least\b|\bno (?:less|fewer) than\b|\\geq?\b|≥/g, /\bat most\b|\bno (?:more|greater) than\b|\\leq?\b|≤/g, 'error'],
-  ['greater / less', /\b(?:more than|greater|larger|bigger|higher|longer|older|above|exceeds?)\b|(?<![\\<-])>(?!=)|\\gt\b/g, /\b(?:less than|fewer than|smaller|lower|shorter|younger|below|under)\b|(?<![\\>-])<(?!=)|\\lt\b/g, 'error'],
+  // The ceiling of x is the least integer at least x, the floor the greatest at most x.
+  ['at least / at most', /\bat least\b|\bno (?:less|fewer) than\b|\\geq?\b|≥|\\lceil\b/g, /\bat most\b|\bno (?:more|greater) than\b|\\leq?\b|≤|\\lfloor\b/g, 'error'],
+  ['greater / less', /\b(?:more than|greater|larger|bigger|higher|longer|older|above|exceeds?)\b|(?<![\\<-])>(?!=)|\\gt\b/g, /\b(?:less than|fewer than|smaller|lesser|lower|shorter|younger|below|under)\b|(?<![\\>-])<(?!=)|\\lt\b/g, 'error'],
   // The floor is the greatest integer below, the ceiling the least above: a rewrite in words says which.
   ['largest / smallest', /\b(?:largest|greatest|biggest|highest|maximum|maximal|maximize|max|(?<!at )most|longest|oldest)\b|\\lfloor\b/g, /\b(?:smallest|(?<!at )least|lowest|minimum|minimal|minimize|min|fewest|shortest|youngest)\b|\\lceil\b/g, 'error'],
-  ['increase / decrease', /\b(?:increase[sd]?|increasing|gains?|rises?|grows?)\b/g, /\b(?:decrease[sd]?|decreasing|loses?|loss|falls?|drops?|shrinks?)\b/g, 'error'],
+  // A non-decreasing sequence is an increasing one, in the loose sense a rewrite may use.
+  ['increase / decrease', /\b(?:increase[sd]?|increasing|gains?|rises?|grows?)\b|\bnon-?decreasing\b/g, /\b(?<!non-?)(?:decrease[sd]?|decreasing|loses?|loss|falls?|drops?|shrinks?)\b|\bnon-?increasing\b/g, 'error'],
   ['positive / negative', /\bpositive\b/g, /\bnegative\b/g, 'error'],
   ['even / odd', /\beven\b/g, /\bodd\b/g, 'error'],
   ['inside / outside', /\binside\b/g, /\boutside\b/g, 'error'],
@@ -390,6 +529,56 @@ const OPPOSITES: readonly [string, RegExp, RegExp, Severity][] = [
 
 const count = (text: string, pattern: RegExp): number => text.match(pattern)?.length ?? 0
 const distinct = (text: string, pattern: RegExp): string => [...new Set(text.match(pattern))].join(', ')
+
+/** Words too common in problems to tell two statements apart. */
+const COMMON_WORDS = new Set(
+  'that this these those there their them they what which where when with from into have does each than then also such more less only some other same will would could should must been being find value number numbers integer integers point points total'.split(
+    ' ',
+  ),
+)
+/** Words that negate or exclude, near which a rewrite's "not" restates rather than adds. */
+const NEGATIVE_ANY = new RegExp(
+  `${NEGATORS.source}|${WEAK_NEGATORS.source}|${NEGATIVE_WORDS.source}|\\b(?:distinct|different|differ\\w*|other than|unless|only|fail\\w*|neq?)\\b`,
+)
+const PROSE_NEGATOR = /\b(?:not|never|cannot)\b|n't\b/
+
+/** A sentence's content words as 5-letter stems, and its numbers: what two sentences about the same thing share. */
+const stemsOf = (text: string): Set<string> =>
+  new Set([
+    ...(text.match(/[a-z]+/g) ?? []).filter((w) => w.length >= 4 && !COMMON_WORDS.has(w)).map((w) => w.slice(0, 5)),
+    ...(text.match(/\d+(?:\.\d+)?/g) ?? []).filter((n) => !INCIDENTAL.has(n)),
+  ])
+const sentencesOf = (text: string): string[] => text.split(/[.?!;](?=\s|$)|\n/).filter((s) => s.trim() !== '')
+
+/**
+ * The paraphrase's sentences that say "not", "never" or "cannot" where the original's sentences most like them
+ * (most content words in common) negate or exclude nothing: a rewrite restates the original's "non-adjacent" as
+ * "not next to each other" in the sentence that says it; a "not" in a sentence the original states plainly turns a
+ * condition around.
+ */
+function unalignedNegations(original: string, paraphrase: string): string[] {
+  const theirs = sentencesOf(original).map((sentence) => ({
+    stems: stemsOf(sentence),
+    negative: NEGATIVE_ANY.test(sentence),
+  }))
+  const unaligned: string[] = []
+  const ours = sentencesOf(paraphrase)
+  for (const [index, sentence] of ours.entries()) {
+    if (!PROSE_NEGATOR.test(sentence)) continue
+    const stems = stemsOf(sentence)
+    const overlaps = theirs.map((t) => [...stems].filter((stem) => t.stems.has(stem)).length)
+    const best = Math.max(0, ...overlaps)
+    if (best === 0) {
+      // Nothing in common: the sentences around the same place in the original (the ask with the ask).
+      const at = Math.round((index * Math.max(0, theirs.length - 1)) / Math.max(1, ours.length - 1))
+      if (!theirs.slice(Math.max(0, at - 1), at + 2).some((t) => t.negative)) unaligned.push(sentence.trim().slice(0, 80))
+      continue
+    }
+    // The sentences as alike as the best, or nearly: rewrites split and merge sentences.
+    if (!theirs.some((t, i) => t.negative && overlaps[i]! >= best - 1)) unaligned.push(sentence.trim().slice(0, 80))
+  }
+  return unaligned
+}
 
 export interface NegationChange {
   change: string
@@ -405,6 +594,19 @@ export function negationChanges(original: string, paraphrase: string): NegationC
       .replace(AT_LEAST, 'at least')
       .replace(AT_MOST, 'at most')
       .replace(IDIOMS, ' ')
+      .replace(FIGURE_PLACES, ' ')
+      // "$k < 0$" says k is negative, "$0 < r$" and "$r > 0$" that r is positive.
+      .replace(/([a-z)}\]])\s*(?:<(?!=)|\\lt\b)\s*0(?![\d.])|(?<![\d.])0\s*(?:>(?!=)|\\gt\b)\s*(?=[a-z\\(])/g, '$1 negative ')
+      .replace(/([a-z)}\]])\s*(?:>(?!=)|\\gt\b)\s*0(?![\d.])|(?<![\d.])0\s*(?:<(?!=)|\\lt\b)\s*(?=[a-z\\(])/g, '$1 positive ')
+      // "$10 < x$" says x is greater than 10: a relation that starts from a number reads from its other side, as a
+      // rewrite may turn it around.
+      .replace(
+        /((?:^|[$({,]|\\\[)\s*-?\d+(?:\.\d+)?\s*)(<(?!=)|>(?!=)|\\[lg]t\b|\\[lg]eq?\b)/g,
+        (_, before: string, relation: string) => {
+          const turned = /^(?:<|\\l)/.test(relation) ? relation.replace(/^<|^\\l/, '\\g') : relation.replace(/^>|^\\g/, '\\l')
+          return `${before} ${turned.replace(/^\\([lg])$/, '\\$1t')} `
+        },
+      )
   const a = words(original)
   const b = words(paraphrase)
   const changes: NegationChange[] = []
@@ -413,8 +615,11 @@ export function negationChanges(original: string, paraphrase: string): NegationC
   const restated =
     Math.max(0, count(a, WEAK_NEGATORS) - count(b, WEAK_NEGATORS)) +
     Math.max(0, count(a, NEGATIVE_WORDS) - count(b, NEGATIVE_WORDS))
+  const unaligned = unalignedNegations(a, b)
   if (count(b, NEGATORS) > count(a, NEGATORS) + restated)
     changes.push({ change: `negation added (${distinct(b, NEGATORS)})`, severity: 'error' })
+  else if (unaligned.length > 0)
+    changes.push({ change: `negation added where the original negates nothing alike (“${unaligned[0]}”)`, severity: 'error' })
   else if (count(b, WEAK_NEGATORS) > count(a, WEAK_NEGATORS))
     changes.push({ change: `negative word added (${distinct(b, WEAK_NEGATORS)})`, severity: 'warning' })
   for (const [name, first, second, severity] of OPPOSITES) {
@@ -476,15 +681,22 @@ function leakedAnswer(
 /** Whether a numeric answer the original shows too is written more often in the paraphrase (a leak or a restatement). */
 function repeatsAnswer(answer: string, original: Quantities, paraphrase: Quantities): boolean {
   const shape = answerShape(answer)
-  if (!/^-?[\d.,]+$/.test(shape)) return false
-  const number = canonicalNumber(shape.replace(/^-/, ''))
-  return (paraphrase.digits.get(number) ?? 0) > (original.stated.get(number) ?? 0)
+  // A list of numbers ("8, 12", "-3, 1, 5", not "1,000") repeats when each of them is written more often.
+  const list = /^(?:-?\d+(?:\.\d+)?,)+-?\d+(?:\.\d+)?$/.test(shape) && !/^-?\d{1,3}(?:,\d{3})+$/.test(shape)
+  const items = list ? shape.split(',') : []
+  if (items.length === 0 && !/^-?[\d.,]+$/.test(shape)) return false
+  const numbers = (items.length > 0 ? items : [shape]).map((item) => canonicalNumber(item.replace(/^-/, '')))
+  return numbers.every((n) => (paraphrase.digits.get(n) ?? 0) > (original.stated.get(n) ?? 0))
 }
 
 // ---- the pair ----------------------------------------------------------------------------------------------------
 
 /** Numbers a faithful rewrite often leaves implicit. */
 const INCIDENTAL = new Set(['0', '1', '2'])
+
+/** Whether the text writes a number as a given of its own: in digits, and not as where a range of integers starts. */
+const isGiven = (quantities: Quantities, number: string): boolean =>
+  quantities.givens.has(number) && !quantities.ranges.some(([from]) => String(from) === number)
 
 const normalised = (text: string): string => text.toLowerCase().replace(/\s+/g, ' ').trim()
 const listed = (items: string[]): string => items.map((item) => `“${item}”`).join(', ')
@@ -499,7 +711,9 @@ export function checkPair(original: string, paraphrase: string, answer: string |
   const b = quantitiesIn(paraphrase)
 
   const leaked = answer === null ? null : leakedAnswer(answer, a, b, original, paraphrase)
-  const missing = [...a.stated.keys()].filter((n) => !means(b, n))
+  // A power the paraphrase works out ("25" for "$5^2$") states its base and exponent.
+  const worked = new Set(a.powers.filter(([, , value]) => means(b, value)).flatMap(([base, exponent]) => [base, exponent]))
+  const missing = [...a.stated.keys()].filter((n) => !means(b, n) && !a.elided.has(n) && !worked.has(n))
   // A leaked answer is the leak check's to report, not also a new number.
   const leakedNumber = leaked === null ? null : canonicalNumber(answerShape(leaked).replace(/^-/, ''))
   const added = [...b.stated.keys()].filter((n) => !means(a, n) && n !== leakedNumber)
@@ -507,14 +721,18 @@ export function checkPair(original: string, paraphrase: string, answer: string |
     found(
       'numbers',
       // 0, 1 and 2 go without saying more often than other numbers ("a pair", "the origin", "each"): alone, a warning.
-      added.length === 0 && missing.every((n) => INCIDENTAL.has(n)) ? 'warning' : 'error',
+      // A 1 or 2 the original writes in digits is a given ("had 2 paperclips", "$y=1$"), not a turn of phrase.
+      added.length === 0 && missing.every((n) => INCIDENTAL.has(n) && (n === '0' || !isGiven(a, n))) ? 'warning' : 'error',
       `The original's ${listed(missing)} ${missing.length > 1 ? 'are' : 'is'} not in the paraphrase (in digits, words or math): check whether it was changed or dropped.`,
     )
-  const fewer = [...a.stated.entries()].filter(([n, times]) => (b.stated.get(n) ?? 0) < times && !missing.includes(n))
+  const fewer = [...a.stated.entries()].filter(
+    ([n, times]) => (b.stated.get(n) ?? 0) < times && !missing.includes(n) && !a.elided.has(n),
+  )
   if (added.length > 0) {
     // A number gone and one new: likely changed, unless both are a 0, 1 or 2 (or the new one a fraction), which
     // faithful rewrites shuffle too often to say so.
-    const whole = added.filter((n) => !n.includes('/'))
+    // A 0, 1 or 2 counts where written in digits: "two numbers" or "one of them" restate, "2" may be a changed given.
+    const whole = added.filter((n) => !n.includes('/') && (!INCIDENTAL.has(n) || b.givens.has(n)))
     // A new number in the math (not the story around it) is a changed given more often than a scenario's detail.
     const inMath = quantitiesIn(
       expressionsIn(paraphrase)
@@ -534,6 +752,47 @@ export function checkPair(original: string, paraphrase: string, answer: string |
         : `The paraphrase adds ${listed(added)}, which the original does not state: check that it does not change the question.`,
     )
   }
+
+  // A given written fewer times, fewer givens in all and a shorter text: likely a statement of the original dropped
+  // whose number the paraphrase also states elsewhere ("for 20 days ... after the 20 days" losing the second).
+  const total = (counts: Map<string, number>): number => [...counts.values()].reduce((x, y) => x + y, 0)
+  const dropped = [...a.givens.entries()]
+    .filter(([n, times]) => n !== '0' && n !== '1' && !a.elided.has(n) && (b.givens.get(n) ?? 0) < times)
+    // A percent the paraphrase says in words ("50%" as "half") is restated, not dropped.
+    .filter(([n]) => (b.stated.get(n) ?? 0) < a.stated.get(n)! && ((b.stated.get(n) ?? 0) > 0 || !a.percents.has(n)))
+    .map(([n]) => n)
+  if (
+    dropped.length > 0 &&
+    total(b.givens) < total(a.givens) &&
+    paraphrase.trim().length < original.trim().length &&
+    !findings.some((f) => f.check === 'numbers' && f.severity === 'error')
+  )
+    found(
+      'numbers',
+      'error',
+      `The paraphrase is shorter and writes ${listed(dropped)} fewer times than the original: check whether a statement with it was dropped.`,
+    )
+
+  // A number written fewer times and another of the original's more often: one likely changed into the other
+  // ("$T = 4$ and $H = 8$" become "$T = 8$ and $H = 8$"), which neither is missing nor new.
+  const more = [...b.givens.entries()]
+    .filter(([n, times]) => a.givens.has(n) && times > a.givens.get(n)! && b.stated.get(n)! > a.stated.get(n)!)
+    .map(([n]) => n)
+  const less = [...a.givens.entries()]
+    .filter(([n, times]) => (b.givens.get(n) ?? 0) < times && (b.stated.get(n) ?? 0) < a.stated.get(n)!)
+    .map(([n]) => n)
+  if (
+    added.length === 0 &&
+    !findings.some((f) => f.check === 'numbers' && f.severity === 'error') &&
+    more.length > 0 &&
+    less.length > 0 &&
+    [...more, ...less].some((n) => n !== '0')
+  )
+    found(
+      'numbers',
+      'error',
+      `The paraphrase writes ${listed(more)} more often and ${listed(less)} less often than the original: check whether one was changed into the other.`,
+    )
 
   const expressions = matchExpressions(original, paraphrase)
   if (expressions.changed.length > 0)
