@@ -49,7 +49,9 @@ test('each view opens from the sidebar and shows its empty state', async ({ page
     await expectScreenshot(page, `empty-${view.nav.toLowerCase()}`, view.nav)
     // Without the demo dataset (--no-demo) the Runs page does not offer the demo comparison; it says what to do.
     if (view.nav === 'Runs')
-      await expect(page.getByRole('status')).toContainText('This workspace has no demo dataset: import a dataset')
+      await expect(page.getByRole('status')).toContainText(
+        'This workspace has no demo dataset: import a dataset, then press New run',
+      )
   }
   expect(errors).toEqual([])
 })
