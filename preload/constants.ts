@@ -56,6 +56,16 @@ export const CHECK_NAMES = [
   'negation',
 ] as const
 
+/**
+ * The model checks, for what rules cannot see (main/data/paraphrase/model-checks.ts): an OpenAI-compatible endpoint
+ * judging whether both questions have the same answer, and a checkpoint's majority answers on both (the agreement
+ * preview). Their findings are stored beside the rule checks' and survive a rule re-check of the same text.
+ */
+export const MODEL_CHECK_NAMES = ['judge', 'agreement'] as const
+
+/** Every check a finding can name: the rule checks, then the model checks. */
+export const FINDING_CHECKS = [...CHECK_NAMES, ...MODEL_CHECK_NAMES] as const
+
 /** How much a check's finding matters: an error likely changes the answer, a warning may, a note is about form. */
 export const SEVERITIES = ['error', 'warning', 'note'] as const
 

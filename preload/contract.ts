@@ -18,7 +18,7 @@ import {
   RUN_LOG_FORMATS,
   PARAPHRASE_STATUSES,
   PARAPHRASE_ORIGINS,
-  CHECK_NAMES,
+  FINDING_CHECKS,
   SEVERITIES,
   IMPORT_FORMATS,
   EXPORT_FORMATS,
@@ -291,7 +291,7 @@ export type ResultRow = z.infer<typeof ResultRow>
 
 /** What one answer-preservation check found, how much it matters and what to look at. */
 export const Finding = z.object({
-  check: z.enum(CHECK_NAMES),
+  check: z.enum(FINDING_CHECKS),
   severity: z.enum(SEVERITIES),
   message: z.string(),
 })
@@ -304,7 +304,7 @@ export const Paraphrase = z.object({
   origin: z.enum(PARAPHRASE_ORIGINS),
   status: z.enum(PARAPHRASE_STATUSES),
   /** Names of the checks with a finding; `checks` holds the details (missing numbers, distance, ratio...). */
-  failed: z.array(z.enum(CHECK_NAMES)),
+  failed: z.array(z.enum(FINDING_CHECKS)),
   /** The findings, errors first. */
   findings: z.array(Finding),
   checks: z.record(z.string(), z.unknown()),
@@ -332,7 +332,7 @@ export const RecordFilter = z
     /** Records with at least one paraphrase in this status; 'none' = records without paraphrases. */
     status: z.enum([...PARAPHRASE_STATUSES, 'none']).optional(),
     /** Records with a paraphrase that has a finding of this check (and of `severity`, when both are given). */
-    failedCheck: z.enum(CHECK_NAMES).optional(),
+    failedCheck: z.enum(FINDING_CHECKS).optional(),
     /** Records with a paraphrase that has a finding of this severity. */
     severity: z.enum(SEVERITIES).optional(),
     origin: z.enum(PARAPHRASE_ORIGINS).optional(),
@@ -1021,6 +1021,11 @@ export const methods = {
         records: z.array(id).min(1).max(200),
         samples: z.number().int().min(1).max(32).default(8),
         job: z.string().min(1).max(100),
+        /**
+         * Sample pairs again that were checked with this checkpoint and G already (their stored results are returned
+         * otherwise, so a stopped preview resumes where it stopped).
+         */
+        again: z.boolean().default(false),
       })
       .strict(),
     result: z.array(
@@ -1035,6 +1040,41 @@ export const methods = {
         rewriteVotes: z.record(z.string(), z.number().int()),
       }),
     ),
+  },
+  /**
+   * Asks an OpenAI-compatible endpoint, for each paraphrase of the matching records (not rejected ones unless the
+   * filter asks for them), whether it has the same final answer as its original, with one line of reason; stores the
+   * verdict as a finding of check `judge` (different: error, unsure: warning, same: note). Pairs the same model
+   * judged already are skipped unless `again`; `job.progress` events (kind judge) follow it; a stopped job keeps
+   * what it stored.
+   */
+  'paraphrases.judge': {
+    params: z
+      .object({
+        dataset: id,
+        filter: RecordFilter.default({}),
+        job: z.string().min(1).max(100),
+        url: z.string().url(),
+        model: z.string().min(1),
+        apiKey: z.string().optional(),
+        concurrency: z.number().int().min(1).max(64).default(4),
+        retries: z.number().int().min(0).max(10).default(4),
+        again: z.boolean().default(false),
+        limit: z.number().int().min(1).optional(),
+      })
+      .strict(),
+    result: z.object({
+      /** Pairs judged now, by verdict. */
+      judged: z.number().int(),
+      same: z.number().int(),
+      different: z.number().int(),
+      unsure: z.number().int(),
+      /** Pairs this model had judged already (skipped). */
+      skipped: z.number().int(),
+      /** Pairs the endpoint gave no verdict on (nothing stored: a rerun tries them again). */
+      failed: z.array(z.object({ record: id, paraphrase: id, pair: z.string(), reason: z.string() })),
+      cancelled: z.boolean(),
+    }),
   },
   /**
    * Imports a run trained elsewhere (a verl console log, a verl rollout dump folder, a TRL trainer_state.json; a path
@@ -1293,7 +1333,7 @@ export const events = {
   /** Progress of a background job (import, paraphrase generation, agreement preview, behaviour diff, evaluation). */
   'job.progress': z.object({
     job: z.string(),
-    kind: z.enum(['import', 'generate', 'agreement', 'diff', 'evaluate']),
+    kind: z.enum(['import', 'generate', 'agreement', 'judge', 'diff', 'evaluate']),
     stage: z.string(),
     done: z.number(),
     total: z.number(),

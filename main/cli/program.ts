@@ -13,6 +13,7 @@ import { exportVerlCommand } from './commands/export-verl'
 import { generateCommand } from './commands/generate'
 import { importCommand } from './commands/import'
 import { importLogCommand } from './commands/import-log'
+import { judgeCommand } from './commands/judge'
 import { logprobsCommand } from './commands/logprobs'
 import { metricsCommand } from './commands/metrics'
 import { paraphraseCommand } from './commands/paraphrase'
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
     importCommand(),
     exportCommand(),
     checksCommand(),
+    judgeCommand(),
     paraphraseCommand(),
     importLogCommand(),
     exportVerlCommand(),

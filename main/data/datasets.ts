@@ -16,19 +16,28 @@ import {
 } from '../store/records'
 import type { UncheckedParaphrase } from '../store/records'
 import { writeTransaction } from '../store/sql'
-import type { Paraphrase } from '../../preload/contract'
+import type { Finding, Paraphrase } from '../../preload/contract'
 import { CHECK_NAMES, SEVERITIES } from '../../preload/constants'
 import { checkPair } from './paraphrase/checks'
-import type { CheckName, PairChecks, Severity } from './paraphrase/checks'
+import { withModelFindings } from './paraphrase/model-checks'
+import type { ModelCheck } from './paraphrase/model-checks'
+import type { CheckName, Severity } from './paraphrase/checks'
 
 /** What checks of an older version stored beside their results, which today's checks do not all overwrite. */
 const OLD_CHECK_KEYS = ['failed', 'findings', ...CHECK_NAMES]
 
-/** The checks of a paraphrase of `question`, over whatever else the paraphrase carried (e.g. its family). */
-const checksOf = (question: string, text: string, answer: string | null, extra: object = {}): object => ({
-  ...Object.fromEntries(Object.entries(extra).filter(([key]) => !OLD_CHECK_KEYS.includes(key))),
-  ...checkPair(question, text, answer),
-})
+/**
+ * The checks of a paraphrase of `question`, over whatever else the paraphrase carried (e.g. its family); the model
+ * checks' results about this text keep their findings beside the rule findings (model-checks.ts).
+ */
+const checksOf = (question: string, text: string, answer: string | null, extra: object = {}): object =>
+  withModelFindings(
+    {
+      ...Object.fromEntries(Object.entries(extra).filter(([key]) => !OLD_CHECK_KEYS.includes(key))),
+      ...checkPair(question, text, answer),
+    },
+    text,
+  )
 
 /** Whether a paraphrase carries checks of today's kind (findings with severities); older ones are checked again. */
 const hasChecks = (checks: object | undefined): boolean => Array.isArray((checks as { findings?: unknown } | undefined)?.findings)
@@ -148,13 +157,17 @@ export interface CheckSummary {
   /** Pairs with at least one error finding; with at least one warning. */
   withError: number
   withWarning: number
-  /** Findings of each check by severity (a check finds at most once per pair, so these count pairs too). */
-  byCheck: Record<CheckName, Record<Severity, number>>
+  /**
+   * Findings of each check by severity (a check finds at most once per pair, so these count pairs too): every rule
+   * check, and a model check (judge, agreement) where some pair has its finding.
+   */
+  byCheck: Record<CheckName, Record<Severity, number>> & Partial<Record<ModelCheck, Record<Severity, number>>>
 }
 
 /**
  * Runs the rule checks again on every paraphrase of a dataset and stores their findings in place of the old ones,
- * as an import does; says how many pairs have errors and warnings, and what each check found.
+ * as an import does (the model checks' findings stay: they are about the same text); says how many pairs have
+ * errors and warnings, and what each check found.
  */
 export function recheckDataset(db: Db, datasetId: number): CheckSummary {
   const checked = checkAndStore(db, datasetParaphrases(db, datasetId))
@@ -163,9 +176,13 @@ export function recheckDataset(db: Db, datasetId: number): CheckSummary {
   ) as CheckSummary['byCheck']
   let withError = 0
   let withWarning = 0
+  const counts = byCheck as Record<string, Record<Severity, number>>
   for (const { checks } of checked) {
-    const { findings } = checks as PairChecks
-    for (const finding of findings) byCheck[finding.check][finding.severity] += 1
+    const { findings } = checks as { findings: Finding[] }
+    for (const finding of findings) {
+      counts[finding.check] ??= Object.fromEntries(SEVERITIES.map((severity) => [severity, 0])) as Record<Severity, number>
+      counts[finding.check]![finding.severity] += 1
+    }
     if (findings.some((f) => f.severity === 'error')) withError += 1
     if (findings.some((f) => f.severity === 'warning')) withWarning += 1
   }

@@ -1,6 +1,7 @@
 // The dataset, paraphrase and job handlers of the API contract: the Datasets view's pages, filters and search, the
 // import dialog (preview, background import with progress and cancel), pair editing with undo, bulk review,
-// dataset housekeeping (rename, audit split, delete, export), paraphrase generation and the agreement preview.
+// dataset housekeeping (rename, audit split, delete, export), paraphrase generation and the model checks (the
+// agreement preview and the judge, their results stored per pair as findings).
 import { existsSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import type { EventName, EventPayload, Paraphrase, Result } from '../../preload/contract'
@@ -20,7 +21,16 @@ import {
   runsUsingDataset,
   updateDataset,
 } from '../store/datasets'
-import { bulkStatus, getRecord, listEdits, recordName, recordPage, setRecordFlag, unrejectedParaphrases } from '../store/records'
+import {
+  bulkStatus,
+  getParaphrase,
+  getRecord,
+  listEdits,
+  recordName,
+  recordPage,
+  setRecordFlag,
+  unrejectedParaphrases,
+} from '../store/records'
 import type { Store } from '../store/store'
 import { checkpointFromStore } from './checkpoint-spec'
 import { ApiError } from './dispatch'
@@ -46,6 +56,7 @@ export type DatasetHandlers = Pick<
   | 'edits.list'
   | 'paraphrases.generate'
   | 'paraphrases.agreement'
+  | 'paraphrases.judge'
 >
 
 export interface DatasetServiceContext {
@@ -300,22 +311,90 @@ export function datasetHandlers({ store, workspace, emit, jobs: shared }: Datase
       })
     },
 
-    'paraphrases.agreement': async ({ checkpoint, records, samples, job }) => {
+    'paraphrases.agreement': async ({ checkpoint, records, samples, job, again }) => {
       const folder = checkpointFolder(db, checkpoint)
       const pairs = agreementPairs(db, records)
-      const { agreementPreview } = await import('../data/paraphrase/agreement')
+      const { agreementFinding, agreementPreview } = await import('../data/paraphrase/agreement')
+      const { storedModelResult, storeModelResult } = await import('../data/paraphrase/model-checks')
+      // Pairs sampled with this checkpoint and G already give their stored results (a stopped preview resumes).
+      const stored = new Map<number, Result<'paraphrases.agreement'>[number]>()
+      if (!again) {
+        for (const pair of pairs) {
+          for (const { id: paraphrase } of pair.paraphrases) {
+            const current = getParaphrase(db, paraphrase)
+            const result = current && storedModelResult(current.checks, current.text, 'agreement')
+            if (result?.folder === folder && result.samples === samples) {
+              const { original, rewrite, agree, originalVotes, rewriteVotes } = result as unknown as StoredAgreement
+              stored.set(paraphrase, { record: pair.record, paraphrase, original, rewrite, agree, originalVotes, rewriteVotes })
+            }
+          }
+        }
+      }
+      const todo = pairs
+        .map((pair) => ({ ...pair, paraphrases: pair.paraphrases.filter((p) => !stored.has(p.id)) }))
+        .filter((pair) => pair.paraphrases.length > 0)
+      const texts = new Map(pairs.flatMap((pair) => pair.paraphrases.map((p) => [p.id, p.text] as const)))
       return jobs.run(job, 'agreement', async (progress) => {
-        const results = await agreementPreview(pairs, {
+        const sampled = await agreementPreview(todo, {
           folder,
           samples,
           signal: progress.signal,
           onProgress: (done, total) => progress.progress('sampling', done, total),
+          onRecord: (results) => {
+            for (const result of results) {
+              storeModelResult(db, result.paraphrase, texts.get(result.paraphrase)!, 'agreement', {
+                finding: agreementFinding(result, checkpoint, samples),
+                checkpoint,
+                folder,
+                samples,
+                original: result.original,
+                rewrite: result.rewrite,
+                agree: result.agree,
+                originalVotes: result.originalVotes,
+                rewriteVotes: result.rewriteVotes,
+              })
+            }
+            flagDisagreements(db, results)
+          },
         })
+        // In the order of the records asked for, stored and sampled pairs alike.
+        const bySampled = new Map(sampled.map((result) => [result.paraphrase, result]))
+        const results = pairs.flatMap((pair) =>
+          pair.paraphrases.flatMap((p) => {
+            const result = stored.get(p.id) ?? bySampled.get(p.id)
+            return result ? [result] : []
+          }),
+        )
         flagDisagreements(db, results)
         return results
       })
     },
+
+    'paraphrases.judge': async ({ dataset, filter, job, url, model, apiKey, concurrency, retries, again, limit }) => {
+      requireDataset(db, dataset)
+      const { judgeParaphrases } = await import('../data/paraphrase/judge')
+      return jobs.run(job, 'judge', (progress) =>
+        judgeParaphrases(db, {
+          datasetId: dataset,
+          filter,
+          endpoint: { url, model, apiKey, concurrency, retries },
+          again,
+          limit,
+          signal: progress.signal,
+          onProgress: (done, total) => progress.progress('judging', done, total),
+        }),
+      )
+    },
   }
+}
+
+/** What the agreement preview stores per pair beside its finding (model-checks.ts). */
+interface StoredAgreement {
+  original: string
+  rewrite: string
+  agree: boolean
+  originalVotes: Record<string, number>
+  rewriteVotes: Record<string, number>
 }
 
 /** Each record's question and its paraphrases that are not rejected (accepted first); every record must have one. */

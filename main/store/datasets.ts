@@ -2,7 +2,7 @@
 // nothing behind.
 import type { DatasetDetail } from '../../preload/contract'
 import { PARAPHRASE_ORIGINS, PARAPHRASE_STATUSES } from '../../preload/contract'
-import { CHECK_NAMES, SEVERITIES } from '../../preload/constants'
+import { FINDING_CHECKS, SEVERITIES } from '../../preload/constants'
 import type { Db } from './database'
 import { checkColumns, findingMask } from './records'
 import { writeTransaction } from './sql'
@@ -231,7 +231,7 @@ export function datasetDetail(db: Db, datasetId: number): DatasetDetail | undefi
     )
     .all(datasetId) as { mask: number; n: number }[]
   const having = (mask: number): number => masks.reduce((sum, m) => sum + (m.mask & mask ? m.n : 0), 0)
-  const byFailedCheck = Object.fromEntries(CHECK_NAMES.map((name) => [name, having(findingMask(name))]))
+  const byFailedCheck = Object.fromEntries(FINDING_CHECKS.map((name) => [name, having(findingMask(name))]))
   const bySeverity = Object.fromEntries(SEVERITIES.map((severity) => [severity, having(findingMask(undefined, severity))]))
   const flags = db
     .prepare(

@@ -2,28 +2,39 @@
 // (full-text search through the FTS5 tables of migration 5), paraphrase edits with their answer-preservation
 // checks, and the edit history that one undo walks back a user step at a time (a bulk change is one step).
 import type { DatasetRecordRow, Finding, Paraphrase, RecordFilter } from '../../preload/contract'
-import { CHECK_NAMES, SEVERITIES } from '../../preload/constants'
+import { CHECK_NAMES, FINDING_CHECKS, MODEL_CHECK_NAMES, SEVERITIES } from '../../preload/constants'
 import type { Db } from './database'
 import type { ParaphraseOrigin, ParaphraseStatus } from './datasets'
 import { NOW, prepared, writeTransaction } from './sql'
 
-type CheckName = (typeof CHECK_NAMES)[number]
+type CheckName = (typeof FINDING_CHECKS)[number]
 type Severity = (typeof SEVERITIES)[number]
 
 // ---- checks ------------------------------------------------------------------------------------------------
 
+/** Checks a mask has room for: ten fit the 31 bits JavaScript's bitwise operators keep. */
+const MASK_SLOTS = 10
+
+/**
+ * A check's place in the mask: the rule checks from 0 in CHECK_NAMES order, the model checks in the top slots (so a
+ * rule check added at the end of CHECK_NAMES moves no stored model finding's bit).
+ */
+const slotOf = (check: CheckName): number => {
+  const model = (MODEL_CHECK_NAMES as readonly string[]).indexOf(check)
+  return model >= 0 ? MASK_SLOTS - MODEL_CHECK_NAMES.length + model : (CHECK_NAMES as readonly string[]).indexOf(check)
+}
+
 /**
  * The bit of paraphrases.failed_checks that says a paraphrase has a finding of `check` with `severity` (schema 8:
- * bit 3 × CHECK_NAMES index + SEVERITIES index), so a filter by check, by severity or by both is one mask test.
- * Ten checks fit the 31 bits JavaScript's bitwise operators keep.
+ * bit 3 × the check's slot + SEVERITIES index), so a filter by check, by severity or by both is one mask test.
  */
 const findingBit = (check: CheckName, severity: Severity): number =>
-  1 << (CHECK_NAMES.indexOf(check) * SEVERITIES.length + SEVERITIES.indexOf(severity))
+  1 << (slotOf(check) * SEVERITIES.length + SEVERITIES.indexOf(severity))
 
 /** The mask of the findings a filter asks for: of one check, of one severity, or of that check with that severity. */
 export function findingMask(check?: CheckName, severity?: Severity): number {
   let mask = 0
-  for (const c of check === undefined ? CHECK_NAMES : [check])
+  for (const c of check === undefined ? FINDING_CHECKS : [check])
     for (const s of severity === undefined ? SEVERITIES : [severity]) mask |= findingBit(c, s)
   return mask
 }
@@ -31,7 +42,7 @@ export function findingMask(check?: CheckName, severity?: Severity): number {
 const isFinding = (value: unknown): value is { check: CheckName; severity: Severity } =>
   value !== null &&
   typeof value === 'object' &&
-  CHECK_NAMES.includes((value as { check: CheckName }).check) &&
+  FINDING_CHECKS.includes((value as { check: CheckName }).check) &&
   SEVERITIES.includes((value as { severity: Severity }).severity)
 
 /** A paraphrase's findings as stored in its checks JSON; unknown checks or severities are left out. */
@@ -82,6 +93,29 @@ export function uncheckedParaphrases(db: Db): UncheckedParaphrase[] {
 /** Every paraphrase of a dataset with its record's question and answer, in dataset order (what `cwb checks` checks). */
 export function datasetParaphrases(db: Db, datasetId: number): UncheckedParaphrase[] {
   return paraphrasePairs(db, 'WHERE r.dataset_id = ? ORDER BY r.position, p.id', datasetId)
+}
+
+export interface FilteredPair extends UncheckedParaphrase {
+  record: number
+  /** The record's 0-based place in its dataset. */
+  position: number
+}
+
+/**
+ * The paraphrases of the records matching a filter that meet its paraphrase conditions, rejected ones left out
+ * unless the filter asks for them, with their records' questions and answers, in dataset order (what a model check
+ * covers).
+ */
+export function filteredPairs(db: Db, datasetId: number, filter: RecordFilter): FilteredPair[] {
+  const sql = recordFilterSql(datasetId, filter)
+  const rejected = filter.status === 'rejected' ? '' : `AND p.status <> 'rejected'`
+  const rows = db
+    .prepare(
+      `SELECT p.id, p.text, p.checks, r.question, r.answer, r.id AS record, r.position FROM paraphrases p
+       JOIN records r ON r.id = p.record_id WHERE ${sql.where} AND ${sql.paraphrase} ${rejected} ORDER BY r.position, p.id`,
+    )
+    .all(sql.params) as (Omit<FilteredPair, 'checks'> & { checks: string })[]
+  return rows.map((row) => ({ ...row, checks: parseObject(row.checks) }))
 }
 
 /** Paraphrases with their record's question and answer, as the checks take them; `where` selects and orders. */
@@ -187,7 +221,7 @@ const PARAPHRASE_COLUMNS = 'id, record_id AS record, text, origin, status, check
 function toParaphrase(row: ParaphraseRow): Paraphrase {
   const checks = parseObject(row.checks)
   const findings = findingsOf(checks)
-  const failed = CHECK_NAMES.filter((name) => findings.some((f) => f.check === name))
+  const failed = FINDING_CHECKS.filter((name) => findings.some((f) => f.check === name))
   return {
     id: row.id,
     text: row.text,

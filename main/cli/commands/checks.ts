@@ -1,5 +1,5 @@
 import { Command } from 'commander'
-import { CHECK_NAMES } from '../../../preload/constants'
+import { FINDING_CHECKS } from '../../../preload/constants'
 import { printJson, progress, table } from '../output'
 import { openWorkspaceStore, withWorkspace } from '../workspace-option'
 import type { WorkspaceOptions } from '../workspace-option'
@@ -7,12 +7,12 @@ import type { WorkspaceOptions } from '../workspace-option'
 export function checksCommand(): Command {
   return withWorkspace(new Command('checks'))
     .description(
-      'run the answer-preservation checks on every pair of a dataset again and store their findings (errors likely change the answer)',
+      'run the answer-preservation checks on every pair of a dataset again and store their findings (errors likely change the answer); model findings (cwb judge, the agreement preview) stay',
     )
     .argument('<dataset>', 'dataset id or name (`cwb datasets` lists them)')
     .option(
       '--json',
-      'print {"dataset", "pairs", "with_error", "with_warning", "by_check": {CHECK: {"error", "warning", "note"}}} as the last stdout line',
+      'print {"dataset", "pairs", "with_error", "with_warning", "by_check": {CHECK: {"error", "warning", "note"}}} as the last stdout line (by_check: every rule check, and judge / agreement where a pair has their finding)',
     )
     .action(async (datasetSpec: string, options: WorkspaceOptions & { json?: boolean }) => {
       const { recheckDataset } = await import('../../data/datasets')
@@ -34,9 +34,10 @@ export function checksCommand(): Command {
           return
         }
         const share = (n: number): string => (summary.pairs === 0 ? '' : ` (${Math.round((n / summary.pairs) * 1000) / 10}%)`)
-        const rows = CHECK_NAMES.map((name) => {
+        // The rule checks, and the model checks (judge, agreement) where some pair has their finding.
+        const rows = FINDING_CHECKS.flatMap((name) => {
           const counts = summary.byCheck[name]
-          return [name, String(counts.error), String(counts.warning), String(counts.note)]
+          return counts ? [[name, String(counts.error), String(counts.warning), String(counts.note)]] : []
         })
         process.stdout.write(
           [

@@ -2,7 +2,8 @@
 // on each paraphrase and compare their majority answers, as the trainer's vote would (exact strings, empty answers
 // not voting). A pair whose majorities differ gives the policy a label for another problem: it deserves a look.
 // The checkpoint may be of any family the engine runs (cwb-gpt, a Hugging Face qwen2 / qwen3 / llama folder, a LoRA
-// checkpoint over its base), prompted with its own template and system message.
+// checkpoint over its base), prompted with its own template and system message. Each pair's result is stored as a
+// finding of check `agreement` (agreementFinding) by the caller.
 import { majorityVote } from '../../engine/answers/vote'
 
 export interface AgreementPair {
@@ -31,6 +32,8 @@ export interface AgreementOptions {
   seed?: number
   signal?: AbortSignal
   onProgress?: (done: number, total: number) => void
+  /** A record's pairs, as soon as they are sampled (to store them: a stopped preview keeps what it sampled). */
+  onRecord?: (results: PairAgreement[]) => void
 }
 
 const DEFAULT_MAX_NEW_TOKENS = 32
@@ -80,10 +83,11 @@ export async function agreementPreview(pairs: readonly AgreementPair[], options:
         completions.filter((c) => c.prompt === prompt).map((c) => extractAnswer(tokenizer.decode(c.tokens)) ?? '')
       const original = answersOf(0)
       const originalLabel = majorityVote(original).label
+      const recordResults: PairAgreement[] = []
       pair.paraphrases.forEach((paraphrase, p) => {
         const rewrite = answersOf(p + 1)
         const rewriteLabel = majorityVote(rewrite).label
-        results.push({
+        recordResults.push({
           record: pair.record,
           paraphrase: paraphrase.id,
           original: originalLabel,
@@ -93,6 +97,8 @@ export async function agreementPreview(pairs: readonly AgreementPair[], options:
           rewriteVotes: tally(rewrite),
         })
       })
+      results.push(...recordResults)
+      options.onRecord?.(recordResults)
       options.onProgress?.(i + 1, pairs.length)
       await new Promise((resolve) => setImmediate(resolve))
     }
@@ -100,4 +106,38 @@ export async function agreementPreview(pairs: readonly AgreementPair[], options:
     model.dispose()
   }
   return results
+}
+
+const voteWords = (votes: Record<string, number>, answer: string, samples: number): string =>
+  `${answer} (${votes[answer] ?? 0} of ${samples})`
+
+/**
+ * A pair's agreement as a finding of check `agreement`: majorities that differ are an error, no majority on the
+ * original a warning (the checkpoint cannot answer it, so it says nothing about the rewrite), agreement a note.
+ */
+export function agreementFinding(
+  result: PairAgreement,
+  checkpoint: string,
+  samples: number,
+): { check: 'agreement'; severity: 'error' | 'warning' | 'note'; message: string } {
+  const on = `${checkpoint} (G=${samples})`
+  if (result.agree) {
+    return {
+      check: 'agreement',
+      severity: 'note',
+      message: `Majority answers agree on ${on}: ${result.original} (${result.originalVotes[result.original] ?? 0} of ${samples} on the original, ${result.rewriteVotes[result.rewrite] ?? 0} of ${samples} on the paraphrase).`,
+    }
+  }
+  if (result.original === '') {
+    return {
+      check: 'agreement',
+      severity: 'warning',
+      message: `No sample of ${on} gave an answer on the original, so its answers cannot be compared; the paraphrase's majority is ${result.rewrite ? voteWords(result.rewriteVotes, result.rewrite, samples) : 'none either'}.`,
+    }
+  }
+  return {
+    check: 'agreement',
+    severity: 'error',
+    message: `Majority answers differ on ${on}: original ${voteWords(result.originalVotes, result.original, samples)}, paraphrase ${result.rewrite ? voteWords(result.rewriteVotes, result.rewrite, samples) : 'no answer'}.`,
+  }
 }

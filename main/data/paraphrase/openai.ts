@@ -1,6 +1,7 @@
-// Paraphrase generation through any OpenAI-compatible chat-completions endpoint (vLLM, Ollama, LM Studio,
-// llama.cpp server, hosted APIs). Requests run with a concurrency limit; 429 and 5xx answers and network errors
-// are retried with exponential backoff (honouring Retry-After); every record ends with a paraphrase or a reason.
+// Paraphrase generation (and the model judge, any prompt with its parser) through any OpenAI-compatible
+// chat-completions endpoint (vLLM, Ollama, LM Studio, llama.cpp server, hosted APIs). Requests run with a
+// concurrency limit; 429 and 5xx answers and network errors are retried with exponential backoff (honouring
+// Retry-After); every job ends with a result or a reason.
 // The API key is only sent in the Authorization header: it is never stored or exported.
 
 // The markers and the default prompt live in the API contract, so the Generate panel can show the prompt for editing.
@@ -68,12 +69,12 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
     )
   })
 
-function chatUrl(base: string): string {
+/** The chat-completions URL of an API base URL (what failures name). */
+export function chatUrl(base: string): string {
   return `${base.replace(/\/+$/, '')}/chat/completions`
 }
 
-async function requestOnce(options: EndpointOptions, question: string, signal?: AbortSignal): Promise<string> {
-  const prompt = (options.prompt ?? DEFAULT_REWRITE_PROMPT).replaceAll('{question}', question)
+async function requestOnce(options: EndpointOptions, prompt: string, signal?: AbortSignal): Promise<string> {
   const timeout = AbortSignal.timeout(options.timeoutMs ?? 120_000)
   let response: Response
   try {
@@ -118,15 +119,25 @@ async function requestOnce(options: EndpointOptions, question: string, signal?: 
   return content
 }
 
-/** One record's rewrite, retried as the options allow. */
-async function rewriteOne(options: EndpointOptions, job: RewriteJob, signal?: AbortSignal): Promise<RewriteOutcome> {
+/** A prompt to send, and how to read the reply: a value, or why there is none (not retried). */
+export interface ChatJob<T> {
+  id: number
+  prompt: string
+  parse: (content: string) => { value: T } | { reason: string }
+}
+
+export type ChatOutcome<T> =
+  { id: number; ok: true; value: T; attempts: number } | { id: number; ok: false; reason: string; attempts: number }
+
+/** One prompt's answer, retried as the options allow. */
+async function chatOne<T>(options: EndpointOptions, job: ChatJob<T>, signal?: AbortSignal): Promise<ChatOutcome<T>> {
   const retries = options.retries ?? 4
   let backoff = options.backoffMs ?? 1000
   for (let attempt = 1; ; attempt++) {
     try {
-      const parsed = parseRewrite(await requestOnce(options, job.question, signal))
-      return 'text' in parsed
-        ? { id: job.id, ok: true, text: parsed.text, attempts: attempt }
+      const parsed = job.parse(await requestOnce(options, job.prompt, signal))
+      return 'value' in parsed
+        ? { id: job.id, ok: true, value: parsed.value, attempts: attempt }
         : { id: job.id, ok: false, reason: parsed.reason, attempts: attempt }
     } catch (error) {
       if (signal?.aborted) throw error
@@ -140,13 +151,13 @@ async function rewriteOne(options: EndpointOptions, job: RewriteJob, signal?: Ab
 }
 
 /**
- * Rewrites every job's question, `concurrency` at a time, calling `onOutcome` as each ends (in completion order).
+ * Sends every job's prompt, `concurrency` at a time, calling `onOutcome` as each ends (in completion order).
  * Aborting the signal stops new requests and cancels those in flight; the outcomes so far have been delivered.
  */
-export async function rewriteAll(
+export async function chatAll<T>(
   options: EndpointOptions,
-  jobs: readonly RewriteJob[],
-  onOutcome: (outcome: RewriteOutcome) => void,
+  jobs: readonly ChatJob<T>[],
+  onOutcome: (outcome: ChatOutcome<T>) => void,
   signal?: AbortSignal,
 ): Promise<{ done: number; cancelled: boolean }> {
   let next = 0
@@ -155,7 +166,7 @@ export async function rewriteAll(
     while (next < jobs.length && !signal?.aborted) {
       const job = jobs[next++]!
       try {
-        onOutcome(await rewriteOne(options, job, signal))
+        onOutcome(await chatOne(options, job, signal))
         done++
       } catch (error) {
         if (signal?.aborted) return
@@ -166,4 +177,27 @@ export async function rewriteAll(
   const workers = Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 4, jobs.length)) }, worker)
   await Promise.all(workers)
   return { done, cancelled: signal?.aborted ?? false }
+}
+
+/**
+ * Rewrites every job's question, `concurrency` at a time, calling `onOutcome` as each ends (in completion order).
+ * Aborting the signal stops new requests and cancels those in flight; the outcomes so far have been delivered.
+ */
+export async function rewriteAll(
+  options: EndpointOptions,
+  jobs: readonly RewriteJob[],
+  onOutcome: (outcome: RewriteOutcome) => void,
+  signal?: AbortSignal,
+): Promise<{ done: number; cancelled: boolean }> {
+  const template = options.prompt ?? DEFAULT_REWRITE_PROMPT
+  const parse = (content: string): { value: string } | { reason: string } => {
+    const parsed = parseRewrite(content)
+    return 'text' in parsed ? { value: parsed.text } : parsed
+  }
+  return chatAll(
+    options,
+    jobs.map((job) => ({ id: job.id, prompt: template.replaceAll('{question}', job.question), parse })),
+    (outcome) => onOutcome(outcome.ok ? { id: outcome.id, ok: true, text: outcome.value, attempts: outcome.attempts } : outcome),
+    signal,
+  )
 }

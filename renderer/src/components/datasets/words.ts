@@ -1,8 +1,10 @@
 // How the Datasets views say things: check results, record flags and statuses in the reviewer's words.
-import { CHECK_NAMES, PARAPHRASE_ORIGINS, SEVERITIES } from '../../../../preload/constants'
+import { CHECK_NAMES, FINDING_CHECKS, PARAPHRASE_ORIGINS, SEVERITIES } from '../../../../preload/constants'
 import type { Paraphrase } from '../../../../preload/contract'
 
-export type CheckName = (typeof CHECK_NAMES)[number]
+/** Any check a finding names: a rule check or a model check (judge, agreement). */
+export type CheckName = (typeof FINDING_CHECKS)[number]
+type RuleCheck = (typeof CHECK_NAMES)[number]
 export type Severity = (typeof SEVERITIES)[number]
 
 export const CHECK_LABELS: Record<CheckName, string> = {
@@ -13,6 +15,8 @@ export const CHECK_LABELS: Record<CheckName, string> = {
   length_ratio: 'length ratio',
   new_numbers: 'new numbers',
   negation: 'negated or reversed',
+  judge: 'model judge',
+  agreement: 'model agreement',
 }
 
 /** A severity in the reviewer's words, with what it means. */
@@ -52,8 +56,8 @@ export interface CheckLine {
 const number = (value: unknown): number | undefined => (typeof value === 'number' && Number.isFinite(value) ? value : undefined)
 const round = (value: number): string => String(Math.round(value * 100) / 100)
 
-/** What a check that found nothing says. */
-const PASSED: Record<CheckName, (checks: Record<string, unknown>) => string> = {
+/** What a rule check that found nothing says (a model check says nothing until it is run). */
+const PASSED: Record<RuleCheck, (checks: Record<string, unknown>) => string> = {
   numbers: () => 'every number kept',
   expressions: () => 'every math expression kept',
   answer_leak: () => 'answer not given away',
