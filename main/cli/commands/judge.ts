@@ -3,7 +3,7 @@ import { FINDING_CHECKS, PARAPHRASE_STATUSES, SEVERITIES } from '../../../preloa
 import type { RecordFilter } from '../../../preload/contract'
 import { findDataset } from '../../store/datasets'
 import { UsageError } from '../errors'
-import { printJson, progress } from '../output'
+import { printJson, progress, progressInTenths } from '../output'
 import { integerOption } from '../parse'
 import { openWorkspaceStore, withWorkspace } from '../workspace-option'
 import type { WorkspaceOptions } from '../workspace-option'
@@ -86,7 +86,6 @@ export function judgeCommand(): Command {
         const dataset = findDataset(store.db, datasetSpec)
         if (!dataset) throw new Error(`No dataset "${datasetSpec}" in this workspace; \`cwb datasets\` lists them.`)
         ensureChecks(store.db)
-        let shown = -1
         const result = await judgeParaphrases(store.db, {
           datasetId: dataset.id,
           filter: filterOf(options),
@@ -100,12 +99,7 @@ export function judgeCommand(): Command {
           again: options.again ?? false,
           limit: options.limit,
           signal: controller.signal,
-          onProgress: (done, total) => {
-            const percent = total === 0 ? 100 : Math.floor((done / total) * 10) * 10
-            if (percent === shown) return
-            shown = percent
-            progress(`${done}/${total} pairs (${percent}%)`)
-          },
+          onProgress: progressInTenths('pairs'),
         })
         progress(
           `${result.cancelled ? 'Cancelled: ' : ''}${result.judged} pairs of "${dataset.name}" judged by ${options.model} (${result.different} different, ${result.unsure} unsure, ${result.same} same); ${result.skipped} judged before, skipped; ${result.failed.length} failed`,

@@ -4,7 +4,7 @@ import { findDataset } from '../../store/datasets'
 import { getRecord, recordName } from '../../store/records'
 import { checkpointFolder } from '../checkpoint-option'
 import { UsageError } from '../errors'
-import { printJson, progress } from '../output'
+import { printJson, progress, progressInTenths } from '../output'
 import { integerOption } from '../parse'
 import { openWorkspaceStore, withWorkspace } from '../workspace-option'
 import type { WorkspaceOptions } from '../workspace-option'
@@ -86,7 +86,6 @@ export function paraphraseCommand(): Command {
       try {
         const dataset = findDataset(store.db, datasetSpec)
         if (!dataset) throw new Error(`No dataset "${datasetSpec}" in this workspace; \`cwb datasets\` lists them.`)
-        let shown = -1
         const result = await generateParaphrases(store.db, {
           datasetId: dataset.id,
           filter: {},
@@ -94,12 +93,7 @@ export function paraphraseCommand(): Command {
           skipDone: !options.includeDone,
           limit: options.limit,
           signal: controller.signal,
-          onProgress: (done, total) => {
-            const percent = total === 0 ? 100 : Math.floor((done / total) * 10) * 10
-            if (percent === shown) return
-            shown = percent
-            progress(`${done}/${total} records (${percent}%)`)
-          },
+          onProgress: progressInTenths('records'),
         })
         progress(
           `${result.cancelled ? 'Cancelled: ' : ''}${result.generated} paraphrases added to "${dataset.name}" (pending review); ${result.failed.length} records failed`,
