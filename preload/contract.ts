@@ -856,6 +856,17 @@ export const methods = {
       .strict(),
     result: z.object({ total: z.number().int(), rows: z.array(DatasetRecordRow) }),
   },
+  /**
+   * Where a record (by its 0-based place in the dataset: its number in the list, less one) is in the list a filter
+   * makes: its index there, or null when the filter hides it (record null: no such record).
+   */
+  'datasets.locate': {
+    params: z.object({ dataset: id, filter: RecordFilter.default({}), position: z.number().int().min(0) }).strict(),
+    result: z.object({
+      record: z.object({ id, position: z.number().int() }).nullable(),
+      index: z.number().int().nullable(),
+    }),
+  },
   /** Reads a file's columns and first rows (a path on the host, or an uploaded file's token) for the import dialog. */
   'datasets.previewImport': {
     params: z.object({ path: z.string().min(1), format: z.enum(IMPORT_FORMATS).default('auto') }).strict(),
@@ -942,15 +953,36 @@ export const methods = {
     params: z.object({ record: id, text: z.string().trim().min(1) }).strict(),
     result: Paraphrase,
   },
-  /** Sets the status of every paraphrase of the records matching a filter; one undo step. */
+  /**
+   * Sets the status of every paraphrase of the records matching a filter (only pending ones unless onlyPending is
+   * false); one undo step. Says how many changed, by the status each had before; `dryRun` only counts them.
+   */
   'paraphrases.bulkStatus': {
     params: z
-      .object({ dataset: id, filter: RecordFilter, status: z.enum(PARAPHRASE_STATUSES), onlyPending: z.boolean().default(true) })
+      .object({
+        dataset: id,
+        filter: RecordFilter,
+        status: z.enum(PARAPHRASE_STATUSES),
+        onlyPending: z.boolean().default(true),
+        dryRun: z.boolean().default(false),
+      })
       .strict(),
-    result: z.object({ changed: z.number().int() }),
+    result: z.object({
+      changed: z.number().int(),
+      from: z.object({ pending: z.number().int(), accepted: z.number().int(), rejected: z.number().int() }),
+    }),
   },
-  /** Undoes the last edit step in a dataset (an edit, an add, a bulk status change). */
-  'edits.undo': { params: z.object({ dataset: id }).strict(), result: z.object({ undone: z.string().nullable() }) },
+  /**
+   * Undoes the last edit step in a dataset (an edit, an add, a bulk status change): what it undid in words (null:
+   * nothing left), and the records the step touched (id and 0-based place), in dataset order.
+   */
+  'edits.undo': {
+    params: z.object({ dataset: id }).strict(),
+    result: z.object({
+      undone: z.string().nullable(),
+      records: z.array(z.object({ id, position: z.number().int() })),
+    }),
+  },
   'edits.list': {
     params: z.object({ dataset: id, limit: z.number().int().min(1).max(500).default(50) }).strict(),
     result: z.array(
@@ -966,6 +998,8 @@ export const methods = {
         step: z.number().int(),
         /** The record of the paraphrase edited (null once the paraphrase is gone). */
         record: z.number().int().nullable(),
+        /** That record's 0-based place in the dataset: the list shows it as record recordPosition + 1. */
+        recordPosition: z.number().int().nullable(),
       }),
     ),
   },

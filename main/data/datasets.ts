@@ -14,7 +14,7 @@ import {
   undoLastStep,
   updateParaphrase,
 } from '../store/records'
-import type { UncheckedParaphrase } from '../store/records'
+import type { UncheckedParaphrase, Undone } from '../store/records'
 import { writeTransaction } from '../store/sql'
 import type { Finding, Paraphrase } from '../../preload/contract'
 import { CHECK_NAMES, SEVERITIES } from '../../preload/constants'
@@ -127,8 +127,8 @@ export function editParaphrase(
   })
 }
 
-/** Reverts the dataset's last undo step (see undoLastStep), checking a restored text again; says what it undid. */
-export function undoEdit(db: Db, datasetId: number): string | null {
+/** Reverts the dataset's last undo step (see undoLastStep), checking a restored text again; says what it undid and where. */
+export function undoEdit(db: Db, datasetId: number): Undone {
   return writeTransaction(db, () => {
     const undone = undoLastStep(db, datasetId)
     ensureChecks(db)

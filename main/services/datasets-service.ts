@@ -26,6 +26,7 @@ import {
   getParaphrase,
   getRecord,
   listEdits,
+  locateRecord,
   recordName,
   recordPage,
   setRecordFlag,
@@ -42,6 +43,7 @@ export type DatasetHandlers = Pick<
   | 'datasets.list'
   | 'datasets.get'
   | 'datasets.records'
+  | 'datasets.locate'
   | 'datasets.previewImport'
   | 'datasets.import'
   | 'uploads.discard'
@@ -142,6 +144,11 @@ export function datasetHandlers({ store, workspace, emit, jobs: shared }: Datase
       const page = recordPage(db, dataset, filter, offset, limit, totals.get(key))
       totals.set(key, page.total)
       return page
+    },
+
+    'datasets.locate': ({ dataset, filter, position }) => {
+      requireDataset(db, dataset)
+      return locateRecord(db, dataset, filter, position)
     },
 
     'datasets.previewImport': async ({ path, format }) => {
@@ -267,14 +274,14 @@ export function datasetHandlers({ store, workspace, emit, jobs: shared }: Datase
       return paraphraseOf(addParaphrase(db, record, { text, origin: 'manual', status: 'accepted' }, { edit: true }))
     },
 
-    'paraphrases.bulkStatus': ({ dataset, filter, status, onlyPending }) => {
+    'paraphrases.bulkStatus': ({ dataset, filter, status, onlyPending, dryRun }) => {
       requireDataset(db, dataset)
-      return { changed: bulkStatus(db, dataset, filter, status, onlyPending) }
+      return bulkStatus(db, dataset, filter, status, { onlyPending, dryRun })
     },
 
     'edits.undo': ({ dataset }) => {
       requireDataset(db, dataset)
-      return { undone: undoEdit(db, dataset) }
+      return undoEdit(db, dataset)
     },
 
     'edits.list': ({ dataset, limit }) => {

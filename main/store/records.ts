@@ -396,25 +396,32 @@ export function updateParaphrase(
   })
 }
 
+/** How many paraphrases a bulk status change changed (or would), by the status each had before. */
+export type StatusCounts = Record<ParaphraseStatus, number>
+
 /**
  * Sets the status of the paraphrases of the records matching a filter (those that meet the filter's own
- * paraphrase conditions; only pending ones when onlyPending), in one transaction and one undo step.
+ * paraphrase conditions; only pending ones when onlyPending), in one transaction and one undo step. Says how many
+ * changed, by the status each had; a dry run only counts them.
  */
 export function bulkStatus(
   db: Db,
   datasetId: number,
   filter: RecordFilter,
   status: ParaphraseStatus,
-  onlyPending: boolean,
-): number {
+  options: { onlyPending: boolean; dryRun?: boolean },
+): { changed: number; from: StatusCounts } {
   const sql = recordFilterSql(datasetId, filter)
-  const write = db.transaction((): number => {
+  const write = db.transaction((): { changed: number; from: StatusCounts } => {
     const rows = db
       .prepare(
         `SELECT p.id, p.status FROM paraphrases p JOIN records r ON r.id = p.record_id
-         WHERE ${sql.where} AND ${sql.paraphrase} AND p.status <> @target ${onlyPending ? `AND p.status = 'pending'` : ''}`,
+         WHERE ${sql.where} AND ${sql.paraphrase} AND p.status <> @target ${options.onlyPending ? `AND p.status = 'pending'` : ''}`,
       )
       .all({ ...sql.params, target: status }) as { id: number; status: ParaphraseStatus }[]
+    const from: StatusCounts = { pending: 0, accepted: 0, rejected: 0 }
+    for (const row of rows) from[row.status]++
+    if (options.dryRun) return { changed: rows.length, from }
     const update = db.prepare(`UPDATE paraphrases SET status = ?, updated_at = ${NOW} WHERE id = ?`)
     for (const row of rows) update.run(status, row.id)
     recordStep(
@@ -422,9 +429,34 @@ export function bulkStatus(
       datasetId,
       rows.map((row) => ({ entityId: row.id, field: 'status', before: row.status, after: status })),
     )
-    return rows.length
+    return { changed: rows.length, from }
   })
-  return write.immediate()
+  return options.dryRun ? write.deferred() : write.immediate()
+}
+
+/**
+ * Where a record (by its 0-based place in the dataset) is in the list a filter makes: its index there, or null
+ * when the filter hides it; record is null when the dataset has no such record.
+ */
+export function locateRecord(
+  db: Db,
+  datasetId: number,
+  filter: RecordFilter,
+  position: number,
+): { record: { id: number; position: number } | null; index: number | null } {
+  const find = db.prepare('SELECT id, position FROM records WHERE dataset_id = ? AND position = ?')
+  const record = find.get(datasetId, position) as { id: number; position: number } | undefined
+  if (!record) return { record: null, index: null }
+  const sql = recordFilterSql(datasetId, filter)
+  const shown = db
+    .prepare(`SELECT 1 FROM records r WHERE ${sql.where} AND r.id = @record`)
+    .get({ ...sql.params, record: record.id })
+  if (!shown) return { record, index: null }
+  const index = db
+    .prepare(`SELECT COUNT(*) FROM records r WHERE ${sql.where} AND r.position < @position`)
+    .pluck()
+    .get({ ...sql.params, position }) as number
+  return { record, index }
 }
 
 interface EditRow {
@@ -437,21 +469,45 @@ interface EditRow {
   createdAt: string
   step: number
   record: number | null
+  /** The record's 0-based place in its dataset (its number in the list, less one); null with record. */
+  recordPosition: number | null
+}
+
+/** What an undo step reverted, in words, and the records it touched (by id and 0-based place), in dataset order. */
+export interface Undone {
+  undone: string | null
+  records: { id: number; position: number }[]
+}
+
+/** Records named by their numbers in the list: "record 3", "records 3 and 7", "records 3, 7, 9 and 2 more". */
+function recordNumbers(records: readonly { position: number }[]): string {
+  const numbers = records.map((r) => String(r.position + 1))
+  if (numbers.length === 1) return `record ${numbers[0]}`
+  if (numbers.length <= 4) return `records ${numbers.slice(0, -1).join(', ')} and ${numbers.at(-1)}`
+  return `records ${numbers.slice(0, 3).join(', ')} and ${numbers.length - 3} more`
 }
 
 /**
  * Reverts the dataset's last undo step exactly (text, status, or the paraphrase added) and forgets it; says what it
- * undid. A restored text is left unchecked (see uncheckedParaphrases) for the caller to check again.
+ * undid and which records it touched. A restored text is left unchecked (see uncheckedParaphrases) for the caller
+ * to check again.
  */
-export function undoLastStep(db: Db, datasetId: number): string | null {
-  return writeTransaction(db, (): string | null => {
+export function undoLastStep(db: Db, datasetId: number): Undone {
+  return writeTransaction(db, (): Undone => {
     const step = db.prepare('SELECT MAX(undo_step) FROM edits WHERE dataset_id = ?').pluck().get(datasetId) as number | null
-    if (step === null) return null
+    if (step === null) return { undone: null, records: [] }
     const edits = db
       .prepare(
         'SELECT id, entity_id AS entityId, field, before FROM edits WHERE dataset_id = ? AND undo_step = ? ORDER BY id DESC',
       )
       .all(datasetId, step) as Pick<EditRow, 'id' | 'entityId' | 'field' | 'before'>[]
+    // The records, read before an added paraphrase goes with its record id.
+    const records = db
+      .prepare(
+        `SELECT DISTINCT r.id, r.position FROM edits e JOIN paraphrases p ON p.id = e.entity_id JOIN records r ON r.id = p.record_id
+         WHERE e.dataset_id = ? AND e.undo_step = ? AND e.entity = 'paraphrase' ORDER BY r.position`,
+      )
+      .all(datasetId, step) as { id: number; position: number }[]
     const setStatus = db.prepare(`UPDATE paraphrases SET status = ?, updated_at = ${NOW} WHERE id = ?`)
     const touched = new Set<number>()
     for (const edit of edits) {
@@ -470,10 +526,11 @@ export function undoLastStep(db: Db, datasetId: number): string | null {
     }
     db.prepare('DELETE FROM edits WHERE dataset_id = ? AND undo_step = ?').run(datasetId, step)
     const fields = new Set(edits.map((e) => e.field))
-    if (touched.size > 1) return `status change of ${touched.size} paraphrases`
-    const [only] = touched
-    if (fields.has('created')) return `the paraphrase ${only} added`
-    return `the ${[...fields].reverse().join(' and ')} edit of paraphrase ${only}`
+    const where = records.length ? ` of ${recordNumbers(records)}` : ''
+    if (touched.size > 1) return { undone: `the status change of ${touched.size} paraphrases${where}`, records }
+    if (fields.has('created'))
+      return { undone: `the paraphrase added to ${records.length ? recordNumbers(records) : 'a record'}`, records }
+    return { undone: `the ${[...fields].reverse().join(' and ')} edit of a paraphrase${where}`, records }
   })
 }
 
@@ -482,8 +539,9 @@ export function listEdits(db: Db, datasetId: number, limit: number): EditRow[] {
   return db
     .prepare(
       `SELECT e.id, e.entity, e.entity_id AS entityId, e.field, e.before, e.after, e.created_at AS createdAt,
-              e.undo_step AS step, p.record_id AS record
+              e.undo_step AS step, p.record_id AS record, r.position AS recordPosition
        FROM edits e LEFT JOIN paraphrases p ON e.entity = 'paraphrase' AND p.id = e.entity_id
+       LEFT JOIN records r ON r.id = p.record_id
        WHERE e.dataset_id = ? ORDER BY e.id DESC LIMIT ?`,
     )
     .all(datasetId, limit) as EditRow[]

@@ -261,11 +261,15 @@ describe('the pair editor', () => {
     expect((await call('datasets.records', { dataset, filter: { search: 'kiwis' } })).total).toBe(1)
     expect((await call('datasets.records', { dataset, filter: { failedCheck: 'answer_leak' } })).total).toBe(0)
 
-    expect(await call('edits.undo', { dataset })).toEqual({ undone: `the text and status edit of paraphrase ${before.id}` })
+    const first = (await call('datasets.records', { dataset, limit: 1 })).rows[0]!
+    expect(await call('edits.undo', { dataset })).toEqual({
+      undone: 'the text and status edit of a paraphrase of record 1',
+      records: [{ id: first.id, position: 0 }],
+    })
     const after = (await call('datasets.records', { dataset, limit: 1 })).rows[0]!.paraphrases[1]!
     expect({ ...after, updatedAt: '' }).toEqual({ ...before, updatedAt: '' })
     expect((await call('datasets.records', { dataset, filter: { search: 'kiwis' } })).total).toBe(0)
-    expect(await call('edits.undo', { dataset })).toEqual({ undone: null })
+    expect(await call('edits.undo', { dataset })).toEqual({ undone: null, records: [] })
   })
 
   it('adds a paraphrase the user wrote, accepted, and one undo removes it', async () => {
@@ -276,7 +280,11 @@ describe('the pair editor', () => {
     expect(added).toMatchObject({ origin: 'manual', status: 'accepted', failed: [] })
     expect((await call('datasets.records', { dataset, filter: { status: 'none' } })).total).toBe(0)
     expect((await call('datasets.records', { dataset, filter: { search: 'find' } })).rows.map((r) => r.id)).toEqual([record.id])
-    expect(await call('edits.undo', { dataset })).toEqual({ undone: `the paraphrase ${added.id} added` })
+    expect(added.id).toBeGreaterThan(0)
+    expect(await call('edits.undo', { dataset })).toEqual({
+      undone: 'the paraphrase added to record 3',
+      records: [{ id: record.id, position: 2 }],
+    })
     expect((await call('datasets.records', { dataset, filter: { status: 'none' } })).total).toBe(1)
     expect((await call('datasets.records', { dataset, filter: { search: 'Find' } })).total).toBe(0)
   })
@@ -287,6 +295,7 @@ describe('the pair editor', () => {
     const first = (await call('datasets.records', { dataset, limit: 1 })).rows[0]!
     expect(await call('paraphrases.bulkStatus', { dataset, filter: { severity: 'error' }, status: 'rejected' })).toEqual({
       changed: 1,
+      from: { pending: 1, accepted: 0, rejected: 0 },
     })
     const after = (await call('datasets.records', { dataset, limit: 1 })).rows[0]!
     expect(after.paraphrases.map((p) => [p.origin, p.status])).toEqual([
@@ -297,6 +306,7 @@ describe('the pair editor', () => {
     // Reviewed ones are left alone unless asked: a second pass changes nothing.
     expect(await call('paraphrases.bulkStatus', { dataset, filter: { severity: 'error' }, status: 'accepted' })).toEqual({
       changed: 0,
+      from: { pending: 0, accepted: 0, rejected: 0 },
     })
   })
 
@@ -307,28 +317,97 @@ describe('the pair editor', () => {
       (await call('datasets.records', { dataset })).rows.flatMap((r) => r.paraphrases.map((p) => p.status))
     const start = await statuses()
     expect(start).toEqual(['pending', 'pending', 'accepted', 'rejected'])
-    expect(await call('paraphrases.bulkStatus', { dataset, filter: {}, status: 'accepted' })).toEqual({ changed: 2 })
+    expect(await call('paraphrases.bulkStatus', { dataset, filter: {}, status: 'accepted' })).toMatchObject({ changed: 2 })
     expect(await statuses()).toEqual(['accepted', 'accepted', 'accepted', 'rejected'])
     expect(
       await call('paraphrases.bulkStatus', { dataset, filter: { origin: 'imported' }, status: 'rejected', onlyPending: false }),
-    ).toEqual({ changed: 2 })
+    ).toEqual({ changed: 2, from: { pending: 0, accepted: 2, rejected: 0 } })
     expect(await statuses()).toEqual(['rejected', 'accepted', 'rejected', 'rejected'])
 
     const history = await call('edits.list', { dataset })
-    expect(history.map((e) => [e.field, e.before, e.after])).toEqual([
-      ['status', 'accepted', 'rejected'],
-      ['status', 'accepted', 'rejected'],
-      ['status', 'pending', 'accepted'],
-      ['status', 'pending', 'accepted'],
+    expect(history.map((e) => [e.field, e.before, e.after, e.recordPosition])).toEqual([
+      ['status', 'accepted', 'rejected', 1],
+      ['status', 'accepted', 'rejected', 0],
+      ['status', 'pending', 'accepted', 0],
+      ['status', 'pending', 'accepted', 0],
     ])
     expect(new Set(history.slice(0, 2).map((e) => e.step)).size).toBe(1)
     expect(history[0]!.step).toBeGreaterThan(history[3]!.step)
 
-    expect(await call('edits.undo', { dataset })).toEqual({ undone: 'status change of 2 paraphrases' })
+    const [one, two] = (await call('datasets.records', { dataset, limit: 2 })).rows
+    expect(await call('edits.undo', { dataset })).toEqual({
+      undone: 'the status change of 2 paraphrases of records 1 and 2',
+      records: [
+        { id: one!.id, position: 0 },
+        { id: two!.id, position: 1 },
+      ],
+    })
     expect(await statuses()).toEqual(['accepted', 'accepted', 'accepted', 'rejected'])
     await call('edits.undo', { dataset })
     expect(await statuses()).toEqual(start)
     expect(await call('edits.list', { dataset })).toEqual([])
+  })
+
+  it('counts a bulk change first, and changes reviewed paraphrases too when asked, saying what each was', async () => {
+    const { store, call } = setUp()
+    const dataset = editorDataset(store)
+    const statuses = async (): Promise<string[]> =>
+      (await call('datasets.records', { dataset })).rows.flatMap((r) => r.paraphrases.map((p) => p.status))
+    const start = await statuses()
+    // A dry run counts what each choice would change, by the status each paraphrase has now, and changes nothing.
+    const dry = { dataset, filter: {}, status: 'rejected', dryRun: true } as const
+    expect(await call('paraphrases.bulkStatus', { ...dry, onlyPending: false })).toEqual({
+      changed: 3,
+      from: { pending: 2, accepted: 1, rejected: 0 },
+    })
+    expect(await call('paraphrases.bulkStatus', dry)).toEqual({ changed: 2, from: { pending: 2, accepted: 0, rejected: 0 } })
+    expect(await statuses()).toEqual(start)
+    expect(await call('edits.list', { dataset })).toEqual([])
+
+    // With reviewed ones: the accepted import is rejected too, in one step that one undo reverts.
+    expect(await call('paraphrases.bulkStatus', { dataset, filter: {}, status: 'rejected', onlyPending: false })).toEqual({
+      changed: 3,
+      from: { pending: 2, accepted: 1, rejected: 0 },
+    })
+    expect(await statuses()).toEqual(['rejected', 'rejected', 'rejected', 'rejected'])
+    expect((await call('edits.undo', { dataset })).undone).toBe('the status change of 3 paraphrases of records 1 and 2')
+    expect(await statuses()).toEqual(start)
+  })
+
+  it('locates a record by its number under a filter: its index there, or none where the filter hides it', async () => {
+    const { store, call } = setUp()
+    const dataset = editorDataset(store)
+    const ids = (await call('datasets.records', { dataset })).rows.map((r) => r.id)
+    expect(await call('datasets.locate', { dataset, position: 3 })).toEqual({ record: { id: ids[3], position: 3 }, index: 3 })
+    // Records with a rejected paraphrase: only record 4, first in that list.
+    expect(await call('datasets.locate', { dataset, filter: { status: 'rejected' }, position: 3 })).toEqual({
+      record: { id: ids[3], position: 3 },
+      index: 0,
+    })
+    expect(await call('datasets.locate', { dataset, filter: { status: 'rejected' }, position: 1 })).toEqual({
+      record: { id: ids[1], position: 1 },
+      index: null,
+    })
+    expect(await call('datasets.locate', { dataset, filter: { search: 'apples' }, position: 3 })).toMatchObject({ index: 1 })
+    expect(await call('datasets.locate', { dataset, position: 40 })).toEqual({ record: null, index: null })
+  })
+
+  it('names each edit’s record by its number in the history, and an added paraphrase’s undo goes to its record', async () => {
+    const { store, call } = setUp()
+    const dataset = editorDataset(store)
+    const rows = (await call('datasets.records', { dataset })).rows
+    await call('paraphrases.update', { paraphrase: rows[3]!.paraphrases[0]!.id, status: 'accepted' })
+    await call('paraphrases.add', { record: rows[2]!.id, text: 'Solve $x + 3 = 7$ for $x$.' })
+    const history = await call('edits.list', { dataset })
+    expect(history.map((e) => [e.field, e.record, e.recordPosition])).toEqual([
+      ['created', rows[2]!.id, 2],
+      ['status', rows[3]!.id, 3],
+    ])
+    expect(await call('edits.undo', { dataset })).toMatchObject({ records: [{ id: rows[2]!.id, position: 2 }] })
+    expect(await call('edits.undo', { dataset })).toEqual({
+      undone: 'the status edit of a paraphrase of record 4',
+      records: [{ id: rows[3]!.id, position: 3 }],
+    })
   })
 
   it('refuses an edit without a change and one of a paraphrase that does not exist', async () => {
