@@ -95,6 +95,8 @@ export function useDatasetRecords(dataset: () => number, filter: () => RecordFil
       pages.value = new Map(needed.map((page, i) => [page, fetched[i] ?? []]))
       error.value = undefined
       reloads.value++
+      // The view may have moved on while this reload ran (a jump to a record far away): load what it shows now.
+      ensure(wanted[0], wanted[1])
     } catch (err) {
       if (gen === generation) error.value = (err as Error).message
     }

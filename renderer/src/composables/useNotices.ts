@@ -14,6 +14,8 @@ export interface Toast {
   message: string
   tone: 'ok' | 'bad' | 'warn' | 'info'
   run?: number
+  /** A button the toast offers (e.g. "Clear the filter"); pressing it runs `run` and dismisses the toast. */
+  action?: { label: string; run: () => void }
 }
 
 const toasts = ref<Toast[]>([])
