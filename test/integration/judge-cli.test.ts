@@ -10,6 +10,7 @@ import Database from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
 import { cliPath, cwb, lastJson, root } from '../helpers/cli'
 import { cleanupsAfterEach, freshDirs } from '../helpers/workspace'
+import type { JudgeResult } from '../../main/data/paraphrase/judge'
 
 const cleanups = cleanupsAfterEach()
 const freshDir = freshDirs()
@@ -69,16 +70,7 @@ async function standInEndpoint(state: { broken: boolean }) {
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, seen }
 }
 
-interface JudgeJson {
-  dataset: string
-  judged: number
-  same: number
-  different: number
-  unsure: number
-  skipped: number
-  failed: { record: number; paraphrase: number; pair: string; reason: string }[]
-  cancelled: boolean
-}
+type JudgeJson = JudgeResult & { dataset: string }
 
 describe('cwb judge with a stand-in endpoint', { timeout: 120_000 }, () => {
   it('stores verdicts per pair, resumes skipping judged pairs, names a failing pair, and cwb checks keeps the findings', async () => {
