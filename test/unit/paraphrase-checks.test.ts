@@ -10,6 +10,8 @@ import {
   negationChanges,
   numbersIn,
   shapeOf,
+  swappedInMath,
+  variablesIn,
 } from '../../main/data/paraphrase/checks'
 import type { PairChecks } from '../../main/data/paraphrase/checks'
 import { CHECK_NAMES } from '../../preload/constants'
@@ -149,7 +151,8 @@ describe('checkPair: currency and numbers in words, worked by hand', () => {
     // 50% of y = y/2 = "half of y"; 200% of x = "twice x"; 1/5 = "one-fifth".
     const result = checkPair(
       'If $200\\%$ of $x$ equals $50\\%$ of $y$ and $x = 12$, find $y$ times $\\frac{1}{5}$.',
-      'Twice x equals half of y, and x is 12. What is one-fifth of y?',
+      // Its variables in math: a shorter paraphrase with fewer numbers and no variables reads as a dropped statement.
+      'Twice $x$ equals half of $y$, and $x$ is 12. What is one-fifth of $y$?',
       '9.6',
     )
     expect(result.numbers.missing).toEqual([])
@@ -233,7 +236,8 @@ describe('checkPair: what breaks a pair', () => {
     )
     expect(result.numbers.missing).toEqual([])
     expect(result.new_numbers.added).toEqual([])
-    expect(errors(result)).toEqual(['numbers'])
+    // The math writes as many numbers, one 8 more and one 4 less: the expressions check says so too.
+    expect(errors(result)).toEqual(['numbers', 'expressions'])
     // A 1 turned into a 2 the original writes too, in digits: a changed coordinate, which the expressions check sees
     // as $A(1,2)$ with other numbers.
     expect(errors(checkPair('Points $A(1,2)$ and $B(1,8)$.', 'Points $X(2,2)$ and $Y(1,8)$.', null))).toEqual([
@@ -383,5 +387,101 @@ describe('checkPair: what breaks a pair', () => {
     expect(ranks).toEqual([...ranks].sort())
     for (const finding of result.findings) expect(finding.message).toMatch(/^\S.{20,}\.$/)
     expect(result.failed).toEqual(CHECK_NAMES.filter((name) => result.findings.some((f) => f.check === name)))
+  })
+})
+
+describe('checkPair: a dropped statement, a changed number in the math, the answer again, worked by hand', () => {
+  it('flags a shorter paraphrase with fewer numbers and fewer variables: a statement dropped with its variable', () => {
+    const original = 'Given that $f(x) = x^k$ where $k > 0$, what is the range of $f(x)$ on the interval $[1, \\infty)$?'
+    expect([...variablesIn(original)]).toEqual(['f', 'x', 'k'])
+    // Renamed (f, x, k as g, t, m): three variables still, no error.
+    const renamed = 'Let $g(t) = t^m$ with $m > 0$. Find the range of $g(t)$ for $t$ in $[1, \\infty)$.'
+    expect(errors(checkPair(original, renamed, '[1,\\infty)'))).toEqual([])
+    // "$k > 0$" dropped with the definition: 2 numbers of the original (0, 1) become 1, 3 variables 2, and the text is
+    // shorter. The 0 alone would be a warning (a rewrite often leaves a 0 implicit).
+    const dropped = checkPair(original, 'What is the range of $f(x)$ on the interval $[1, \\infty)$?', '[1,\\infty)')
+    expect(dropped.findings).toContainEqual(
+      expect.objectContaining({
+        check: 'numbers',
+        severity: 'error',
+        message: expect.stringMatching(/writes fewer numbers \(1, the original 2\) and names 1 fewer variable/),
+      }),
+    )
+  })
+
+  it('flags math that writes as many numbers with one more often and another less: a number changed in it', () => {
+    const original = 'Find the coefficient of $x^2$ in $(ax^3 + 3x^2 - 2x)(bx^2 - 7x - 4)$.'
+    const split = 'Find the coefficient of the $x^2$ term when $(ax^3 + 3x^2 - 2x)$ is multiplied by $(bx^2 - 7x - 4)$.'
+    expect(errors(checkPair(original, split, '-2'))).toEqual([])
+    // bx^2 becomes bx^4: every number is still there (a 4 too), the product is split so no expression matches.
+    // Original's math: 2, 3, 3, 2, 2, 2, 7, 4; the paraphrase's: 2, 3, 3, 2, 2, 4, 7, 4 (one 2 fewer, one 4 more).
+    const changed = split.replace('bx^2', 'bx^4')
+    expect(swappedInMath(original, changed)).toEqual({ more: ['4'], less: ['2'] })
+    expect(errors(checkPair(original, changed, '-2'))).toEqual(['expressions'])
+    // The same value written otherwise is no change (0.50 is 0.5), and a fraction is set aside (1/2 for 0.5).
+    expect(swappedInMath('Let $y = 0.50x + 2$.', 'Let $y = 2 + 0.5x$.')).toBeNull()
+    expect(swappedInMath('Let $y = 0.5x$.', 'Let $y = \\frac{1}{2}x$.')).toBeNull()
+  })
+
+  it('flags an answer the original shows, written again: as text, or as a given where the original has an exponent', () => {
+    const original = 'If $g$ is an odd function, is $f(x) = |g(x^3)|$ odd, even, or neither?'
+    const faithful = 'Given that $g$ is odd, decide whether $f(x) = |g(x^3)|$ is odd, even, or neither.'
+    expect(errors(checkPair(original, faithful, '\\text{even}'))).toEqual([])
+    // "even" written twice where the original writes it once.
+    expect(errors(checkPair(original, `${faithful} Note that it is $\\text{even}$.`, '\\text{even}'))).toEqual(['answer_leak'])
+    const point = 'Which point is farthest from the origin: $(0,5)$, $(1,2)$, $(3,-4)$, $(6,0)$?'
+    expect(errors(checkPair(point, `${point} It is (6, 0).`, '(6,0)'))).toEqual(['answer_leak'])
+    // The original writes 2 only as an exponent; the paraphrase says "square" and then a 2 of its own.
+    const floors = 'What is $\\lfloor 12.1^2 \\rfloor - \\lfloor 12.1 \\rfloor^2$?'
+    const inWords = 'Subtract the square of the floor of 12.1 from the floor of the square of 12.1.'
+    expect(errors(checkPair(floors, inWords, '2'))).toEqual([])
+    expect(errors(checkPair(floors, `${inWords} The result is 2.`, '2'))).toEqual(['answer_leak'])
+  })
+
+  it('reads "at least" with "more than" and "at most" with "less than": "not less than 11" turns "less than 11" around', () => {
+    const original = 'Two fair dice are rolled. What is the probability that the sum is less than 11?'
+    expect(negationChanges(original, 'Two fair dice are rolled. What is the chance that the total is smaller than 11?')).toEqual(
+      [],
+    )
+    // "not less than" reads "at least": neither "at least / at most" (no "at most" lost) nor "greater / less" (no
+    // "greater" gained) alone says so; the sides do.
+    expect(negationChanges(original, 'Two fair dice are rolled. What is the chance that the total is not less than 11?')).toEqual(
+      [{ change: 'at least or more / at most or less swapped', severity: 'error' }],
+    )
+    expect(
+      negationChanges('What is the probability that $x > 7y$?', 'What is the chance that x is at most seven times y?'),
+    ).toEqual([{ change: 'at least or more / at most or less swapped', severity: 'error' }])
+  })
+
+  it('finds a "not" added to a statement of an inequality: "inequality" is a term, not a negation a "not" restates', () => {
+    const original = 'How many integers $x$ satisfy the inequality $|x - 3| \\le 5$?'
+    const restated = 'Count the integers $x$ whose distance from 3 is at most 5.'
+    expect(errors(checkPair(original, restated, '11'))).toEqual([])
+    const turned = checkPair(original, 'Count the integers $x$ whose distance from 3 is not at most 5.', '11')
+    expect(errors(turned)).toEqual(['negation'])
+    expect(turned.negation.changes).toEqual(['negation added (not)'])
+  })
+
+  it('reads "half of whom" of a stated number, "obtuse" and a list’s spelled-out terms as the original’s', () => {
+    const club = 'The club has 20 members: 10 boys and 10 girls. In how many ways can a boy and a girl be chosen?'
+    const half = 'A group has 20 people, half of whom are men and half women. How many ways are there to pick one of each?'
+    expect(errors(checkPair(club, half, '100'))).toEqual([])
+    expect(
+      errors(
+        checkPair(
+          'Angle $B$ is obtuse and $\\cos B = -0.6$. Find $\\sin B$.',
+          'Angle $Y$ exceeds $90^\\circ$ and $\\cos Y = -0.6$. Find $\\sin Y$.',
+          '0.8',
+        ),
+      ),
+    ).toEqual([])
+    // "-35" is a term of the list both continue with an ellipsis, not a new number.
+    const sum = checkPair(
+      'Find the sum: $(-39) + (-37) + \\cdots + (-1)$.',
+      'Add up the terms $-39, -37, -35, \\ldots, -1$.',
+      '-400',
+    )
+    expect(sum.new_numbers.added).toEqual([])
+    expect(errors(sum)).toEqual([])
   })
 })
