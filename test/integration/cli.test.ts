@@ -65,8 +65,8 @@ describe('the cwb command line', () => {
       { id: 1, name: 'gt-seed1', status: 'finished', steps: 0 },
     ])
     const table = cwb(['runs', '--workspace', dir]).stdout.split('\n')
-    expect(table[0]).toMatch(/^ID\s+NAME\s+MODE\s+STATUS\s+STEPS\s+CREATED$/)
-    expect(table[1]).toMatch(/^2\s+co2\s+co_rewarding_ii\s+running\s+12\s/)
+    expect(table[0]).toMatch(/^ID\s+NAME\s+MODE\s+STATUS\s+STEPS\s+HELD-OUT\s+REWARD\s+CREATED$/)
+    expect(table[1]).toMatch(/^2\s+co2\s+co_rewarding_ii\s+running\s+12\s+-\s+0\.5\s/)
   })
 
   it('uses CWB_WORKSPACE when --workspace is absent, and --workspace over it', () => {
