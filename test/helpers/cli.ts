@@ -42,6 +42,18 @@ export interface Served {
   stop: (signal?: NodeJS.Signals) => Promise<number | null>
 }
 
+/** Calls an API method of a served host over HTTP with its token; a refusal throws with the method and message. */
+export async function callApi<T>(served: Served, method: string, params: unknown): Promise<T> {
+  const response = await fetch(`${served.base}api/call/${method}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${served.token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(params),
+  })
+  const reply = (await response.json()) as { ok: boolean; result: T; error?: { message: string } }
+  if (!reply.ok) throw new Error(`${method}: ${reply.error?.message}`)
+  return reply.result
+}
+
 /** Starts `cwb serve --port 0` and resolves once it prints its one ready line. */
 export function serve(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Served> {
   assertBuilt()

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { startServer } from '../../main/serve/server'
-import { serveTempWorkspace, type Served } from '../helpers/cli'
+import { callApi, serveTempWorkspace } from '../helpers/cli'
 import { hostOnWorkspace } from '../helpers/host'
 import { cleanupsAfterEach } from '../helpers/workspace'
 
@@ -18,17 +18,6 @@ const upload = (base: string, name: string | undefined, body: Buffer | string, t
     headers: token ? { authorization: `Bearer ${token}` } : {},
     body,
   })
-
-async function call<T>(served: Served, method: string, params: unknown): Promise<T> {
-  const response = await fetch(`${served.base}api/call/${method}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${served.token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(params),
-  })
-  const reply = (await response.json()) as { ok: boolean; result: T; error?: { message: string } }
-  if (!reply.ok) throw new Error(`${method}: ${reply.error?.message}`)
-  return reply.result
-}
 
 describe('uploading a data file in browser mode', () => {
   it('stores the upload under a safe name in the workspace, previews and imports it, then removes it', async () => {
@@ -44,11 +33,11 @@ describe('uploading a data file in browser mode', () => {
     expect(path).toMatch(/[/\\][0-9a-f]{16}-my_data\.jsonl$/)
     expect(readFileSync(path, 'utf8')).toBe(content)
 
-    const preview = await call<{ schema: string; rows: number; suggestedName: string }>(served, 'datasets.previewImport', {
+    const preview = await callApi<{ schema: string; rows: number; suggestedName: string }>(served, 'datasets.previewImport', {
       path,
     })
     expect(preview).toMatchObject({ schema: 'plain', rows: 2, suggestedName: 'my_data' })
-    const imported = await call<{ dataset: number; name: string; records: number; paraphrases: number }>(
+    const imported = await callApi<{ dataset: number; name: string; records: number; paraphrases: number }>(
       served,
       'datasets.import',
       {
@@ -57,7 +46,7 @@ describe('uploading a data file in browser mode', () => {
       },
     )
     expect(imported).toMatchObject({ name: 'my_data', records: 2, paraphrases: 1 })
-    const detail = await call<{ description: string }>(served, 'datasets.get', { dataset: imported.dataset })
+    const detail = await callApi<{ description: string }>(served, 'datasets.get', { dataset: imported.dataset })
     expect(detail.description).toBe('Imported from my_data.jsonl')
     expect(existsSync(path)).toBe(false)
   })

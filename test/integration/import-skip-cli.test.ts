@@ -3,8 +3,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { cwb, lastJson, serve } from '../helpers/cli'
-import type { Served } from '../helpers/cli'
+import { callApi, cwb, lastJson, serve } from '../helpers/cli'
 import { cleanupsAfterEach, freshDirs } from '../helpers/workspace'
 
 const freshDir = freshDirs()
@@ -12,17 +11,6 @@ const cleanups = cleanupsAfterEach()
 
 // Data row 2 spans file lines 3-4; data row 3 (file line 5) has no question.
 const CSV = 'question,answer\nWhat is 1 + 1?,2\n"Two lines:\nwhat is 2 + 2?",4\n,6\nWhat is 3 + 3?,6\n'
-
-async function call<T>(served: Served, method: string, params: unknown): Promise<T> {
-  const response = await fetch(`${served.base}api/call/${method}`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${served.token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(params),
-  })
-  const reply = (await response.json()) as { ok: boolean; result: T; error?: { message: string } }
-  if (!reply.ok) throw new Error(`${method}: ${reply.error?.message}`)
-  return reply.result
-}
 
 describe('cwb import --skip-bad-rows', () => {
   it('without it, the bad row fails the import, naming the file, data row, file line, field and the way out', () => {
@@ -91,16 +79,16 @@ describe('uploads of abandoned imports', () => {
     })
     const { path } = ((await response.json()) as { result: { path: string } }).result
     expect(existsSync(path)).toBe(true)
-    expect(await call(served, 'uploads.discard', { path: other })).toEqual({ removed: false })
+    expect(await callApi(served, 'uploads.discard', { path: other })).toEqual({ removed: false })
     const outside = join(freshDir(), '0123456789abcdef-mine.csv')
     writeFileSync(outside, CSV)
-    await expect(call(served, 'uploads.discard', { path: outside })).rejects.toThrow(
+    await expect(callApi(served, 'uploads.discard', { path: outside })).rejects.toThrow(
       /uploads\.discard: path: .* is outside the folders this workbench may use/,
     )
     expect(existsSync(outside)).toBe(true)
     expect(existsSync(other)).toBe(true)
-    expect(await call(served, 'uploads.discard', { path })).toEqual({ removed: true })
+    expect(await callApi(served, 'uploads.discard', { path })).toEqual({ removed: true })
     expect(existsSync(path)).toBe(false)
-    expect(await call(served, 'uploads.discard', { path })).toEqual({ removed: false })
+    expect(await callApi(served, 'uploads.discard', { path })).toEqual({ removed: false })
   })
 })
