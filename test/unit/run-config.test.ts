@@ -36,7 +36,7 @@ describe('the run config', () => {
 
   it('refuses bad values, naming the file, the field and the reason', () => {
     expect(() => parseRunConfig({ name: 'x', mode: 'ground_truth', rollouts: 1 }, 'run.json')).toThrow(
-      /^run\.json: rollouts: .*>=2/,
+      /^run\.json: rollouts: must be at least 2$/,
     )
     expect(() => parseRunConfig({ name: 'x', mode: 'ground_truth', temperature: -1 }, 'run.json')).toThrow(
       /^run\.json: temperature: /,
