@@ -56,9 +56,11 @@ test('a toast sits in the sidebar, never over a control, stays while the pointer
   const errors = await openApp(page, served, '/runs/new?preset=no-such-preset')
   const toast = page.getByRole('status', { name: 'Notice' }).filter({ hasText: 'No such preset' })
   await expect(toast).toBeVisible()
-  const box = (await toast.boundingBox())!
   const sidebar = (await page.getByRole('navigation', { name: 'Views' }).boundingBox())!
-  expect(box.x).toBeGreaterThanOrEqual(sidebar.x)
+  // Measured once it has slid in (its entrance moves it 12 px from the left).
+  await expect(toast).toHaveCSS('opacity', '1')
+  await expect.poll(async () => (await toast.boundingBox())!.x).toBeGreaterThanOrEqual(sidebar.x)
+  const box = (await toast.boundingBox())!
   expect(box.x + box.width).toBeLessThanOrEqual(sidebar.x + sidebar.width)
   expect(box.y + box.height).toBeLessThanOrEqual(sidebar.y + sidebar.height)
   await expectScreenshot(page, 'toast-in-sidebar')

@@ -105,7 +105,9 @@ test('the judge runs from Model checks against a stand-in endpoint, stops, resum
   await expect(result).toContainText('judged before, skipped')
   expect(new Set(asked).size).toBe(8)
   expect(asked.length).toBeLessThanOrEqual(9) // the one in flight when stopped may be asked twice
-  await expect(result).toContainText('2 different')
+  // The resumed job counts only its own verdicts (the two changed pairs may fall either side of the stop); the
+  // filter below counts both parts' errors.
+  await expect(result).toContainText(/[0-2] different/)
   await expectScreenshot(page, 'datasets-model-checks-panel')
 
   // The filter's Check list has the model checks; "Show the pairs judged different" picks judge + error.
