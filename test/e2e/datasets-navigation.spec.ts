@@ -9,6 +9,7 @@ import { expect, test, type Page } from '@playwright/test'
 import { cwb, lastJson, serve, type Served } from '../helpers/cli'
 import { tempDir } from '../helpers/workspace'
 import { expectScreenshot, openApp } from './screenshots'
+import { pageCall } from './api'
 
 let served: Served
 let workspace: { dir: string; remove: () => void }
@@ -52,12 +53,7 @@ test.afterAll(async () => {
 })
 
 /** Asks the host directly, through the same API the page uses (the page's cookie authenticates it). */
-async function call<T>(page: Page, method: string, params: object): Promise<T> {
-  const response = await page.request.post(`${served.base}api/call/${method}`, { data: params })
-  const reply = (await response.json()) as { ok: boolean; result: T; error?: { message: string } }
-  expect(reply.error?.message).toBeUndefined()
-  return reply.result
-}
+const call = <T>(page: Page, method: string, params: object): Promise<T> => pageCall<T>(page, served.base, method, params)
 const statusOf = async (page: Page, n: number): Promise<string> =>
   (
     await call<{ rows: { paraphrases: { status: string }[] }[] }>(page, 'datasets.records', {

@@ -8,6 +8,7 @@ import { parquetWriteFile } from 'hyparquet-writer'
 import { serve, type Served } from '../helpers/cli'
 import { tempDir } from '../helpers/workspace'
 import { expectScreenshot } from './screenshots'
+import { pageCall } from './api'
 
 let served: Served
 let workspace: { dir: string; remove: () => void }
@@ -71,12 +72,7 @@ test.afterAll(async () => {
 const datasetId = (): number => Number(datasetUrl.split('/').pop())
 
 /** Asks the host directly, through the same API the page uses (the page's cookie authenticates it). */
-async function call<T>(page: Page, method: string, params: object): Promise<T> {
-  const response = await page.request.post(`${served.base}api/call/${method}`, { data: params })
-  const reply = (await response.json()) as { ok: boolean; result: T; error?: { message: string } }
-  expect(reply.error?.message).toBeUndefined()
-  return reply.result
-}
+const call = <T>(page: Page, method: string, params: object): Promise<T> => pageCall<T>(page, served.base, method, params)
 
 type RecordPage = { total: number; rows: { position: number; paraphrases: { status: string; text: string }[] }[] }
 /** The host's view of the records' paraphrases. */
