@@ -3,6 +3,7 @@ import { FINDING_CHECKS } from '../../../preload/constants'
 import { printJson, progress, table } from '../output'
 import { openWorkspaceStore, withWorkspace } from '../workspace-option'
 import type { WorkspaceOptions } from '../workspace-option'
+import { datasetNamed } from '../jobs'
 
 export function checksCommand(): Command {
   return withWorkspace(new Command('checks'))
@@ -16,11 +17,9 @@ export function checksCommand(): Command {
     )
     .action(async (datasetSpec: string, options: WorkspaceOptions & { json?: boolean }) => {
       const { recheckDataset } = await import('../../data/datasets')
-      const { findDataset } = await import('../../store/datasets')
       const { store } = openWorkspaceStore(options)
       try {
-        const dataset = findDataset(store.db, datasetSpec)
-        if (!dataset) throw new Error(`No dataset "${datasetSpec}" in this workspace; \`cwb datasets\` lists them.`)
+        const dataset = datasetNamed(store.db, datasetSpec)
         const summary = recheckDataset(store.db, dataset.id)
         progress(`Checked ${summary.pairs} pairs of "${dataset.name}"; findings stored.`)
         if (options.json) {

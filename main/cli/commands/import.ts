@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander'
 import { IMPORT_FORMATS } from '../../../preload/contract'
 import { UsageError } from '../errors'
+import { untilInterrupted } from '../jobs'
 import { printJson, progress } from '../output'
 import { openWorkspaceStore, withWorkspace } from '../workspace-option'
 import type { WorkspaceOptions } from '../workspace-option'
@@ -53,29 +54,28 @@ export function importCommand(): Command {
         throw new UsageError((error as Error).message)
       }
       const { store } = openWorkspaceStore(options)
-      const controller = new AbortController()
-      const onSignal = (): void => controller.abort()
-      process.once('SIGINT', onSignal)
       let shown = -1
       try {
-        const result = await importDataset(store.db, {
-          path,
-          rewrite: path2,
-          name: options.name,
-          format: options.format,
-          map,
-          paraphraseStatus: options.pending ? 'pending' : 'accepted',
-          skipBadRows: options.skipBadRows ?? false,
-          signal: controller.signal,
-          onStage: (stage, fraction) => {
-            const percent = Math.floor(fraction * 10) * 10
-            if (stage === 'reading' && percent !== shown) {
-              shown = percent
-              progress(`reading ${percent}%`)
-            }
-            if (stage === 'storing' && fraction === 0) progress('storing')
-          },
-        })
+        const result = await untilInterrupted((signal) =>
+          importDataset(store.db, {
+            path,
+            rewrite: path2,
+            name: options.name,
+            format: options.format,
+            map,
+            paraphraseStatus: options.pending ? 'pending' : 'accepted',
+            skipBadRows: options.skipBadRows ?? false,
+            signal,
+            onStage: (stage, fraction) => {
+              const percent = Math.floor(fraction * 10) * 10
+              if (stage === 'reading' && percent !== shown) {
+                shown = percent
+                progress(`reading ${percent}%`)
+              }
+              if (stage === 'storing' && fraction === 0) progress('storing')
+            },
+          }),
+        )
         const flags = [
           result.flagged.duplicate ? `${result.flagged.duplicate} duplicate questions` : '',
           result.flagged.noAnswer ? `${result.flagged.noAnswer} without an answer` : '',
@@ -106,7 +106,6 @@ export function importCommand(): Command {
           process.stdout.write(`Dataset ${result.id} "${result.name}": ${result.records} records${note}.\n`)
         }
       } finally {
-        process.off('SIGINT', onSignal)
         store.close()
       }
     })

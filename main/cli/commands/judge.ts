@@ -1,8 +1,8 @@
 import { Command, Option } from 'commander'
 import { FINDING_CHECKS, PARAPHRASE_STATUSES, SEVERITIES } from '../../../preload/constants'
 import type { RecordFilter } from '../../../preload/contract'
-import { findDataset } from '../../store/datasets'
 import { UsageError } from '../errors'
+import { apiKeyFromEnv, datasetNamed, untilInterrupted } from '../jobs'
 import { printJson, progress, progressInTenths } from '../output'
 import { integerOption } from '../parse'
 import { openWorkspaceStore, withWorkspace } from '../workspace-option'
@@ -66,11 +66,7 @@ export function judgeCommand(): Command {
       'print {"dataset", "judged", "same", "different", "unsure", "skipped", "failed": [{"record", "paraphrase", "pair", "reason"}], "cancelled"} as the last stdout line',
     )
     .action(async (datasetSpec: string, options: JudgeCliOptions) => {
-      let apiKey: string | undefined
-      if (options.apiKeyEnv !== undefined) {
-        apiKey = process.env[options.apiKeyEnv]
-        if (!apiKey) throw new UsageError(`--api-key-env ${options.apiKeyEnv}: that environment variable is not set`)
-      }
+      const apiKey = apiKeyFromEnv(options.apiKeyEnv)
       try {
         new URL(options.endpoint)
       } catch {
@@ -79,28 +75,26 @@ export function judgeCommand(): Command {
       const { judgeParaphrases } = await import('../../data/paraphrase/judge')
       const { ensureChecks } = await import('../../data/datasets')
       const { store } = openWorkspaceStore(options)
-      const controller = new AbortController()
-      const onSignal = (): void => controller.abort()
-      process.once('SIGINT', onSignal)
       try {
-        const dataset = findDataset(store.db, datasetSpec)
-        if (!dataset) throw new Error(`No dataset "${datasetSpec}" in this workspace; \`cwb datasets\` lists them.`)
+        const dataset = datasetNamed(store.db, datasetSpec)
         ensureChecks(store.db)
-        const result = await judgeParaphrases(store.db, {
-          datasetId: dataset.id,
-          filter: filterOf(options),
-          endpoint: {
-            url: options.endpoint,
-            model: options.model,
-            apiKey,
-            concurrency: options.concurrency,
-            retries: options.retries,
-          },
-          again: options.again ?? false,
-          limit: options.limit,
-          signal: controller.signal,
-          onProgress: progressInTenths('pairs'),
-        })
+        const result = await untilInterrupted((signal) =>
+          judgeParaphrases(store.db, {
+            datasetId: dataset.id,
+            filter: filterOf(options),
+            endpoint: {
+              url: options.endpoint,
+              model: options.model,
+              apiKey,
+              concurrency: options.concurrency,
+              retries: options.retries,
+            },
+            again: options.again ?? false,
+            limit: options.limit,
+            signal,
+            onProgress: progressInTenths('pairs'),
+          }),
+        )
         progress(
           `${result.cancelled ? 'Cancelled: ' : ''}${result.judged} pairs of "${dataset.name}" judged by ${options.model} (${result.different} different, ${result.unsure} unsure, ${result.same} same); ${result.skipped} judged before, skipped; ${result.failed.length} failed`,
         )
@@ -117,7 +111,6 @@ export function judgeCommand(): Command {
         }
         if (result.cancelled || result.failed.length > 0) process.exitCode = 1
       } finally {
-        process.off('SIGINT', onSignal)
         store.close()
       }
     })

@@ -1,9 +1,9 @@
 import { Command, Option } from 'commander'
 import type { GenerateSource } from '../../data/paraphrase/generate'
-import { findDataset } from '../../store/datasets'
 import { getRecord, recordName } from '../../store/records'
 import { checkpointFolder } from '../checkpoint-option'
 import { UsageError } from '../errors'
+import { apiKeyFromEnv, datasetNamed, untilInterrupted } from '../jobs'
 import { printJson, progress, progressInTenths } from '../output'
 import { integerOption } from '../parse'
 import { openWorkspaceStore, withWorkspace } from '../workspace-option'
@@ -34,16 +34,11 @@ function sourceOf(options: ParaphraseCliOptions): GenerateSource {
   if (options.onnx !== undefined)
     return { kind: 'onnx', folder: checkpointFolder(options.onnx, options), prompt: options.prompt, maxTokens: options.maxTokens }
   if (!options.model) throw new UsageError('--endpoint needs --model: the model name the server serves')
-  let apiKey: string | undefined
-  if (options.apiKeyEnv !== undefined) {
-    apiKey = process.env[options.apiKeyEnv]
-    if (!apiKey) throw new UsageError(`--api-key-env ${options.apiKeyEnv}: that environment variable is not set`)
-  }
   return {
     kind: 'endpoint',
     url: options.endpoint!,
     model: options.model,
-    apiKey,
+    apiKey: apiKeyFromEnv(options.apiKeyEnv),
     prompt: options.prompt,
     concurrency: options.concurrency,
     retries: options.retries,
@@ -80,21 +75,19 @@ export function paraphraseCommand(): Command {
       const source = sourceOf(options)
       const { generateParaphrases } = await import('../../data/paraphrase/generate')
       const { store } = openWorkspaceStore(options)
-      const controller = new AbortController()
-      const onSignal = (): void => controller.abort()
-      process.once('SIGINT', onSignal)
       try {
-        const dataset = findDataset(store.db, datasetSpec)
-        if (!dataset) throw new Error(`No dataset "${datasetSpec}" in this workspace; \`cwb datasets\` lists them.`)
-        const result = await generateParaphrases(store.db, {
-          datasetId: dataset.id,
-          filter: {},
-          source,
-          skipDone: !options.includeDone,
-          limit: options.limit,
-          signal: controller.signal,
-          onProgress: progressInTenths('records'),
-        })
+        const dataset = datasetNamed(store.db, datasetSpec)
+        const result = await untilInterrupted((signal) =>
+          generateParaphrases(store.db, {
+            datasetId: dataset.id,
+            filter: {},
+            source,
+            skipDone: !options.includeDone,
+            limit: options.limit,
+            signal,
+            onProgress: progressInTenths('records'),
+          }),
+        )
         progress(
           `${result.cancelled ? 'Cancelled: ' : ''}${result.generated} paraphrases added to "${dataset.name}" (pending review); ${result.failed.length} records failed`,
         )
@@ -111,7 +104,6 @@ export function paraphraseCommand(): Command {
         }
         if (result.cancelled) process.exitCode = 1
       } finally {
-        process.off('SIGINT', onSignal)
         store.close()
       }
     })
