@@ -132,5 +132,11 @@ test('the judge runs from Model checks against a stand-in endpoint, stops, resum
   )
   await expect(pair.getByRole('list', { name: 'Checks' })).toContainText('model judge')
   await expectScreenshot(page, 'datasets-model-checks-judge')
+  // Generate asks for the same endpoint with the same fields: the URL and model typed for the judge are there.
+  await page.getByRole('navigation', { name: 'Tools' }).getByRole('button', { name: 'Generate' }).click()
+  const generate = page.getByRole('dialog', { name: 'Generate' })
+  await expect(generate.getByLabel('Endpoint URL', { exact: true })).toHaveValue(endpointUrl)
+  await expect(generate.getByLabel('Model', { exact: true })).toHaveValue('stand-in-judge')
+  await expect(generate.getByLabel('Concurrency', { exact: true })).toHaveValue('4') // its own
   expect(errors).toEqual([])
 })
