@@ -28,12 +28,10 @@ const LONG_MS = 30_000
 const AFTER_HOVER_MS = 4000
 
 const timers = new Map<number, ReturnType<typeof setTimeout>>()
-const lifetimes = new Map<number, number>()
 
 export function dismissToast(id: number): void {
   clearTimeout(timers.get(id))
   timers.delete(id)
-  lifetimes.delete(id)
   toasts.value = toasts.value.filter((toast) => toast.id !== id)
 }
 
@@ -58,7 +56,7 @@ export function holdToast(id: number): void {
 
 /** The pointer left a toast: it fades a few seconds later. */
 export function releaseToast(id: number): void {
-  if (lifetimes.has(id)) startTimer(id, AFTER_HOVER_MS)
+  if (toasts.value.some((toast) => toast.id === id)) startTimer(id, AFTER_HOVER_MS)
 }
 
 /**
@@ -71,9 +69,7 @@ export function pushToast(toast: Omit<Toast, 'id'>, ms = 8000): void {
   while (toasts.value.length >= MAX_TOASTS) dismissToast(toasts.value[0]!.id)
   const id = nextToast++
   toasts.value = [...toasts.value, { ...toast, id }]
-  const lifetime = ms > 0 ? ms : LONG_MS
-  lifetimes.set(id, lifetime)
-  startTimer(id, lifetime)
+  startTimer(id, ms > 0 ? ms : LONG_MS)
 }
 
 /** Asks once for permission to notify; browsers grant it only from a user gesture (the launch click). */
