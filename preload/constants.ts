@@ -1,6 +1,9 @@
 // Plain constants of the API contract, kept apart from the zod schemas so the renderer can use them without
 // bundling zod; preload/contract.ts re-exports them.
 
+/** The dataset a new workspace starts with (the demo task), and the run config's default dataset. */
+export const DEMO_DATASET_NAME = 'demo-arithmetic'
+
 /** A run that waits for or has a trainer (live): it cannot be deleted or bundled until it ends. */
 export const LIVE_RUN_STATUSES = ['queued', 'running', 'stopping'] as const
 

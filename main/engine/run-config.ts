@@ -2,6 +2,7 @@
 // (co-rewarding.md section 6) scaled for the demo model where noted. resources/run-config.schema.json is
 // generated from this schema (a test keeps them equal); `cwb train --print-config MODE` prints the defaults.
 import { z } from 'zod'
+import { DEMO_DATASET_NAME } from '../../preload/constants'
 import { COLLAPSE_DEFAULTS } from './collapse'
 import type { CollapseOptions } from './collapse'
 import { LORA_MODULES } from './model/lora-modules'
@@ -67,7 +68,7 @@ export const RunConfig = z
       .max(2 ** 31 - 1)
       .default(1)
       .describe('Seed for data order, sampling and paraphrase choice'),
-    dataset: z.string().min(1).default('demo-arithmetic').describe('Training dataset (name or id)'),
+    dataset: z.string().min(1).default(DEMO_DATASET_NAME).describe('Training dataset (name or id)'),
     question_view: z
       .enum(['original', 'paraphrase'])
       .default('original')

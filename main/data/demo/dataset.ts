@@ -1,4 +1,5 @@
 // The demo task as a dataset of the store, "demo-arithmetic": what a new workspace starts with.
+import { DEMO_DATASET_NAME } from '../../../preload/constants'
 import type { Db } from '../../store/database'
 import { findDataset } from '../../store/datasets'
 import { writeTransaction } from '../../store/sql'
@@ -6,7 +7,7 @@ import { createDataset } from '../datasets'
 import { DEMO_TASK_DEFAULTS, generateDemoTask } from './generator'
 import type { DemoTaskOptions } from './generator'
 
-export const DEMO_DATASET_NAME = 'demo-arithmetic'
+export { DEMO_DATASET_NAME }
 
 /**
  * Stores the demo task as the dataset "demo-arithmetic" unless it is there already; returns its id.
