@@ -1,26 +1,47 @@
 // `npm test`: typecheck, lint, build, the bad-input corpus, unit + integration tests (vitest), end-to-end tests (Playwright in
-// Chromium). Each suite prints its duration; all suites run, and the exit code is non-zero if any failed.
-import { spawnSync } from 'node:child_process'
+// Chromium). Each suite prints its duration; all suites run, and the exit code is non-zero if any failed. Typecheck and
+// lint each use one core and need nothing from each other, so they run side by side (their output printed whole, one
+// after the other); the rest run one at a time, each using every core.
+import { Buffer } from 'node:buffer'
+import { spawn } from 'node:child_process'
 import { performance } from 'node:perf_hooks'
 
-const suites = [
-  ['typecheck', 'npm', ['run', '--silent', 'typecheck']],
-  ['lint', 'npm', ['run', '--silent', 'lint']],
-  ['build', 'npx', ['electron-vite', 'build']],
+const stages = [
+  [
+    ['typecheck', 'npm', ['run', '--silent', 'typecheck']],
+    ['lint', 'npm', ['run', '--silent', 'lint']],
+  ],
+  [['build', 'npx', ['electron-vite', 'build']]],
   // The bad-input corpus (test/corpus/run.mjs): malformed files, configs, folders, logs and requests against one cwb serve.
-  ['corpus', 'node', ['test/corpus/run.mjs']],
-  ['vitest', 'npx', ['vitest', 'run', '--config', 'test/vitest.config.ts']],
-  ['playwright', 'npx', ['playwright', 'test', '-c', 'test/e2e/playwright.config.ts']],
+  [['corpus', 'node', ['test/corpus/run.mjs']]],
+  [['vitest', 'npx', ['vitest', 'run', '--config', 'test/vitest.config.ts']]],
+  [['playwright', 'npx', ['playwright', 'test', '-c', 'test/e2e/playwright.config.ts']]],
 ]
 
-const results = []
-for (const [name, command, args] of suites) {
-  process.stdout.write(`\n=== ${name} ===\n`)
+/** Runs a suite; alone it streams its output, beside another it keeps it for printing when done. */
+function run([name, command, args], alone) {
   const started = performance.now()
-  const { status } = spawnSync(command, args, { stdio: 'inherit' })
-  const seconds = ((performance.now() - started) / 1000).toFixed(1)
-  results.push({ name, ok: status === 0, seconds })
-  process.stdout.write(`=== ${name}: ${status === 0 ? 'passed' : 'FAILED'} in ${seconds} s ===\n`)
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { stdio: alone ? 'inherit' : ['inherit', 'pipe', 'pipe'] })
+    const output = []
+    child.stdout?.on('data', (chunk) => output.push(chunk))
+    child.stderr?.on('data', (chunk) => output.push(chunk))
+    child.on('close', (status) => {
+      const seconds = ((performance.now() - started) / 1000).toFixed(1)
+      resolve({ name, ok: status === 0, seconds, output: Buffer.concat(output) })
+    })
+  })
+}
+
+const results = []
+for (const stage of stages) {
+  if (stage.length === 1) process.stdout.write(`\n=== ${stage[0][0]} ===\n`)
+  else process.stdout.write(`\n=== ${stage.map(([name]) => name).join(' + ')} (side by side) ===\n`)
+  for (const result of await Promise.all(stage.map((suite) => run(suite, stage.length === 1)))) {
+    if (stage.length > 1) process.stdout.write(`\n--- ${result.name} ---\n${result.output}`)
+    results.push(result)
+    process.stdout.write(`=== ${result.name}: ${result.ok ? 'passed' : 'FAILED'} in ${result.seconds} s ===\n`)
+  }
 }
 
 process.stdout.write('\n')
