@@ -18,14 +18,19 @@ const stages = [
   [['playwright', 'npx', ['playwright', 'test', '-c', 'test/e2e/playwright.config.ts']]],
 ]
 
-/** Runs a suite; alone it streams its output, beside another it keeps it for printing when done. */
+/** Runs a suite; alone it streams its output, beside another it keeps it for printing when done. Either way the output
+ * is kept, so that a failed suite's failing tests can be named again at the very end (CI shows only the log's tail). */
 function run([name, command, args], alone) {
   const started = performance.now()
   return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: alone ? 'inherit' : ['inherit', 'pipe', 'pipe'] })
+    const child = spawn(command, args, { stdio: ['inherit', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } })
     const output = []
-    child.stdout?.on('data', (chunk) => output.push(chunk))
-    child.stderr?.on('data', (chunk) => output.push(chunk))
+    const keep = (stream) => (chunk) => {
+      output.push(chunk)
+      if (alone) stream.write(chunk)
+    }
+    child.stdout.on('data', keep(process.stdout))
+    child.stderr.on('data', keep(process.stderr))
     child.on('close', (status) => {
       const seconds = ((performance.now() - started) / 1000).toFixed(1)
       resolve({ name, ok: status === 0, seconds, output: Buffer.concat(output) })
@@ -44,6 +49,15 @@ for (const stage of stages) {
   }
 }
 
+// The lines that name what failed (vitest's "FAIL file > test", Playwright's "✘ ..." and "N) ..."), at most 40 per suite.
+const failureLine = /(^|\s)(FAIL\s|✘|×\s|\d+\) )|Test Files|Tests\s+\d|\d+ (failed|flaky)/
+for (const { name, output } of results.filter((r) => !r.ok)) {
+  const lines = output
+    .toString()
+    .split('\n')
+    .filter((line) => failureLine.test(line))
+  process.stdout.write(`\n--- what failed in ${name} ---\n${[...new Set(lines)].slice(0, 40).join('\n')}\n`)
+}
 process.stdout.write('\n')
 for (const { name, ok, seconds } of results)
   process.stdout.write(`${ok ? 'ok  ' : 'FAIL'}  ${name.padEnd(10)} ${seconds.padStart(6)} s\n`)

@@ -3,7 +3,7 @@
 //   const skip = torchAvailable()                       // undefined when usable, else the reason to print in a skip
 //   makeFamilyFolder('qwen3', 'bf16-qknorm', dir)       // a tiny random-init HF folder (config, safetensors, tokenizer)
 //   referenceLogprobs(dir, [{ prompt_ids, response_ids }])      // number[][]: log p(response token | all before), float64
-//   referenceBatchLogprobs(dir, lines)                  // the same, run as one left-padded batch (self-checked vs single)
+//   referenceBatchLogprobs(dirs, lines)                 // per folder: one left-padded batch and each line alone
 //   referenceGreedy(dir, promptIds, maxNewTokens)       // number[]: greedy ids, stops after a generation_config eos id
 //   referenceGreedyMany([{ dir, promptIds, maxNewTokens }])  // number[][]: the same for many, in one Python run
 //   referenceLogprobsMany(dirs, lines)                  // number[][][]: referenceLogprobs of each folder, one Python run
@@ -111,27 +111,43 @@ export function buildReferenceFixtures(root: string, seed = 0): ReferenceFixture
   return jsonLines(runReference(['fixtures', '--out', root, '--seed', String(seed)])) as ReferenceFixture[]
 }
 
-function logprobsCommand(command: string, dir: string, lines: readonly ReferenceLine[], adapter?: string): number[][] {
-  const input = lines.map((line) => JSON.stringify(line)).join('\n') + '\n'
-  const args = [command, dir, '--input', '-', ...(adapter ? ['--adapter', adapter] : [])]
-  const output = jsonLines(runReference(args, input)) as { logprobs: number[] }[]
-  if (output.length !== lines.length) throw new Error(`hf_families.py ${command}: ${output.length} lines for ${lines.length}`)
+const linesInput = (lines: readonly ReferenceLine[]): string => lines.map((line) => JSON.stringify(line)).join('\n') + '\n'
+
+function logprobsCommand(dir: string, lines: readonly ReferenceLine[], adapter?: string): number[][] {
+  const args = ['logprobs', dir, '--input', '-', ...(adapter ? ['--adapter', adapter] : [])]
+  const output = jsonLines(runReference(args, linesInput(lines))) as { logprobs: number[] }[]
+  if (output.length !== lines.length) throw new Error(`hf_families.py logprobs: ${output.length} lines for ${lines.length}`)
   return output.map((line) => line.logprobs)
 }
 
 /** For each line, log p(response_ids[i] | prompt_ids + response_ids[..i]) from the float64 reference (no BOS added). */
 export function referenceLogprobs(dir: string, lines: readonly ReferenceLine[]): number[][] {
-  return logprobsCommand('logprobs', dir, lines)
+  return logprobsCommand(dir, lines)
 }
 
 /** referenceLogprobs of the base in `dir` with the PEFT LoRA adapter in `adapter` merged in (W + alpha / r B A, float64). */
 export function referenceAdapterLogprobs(dir: string, adapter: string, lines: readonly ReferenceLine[]): number[][] {
-  return logprobsCommand('logprobs', dir, lines, adapter)
+  return logprobsCommand(dir, lines, adapter)
 }
 
-/** The same numbers, computed as one left-padded batch (the script checks them against referenceLogprobs to 1e-10). */
-export function referenceBatchLogprobs(dir: string, lines: readonly ReferenceLine[]): number[][] {
-  return logprobsCommand('batch-logprobs', dir, lines)
+/**
+ * For each folder, the lines' logprobs computed as one left-padded batch and each line's alone (referenceLogprobs), from
+ * one Python process; the script itself refuses a batch that differs from the lines alone by more than 1e-10.
+ */
+export function referenceBatchLogprobs(
+  dirs: readonly string[],
+  lines: readonly ReferenceLine[],
+): { batched: number[][]; alone: number[][] }[] {
+  const output = jsonLines(runReference(['batch-logprobs', ...dirs, '--input', '-'], linesInput(lines), 300_000)) as {
+    logprobs: number[]
+    alone: number[]
+  }[]
+  if (output.length !== dirs.length * lines.length)
+    throw new Error(`hf_families.py batch-logprobs: ${output.length} lines for ${dirs.length * lines.length}`)
+  return dirs.map((_, d) => {
+    const rows = output.slice(d * lines.length, (d + 1) * lines.length)
+    return { batched: rows.map((row) => row.logprobs), alone: rows.map((row) => row.alone) }
+  })
 }
 
 /** The greedy continuation of `promptIds`: up to `maxNewTokens` ids, ending with the first generation_config eos id. */

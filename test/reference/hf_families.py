@@ -821,11 +821,13 @@ def main(argv):
     fx = sub.add_parser("fixtures", help="write every fixture family/variant pair under --out")
     fx.add_argument("--out", required=True)
     fx.add_argument("--seed", type=int, default=0)
-    for name in ("logprobs", "batch-logprobs"):
-        lp = sub.add_parser(name)
-        lp.add_argument("dir")
-        lp.add_argument("--input", required=True)
-        lp.add_argument("--adapter", help="a PEFT LoRA adapter folder, merged into the base's weights in float64")
+    lp = sub.add_parser("logprobs")
+    lp.add_argument("dir")
+    lp.add_argument("--input", required=True)
+    lp.add_argument("--adapter", help="a PEFT LoRA adapter folder, merged into the base's weights in float64")
+    bl = sub.add_parser("batch-logprobs", help="for each folder and line: the left-padded batch's logprobs and the line's alone")
+    bl.add_argument("dirs", nargs="+")
+    bl.add_argument("--input", required=True)
     gr = sub.add_parser("greedy")
     gr.add_argument("dir")
     gr.add_argument("--prompt-ids", required=True)
@@ -863,17 +865,18 @@ def main(argv):
             for prompt, response in read_lines(args.input):
                 print(json.dumps({"logprobs": sequence_logprobs(model, prompt, response)}))
         elif args.command == "batch-logprobs":
-            model = Model(args.dir)
+            # One process for every folder: torch's import (about 2 s) happens once.
             lines = read_lines(args.input)
-            batched = batch_logprobs(model, lines)
-            # Self-check: padding must not change the numbers.
-            for n, ((prompt, response), got) in enumerate(zip(lines, batched), 1):
-                alone = sequence_logprobs(model, prompt, response)
-                worst = max((abs(a - b) for a, b in zip(alone, got)), default=0.0)
-                if worst > 1e-10:
-                    raise ReferenceError(f"line {n}: batched and single logprobs differ by {worst:g}")
-            for got in batched:
-                print(json.dumps({"logprobs": got}))
+            for folder in args.dirs:
+                model = Model(folder)
+                batched = batch_logprobs(model, lines)
+                # Self-check: padding must not change the numbers.
+                for n, ((prompt, response), got) in enumerate(zip(lines, batched), 1):
+                    alone = sequence_logprobs(model, prompt, response)
+                    worst = max((abs(a - b) for a, b in zip(alone, got)), default=0.0)
+                    if worst > 1e-10:
+                        raise ReferenceError(f"{folder} line {n}: batched and single logprobs differ by {worst:g}")
+                    print(json.dumps({"logprobs": got, "alone": alone}))
         elif args.command in ("greedy-many", "logprobs-many"):
             # One process for many folders and lines: torch's import and each folder's load happen once.
             models = {}
