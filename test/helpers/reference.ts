@@ -168,6 +168,20 @@ export interface GreedyRequest {
   maxNewTokens: number
 }
 
+/**
+ * The greedy comparisons' cases: each folder with one of GREEDY_PROMPTS in turn (so each prompt meets every family),
+ * and the f32 folders with both. Each case is a `cwb generate` process of about 2 s.
+ */
+export function greedyCases<T extends ReferenceFixture>(fixtures: readonly T[]): (T & GreedyRequest)[] {
+  return fixtures.flatMap((fixture, i) =>
+    GREEDY_PROMPTS.filter((_, p) => fixture.variant === 'f32' || p === i % GREEDY_PROMPTS.length).map((promptIds) => ({
+      ...fixture,
+      promptIds,
+      maxNewTokens: 12,
+    })),
+  )
+}
+
 /** referenceGreedy for each request, in order, from one Python process (torch imported and each folder loaded once). */
 export function referenceGreedyMany(requests: readonly GreedyRequest[]): number[][] {
   const input = requests

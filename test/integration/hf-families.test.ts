@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest'
 import { cwb } from '../helpers/cli'
 import { cliGreedy, cliLogprobs, jsonl, LINES, maxDiff } from '../helpers/hf-cli'
 import {
-  GREEDY_PROMPTS,
+  greedyCases,
   referenceGreedy,
   referenceGreedyMany,
   referenceLogprobs,
@@ -44,9 +44,7 @@ describe.skipIf(noTorch !== undefined)(
     })
 
     it('greedy cwb generate --prompt-ids gives the reference ids', { timeout: 240_000 }, () => {
-      const cases = fixtures().flatMap((fixture) =>
-        GREEDY_PROMPTS.map((promptIds) => ({ ...fixture, promptIds, maxNewTokens: 12 })),
-      )
+      const cases = greedyCases(fixtures())
       const expected = referenceGreedyMany(cases)
       for (const [i, { family, variant, dir, promptIds }] of cases.entries())
         expect(cliGreedy(dir, promptIds).ids, `${family} ${variant} ${promptIds.join(',')}`).toEqual(expected[i])
