@@ -5,6 +5,7 @@
 import { Buffer } from 'node:buffer'
 import { spawn } from 'node:child_process'
 import { performance } from 'node:perf_hooks'
+import { stripVTControlCharacters } from 'node:util'
 
 const stages = [
   [
@@ -52,8 +53,8 @@ for (const stage of stages) {
 // The lines that name what failed (vitest's "FAIL file > test", Playwright's "✘ ..." and "N) ..."), at most 40 per suite.
 const failureLine = /(^|\s)(FAIL\s|✘|×\s|\d+\) )|Test Files|Tests\s+\d|\d+ (failed|flaky)/
 for (const { name, output } of results.filter((r) => !r.ok)) {
-  const lines = output
-    .toString()
+  // Colour codes off: the suites colour their output even into a pipe.
+  const lines = stripVTControlCharacters(output.toString())
     .split('\n')
     .filter((line) => failureLine.test(line))
   process.stdout.write(`\n--- what failed in ${name} ---\n${[...new Set(lines)].slice(0, 40).join('\n')}\n`)
