@@ -1,9 +1,15 @@
 import { availableParallelism } from 'node:os'
 import { defineConfig } from 'vitest/config'
 
+/** Unit tests that mock Electron's modules (vi.mock), which must not leak into the files a worker runs after them. */
+const ELECTRON_MOCKED = [
+  'test/unit/electron-security.test.ts',
+  'test/unit/quit-confirm.test.ts',
+  'test/unit/trainer-process-electron-mocked.test.ts',
+]
+
 export default defineConfig({
   test: {
-    include: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts'],
     // Generous: many tests run the CLI, trainers and the Python reference in child processes, on a loaded two-core machine
     // (a test without its own limit took 25 s beside the others here, against the old 30 s default; CI failed in vitest
     // after taking a tenth longer than here). A hang still fails, within two minutes.
@@ -13,5 +19,19 @@ export default defineConfig({
     // Vitest runs cores − 1 files at a time by default: one at a time on a two-core machine, although most files spend
     // their time waiting on the processes they start (cwb, trainers, the Python reference). Two files at a time at least.
     maxWorkers: Math.max(2, availableParallelism()),
+    projects: [
+      {
+        // Unit tests share their modules within a worker instead of importing them again for every file: the 58 files
+        // took 29 s that way against 119 s, most of it spent importing tfjs, onnxruntime and the engine again and again.
+        extends: true,
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], exclude: ELECTRON_MOCKED, isolate: false },
+      },
+      {
+        // Each file in a fresh module registry: integration tests own processes, workspaces and the tfjs backend, and
+        // the Electron-mocked unit tests replace modules with vi.mock.
+        extends: true,
+        test: { name: 'isolated', include: ['test/integration/**/*.test.ts', ...ELECTRON_MOCKED] },
+      },
+    ],
   },
 })
