@@ -1,11 +1,16 @@
 import { availableParallelism } from 'node:os'
 import { defineConfig } from 'vitest/config'
 
-/** Unit tests that mock Electron's modules (vi.mock), which must not leak into the files a worker runs after them. */
-const ELECTRON_MOCKED = [
+/**
+ * Unit tests that need a process of their own: those that mock Electron's modules (vi.mock), which must not leak into
+ * the files a worker runs after them, and the peak-memory test, which reads the whole process's resident memory (in a
+ * worker that other files had grown, V8 handing pages back while it measured failed it on CI).
+ */
+const OWN_PROCESS = [
   'test/unit/electron-security.test.ts',
   'test/unit/quit-confirm.test.ts',
   'test/unit/trainer-process-electron-mocked.test.ts',
+  'test/unit/peak-memory.test.ts',
 ]
 
 export default defineConfig({
@@ -24,13 +29,13 @@ export default defineConfig({
         // Unit tests share their modules within a worker instead of importing them again for every file: the 58 files
         // took 29 s that way against 119 s, most of it spent importing tfjs, onnxruntime and the engine again and again.
         extends: true,
-        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], exclude: ELECTRON_MOCKED, isolate: false },
+        test: { name: 'unit', include: ['test/unit/**/*.test.ts'], exclude: OWN_PROCESS, isolate: false },
       },
       {
-        // Each file in a fresh module registry: integration tests own processes, workspaces and the tfjs backend, and
-        // the Electron-mocked unit tests replace modules with vi.mock.
+        // Each file in a process of its own: integration tests own processes, workspaces and the tfjs backend, and the
+        // unit tests above replace modules with vi.mock or measure the process.
         extends: true,
-        test: { name: 'isolated', include: ['test/integration/**/*.test.ts', ...ELECTRON_MOCKED] },
+        test: { name: 'isolated', include: ['test/integration/**/*.test.ts', ...OWN_PROCESS] },
       },
     ],
   },
