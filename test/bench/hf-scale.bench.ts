@@ -216,6 +216,76 @@ function loraStepPlan(dir: string): MemoryPlan {
   return planCheckpoint(dir, run, { name: backend, limitBytes: backendMemoryLimit(backend) })
 }
 
+/** The tiny qwen3 shape of the family tests (test/helpers/reference.ts), with room for prompt ids above FIRST_ID. */
+const TINY_QWEN3 = {
+  ...QWEN3_0_6B_SHAPE,
+  hidden: 64,
+  layers: 2,
+  heads: 4,
+  kvHeads: 2,
+  headDim: 16,
+  intermediate: 96,
+  vocab: 1024,
+  maxPositions: 256,
+}
+
+// Runs before the 0.6B-shaped test: that one's tfjs log-prob pass may exhaust tfjs-wasm's 4 GiB heap, which aborts
+// the wasm module, and no later test in this process could load a model into tfjs.
+it('a tiny qwen3 folder samples a GRPO step of rollouts (8 prompts x 8 samples, 48 + 32 tokens), against PyTorch', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'cwb-hf-tiny-'))
+  const dir = join(root, 'qwen3-tiny')
+  try {
+    makeScaledFolder('qwen3', TINY_QWEN3, dir, 'F32')
+    const work: ReferenceBenchWork = {
+      rows: 64,
+      promptLength: 48,
+      newTokens: 32,
+      scoreLength: 80,
+      responseLength: 32,
+      repeats: 5,
+      threads: 1,
+    }
+    const unavailable = torchAvailable()
+    // PyTorch at its faster of 1 and 2 threads.
+    const torch = unavailable
+      ? undefined
+      : [1, 2].map((threads) => referenceBench(dir, { ...work, threads })).sort((a, b) => a.rollout_s - b.rollout_s)[0]
+    await useBackend()
+    const lm = loadCausalLM(dir)
+    const model = await onnxDecoderOf(lm)
+    const random = new Random(7)
+    const prompts = Array.from({ length: 8 }, () =>
+      Array.from({ length: work.promptLength }, () => FIRST_ID + random.int(TINY_QWEN3.vocab - FIRST_ID)),
+    )
+    const sampling = {
+      temperature: 1,
+      topP: 1,
+      maxNewTokens: work.newTokens,
+      samples: 8,
+      seed: 1,
+      eosTokenId: -1,
+      padTokenId: lm.padTokenId,
+    }
+    await generate(model.sampler(), prompts, sampling)
+    const rollout = await medianSeconds(() => generate(model.sampler(), prompts, sampling), work.repeats)
+    await model.release()
+    printTable(
+      `Tiny qwen3 folder (hidden 64, 2 layers, 4/2 heads, head_dim 16, vocab 1024)${torch ? `; PyTorch ${torch.torch}, ${torch.threads} thread(s)` : `; PyTorch unavailable: ${unavailable}`}`,
+      [
+        {
+          work: "rollout (onnxruntime, the trainer's sampler), 64 x (48 + 32)",
+          tokens: 64 * work.newTokens,
+          seconds: rollout,
+          reference: torch?.rollout_s,
+        },
+      ],
+    )
+    expect(rollout).toBeGreaterThan(0)
+  } finally {
+    rmSync(root, { recursive: true, force: true })
+  }
+})
+
 it('a Qwen3-0.6B-shaped folder loads, samples and scores on this CPU, against PyTorch', async () => {
   const wallStart = performance.now()
   const root = mkdtempSync(join(tmpdir(), 'cwb-hf-scale-'))
@@ -308,72 +378,4 @@ it('a Qwen3-0.6B-shaped folder loads, samples and scores on this CPU, against Py
   const notRun = [...problems, ...skipped]
   if (notRun.length > 0) console.log(`Could not run:\n${notRun.map((p) => `- ${p}`).join('\n')}`)
   expect(problems).toEqual([])
-})
-
-/** The tiny qwen3 shape of the family tests (test/helpers/reference.ts), with room for prompt ids above FIRST_ID. */
-const TINY_QWEN3 = {
-  ...QWEN3_0_6B_SHAPE,
-  hidden: 64,
-  layers: 2,
-  heads: 4,
-  kvHeads: 2,
-  headDim: 16,
-  intermediate: 96,
-  vocab: 1024,
-  maxPositions: 256,
-}
-
-it('a tiny qwen3 folder samples a GRPO step of rollouts (8 prompts x 8 samples, 48 + 32 tokens), against PyTorch', async () => {
-  const root = mkdtempSync(join(tmpdir(), 'cwb-hf-tiny-'))
-  const dir = join(root, 'qwen3-tiny')
-  try {
-    makeScaledFolder('qwen3', TINY_QWEN3, dir, 'F32')
-    const work: ReferenceBenchWork = {
-      rows: 64,
-      promptLength: 48,
-      newTokens: 32,
-      scoreLength: 80,
-      responseLength: 32,
-      repeats: 5,
-      threads: 1,
-    }
-    const unavailable = torchAvailable()
-    // PyTorch at its faster of 1 and 2 threads.
-    const torch = unavailable
-      ? undefined
-      : [1, 2].map((threads) => referenceBench(dir, { ...work, threads })).sort((a, b) => a.rollout_s - b.rollout_s)[0]
-    await useBackend()
-    const lm = loadCausalLM(dir)
-    const model = await onnxDecoderOf(lm)
-    const random = new Random(7)
-    const prompts = Array.from({ length: 8 }, () =>
-      Array.from({ length: work.promptLength }, () => FIRST_ID + random.int(TINY_QWEN3.vocab - FIRST_ID)),
-    )
-    const sampling = {
-      temperature: 1,
-      topP: 1,
-      maxNewTokens: work.newTokens,
-      samples: 8,
-      seed: 1,
-      eosTokenId: -1,
-      padTokenId: lm.padTokenId,
-    }
-    await generate(model.sampler(), prompts, sampling)
-    const rollout = await medianSeconds(() => generate(model.sampler(), prompts, sampling), work.repeats)
-    await model.release()
-    printTable(
-      `Tiny qwen3 folder (hidden 64, 2 layers, 4/2 heads, head_dim 16, vocab 1024)${torch ? `; PyTorch ${torch.torch}, ${torch.threads} thread(s)` : `; PyTorch unavailable: ${unavailable}`}`,
-      [
-        {
-          work: "rollout (onnxruntime, the trainer's sampler), 64 x (48 + 32)",
-          tokens: 64 * work.newTokens,
-          seconds: rollout,
-          reference: torch?.rollout_s,
-        },
-      ],
-    )
-    expect(rollout).toBeGreaterThan(0)
-  } finally {
-    rmSync(root, { recursive: true, force: true })
-  }
 })
