@@ -85,6 +85,11 @@ export function weightShapes(config: ModelConfig): Record<string, number[]> {
   return shapes
 }
 
+/** The number of values in a set of weight shapes. */
+export function shapesSize(shapes: Record<string, readonly number[]>): number {
+  return Object.values(shapes).reduce((sum, shape) => sum + shape.reduce((a, b) => a * b, 1), 0)
+}
+
 export function parameterCount(config: ModelConfig): number {
-  return Object.values(weightShapes(config)).reduce((sum, shape) => sum + shape.reduce((a, b) => a * b, 1), 0)
+  return shapesSize(weightShapes(config))
 }

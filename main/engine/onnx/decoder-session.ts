@@ -7,6 +7,8 @@ import { openWeightFiles } from '../checkpoint/hf-weights'
 import type { CausalLM } from '../model/causal-lm'
 import { Decoder } from '../model/families/decoder'
 import type { DecoderConfig } from '../model/families/decoder-config'
+import { decoderWeightShapes } from '../model/families/decoder-config'
+import { shapesSize } from '../model/config'
 import type { LogitsSource } from '../sampling'
 import { decoderWeightFeeds, exportDecoderDecodeOnnx, exportDecoderOnnx } from './decoder-export'
 import type { WeightFeed } from './export'
@@ -64,17 +66,18 @@ export class OnnxKvSession {
     private readonly decoder: FixedCacheDecoder,
   ) {}
 
-  /** Opens the cached graph and the decode graph of a model. */
+  /** Opens the cached graph and the decode graph of a model of `parameters` parameters. */
   protected static async open(
     kvGraph: Uint8Array,
     decodeGraph: Uint8Array,
     vocabSize: number,
     cache: CacheShape,
+    parameters: number,
     providers: ExecutionProvider[],
   ): Promise<{ session: ort.InferenceSession; decoder: FixedCacheDecoder }> {
     const [session, decoder] = await Promise.all([
       openSession(kvGraph, providers),
-      FixedCacheDecoder.open(decodeGraph, vocabSize, cache, providers),
+      FixedCacheDecoder.open(decodeGraph, vocabSize, cache, parameters, providers),
     ])
     return { session, decoder }
   }
@@ -177,6 +180,7 @@ export class OnnxDecoder extends OnnxKvSession {
       exportDecoderDecodeOnnx(config),
       config.vocabSize,
       shape,
+      shapesSize(decoderWeightShapes(config)),
       providers,
     )
     return new OnnxDecoder(opened, config, weights)

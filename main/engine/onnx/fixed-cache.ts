@@ -12,6 +12,7 @@ import * as ort from 'onnxruntime-node'
 import type { LogitsSource } from '../sampling'
 import { lastPositions, leftPadIds } from '../sampling'
 import type { CacheShape, OnnxKvSession, PassWeights } from './decoder-session'
+import { decodeSessionThreads } from '../threads'
 import { openSession } from './session'
 import type { ExecutionProvider } from './session'
 import type { onnx as Onnx } from 'onnx-proto'
@@ -135,13 +136,15 @@ export class FixedCacheDecoder {
     readonly cache: CacheShape,
   ) {}
 
+  /** `parameters` (the model's) sets the session's threads: one for a tiny model (threads.ts, decodeSessionThreads). */
   static async open(
     bytes: Uint8Array,
     vocabSize: number,
     cache: CacheShape,
+    parameters: number,
     providers: ExecutionProvider[] = ['cpu'],
   ): Promise<FixedCacheDecoder> {
-    return new FixedCacheDecoder(await openSession(bytes, providers), vocabSize, cache)
+    return new FixedCacheDecoder(await openSession(bytes, providers, decodeSessionThreads(parameters)), vocabSize, cache)
   }
 
   async release(): Promise<void> {

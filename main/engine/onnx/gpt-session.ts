@@ -2,6 +2,7 @@
 // fixed-capacity decode graph (gpt-decode.ts): the session class of the Hugging Face families, so rollouts prefill
 // and decode as theirs do (OnnxKvSession.sampler), fed the trainer's current weights (onnxWeightFeeds) for every pass.
 import type * as ort from 'onnxruntime-node'
+import { parameterCount } from '../model/config'
 import type { ModelConfig } from '../model/config'
 import { OnnxKvSession, weightTensors } from './decoder-session'
 import type { CacheShape } from './decoder-session'
@@ -34,6 +35,7 @@ export class OnnxGpt extends OnnxKvSession {
       exportGptDecodeOnnx(config),
       config.vocab_size,
       gptCacheShape(config),
+      parameterCount(config),
       providers,
     )
     return new OnnxGpt(opened, config, own)

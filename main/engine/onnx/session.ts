@@ -1,6 +1,7 @@
 // Running an exported model with onnxruntime-node: CPU here, the CUDA provider where it is installed.
 import * as ort from 'onnxruntime-node'
 import { sessionThreads } from '../threads'
+import type { SessionThreads } from '../threads'
 import type { Transformer } from '../model/transformer'
 import { exportOnnx, inputsFor } from './export'
 import type { WeightFeed } from './export'
@@ -8,12 +9,12 @@ import type { WeightFeed } from './export'
 export type ExecutionProvider = 'cpu' | 'cuda'
 
 /** Opens a graph in onnxruntime as every session of the engine is opened: full graph optimisation, CWB_THREADS. */
-export function openSession(bytes: Uint8Array, providers: ExecutionProvider[] = ['cpu']): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(bytes, {
-    executionProviders: providers,
-    graphOptimizationLevel: 'all',
-    ...sessionThreads(),
-  })
+export function openSession(
+  bytes: Uint8Array,
+  providers: ExecutionProvider[] = ['cpu'],
+  threads: SessionThreads = sessionThreads(),
+): Promise<ort.InferenceSession> {
+  return ort.InferenceSession.create(bytes, { executionProviders: providers, graphOptimizationLevel: 'all', ...threads })
 }
 
 export class OnnxModel {
