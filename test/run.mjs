@@ -19,12 +19,17 @@ const stages = [
   [['playwright', 'npx', ['playwright', 'test', '-c', 'test/e2e/playwright.config.ts']]],
 ]
 
+// Vitest and Playwright run two files at a time, and their cwb processes and trainers each open onnxruntime sessions:
+// one onnxruntime thread per process (unless the caller set CWB_THREADS) keeps them from spinning against each other
+// on a small machine. test/unit/threads.test.ts covers the default of every physical core.
+const env = { ...process.env, FORCE_COLOR: '0', CWB_THREADS: process.env.CWB_THREADS ?? '1' }
+
 /** Runs a suite; alone it streams its output, beside another it keeps it for printing when done. Either way the output
  * is kept, so that a failed suite's failing tests can be named again at the very end (CI shows only the log's tail). */
 function run([name, command, args], alone) {
   const started = performance.now()
   return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: ['inherit', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } })
+    const child = spawn(command, args, { stdio: ['inherit', 'pipe', 'pipe'], env })
     const output = []
     const keep = (stream) => (chunk) => {
       output.push(chunk)
