@@ -28,8 +28,14 @@ export function physicalCores(cpuinfo: string): number | undefined {
   return cores.size > 0 ? cores.size : undefined
 }
 
-/** The cores onnxruntime uses when CWB_THREADS is unset: physical cores (Linux), at most the CPUs this process may use. */
+let counted: number | undefined
+
+/**
+ * The cores onnxruntime uses when CWB_THREADS is unset: physical cores (Linux), at most the CPUs this process may use.
+ * Counted once per process (every session open asks).
+ */
 export function defaultThreads(): number {
+  if (counted !== undefined) return counted
   const usable = availableParallelism()
   let physical: number | undefined
   try {
@@ -37,7 +43,8 @@ export function defaultThreads(): number {
   } catch {
     // Not Linux: every CPU this process may use.
   }
-  return Math.max(1, Math.min(usable, physical ?? usable))
+  counted = Math.max(1, Math.min(usable, physical ?? usable))
+  return counted
 }
 
 export interface SessionThreads {

@@ -1,5 +1,6 @@
 // CWB_THREADS (set by `cwb train --threads N` and `cwb demo`) caps onnxruntime's threads, so runs can share the
-// machine; unset, onnxruntime is given every physical core by number. Parsing, the session options, a real session opened and run under the cap, and the CLI's refusal.
+// machine; unset, onnxruntime is given every physical core by number. Parsing, the session options, counting cores,
+// real sessions opened and run under the cap and without it (same logits, same gradients), and the CLI's refusal.
 import { availableParallelism } from 'node:os'
 import { afterEach, describe, expect, it } from 'vitest'
 import { demoModelConfig } from '../../main/demo/base-model'
