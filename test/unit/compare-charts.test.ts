@@ -53,6 +53,14 @@ describe('a Compare panel', () => {
     expect(ids).toEqual(['raw:a', 'main:a', 'raw:b', 'main:b'])
   })
 
+  it('puts ticks on whole steps only (a run at step 1 of 24 showed 0 0 0 1 1 1), and anywhere on tokens or time', () => {
+    const axis = (x: 'step' | 'tokens' | 'wall') =>
+      linePanel({ ...base, x, series: [line('a', [1])], smoothing: 0 }).option.xAxis as { minInterval?: number }
+    expect(axis('step').minInterval).toBe(1)
+    expect(axis('tokens').minInterval).toBeUndefined()
+    expect(axis('wall').minInterval).toBeUndefined()
+  })
+
   it('draws a group as its band (a stacked lower edge and height) under its mean', () => {
     const group = line('mode=entropy (2 runs)', [1, 2], {
       band: [

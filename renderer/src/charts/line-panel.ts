@@ -182,6 +182,8 @@ export function linePanel(input: LinePanelInput): LinePanel {
       nameTextStyle: { color: '#98a2b3', fontSize: 10 },
       min: input.xRange?.[0],
       max: input.xRange?.[1],
+      // Steps are whole numbers: ticks between them would print the same rounded label twice (0 0 0 1 1 1).
+      minInterval: x === 'step' ? 1 : undefined,
       axisLabel: { formatter: (v: number) => formatX(x, v), color: '#667085', fontSize: 10, hideOverlap: true },
       axisLine: { lineStyle: { color: '#d0d5dd' } },
       splitLine: { show: false },
