@@ -221,6 +221,35 @@ describe('checkPair: what breaks a pair', () => {
     expect(result.findings[0]!.message).toContain('“12”')
   })
 
+  it('flags a number changed inside a range the text names: "four-digit" or "1 to 1000" restate no given', () => {
+    const digits = 'How many ways are there to arrange the digits of 1150 to get a four-digit multiple of 5?'
+    const rewrite = 'How many four-digit numbers divisible by 5 can be formed from all the digits of 1150?'
+    expect(errors(checkPair(digits, rewrite, '5'))).toEqual([])
+    const changed = checkPair(digits, rewrite.replace('1150', '1151'), '5')
+    expect(changed.numbers.missing).toEqual(['1150'])
+    expect(changed.new_numbers.added).toEqual(['1151'])
+    expect(errors(changed)).toEqual(['numbers', 'new_numbers'])
+    const divides = 'Josef picks an integer between 1 and 1000 and divides 1000 by it. How many integers give an integer?'
+    const game = 'Mia picks a whole number from 1 to 1000 and Alex divides 1000 by it. How many picks give a whole number?'
+    expect(errors(checkPair(divides, game, '16'))).toEqual([])
+    expect(errors(checkPair(divides, game.replace('divides 1000', 'divides 999'), '16'))).toEqual(['new_numbers'])
+    // A range still stands for the numbers of a list, and for its ends: "1, 2, 3, 4, 5 or 6" is "1 to 6".
+    expect(
+      errors(
+        checkPair('A die shows 1, 2, 3, 4, 5 or 6. Find the mean.', 'A die shows a number from 1 to 6. Find the mean.', null),
+      ),
+    ).toEqual([])
+    expect(
+      errors(
+        checkPair(
+          'What is the ones digit of $1^{2009} + 2^{2009} + 3^{2009} + \\cdots + 2009^{2009}$?',
+          'If you add up $n^{2009}$ for all integers $n$ from 1 to 2009, what digit is in the units place of the total?',
+          null,
+        ),
+      ),
+    ).toEqual([])
+  })
+
   it('flags a changed number that the original has elsewhere: one fewer 12, one new 20', () => {
     const result = checkPair('Add 12 and 12 and 5.', 'Add 12 and 20 and 5.', null)
     expect(result.numbers.fewer).toEqual(['12'])

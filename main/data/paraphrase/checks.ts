@@ -154,6 +154,8 @@ interface Quantities {
   said: Set<string>
   /** How often the text writes each number in digits, subscripts (indices such as a_3) aside. */
   digits: Map<string, number>
+  /** Numbers the text writes in a list of three or more, which a range may stand for. */
+  listed: Set<string>
   /**
    * Numbers written in digits as a value of their own: not an exponent or index, not inside a fraction, not a label
    * such as "(1)". A 1 or 2 written so is a given of the problem ("had 2 paperclips", "$y=1$").
@@ -307,11 +309,18 @@ export function quantitiesIn(text: string): Quantities {
     }
   }
   for (const n of steps) meant.add(n)
+  // Numbers in a list of three or more ("1, 2, 3", "2, 4, or 6", a table's row): members of a set a range may name.
+  const listed = new Set<string>(elided)
+  for (const m of plain.matchAll(/\d+(?:\.\d+)?(?:\s*(?:,|&|\\\\)\s*(?:(?:and|or)\s+)?\$?\s*-?\d+(?:\.\d+)?\$?){2,}/g))
+    for (const n of m[0].match(/\d+(?:\.\d+)?/g)!) listed.add(canonicalNumber(n))
+  // and the terms of a sum or list that an ellipsis continues ("$1^{2009} + 2^{2009} + \\cdots$").
+  for (const m of plain.matchAll(/(?:\$\$|\$|\\\[)([^$]*?(?:\\[lc]?dots|\.\.\.)[^$]*?)(?:\$\$|\$|\\\])/g))
+    for (const n of m[1]!.match(/\d+(?:\.\d+)?/g) ?? []) listed.add(canonicalNumber(n))
   // A figure's numbers (its labels, lengths and coordinates) are the figure's to state: a rewrite may say them in words.
   for (const figure of text.match(/\[asy\][\s\S]*?(?:\[\/asy\]|$)/g) ?? [])
     for (const m of figure.matchAll(/\d+(?:\.\d+)?/g)) meant.add(canonicalNumber(m[0]))
   const percents = new Set([...plain.matchAll(/(\d+(?:\.\d+)?)\s*(?:%|percent)/g)].map((m) => canonicalNumber(m[1]!)))
-  return { stated, said, digits, givens, meant, ranges, elided, powers, percents }
+  return { stated, said, digits, givens, meant, ranges, elided, powers, percents, listed }
 }
 
 /** The spans of the brace groups that each match of `opening` (ending in `{`) opens, nested braces included. */
@@ -365,12 +374,21 @@ function elidedNumbers(plain: string): { elided: Set<string>; steps: Set<string>
   return { elided, steps }
 }
 
-/** Whether a canonical number is among what a text may mean (a fraction also when both its parts are). */
-function means(quantities: Quantities, number: string): boolean {
+/**
+ * Whether a canonical number is among what a text may mean (a fraction also when both its parts are). A range the
+ * text names ("1 to 1000", "four-digit") means its ends, and its other integers only for a number that is `listed`
+ * where it comes from (one of a list, or said in words): "the digits of 1150" is not restated by "four-digit", nor
+ * "1000 divided by it" changed into "999 divided by it" kept by "from 1 to 1000".
+ */
+function means(quantities: Quantities, number: string, listed = true): boolean {
   if (quantities.meant.has(number)) return true
   const value = valueOf(number)
   if (Number.isFinite(value) && quantities.meant.has(formatValue(value))) return true
-  if (Number.isInteger(value) && quantities.ranges.some(([from, to]) => value >= from && value <= to)) return true
+  if (
+    Number.isInteger(value) &&
+    quantities.ranges.some(([from, to]) => value === from || value === to || (listed && value >= from && value <= to))
+  )
+    return true
   // 3/4 as "3 out of 4": both parts stated (an ordinal's "seventh" is no numerator).
   const parts = number.split('/')
   return parts.length === 2 && parts.every((part) => quantities.stated.has(part))
@@ -798,12 +816,16 @@ export function checkPair(original: string, paraphrase: string, answer: string |
   const leaked = answer === null ? null : leakedAnswer(answer, a, b, original, paraphrase)
   // A power the paraphrase works out ("25" for "$5^2$") states its base and exponent.
   const worked = new Set(a.powers.filter(([, , value]) => means(b, value)).flatMap(([base, exponent]) => [base, exponent]))
-  const missing = [...a.stated.keys()].filter((n) => !means(b, n) && !a.elided.has(n) && !worked.has(n))
+  const missing = [...a.stated.keys()].filter(
+    (n) => !means(b, n, a.listed.has(n) || !a.digits.has(n)) && !a.elided.has(n) && !worked.has(n),
+  )
   // A leaked answer is the leak check's to report, not also a new number.
   const leakedNumber = leaked === null ? null : canonicalNumber(answerShape(leaked).replace(/^-/, ''))
   // A term the paraphrase spells out in a list that both continue with an ellipsis ("-39, -37, -35, \\ldots") is the
   // list's, not a new number.
-  const added = [...b.stated.keys()].filter((n) => !means(a, n) && n !== leakedNumber && !(b.elided.has(n) && a.elided.size > 0))
+  const added = [...b.stated.keys()].filter(
+    (n) => !means(a, n, b.listed.has(n) || !b.digits.has(n)) && n !== leakedNumber && !(b.elided.has(n) && a.elided.size > 0),
+  )
   if (missing.length > 0)
     found(
       'numbers',
