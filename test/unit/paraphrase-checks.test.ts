@@ -312,6 +312,18 @@ describe('checkPair: what breaks a pair', () => {
     expect(errors(result)).toContain('expressions')
   })
 
+  it('reads an unbraced exponent of digits whole: x^12 is a new 12 in the math, 2^23^3 still 2^2 times 3^3', () => {
+    // Record 531: the expression is reordered by the rewrite, so only the numbers can tell.
+    const original = 'What is the range of the function $f(x) = \\frac{1}{x^2}$?'
+    const rewrite = 'Determine all possible output values for the function $g(x) = \\frac{1}{x^2}$.'
+    expect(errors(checkPair(original, rewrite, '(0,\\infty)'))).toEqual([])
+    const changed = checkPair(original, rewrite.replace('x^2', 'x^12'), '(0,\\infty)')
+    expect(changed.new_numbers.added).toEqual(['12'])
+    expect(errors(changed)).toContain('new_numbers')
+    expect(numbersIn('$x^12 + 1$')).toEqual(['12', '1'])
+    expect(numbersIn('$2^23^34^4$')).toEqual(['2', '3', '4'])
+  })
+
   it('flags a dropped clause with its number as an error', () => {
     const result = checkPair(original, 'A bakery bakes 12 pies for $3$ dollars apiece. What do the pies earn?', '36')
     expect(errors(result)).toEqual(['numbers'])

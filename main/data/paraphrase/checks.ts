@@ -91,7 +91,8 @@ export function canonicalNumber(text: string): string {
 
 /**
  * The text with LaTeX's spellings of numbers made plain: `\$60` is 60, `1{,}000` and `10\,000` are numbers,
- * `\dfrac34` and `x^2y` have their one-character arguments braced (`\log_464` is log base 4 of 64).
+ * `\dfrac34` and `x^2y` have their one-character arguments braced (`\log_464` is log base 4 of 64), and an exponent of
+ * digits that no power follows is read whole, as its writer meant it (`x^12` is x to the 12th; `2^23^3` is 2^2 3^3).
  */
 function plainMath(text: string): string {
   return text
@@ -106,6 +107,7 @@ function plainMath(text: string): string {
     .replace(/\\frac\s*(\d)\s*(\d)/g, '\\frac{$1}{$2}')
     .replace(/\\frac\s*(\{[^{}]*\})\s*(\d)/g, '\\frac$1{$2}')
     .replace(/\\frac\s*(\d)\s*\{/g, '\\frac{$1}{')
+    .replace(/\^\s*(\d{2,})(?![\d^])/g, '^{$1}')
     .replace(/([_^])\s*(\d)/g, '$1{$2}')
 }
 
