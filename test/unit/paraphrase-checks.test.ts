@@ -402,6 +402,49 @@ describe('checkPair: what breaks a pair', () => {
     ])
   })
 
+  it('reads more directions: "farthest" and "closest", "a maximum of two", "$x > 0.$", a common divisor turned around', () => {
+    const farthest = 'Which of the points $(0,5)$, $(1,2)$ and $(3,-4)$ is farthest from the origin?'
+    expect(
+      negationChanges(farthest, 'Of $(0,5)$, $(1,2)$ and $(3,-4)$, which lies at the greatest distance from $(0,0)$?'),
+    ).toEqual([])
+    expect(negationChanges(farthest, 'Of $(0,5)$, $(1,2)$ and $(3,-4)$, which is closest to $(0,0)$?')).toEqual([
+      { change: 'largest / smallest swapped', severity: 'error' },
+    ])
+    // "To the nearest tenth" says how to round.
+    expect(
+      negationChanges(farthest, 'Which of $(0,5)$, $(1,2)$ and $(3,-4)$ is farthest from the origin, to the nearest tenth?'),
+    ).toEqual([])
+    const roots = 'Find all $p$ so that $x^4 + 2px^3 + 1 = 0$ has at least two distinct negative real roots.'
+    expect(
+      negationChanges(roots, 'For which $p$ does $x^4 + 2px^3 + 1 = 0$ have a minimum of two different negative roots?'),
+    ).toEqual([])
+    expect(
+      negationChanges(roots, 'For which $p$ does $x^4 + 2px^3 + 1 = 0$ have a maximum of two different negative roots?'),
+    ).toEqual([{ change: 'at least / at most swapped', severity: 'error' }])
+    // A sentence's full stop after the 0 is no decimal point: "$x > 0.$" says x is positive.
+    const minimum = 'Find the minimum value of $x^2 + \\frac{64}{x^3}$ for $x > 0.$'
+    expect(negationChanges(minimum, 'Find the least value of $x^2 + \\frac{64}{x^3}$ where $x$ is a positive number.')).toEqual(
+      [],
+    )
+    expect(negationChanges(minimum, 'Find the least value of $x^2 + \\frac{64}{x^3}$ where $x$ is a negative number.')).toEqual([
+      { change: 'positive / negative swapped', severity: 'error' },
+    ])
+    // Record 5403: a rewrite writes the gcd out; "least common divisor" names nothing a rewrite would.
+    const gcd = 'If $\\gcd(a,b) = 168$ and $\\gcd(a,c) = 693$, what is the smallest possible value of $\\gcd(b,c)$?'
+    expect(
+      negationChanges(
+        gcd,
+        'The greatest common divisor of $x$ and $y$ is 168 and that of $x$ and $z$ is 693. What is the smallest possible value of that of $y$ and $z$?',
+      ),
+    ).toEqual([])
+    expect(
+      negationChanges(
+        gcd,
+        'The least common divisor of $x$ and $y$ is 168 and the greatest common divisor of $x$ and $z$ is 693. What is the smallest possible value of that of $y$ and $z$?',
+      ),
+    ).toEqual([{ change: 'least common divisor named', severity: 'error' }])
+  })
+
   it('flags a list answer written into the question', () => {
     const result = checkPair(
       'Find all $x$ with $(x-8)(x-12) = 0$.',

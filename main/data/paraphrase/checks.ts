@@ -30,7 +30,8 @@
 // - negation: the paraphrase negates what the original did not ("not", "never", "≠": an error; "no", "without",
 //   "except": a warning), counted over the text or in a sentence whose likest sentences in the original (most content
 //   words and numbers in common) negate and exclude nothing; or turns a direction around ("at least" / "at most",
-//   "more than" / "less than", "<" / ">", "largest" / "smallest", "even" / "odd", "positive" / "negative": an error;
+//   "more than" / "less than", "<" / ">", "largest" / "smallest" ("farthest" / "closest"), "even" / "odd", "positive" /
+//   "negative", a "greatest common divisor" turned into a "least common" one: an error;
 //   "sum" / "difference": a warning), "at least" also counted with "more than" and "at most" with "less than" (so
 //   that "less than 11" turned into "not less than 11", at least 11, is a swap). A relation that starts from a number
 //   reads from its other side ("$10 < x$" is "x greater than 10"), "$k < 0$" is "k negative", the floor the greatest
@@ -569,9 +570,9 @@ const IDIOMS =
 
 /** Ways to say "at least" and "at most" that would otherwise read as a negation or a direction. */
 const AT_LEAST =
-  /\b(?:not|no) (?:less|fewer|smaller) than\b|\b(?:greater|more|larger) than or equal to\b|\bor (?:more|greater|larger)\b|\ba minimum (?:\w+ )?of(?= \$?\d)/g
+  /\b(?:not|no) (?:less|fewer|smaller) than\b|\b(?:greater|more|larger) than or equal to\b|\bor (?:more|greater|larger)\b|\ba minimum (?:\w+ )?of(?= \$?\d| (?:one|two|three|four|five|six|seven|eight|nine|ten)\b)/g
 const AT_MOST =
-  /\b(?:not|no) (?:more|greater|larger) than\b|\bdoes not exceed\b|\bnot exceeding\b|\b(?:less|smaller) than or equal to\b|\bor (?:fewer|less|smaller)\b|\ba maximum (?:\w+ )?of(?= \$?\d)/g
+  /\b(?:not|no) (?:more|greater|larger) than\b|\bdoes not exceed\b|\bnot exceeding\b|\b(?:less|smaller) than or equal to\b|\bor (?:fewer|less|smaller)\b|\ba maximum (?:\w+ )?of(?= \$?\d| (?:one|two|three|four|five|six|seven|eight|nine|ten)\b)/g
 
 /** Where a figure is ("shown below", "the diagram above"): no direction of the problem. */
 const FIGURE_PLACES =
@@ -583,7 +584,7 @@ const OPPOSITES: readonly [string, RegExp, RegExp, Severity][] = [
   ['at least / at most', /\bat least\b|\bno (?:less|fewer) than\b|\\geq?\b|≥|\\lceil\b/g, /\bat most\b|\bno (?:more|greater) than\b|\\leq?\b|≤|\\lfloor\b/g, 'error'],
   ['greater / less', /\b(?:more than|greater|larger|bigger|higher|longer|older|above|exceeds?)\b|(?<![\\<-])>(?!=)|\\gt\b/g, /\b(?:less than|fewer than|smaller|lesser|lower|shorter|younger|below|under)\b|(?<![\\>-])<(?!=)|\\lt\b/g, 'error'],
   // The floor is the greatest integer below, the ceiling the least above: a rewrite in words says which.
-  ['largest / smallest', /\b(?:largest|greatest|biggest|highest|maximum|maximal|maximize|max|(?<!at )most|longest|oldest)\b|\\lfloor\b/g, /\b(?:smallest|(?<!at )least|lowest|minimum|minimal|minimize|min|fewest|shortest|youngest)\b|\\lceil\b/g, 'error'],
+  ['largest / smallest', /\b(?:largest|greatest|biggest|highest|maximum|maximal|maximize|max|(?<!at )most|longest|oldest|farthest|furthest)\b|\\lfloor\b/g, /\b(?:smallest|(?<!at )least|lowest|minimum|minimal|minimize|min|fewest|shortest|youngest|closest|(?<!to the )nearest)\b|\\lceil\b/g, 'error'],
   // A non-decreasing sequence is an increasing one, in the loose sense a rewrite may use.
   ['increase / decrease', /\b(?:increase[sd]?|increasing|gains?|rises?|grows?)\b|\bnon-?decreasing\b/g, /\b(?<!non-?)(?:decrease[sd]?|decreasing|loses?|loss|falls?|drops?|shrinks?)\b|\bnon-?increasing\b/g, 'error'],
   ['positive / negative', /\bpositive\b/g, /\bnegative\b/g, 'error'],
@@ -594,6 +595,9 @@ const OPPOSITES: readonly [string, RegExp, RegExp, Severity][] = [
   ['sum / difference', /\bsum\b/g, /\bdifference\b/g, 'warning'],
   ['product / quotient', /\bproduct\b/g, /\bquotient\b/g, 'warning'],
 ] // prettier-ignore
+/** The greatest common divisor and least common multiple with their direction turned around. */
+const TURNED_NAMES =
+  /\b(?:least|lowest|smallest) common (?:divisor|factor)s?\b|\b(?:greatest|largest|highest) common (?:multiple|denominator)s?\b/g
 /**
  * "At least" is on the side of "greater", "at most" on that of "less": "less than 11" turned into "not less than 11"
  * (read as "at least 11") or "$x > 7y$" into "at most" swaps sides though neither pair alone shows it.
@@ -674,8 +678,8 @@ export function negationChanges(original: string, paraphrase: string): NegationC
       .replace(IDIOMS, ' ')
       .replace(FIGURE_PLACES, ' ')
       // "$k < 0$" says k is negative, "$0 < r$" and "$r > 0$" that r is positive.
-      .replace(/([a-z)}\]])\s*(?:<(?!=)|\\lt\b)\s*0(?![\d.])|(?<![\d.])0\s*(?:>(?!=)|\\gt\b)\s*(?=[a-z\\(])/g, '$1 negative ')
-      .replace(/([a-z)}\]])\s*(?:>(?!=)|\\gt\b)\s*0(?![\d.])|(?<![\d.])0\s*(?:<(?!=)|\\lt\b)\s*(?=[a-z\\(])/g, '$1 positive ')
+      .replace(/([a-z)}\]])\s*(?:<(?!=)|\\lt\b)\s*0(?!\d|\.\d)|(?<![\d.])0\s*(?:>(?!=)|\\gt\b)\s*(?=[a-z\\(])/g, '$1 negative ')
+      .replace(/([a-z)}\]])\s*(?:>(?!=)|\\gt\b)\s*0(?!\d|\.\d)|(?<![\d.])0\s*(?:<(?!=)|\\lt\b)\s*(?=[a-z\\(])/g, '$1 positive ')
       // "$10 < x$" says x is greater than 10: a relation that starts from a number reads from its other side, as a
       // rewrite may turn it around.
       .replace(
@@ -704,6 +708,9 @@ export function negationChanges(original: string, paraphrase: string): NegationC
     const [a1, a2, b1, b2] = [count(a, first), count(a, second), count(b, first), count(b, second)]
     if ((b1 < a1 && b2 > a2) || (b2 < a2 && b1 > a1)) changes.push({ change: `${name} swapped`, severity })
   }
+  // "Least common divisor" and "greatest common multiple" name nothing a rewrite would: the name turned around.
+  if (count(b, TURNED_NAMES) > count(a, TURNED_NAMES))
+    changes.push({ change: `${distinct(b, TURNED_NAMES)} named`, severity: 'error' })
   // Either side's words swapped as a whole, where nothing else is found (a negation's "not less" reads "at least").
   const [sides, greater, less, severity] = SIDES
   const [a1, a2, b1, b2] = [count(a, greater), count(a, less), count(b, greater), count(b, less)]
