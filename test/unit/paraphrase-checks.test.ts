@@ -522,6 +522,28 @@ describe('checkPair: a dropped statement, a changed number in the math, the answ
     expect(errors(checkPair(floors, `${inWords} The result is 2.`, '2'))).toEqual(['answer_leak'])
   })
 
+  it('flags a paraphrase that announces the answer, a letter or a number the original states as often', () => {
+    const choice = 'Which graph shows $y = f(x - 1)$? Enter the letter of the correct graph.'
+    const rewrite = 'Pick the graph of $y = f(x - 1)$ and give its letter.'
+    expect(errors(checkPair(choice, rewrite, '\\text{B}'))).toEqual([])
+    expect(errors(checkPair(choice, `${rewrite} Hint: the answer is $\\text{B}$.`, '\\text{B}'))).toEqual(['answer_leak'])
+    // Record 1244: the original writes 12 once and the rewrite says "twelve"; a 12 announced is the answer given away.
+    const sum = 'What is the sum of all values of $z$ such that $z^2=12z-7$?'
+    const story = 'A number squared equals twelve times the number minus seven. What is the total of all such numbers?'
+    expect(errors(checkPair(sum, story, '12'))).toEqual([])
+    expect(errors(checkPair(sum, `${story} (It works out to 12.)`, '12'))).toEqual(['answer_leak'])
+    // Record 6712: a given the question states ("equals 12") announces nothing.
+    expect(
+      errors(
+        checkPair(
+          'If 20$\\%$ of 10$\\%$ of a number is 12, what is 10$\\%$ of 20$\\%$ of the same number?',
+          'Twenty percent of ten percent of a value equals 12. What is ten percent of twenty percent of that value?',
+          '12',
+        ),
+      ),
+    ).toEqual([])
+  })
+
   it('reads "at least" with "more than" and "at most" with "less than": "not less than 11" turns "less than 11" around', () => {
     const original = 'Two fair dice are rolled. What is the probability that the sum is less than 11?'
     expect(negationChanges(original, 'Two fair dice are rolled. What is the chance that the total is smaller than 11?')).toEqual(

@@ -26,7 +26,8 @@
 // - answer_leak: the answer occurs in the paraphrase although the original does not show it anywhere (its math
 //   included): an error; an answer the paraphrase writes more often than the original (a number in digits or as a
 //   given of its own, each number of a list, any other answer as text): an error too (a restatement rarely writes the
-//   answer once more; a rewriter who solved the problem first does).
+//   answer once more; a rewriter who solved the problem first does); and an answer the paraphrase announces ("the
+//   answer is B", "the result is 12", "it works out to 8") more often than the original: an error, letters included.
 // - negation: the paraphrase negates what the original did not ("not", "never", "≠": an error; "no", "without",
 //   "except": a warning), counted over the text or in a sentence whose likest sentences in the original (most content
 //   words and numbers in common) negate and exclude nothing; or turns a direction around ("at least" / "at most",
@@ -801,6 +802,22 @@ function repeatsAnswer(
   return numbers.length === 1 && (paraphrase.givens.get(n!) ?? 0) > (original.givens.get(n!) ?? 0)
 }
 
+/**
+ * Whether the paraphrase announces the answer more often than the original does: "the answer is 12", "the result is
+ * $\\text{B}$", "it works out to 8". Any answer, a letter or word too, for the phrase says what it is.
+ */
+function announcesAnswer(answer: string, originalText: string, paraphraseText: string): boolean {
+  const shape = answerShape(answer)
+  if (shape === '') return false
+  const escaped = shape.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  const end = /\w$/.test(shape) ? '(?![\\w]|\\.\\d)' : ''
+  const announced = new RegExp(
+    `\\b(?:(?:answer|result|solution)\\s*(?:is|equals|would be|will be|should be|:|=)|(?:works|comes) out to)\\s*\\(?${escaped}${end}`,
+    'g',
+  )
+  return count(answerShape(paraphraseText), announced) > count(answerShape(originalText), announced)
+}
+
 // ---- the pair ----------------------------------------------------------------------------------------------------
 
 /** Numbers a faithful rewrite often leaves implicit. */
@@ -960,6 +977,12 @@ export function checkPair(original: string, paraphrase: string, answer: string |
       'answer_leak',
       'error',
       `The answer ${answer.trim()} is written more often in the paraphrase than in the original: check that it is not given away.`,
+    )
+  else if (answer !== null && announcesAnswer(answer, original, paraphrase))
+    found(
+      'answer_leak',
+      'error',
+      `The paraphrase says the answer is ${answer.trim()} (“the answer is”, “works out to”): the question gives it away.`,
     )
 
   const negation = negationChanges(original, paraphrase)
