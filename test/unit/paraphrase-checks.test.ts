@@ -379,6 +379,12 @@ describe('checkPair: what breaks a pair', () => {
         ),
       ),
     ).toEqual([])
+    // "Whether or not" asks a question and negates nothing (record 5368).
+    const game =
+      'Josef picks an integer and Timothy states whether or not 1000 divided by it is an integer. How many can he pick?'
+    const rewrite = 'Mia picks a whole number and Alex checks if 1000 divided by it is whole. How many numbers can Mia pick?'
+    expect(errors(checkPair(game, rewrite, '16'))).toEqual([])
+    expect(errors(checkPair(game, rewrite.replace('Alex checks', 'Alex does not check'), '16'))).toEqual(['negation'])
   })
 
   it('reads a relation from its unknown: "$10 < x$" is "x greater than 10", "$k < 0$" is "k negative"', () => {

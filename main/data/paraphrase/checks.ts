@@ -567,7 +567,7 @@ const NEGATIVE_WORDS =
   /\b(?:non-?[a-z]+|un[a-z]+(?:ed|able|al|ly)|in(?:distinguishable|dependent|finite|valid|correct)|irrational|impossible|refuses?|missing|composite|excluding|exclusive|fails?|lacks?|cannot)\b/g
 /** Negative words that restate: "no matter", "without a remainder", "no other", "leaves none". */
 const IDIOMS =
-  /\b(?:does|do|did|will|would|should) not matter\b|\bnot (?:important|relevant|considering|distinguishable)\b|\bno (?:matter|other|more than|less than|fewer than|greater than|items?|one|remainder|common)\b|\bwithout (?:leaving |a |any )*remainders?\b|\bleav\w* (?:no|none)\b/g
+  /\b(?:does|do|did|will|would|should) not matter\b|\bnot (?:important|relevant|considering|distinguishable)\b|\bno (?:matter|other|more than|less than|fewer than|greater than|items?|one|remainder|common)\b|\bwithout (?:leaving |a |any )*remainders?\b|\bleav\w* (?:no|none)\b|\b(?:whether|if) or not\b|\bor not\b(?=[?.,])/g
 
 /** Ways to say "at least" and "at most" that would otherwise read as a negation or a direction. */
 const AT_LEAST =
