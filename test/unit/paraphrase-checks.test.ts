@@ -176,6 +176,22 @@ describe('checkPair: currency and numbers in words, worked by hand', () => {
         checkPair('Graph $\\frac{x^2}{5^2} - \\frac{y^2}{12^2} = 1$.', 'Graph $\\frac{x^2}{25} - \\frac{y^2}{144} = 1$.', null),
       ),
     ).toEqual([])
+    // And the other way round: 125 written as 5^3, 100 as 10^2 (records 94 and 1181); a root is a power of 1/2 or 1/3.
+    expect(
+      errors(checkPair('Solve for $x$: $$5^{x + 4} = 125^x.$$', 'Find $x$ such that $$5^{x + 4} = (5^3)^x.$$', null)),
+    ).toEqual([])
+    expect(errors(checkPair('Solve for $x$: $100^3 = 10^x$', 'Find the $x$ that makes $10^x = (10^2)^3$ true.', null))).toEqual(
+      [],
+    )
+    expect(
+      errors(
+        checkPair(
+          'Evaluate $$64^{1/2}\\cdot27^{-1/3}\\cdot16^{1/4}.$$',
+          'Multiply the square root of 64, the reciprocal of the cube root of 27, and the fourth root of 16.',
+          null,
+        ),
+      ),
+    ).toEqual([])
     // 1·2·3···n is the product from 1 to n; 2, 5, 8, ... goes up by 3.
     expect(
       errors(

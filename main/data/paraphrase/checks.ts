@@ -5,7 +5,8 @@
 //
 // The checks read meaning over surface, since a good rewrite restates: numbers are compared as quantities (1,000 =
 // 1000; 0.50 = 0.5; \frac{3}{4} = 3/4 = three-quarters; `\$60` = 60 dollars = sixty dollars; "twice" = 2; half =
-// 50%; $5^2$ = 25; "1, 2, 3, \dots, n" = "from 1 to n"; "two-digit" = 10 to 99; a figure's labels are the figure's),
+// 50%; $5^2$ = 25 and 125 = $5^3$; "the square root of 64" = $64^{1/2}$; "1, 2, 3, \dots, n" = "from 1 to n"; a
+// range such as "two-digit" (10 to 99) for its ends and for numbers of a list, not for a given; a figure's labels),
 // and how many times each is written, expressions modulo a consistent renaming of their variables, negations sentence
 // by sentence, and the answer only where the original does not show it.
 //
@@ -303,6 +304,9 @@ export function quantitiesIn(text: string): Quantities {
     }
     if (key.includes('/')) for (const part of key.split('/')) meant.add(part)
   }
+  // A root is a power too (its exponent alone, not its parts): "the square root of 64" is $64^{1/2}$, "the cube root" (or `\sqrt[3]`) $^{1/3}$.
+  if (/\bsquare roots?\b|\\sqrt(?!\s*\[)/.test(plain)) meant.add('1/2')
+  if (/\bcube roots?\b|\\sqrt\s*\[\s*3\s*\]/.test(plain)) meant.add('1/3')
   const { elided, steps } = elidedNumbers(plain)
   // A list of four or more consecutive integers ("1, 2, 3, 4, 5, or 6") is the range from its first to its last.
   for (const m of plain.matchAll(/\d+(?:\s*,\s*(?:(?:and|or)\s+)?\d+){3,}/g)) {
@@ -849,8 +853,14 @@ export function checkPair(original: string, paraphrase: string, answer: string |
   const leakedNumber = leaked === null ? null : canonicalNumber(answerShape(leaked).replace(/^-/, ''))
   // A term the paraphrase spells out in a list that both continue with an ellipsis ("-39, -37, -35, \\ldots") is the
   // list's, not a new number.
+  // And a power the paraphrase writes for a number of the original ("$(5^3)^x$" for "$125^x$") states it.
+  const unworked = new Set(b.powers.filter(([, , value]) => means(a, value)).flatMap(([base, exponent]) => [base, exponent]))
   const added = [...b.stated.keys()].filter(
-    (n) => !means(a, n, b.listed.has(n) || !b.digits.has(n)) && n !== leakedNumber && !(b.elided.has(n) && a.elided.size > 0),
+    (n) =>
+      !unworked.has(n) &&
+      !means(a, n, b.listed.has(n) || !b.digits.has(n)) &&
+      n !== leakedNumber &&
+      !(b.elided.has(n) && a.elided.size > 0),
   )
   if (missing.length > 0)
     found(
@@ -929,8 +939,10 @@ export function checkPair(original: string, paraphrase: string, answer: string |
   const more = [...b.givens.entries()]
     .filter(([n, times]) => a.givens.has(n) && times > a.givens.get(n)! && b.stated.get(n)! > a.stated.get(n)!)
     .map(([n]) => n)
+  // A number the paraphrase writes as a power ("$(10^2)^3$" for "$100^3$") is not written less often.
+  const asPowers = new Set(b.powers.map(([, , value]) => value))
   const less = [...a.givens.entries()]
-    .filter(([n, times]) => (b.givens.get(n) ?? 0) < times && (b.stated.get(n) ?? 0) < a.stated.get(n)!)
+    .filter(([n, times]) => (b.givens.get(n) ?? 0) < times && (b.stated.get(n) ?? 0) < a.stated.get(n)! && !asPowers.has(n))
     .map(([n]) => n)
   if (
     added.length === 0 &&
