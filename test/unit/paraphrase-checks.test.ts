@@ -176,6 +176,21 @@ describe('checkPair: currency and numbers in words, worked by hand', () => {
         checkPair('Graph $\\frac{x^2}{5^2} - \\frac{y^2}{12^2} = 1$.', 'Graph $\\frac{x^2}{25} - \\frac{y^2}{144} = 1$.', null),
       ),
     ).toEqual([])
+    // `\\sqrt3` is `\\sqrt{3}`; seven days are a week (records 6237, 5578).
+    expect(
+      errors(
+        checkPair('Find $\\left(\\sqrt{(\\sqrt3)^3}\\right)^4$.', 'Calculate $\\left(\\sqrt{(\\sqrt{3})^3}\\right)^4$.', null),
+      ),
+    ).toEqual([])
+    expect(
+      errors(
+        checkPair(
+          'The noon temperatures for seven consecutive days were $80^{\\circ}$ and $79^{\\circ}$ on the first two. Find the mean.',
+          'Over a week, the midday temperatures included $80^{\\circ}$ and $79^{\\circ}$ on the first two days. Find the average.',
+          null,
+        ),
+      ),
+    ).toEqual([])
     // And the other way round: 125 written as 5^3, 100 as 10^2 (records 94 and 1181); a root is a power of 1/2 or 1/3.
     expect(
       errors(checkPair('Solve for $x$: $$5^{x + 4} = 125^x.$$', 'Find $x$ such that $$5^{x + 4} = (5^3)^x.$$', null)),
@@ -393,6 +408,19 @@ describe('checkPair: what breaks a pair', () => {
           'For each day he does not show up, 30 dollars is taken off. After the 20 days he has 660 dollars.',
           null,
         ),
+      ),
+    ).toEqual([])
+    // "None greater than 100" is at most 100; "doubles" and "drops" are an increase and a decrease (records 6595, 5713).
+    expect(
+      negationChanges(
+        'For a list of five positive integers, none greater than 100, the mean is 1.5 times the mode.',
+        'Five whole numbers, each less than or equal to 100, have a mean 1.5 times their mode.',
+      ),
+    ).toEqual([])
+    expect(
+      negationChanges(
+        'The price starts at $\\$100$ and increases $100\\%$. In the second year it goes down $25\\%$.',
+        'The price begins at $\\$100$ and doubles. In Year 2 it drops by $25\\%$.',
       ),
     ).toEqual([])
     // "Whether or not" asks a question and negates nothing (record 5368).

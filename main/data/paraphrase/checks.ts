@@ -107,6 +107,7 @@ function plainMath(text: string): string {
     .replace(/(\d),\\!(?=\d)/g, '$1,')
     .replace(/(\d)\\[,;: ](?=\d{3})/g, '$1')
     .replace(/\\[dt]frac/g, '\\frac')
+    .replace(/\\sqrt\s*(\d)/g, '\\sqrt{$1}')
     .replace(/\\frac\s*(\d)\s*(\d)/g, '\\frac{$1}{$2}')
     .replace(/\\frac\s*(\{[^{}]*\})\s*(\d)/g, '\\frac$1{$2}')
     .replace(/\\frac\s*(\d)\s*\{/g, '\\frac{$1}{')
@@ -134,7 +135,7 @@ const MULTIPLES: Record<string, number[]> = {
   ternary: [3], quadruple: [4], quadrilateral: [4], rectangle: [4], pentagon: [5], hexagon: [6], octagon: [8],
   octal: [8], decimal: [10], common: [10], dozen: [12], dozens: [12], hexadecimal: [16], right: [90],
   perpendicular: [90], obtuse: [90], acute: [90], straight: [180], percent: [100], hundredth: [100],
-  hundredths: [100], thousandth: [1000], inverse: [1], reciprocal: [1], single: [1], unit: [1], coprime: [1],
+  hundredths: [100], thousandth: [1000], inverse: [1], reciprocal: [1], single: [1], unit: [1], coprime: [1], week: [7], weeks: [7],
 } // prettier-ignore
 
 const cardinal = (word: string): number | undefined => {
@@ -575,9 +576,9 @@ const IDIOMS =
 
 /** Ways to say "at least" and "at most" that would otherwise read as a negation or a direction. */
 const AT_LEAST =
-  /\b(?:not|no) (?:less|fewer|smaller) than\b|\b(?:greater|more|larger) than or equal to\b|\bor (?:more|greater|larger)\b|\ba minimum (?:\w+ )?of(?= \$?\d| (?:one|two|three|four|five|six|seven|eight|nine|ten)\b)/g
+  /\b(?:not|no|none) (?:less|fewer|smaller) than\b|\b(?:greater|more|larger) than or equal to\b|\bor (?:more|greater|larger)\b|\ba minimum (?:\w+ )?of(?= \$?\d| (?:one|two|three|four|five|six|seven|eight|nine|ten)\b)/g
 const AT_MOST =
-  /\b(?:not|no) (?:more|greater|larger) than\b|\bdoes not exceed\b|\bnot exceeding\b|\b(?:less|smaller) than or equal to\b|\bor (?:fewer|less|smaller)\b|\ba maximum (?:\w+ )?of(?= \$?\d| (?:one|two|three|four|five|six|seven|eight|nine|ten)\b)/g
+  /\b(?:not|no|none) (?:more|greater|larger) than\b|\bdoes not exceed\b|\bnot exceeding\b|\b(?:less|smaller) than or equal to\b|\bor (?:fewer|less|smaller)\b|\ba maximum (?:\w+ )?of(?= \$?\d| (?:one|two|three|four|five|six|seven|eight|nine|ten)\b)/g
 
 /** Where a figure is ("shown below", "the diagram above"): no direction of the problem. */
 const FIGURE_PLACES =
@@ -591,7 +592,7 @@ const OPPOSITES: readonly [string, RegExp, RegExp, Severity][] = [
   // The floor is the greatest integer below, the ceiling the least above: a rewrite in words says which.
   ['largest / smallest', /\b(?:largest|greatest|biggest|highest|maximum|maximal|maximize|max|(?<!at )most|longest|oldest|farthest|furthest)\b|\\lfloor\b/g, /\b(?:smallest|(?<!at )least|lowest|minimum|minimal|minimize|min|fewest|shortest|youngest|closest|(?<!to the )nearest)\b|\\lceil\b/g, 'error'],
   // A non-decreasing sequence is an increasing one, in the loose sense a rewrite may use.
-  ['increase / decrease', /\b(?:increase[sd]?|increasing|gains?|rises?|grows?)\b|\bnon-?decreasing\b/g, /\b(?<!non-?)(?:decrease[sd]?|decreasing|loses?|loss|falls?|drops?|shrinks?)\b|\bnon-?increasing\b/g, 'error'],
+  ['increase / decrease', /\b(?:increase[sd]?|increasing|gains?|rises?|grows?|doubles|doubled|triples|tripled|go(?:es)? up|went up)\b|\bnon-?decreasing\b/g, /\b(?<!non-?)(?:decrease[sd]?|decreasing|loses?|loss|falls?|drops?|shrinks?|halves|halved|go(?:es)? down|went down)\b|\bnon-?increasing\b/g, 'error'],
   ['positive / negative', /\bpositive\b/g, /\bnegative\b/g, 'error'],
   ['even / odd', /\beven\b/g, /\bodd\b/g, 'error'],
   ['inside / outside', /\binside\b/g, /\boutside\b/g, 'error'],
