@@ -13,15 +13,15 @@ const SAMPLE = 1500
 const SEED = 17
 /**
  * The issue asks for 95% of broken copies caught and at most 10% of intact pairs with an error. The rule checks catch
- * 95.0% of this sample (94.7% to 95.0% on seeds 5, 17 and 23; a number changed 94.8%, a clause dropped 89.6%, the
- * answer inserted 99.3%, a condition negated 94.1%) and flag 8.7% of all 7,500 intact pairs; the per-mutation lines
+ * 95.8% of this sample (95.4% to 95.8% on seeds 5, 17 and 23; a number changed 96.4%, a clause dropped 89.7%, the
+ * answer inserted 100%, a condition negated 94.7%) and flag 8.5% of all 7,500 intact pairs; the per-mutation lines
  * printed say where the rest is: mostly a dropped clause whose numbers and variables the paraphrase still states as
  * often (or that only a longer story drops), a negation added in a sentence like one the original negates or a
  * direction word the original never uses, and a number changed into another the original writes as often. The floors
  * sit just under what is reached, so that a change that loses ground fails; the sample is 1,500 pairs because 400
  * moved the intact rate by a point and more.
  */
-const CAUGHT_FLOOR = 0.945
+const CAUGHT_FLOOR = 0.955
 const CAUGHT_FLOOR_EACH = 0.89
 const MAX_FALSE_ERRORS = 0.1
 /** All 7,500 intact pairs: under the issue's 10% with room, since the hidden pairs are other data. */
@@ -59,7 +59,7 @@ describe.skipIf(!hasSharedData)('checks on the released MATH pairs', () => {
   })
 
   it(
-    needsSharedData('catch at least 94.5% of broken paraphrases (the issue asks 95%) and flag at most 10% of intact ones'),
+    needsSharedData('catch at least 95.5% of broken paraphrases (the issue asks 95%) and flag at most 10% of intact ones'),
     () => {
       const sample = seededSample(pairs, SAMPLE, SEED)
       expect(sample).toHaveLength(SAMPLE)
