@@ -184,3 +184,109 @@ export function mutate(pair: ReleasedPair, mutation: Mutation, seed: number): st
       return negate(pair.paraphrase, random)
   }
 }
+
+// A second set of breakages, written apart from the first and in other ways, to tell whether the checks learned the
+// first generator rather than the breakages themselves:
+//
+// - by_one: one number moved by one, up or down (an off-by-one).
+// - random_number: one number replaced by another from 2 to 99.
+// - sentence: a whole sentence stating a number left out (not the last one, which asks).
+// - answer_appended: "The answer is X." at the end.
+// - not_inserted: "not" put after an "is", "are", "can", "does", "will" or "must" that does not ask.
+// - direction: one direction word swapped for its opposite ("largest" / "smallest", "more" / "fewer", "increases" /
+//   "decreases", "positive" / "negative", "even" / "odd", "maximum" / "minimum"...).
+export const OTHER_MUTATIONS = ['by_one', 'random_number', 'sentence', 'answer_appended', 'not_inserted', 'direction'] as const
+export type OtherMutation = (typeof OTHER_MUTATIONS)[number]
+
+/** The numbers a text writes in digits, as [index, text], subscripts and figure code aside. */
+function digitSpots(text: string): RegExpExecArray[] {
+  const skip = notProse(text)
+  return [...text.matchAll(/\d+/g)].filter(
+    (m) => !/[_^]\{?$/.test(text.slice(0, m.index)) && !/[\d.]$/.test(text.slice(0, m.index)) && !inside(skip, m.index),
+  )
+}
+
+const replaceAt = (text: string, at: number, length: number, by: string): string =>
+  `${text.slice(0, at)}${by}${text.slice(at + length)}`
+
+function otherNumber(text: string, random: Random, byOne: boolean): string | null {
+  const spots = digitSpots(text)
+  if (spots.length === 0) return null
+  const spot = pick(random, spots)
+  const value = Number(spot[0])
+  let next = byOne ? value + (random.next() < 0.5 || value === 0 ? 1 : -1) : value
+  while (next === value) next = 2 + Math.floor(random.next() * 98)
+  return replaceAt(text, spot.index, spot[0].length, String(next))
+}
+
+function dropSentence(text: string, random: Random): string | null {
+  if (notProse(text).length > 0) return null
+  const spans = mathSpans(text)
+  const ends = [...text.matchAll(/[.?!](?=\s)/g)].filter((m) => !inside(spans, m.index)).map((m) => m.index + 1)
+  const starts = [0, ...ends]
+  const sentences = starts.map((from, i) => [from, ends[i] ?? text.length] as const).slice(0, -1)
+  const candidates = sentences.filter(([from, to]) => /\d/.test(text.slice(from, to)))
+  if (candidates.length === 0) return null
+  const [from, to] = pick(random, candidates)
+  return `${text.slice(0, from)}${text.slice(to)}`.trim()
+}
+
+const ASKING = /\b(?:what|which|how|where|who|when|why)\s+$/i
+
+function insertNot(text: string, random: Random): string | null {
+  const spans = mathSpans(text)
+  const spots = [...text.matchAll(/\b(?:is|are|can|does|will|must)\b(?! not)/g)].filter(
+    (m) => !inside(spans, m.index) && !ASKING.test(text.slice(0, m.index)),
+  )
+  if (spots.length === 0) return null
+  const spot = pick(random, spots)
+  return replaceAt(text, spot.index + spot[0].length, 0, ' not')
+}
+
+const DIRECTIONS: readonly [RegExp, string][] = [
+  [/\blargest\b/, 'smallest'],
+  [/\bsmallest\b/, 'largest'],
+  [/\bgreatest\b/, 'least'],
+  [/(?<!\bat )\bleast\b/, 'greatest'],
+  [/\bmaximum\b/, 'minimum'],
+  [/\bminimum\b/, 'maximum'],
+  [/\bpositive\b/, 'negative'],
+  [/\bnegative\b/, 'positive'],
+  [/\beven\b/, 'odd'],
+  [/\bodd\b/, 'even'],
+  [/\bmore\b/, 'fewer'],
+  [/\b(?:less|fewer)\b/, 'more'],
+  [/\bincreas/, 'decreas'],
+  [/\bdecreas/, 'increas'],
+]
+
+function swapDirection(text: string, random: Random): string | null {
+  const spans = mathSpans(text)
+  const spots = DIRECTIONS.flatMap(([pattern, by]) =>
+    [...text.matchAll(new RegExp(pattern.source, 'g'))]
+      .filter((m) => !inside(spans, m.index))
+      .map((m) => ({ at: m.index, length: m[0].length, by })),
+  )
+  if (spots.length === 0) return null
+  const { at, length, by } = pick(random, spots)
+  return replaceAt(text, at, length, by)
+}
+
+/** The paraphrase broken one of the second set's ways (null where it offers nothing to break that way). */
+export function mutateOtherwise(pair: ReleasedPair, mutation: OtherMutation, seed: number): string | null {
+  const random = new Random(seed * 104729 + pair.index * 31 + OTHER_MUTATIONS.indexOf(mutation))
+  switch (mutation) {
+    case 'by_one':
+      return otherNumber(pair.paraphrase, random, true)
+    case 'random_number':
+      return otherNumber(pair.paraphrase, random, false)
+    case 'sentence':
+      return dropSentence(pair.paraphrase, random)
+    case 'answer_appended':
+      return pair.answer.trim() === '' ? null : `${pair.paraphrase.trimEnd()} The answer is ${pair.answer.trim()}.`
+    case 'not_inserted':
+      return insertNot(pair.paraphrase, random)
+    case 'direction':
+      return swapDirection(pair.paraphrase, random)
+  }
+}

@@ -479,6 +479,21 @@ describe('checkPair: what breaks a pair', () => {
     expect(negationChanges(minimum, 'Find the least value of $x^2 + \\frac{64}{x^3}$ where $x$ is a negative number.')).toEqual([
       { change: 'positive / negative swapped', severity: 'error' },
     ])
+    // "Acute" is less than 90°, a "natural number" a positive integer (records 6904, 5532).
+    const acute = 'Let $a$ and $b$ be acute angles such that $3 \\sin^2 a + 2 \\sin^2 b = 1$. Find $a + 2b$.'
+    expect(
+      negationChanges(acute, 'Two angles $x$ and $y$, both less than $90^\\circ$, satisfy $3 \\sin^2 x + 2 \\sin^2 y = 1$.'),
+    ).toEqual([])
+    expect(
+      negationChanges(acute, 'Two angles $x$ and $y$, both more than $90^\\circ$, satisfy $3 \\sin^2 x + 2 \\sin^2 y = 1$.'),
+    ).toEqual([{ change: 'greater / less swapped', severity: 'error' }])
+    const natural = 'Three different natural numbers $x$, $y$ and $z$ each have exactly three factors.'
+    expect(
+      negationChanges(natural, 'Three distinct positive integers $a$, $b$ and $c$ each have precisely three divisors.'),
+    ).toEqual([])
+    expect(
+      negationChanges(natural, 'Three distinct negative integers $a$, $b$ and $c$ each have precisely three divisors.'),
+    ).toEqual([{ change: 'positive / negative swapped', severity: 'error' }])
     // Record 5403: a rewrite writes the gcd out; "least common divisor" names nothing a rewrite would.
     const gcd = 'If $\\gcd(a,b) = 168$ and $\\gcd(a,c) = 693$, what is the smallest possible value of $\\gcd(b,c)$?'
     expect(

@@ -32,8 +32,9 @@
 // - negation: the paraphrase negates what the original did not ("not", "never", "≠": an error; "no", "without",
 //   "except": a warning), counted over the text or in a sentence whose likest sentences in the original (most content
 //   words and numbers in common) negate and exclude nothing; or turns a direction around ("at least" / "at most",
-//   "more than" / "less than", "<" / ">", "largest" / "smallest" ("farthest" / "closest"), "even" / "odd", "positive" /
-//   "negative", a "greatest common divisor" turned into a "least common" one: an error;
+//   "more than" / "less than" ("obtuse" / "acute"), "<" / ">", "largest" / "smallest" ("farthest" / "closest"), "even"
+//   / "odd", "positive" / "negative" ("natural numbers" are positive), a "greatest common divisor" turned into a "least
+//   common" one: an error;
 //   "sum" / "difference": a warning), "at least" also counted with "more than" and "at most" with "less than" (so
 //   that "less than 11" turned into "not less than 11", at least 11, is a swap). A relation that starts from a number
 //   reads from its other side ("$10 < x$" is "x greater than 10"), "$k < 0$" is "k negative", the floor the greatest
@@ -588,12 +589,12 @@ const FIGURE_PLACES =
 const OPPOSITES: readonly [string, RegExp, RegExp, Severity][] = [
   // The ceiling of x is the least integer at least x, the floor the greatest at most x.
   ['at least / at most', /\bat least\b|\bno (?:less|fewer) than\b|\\geq?\b|≥|\\lceil\b/g, /\bat most\b|\bno (?:more|greater) than\b|\\leq?\b|≤|\\lfloor\b/g, 'error'],
-  ['greater / less', /\b(?:more than|greater|larger|bigger|higher|longer|older|above|exceeds?)\b|(?<![\\<-])>(?!=)|\\gt\b/g, /\b(?:less than|fewer than|smaller|lesser|lower|shorter|younger|below|under)\b|(?<![\\>-])<(?!=)|\\lt\b/g, 'error'],
+  ['greater / less', /\b(?:more than|greater|larger|bigger|higher|longer|older|above|exceeds?|obtuse)\b|(?<![\\<-])>(?!=)|\\gt\b/g, /\b(?:less than|fewer than|smaller|lesser|lower|shorter|younger|below|under|acute)\b|(?<![\\>-])<(?!=)|\\lt\b/g, 'error'],
   // The floor is the greatest integer below, the ceiling the least above: a rewrite in words says which.
   ['largest / smallest', /\b(?:largest|greatest|biggest|highest|maximum|maximal|maximize|max|(?<!at )most|longest|oldest|farthest|furthest)\b|\\lfloor\b/g, /\b(?:smallest|(?<!at )least|lowest|minimum|minimal|minimize|min|fewest|shortest|youngest|closest|(?<!to the )nearest)\b|\\lceil\b/g, 'error'],
   // A non-decreasing sequence is an increasing one, in the loose sense a rewrite may use.
   ['increase / decrease', /\b(?:increase[sd]?|increasing|gains?|rises?|grows?|doubles|doubled|triples|tripled|go(?:es)? up|went up)\b|\bnon-?decreasing\b/g, /\b(?<!non-?)(?:decrease[sd]?|decreasing|loses?|loss|falls?|drops?|shrinks?|halves|halved|go(?:es)? down|went down)\b|\bnon-?increasing\b/g, 'error'],
-  ['positive / negative', /\bpositive\b/g, /\bnegative\b/g, 'error'],
+  ['positive / negative', /\bpositive\b|\bnatural(?=[ -]numbers?\b)/g, /\bnegative\b/g, 'error'],
   ['even / odd', /\beven\b/g, /\bodd\b/g, 'error'],
   ['inside / outside', /\binside\b/g, /\boutside\b/g, 'error'],
   ['rational / irrational', /\b(?<!ir)rational\b/g, /\birrational\b/g, 'error'],
