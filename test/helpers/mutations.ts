@@ -119,6 +119,20 @@ function insertAnswer(text: string, answer: string, random: Random): string | nu
   return `${text.trimEnd()}${sentence}`
 }
 
+/** Words and their opposites, both sets of breakages swap. */
+const OPPOSITE_WORDS: readonly (readonly [string, string])[] = [
+  ['maximum', 'minimum'],
+  ['positive', 'negative'],
+  ['even', 'odd'],
+]
+
+/** Each word of the pairs into its opposite, as [pattern, replacement], in the pairs' order. */
+const eitherWay = (pairs: readonly (readonly [string, string])[]): [RegExp, string][] =>
+  pairs.flatMap(([a, b]): [RegExp, string][] => [
+    [new RegExp(`\\b${a}\\b`), b],
+    [new RegExp(`\\b${b}\\b`), a],
+  ])
+
 /** Turnarounds a careless rewrite makes: [pattern, replacement]. */
 const TURNAROUNDS: readonly [RegExp, string][] = [
   [/\bat least\b/, 'at most'],
@@ -127,16 +141,10 @@ const TURNAROUNDS: readonly [RegExp, string][] = [
   [/\b(?:less|fewer) than\b/, 'more than'],
   [/\bgreater\b/, 'smaller'],
   [/\bsmaller\b/, 'larger'],
-  [/\blargest\b/, 'smallest'],
-  [/\bsmallest\b/, 'largest'],
+  ...eitherWay([['largest', 'smallest']]),
   [/\bgreatest\b/, 'least'],
   [/\bthe least\b/, 'the greatest'],
-  [/\bmaximum\b/, 'minimum'],
-  [/\bminimum\b/, 'maximum'],
-  [/\bpositive\b/, 'negative'],
-  [/\bnegative\b/, 'positive'],
-  [/\beven\b/, 'odd'],
-  [/\bodd\b/, 'even'],
+  ...eitherWay(OPPOSITE_WORDS),
   [/\bincreases\b/, 'decreases'],
   [/\bdecreases\b/, 'increases'],
   // Not in the ask ("What is ..."): a condition is what gets turned around.
@@ -244,16 +252,10 @@ function insertNot(text: string, random: Random): string | null {
 }
 
 const DIRECTIONS: readonly [RegExp, string][] = [
-  [/\blargest\b/, 'smallest'],
-  [/\bsmallest\b/, 'largest'],
+  ...eitherWay([['largest', 'smallest']]),
   [/\bgreatest\b/, 'least'],
   [/(?<!\bat )\bleast\b/, 'greatest'],
-  [/\bmaximum\b/, 'minimum'],
-  [/\bminimum\b/, 'maximum'],
-  [/\bpositive\b/, 'negative'],
-  [/\bnegative\b/, 'positive'],
-  [/\beven\b/, 'odd'],
-  [/\bodd\b/, 'even'],
+  ...eitherWay(OPPOSITE_WORDS),
   [/\bmore\b/, 'fewer'],
   [/\b(?:less|fewer)\b/, 'more'],
   [/\bincreas/, 'decreas'],
