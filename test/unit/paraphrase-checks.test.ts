@@ -16,6 +16,12 @@ import {
 import type { PairChecks } from '../../main/data/paraphrase/checks'
 import { CHECK_NAMES } from '../../preload/constants'
 
+/** A faithful rewrite, checked to have no error, and the checks of it with `from` changed into `to`. */
+function changedRewrite(original: string, rewrite: string, [from, to]: [string, string], answer: string): PairChecks {
+  expect(errors(checkPair(original, rewrite, answer))).toEqual([])
+  return checkPair(original, rewrite.replace(from, to), answer)
+}
+
 /** The checks with an error, and those with a warning. */
 const errors = (checks: PairChecks): string[] => checks.findings.filter((f) => f.severity === 'error').map((f) => f.check)
 const warnings = (checks: PairChecks): string[] => checks.findings.filter((f) => f.severity === 'warning').map((f) => f.check)
@@ -253,10 +259,12 @@ describe('checkPair: what breaks a pair', () => {
   })
 
   it('flags a number changed inside a range the text names: "four-digit" or "1 to 1000" restate no given', () => {
-    const digits = 'How many ways are there to arrange the digits of 1150 to get a four-digit multiple of 5?'
-    const rewrite = 'How many four-digit numbers divisible by 5 can be formed from all the digits of 1150?'
-    expect(errors(checkPair(digits, rewrite, '5'))).toEqual([])
-    const changed = checkPair(digits, rewrite.replace('1150', '1151'), '5')
+    const changed = changedRewrite(
+      'How many ways are there to arrange the digits of 1150 to get a four-digit multiple of 5?',
+      'How many four-digit numbers divisible by 5 can be formed from all the digits of 1150?',
+      ['1150', '1151'],
+      '5',
+    )
     expect(changed.numbers.missing).toEqual(['1150'])
     expect(changed.new_numbers.added).toEqual(['1151'])
     expect(errors(changed)).toEqual(['numbers', 'new_numbers'])
@@ -345,10 +353,9 @@ describe('checkPair: what breaks a pair', () => {
 
   it('reads an unbraced exponent of digits whole: x^12 is a new 12 in the math, 2^23^3 still 2^2 times 3^3', () => {
     // Record 531: the expression is reordered by the rewrite, so only the numbers can tell.
-    const original = 'What is the range of the function $f(x) = \\frac{1}{x^2}$?'
-    const rewrite = 'Determine all possible output values for the function $g(x) = \\frac{1}{x^2}$.'
-    expect(errors(checkPair(original, rewrite, '(0,\\infty)'))).toEqual([])
-    const changed = checkPair(original, rewrite.replace('x^2', 'x^12'), '(0,\\infty)')
+    const range = 'What is the range of the function $f(x) = \\frac{1}{x^2}$?'
+    const outputs = 'Determine all possible output values for the function $g(x) = \\frac{1}{x^2}$.'
+    const changed = changedRewrite(range, outputs, ['x^2', 'x^12'], '(0,\\infty)')
     expect(changed.new_numbers.added).toEqual(['12'])
     expect(errors(changed)).toContain('new_numbers')
     expect(numbersIn('$x^12 + 1$')).toEqual(['12', '1'])
@@ -453,61 +460,53 @@ describe('checkPair: what breaks a pair', () => {
   })
 
   it('reads more directions: "farthest" and "closest", "a maximum of two", "$x > 0.$", a common divisor turned around', () => {
-    const farthest = 'Which of the points $(0,5)$, $(1,2)$ and $(3,-4)$ is farthest from the origin?'
-    expect(
-      negationChanges(farthest, 'Of $(0,5)$, $(1,2)$ and $(3,-4)$, which lies at the greatest distance from $(0,0)$?'),
-    ).toEqual([])
-    expect(negationChanges(farthest, 'Of $(0,5)$, $(1,2)$ and $(3,-4)$, which is closest to $(0,0)$?')).toEqual([
-      { change: 'largest / smallest swapped', severity: 'error' },
-    ])
-    // "To the nearest tenth" says how to round.
-    expect(
-      negationChanges(farthest, 'Which of $(0,5)$, $(1,2)$ and $(3,-4)$ is farthest from the origin, to the nearest tenth?'),
-    ).toEqual([])
-    const roots = 'Find all $p$ so that $x^4 + 2px^3 + 1 = 0$ has at least two distinct negative real roots.'
-    expect(
-      negationChanges(roots, 'For which $p$ does $x^4 + 2px^3 + 1 = 0$ have a minimum of two different negative roots?'),
-    ).toEqual([])
-    expect(
-      negationChanges(roots, 'For which $p$ does $x^4 + 2px^3 + 1 = 0$ have a maximum of two different negative roots?'),
-    ).toEqual([{ change: 'at least / at most swapped', severity: 'error' }])
-    // A sentence's full stop after the 0 is no decimal point: "$x > 0.$" says x is positive.
-    const minimum = 'Find the minimum value of $x^2 + \\frac{64}{x^3}$ for $x > 0.$'
-    expect(negationChanges(minimum, 'Find the least value of $x^2 + \\frac{64}{x^3}$ where $x$ is a positive number.')).toEqual(
-      [],
-    )
-    expect(negationChanges(minimum, 'Find the least value of $x^2 + \\frac{64}{x^3}$ where $x$ is a negative number.')).toEqual([
-      { change: 'positive / negative swapped', severity: 'error' },
-    ])
-    // "Acute" is less than 90°, a "natural number" a positive integer (records 6904, 5532).
-    const acute = 'Let $a$ and $b$ be acute angles such that $3 \\sin^2 a + 2 \\sin^2 b = 1$. Find $a + 2b$.'
-    expect(
-      negationChanges(acute, 'Two angles $x$ and $y$, both less than $90^\\circ$, satisfy $3 \\sin^2 x + 2 \\sin^2 y = 1$.'),
-    ).toEqual([])
-    expect(
-      negationChanges(acute, 'Two angles $x$ and $y$, both more than $90^\\circ$, satisfy $3 \\sin^2 x + 2 \\sin^2 y = 1$.'),
-    ).toEqual([{ change: 'greater / less swapped', severity: 'error' }])
-    const natural = 'Three different natural numbers $x$, $y$ and $z$ each have exactly three factors.'
-    expect(
-      negationChanges(natural, 'Three distinct positive integers $a$, $b$ and $c$ each have precisely three divisors.'),
-    ).toEqual([])
-    expect(
-      negationChanges(natural, 'Three distinct negative integers $a$, $b$ and $c$ each have precisely three divisors.'),
-    ).toEqual([{ change: 'positive / negative swapped', severity: 'error' }])
-    // Record 5403: a rewrite writes the gcd out; "least common divisor" names nothing a rewrite would.
-    const gcd = 'If $\\gcd(a,b) = 168$ and $\\gcd(a,c) = 693$, what is the smallest possible value of $\\gcd(b,c)$?'
-    expect(
-      negationChanges(
-        gcd,
+    // [original, a restatement, the same turned around, the change found]
+    const cases: [string, string, string, string][] = [
+      [
+        'Which of the points $(0,5)$, $(1,2)$ and $(3,-4)$ is farthest from the origin?',
+        // "To the nearest tenth" says how to round.
+        'Which of $(0,5)$, $(1,2)$ and $(3,-4)$ lies at the greatest distance from $(0,0)$, to the nearest tenth?',
+        'Of $(0,5)$, $(1,2)$ and $(3,-4)$, which is closest to $(0,0)$?',
+        'largest / smallest swapped',
+      ],
+      [
+        'Find all $p$ so that $x^4 + 2px^3 + 1 = 0$ has at least two distinct negative real roots.',
+        'For which $p$ does $x^4 + 2px^3 + 1 = 0$ have a minimum of two different negative roots?',
+        'For which $p$ does $x^4 + 2px^3 + 1 = 0$ have a maximum of two different negative roots?',
+        'at least / at most swapped',
+      ],
+      // A sentence's full stop after the 0 is no decimal point: "$x > 0.$" says x is positive.
+      [
+        'Find the minimum value of $x^2 + \\frac{64}{x^3}$ for $x > 0.$',
+        'Find the least value of $x^2 + \\frac{64}{x^3}$ where $x$ is a positive number.',
+        'Find the least value of $x^2 + \\frac{64}{x^3}$ where $x$ is a negative number.',
+        'positive / negative swapped',
+      ],
+      // "Acute" is less than 90°, a "natural number" a positive integer (records 6904, 5532).
+      [
+        'Let $a$ and $b$ be acute angles such that $3 \\sin^2 a + 2 \\sin^2 b = 1$. Find $a + 2b$.',
+        'Two angles $x$ and $y$, both less than $90^\\circ$, satisfy $3 \\sin^2 x + 2 \\sin^2 y = 1$.',
+        'Two angles $x$ and $y$, both more than $90^\\circ$, satisfy $3 \\sin^2 x + 2 \\sin^2 y = 1$.',
+        'greater / less swapped',
+      ],
+      [
+        'Three different natural numbers $x$, $y$ and $z$ each have exactly three factors.',
+        'Three distinct positive integers $a$, $b$ and $c$ each have precisely three divisors.',
+        'Three distinct negative integers $a$, $b$ and $c$ each have precisely three divisors.',
+        'positive / negative swapped',
+      ],
+      // Record 5403: a rewrite writes the gcd out; "least common divisor" names nothing a rewrite would.
+      [
+        'If $\\gcd(a,b) = 168$ and $\\gcd(a,c) = 693$, what is the smallest possible value of $\\gcd(b,c)$?',
         'The greatest common divisor of $x$ and $y$ is 168 and that of $x$ and $z$ is 693. What is the smallest possible value of that of $y$ and $z$?',
-      ),
-    ).toEqual([])
-    expect(
-      negationChanges(
-        gcd,
         'The least common divisor of $x$ and $y$ is 168 and the greatest common divisor of $x$ and $z$ is 693. What is the smallest possible value of that of $y$ and $z$?',
-      ),
-    ).toEqual([{ change: 'least common divisor named', severity: 'error' }])
+        'least common divisor named',
+      ],
+    ]
+    for (const [original, restated, turned, change] of cases) {
+      expect(negationChanges(original, restated), restated).toEqual([])
+      expect(negationChanges(original, turned), turned).toEqual([{ change, severity: 'error' }])
+    }
   })
 
   it('flags a list answer written into the question', () => {
