@@ -36,6 +36,25 @@ export async function readReleasedPairs(): Promise<ReleasedPair[]> {
   }))
 }
 
+/** The user turn of a verl-style `prompt` column (the question, without the system turn). */
+const userTurn = (row: Record<string, unknown>): string =>
+  String((row.prompt as { role: string; content: string }[]).find((turn) => turn.role === 'user')!.content)
+
+/** The released AMC questions paired with their Qwen3-32B rewrites (two aligned verl files), in file order. */
+export async function readAmcPairs(): Promise<ReleasedPair[]> {
+  const read = async (name: string): Promise<Record<string, unknown>[]> =>
+    (await parquetReadObjects({
+      file: await asyncBufferFromFile(join(sharedData, 'co-rewarding', 'amc', name)),
+    })) as Record<string, unknown>[]
+  const [originals, rewrites] = await Promise.all([read('test_original.parquet'), read('test_rewrite_Qwen3-32B.parquet')])
+  return originals.map((row, index) => ({
+    index,
+    original: userTurn(row),
+    paraphrase: userTurn(rewrites[index]!),
+    answer: String((row.reward_model as { ground_truth: string }).ground_truth),
+  }))
+}
+
 /** `count` distinct items drawn with a fixed seed, in their original order. */
 export function seededSample<T>(items: readonly T[], count: number, seed: number): T[] {
   const random = new Random(seed)

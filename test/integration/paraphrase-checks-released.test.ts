@@ -5,7 +5,15 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { CHECK_NAMES } from '../../preload/constants'
 import { checkPair } from '../../main/data/paraphrase/checks'
 import type { PairChecks } from '../../main/data/paraphrase/checks'
-import { MUTATIONS, OTHER_MUTATIONS, mutate, mutateOtherwise, readReleasedPairs, seededSample } from '../helpers/mutations'
+import {
+  MUTATIONS,
+  OTHER_MUTATIONS,
+  mutate,
+  mutateOtherwise,
+  readAmcPairs,
+  readReleasedPairs,
+  seededSample,
+} from '../helpers/mutations'
 import type { ReleasedPair } from '../helpers/mutations'
 import { hasSharedData, needsSharedData } from '../helpers/shared-data'
 
@@ -13,7 +21,7 @@ const SAMPLE = 1500
 const SEED = 17
 /**
  * The issue asks for 95% of broken copies caught and at most 10% of intact pairs with an error. The rule checks catch
- * 95.8% of this sample (95.4% to 95.8% on seeds 5, 17 and 23; a number changed 96.4%, a clause dropped 89.7%, the
+ * 95.8% of this sample (95.4% to 95.8% on seeds 5, 17 and 23; a number changed 96.4%, a clause dropped 89.6%, the
  * answer inserted 100%, a condition negated 94.7%) and flag 8.5% of all 7,500 intact pairs; the per-mutation lines
  * printed say where the rest is: mostly a dropped clause whose numbers and variables the paraphrase still states as
  * often (or that only a longer story drops), a negation added in a sentence like one the original negates or a
@@ -25,7 +33,7 @@ const CAUGHT_FLOOR = 0.955
 const CAUGHT_FLOOR_EACH = 0.89
 /**
  * The second set of breakages (test/helpers/mutations.ts, written apart from the first), on the same sample: 96.3%
- * caught (95.9% on seeds 5 and 23); a number moved by one 94.6%, replaced 97.6%, a sentence dropped 94.8%, the answer
+ * caught (95.9% on seeds 5 and 23); a number moved by one 94.5%, replaced 97.6%, a sentence dropped 94.6%, the answer
  * appended 100%, "not" inserted 96.8%, and a direction word swapped only 85.0% (mostly a word the original does not
  * use: a sequence told as a story that "decreases"). It measures whether the rules learned the first set rather than
  * the breakages: only "acute" and "natural numbers" were added to the rules after reading its misses (2 to 4 catches).
@@ -34,6 +42,8 @@ const OTHER_CAUGHT_FLOOR = 0.96
 const OTHER_CAUGHT_FLOOR_EACH = 0.94
 const OTHER_DIRECTION_FLOOR = 0.84
 const MAX_FALSE_ERRORS = 0.1
+/** The AMC pairs with an error as measured (13 of 83), so that a change that flags more of them fails. */
+const AMC_MAX_WITH_ERROR = 13
 /** All 7,500 intact pairs: under the issue's 10% with room, since the hidden pairs are other data. */
 const MAX_FALSE_ERRORS_ALL = 0.09
 /** Some 6,000 and 7,500 pairs checked: seconds alone, more beside the rest of `npm test` on two cores. */
@@ -108,7 +118,7 @@ function breakEach<M extends string>(
   return { results, skipped, missed, all: mutations.flatMap((mutation) => results[mutation]) }
 }
 
-describe.skipIf(!hasSharedData)('checks on the released MATH pairs', () => {
+describe.skipIf(!hasSharedData)('checks on the released pairs', () => {
   let pairs: ReleasedPair[]
   beforeAll(async () => {
     pairs = await readReleasedPairs()
@@ -159,6 +169,23 @@ describe.skipIf(!hasSharedData)('checks on the released MATH pairs', () => {
     },
     CHECKING_TIMEOUT,
   )
+
+  it(needsSharedData('flag at most 13 of the 83 released AMC pairs: competition problems, restated more freely'), async () => {
+    const amc = await readAmcPairs()
+    const results = amc.map((pair) => checkPair(pair.original, pair.paraphrase, pair.answer))
+    const broken = breakEach(amc, MUTATIONS, (pair, m) => mutate(pair, m, SEED))
+    const other = breakEach(amc, OTHER_MUTATIONS, (pair, m) => mutateOtherwise(pair, m, SEED))
+    console.log(
+      [
+        rateLines(`All ${results.length} released AMC pairs`, results),
+        rateLines('Broken AMC pairs', broken.all),
+        rateLines('Broken AMC pairs, the second set', other.all),
+      ].join('\n'),
+    )
+    expect(results).toHaveLength(83)
+    // 13 (15.7%): nearly twice the MATH pairs' rate; see the README.
+    expect(errorRates(results).withError).toBeLessThanOrEqual(AMC_MAX_WITH_ERROR)
+  })
 
   it(
     needsSharedData('flag at most 9% of all 7,500 intact pairs with an error'),

@@ -569,6 +569,23 @@ describe('checkPair: a dropped statement, a changed number in the math, the answ
     // The same value written otherwise is no change (0.50 is 0.5), and a fraction is set aside (1/2 for 0.5).
     expect(swappedInMath('Let $y = 0.50x + 2$.', 'Let $y = 2 + 0.5x$.')).toBeNull()
     expect(swappedInMath('Let $y = 0.5x$.', 'Let $y = \\frac{1}{2}x$.')).toBeNull()
+    // A set or a list before an ellipsis is its numbers, not one number with thousands separators (AMC record 40); the
+    // origin is (0, 0) (AMC record 18).
+    expect(numbersIn('$\\{991,992,993,\\ldots,1000\\}$ and $1,000$')).toEqual(['991', '992', '993', '1000'])
+    expect(
+      errors(
+        checkPair(
+          'For how many points $P$ with integer coordinates is the taxicab distance between $P$ and the origin at most $20$?',
+          'How many intersections $(x, y)$ with integer coordinates lie at a total distance of $20$ or less from $(0, 0)$?',
+          '841',
+        ),
+      ),
+    ).toEqual([])
+    // A number moved from the math into words, another from words into the math (AMC record 61): no number changed.
+    const dice = 'Janet rolls a standard $6$-sided die $4$ times. What is the probability that her running total equals $3$?'
+    const rewrite = 'Liam picks a number from $1$ to $6$ four times. What is the probability that his running score reaches $3$?'
+    expect(swappedInMath(dice, rewrite)).toEqual({ more: ['1'], less: ['4'] })
+    expect(errors(checkPair(dice, rewrite, '\\frac{49}{216}'))).toEqual([])
   })
 
   it('flags an answer the original shows, written again: as text, or as a given where the original has an exponent', () => {

@@ -99,21 +99,29 @@ export function canonicalNumber(text: string): string {
  * digits that no power follows is read whole, as its writer meant it (`x^12` is x to the 12th; `2^23^3` is 2^2 3^3).
  */
 function plainMath(text: string): string {
-  return text
-    .replace(/\[asy\][\s\S]*?(\[\/asy\]|$)/g, ' ')
-    .replace(/\\[hv]space\*?\{[^}]*\}/g, ' ')
-    .replace(/\\\$/g, ' ')
-    .replace(/\\%/g, '%')
-    .replace(/(\d)\{,\}(?=\d)/g, '$1,')
-    .replace(/(\d),\\!(?=\d)/g, '$1,')
-    .replace(/(\d)\\[,;: ](?=\d{3})/g, '$1')
-    .replace(/\\[dt]frac/g, '\\frac')
-    .replace(/\\sqrt\s*(\d)/g, '\\sqrt{$1}')
-    .replace(/\\frac\s*(\d)\s*(\d)/g, '\\frac{$1}{$2}')
-    .replace(/\\frac\s*(\{[^{}]*\})\s*(\d)/g, '\\frac$1{$2}')
-    .replace(/\\frac\s*(\d)\s*\{/g, '\\frac{$1}{')
-    .replace(/\^\s*(\d{2,})(?![\d^])/g, '^{$1}')
-    .replace(/([_^])\s*(\d)/g, '$1{$2}')
+  return (
+    text
+      .replace(/\[asy\][\s\S]*?(\[\/asy\]|$)/g, ' ')
+      .replace(/\\[hv]space\*?\{[^}]*\}/g, ' ')
+      .replace(/\\\$/g, ' ')
+      .replace(/\\%/g, '%')
+      // "\\{991,992,993,\\ldots\\}" is a list, not the number 991,992,993: commas in a set or before an ellipsis part.
+      .replace(
+        /(\\\{\s*)?(\d{1,3}(?:,\d{3})+)(\s*,\s*(?:\\[lc]?dots|\.\.\.))?/g,
+        (whole, open?: string, run?: string, dots?: string) =>
+          open || dots ? `${open ?? ''}${run!.replace(/,/g, ', ')}${dots ?? ''}` : whole,
+      )
+      .replace(/(\d)\{,\}(?=\d)/g, '$1,')
+      .replace(/(\d),\\!(?=\d)/g, '$1,')
+      .replace(/(\d)\\[,;: ](?=\d{3})/g, '$1')
+      .replace(/\\[dt]frac/g, '\\frac')
+      .replace(/\\sqrt\s*(\d)/g, '\\sqrt{$1}')
+      .replace(/\\frac\s*(\d)\s*(\d)/g, '\\frac{$1}{$2}')
+      .replace(/\\frac\s*(\{[^{}]*\})\s*(\d)/g, '\\frac$1{$2}')
+      .replace(/\\frac\s*(\d)\s*\{/g, '\\frac{$1}{')
+      .replace(/\^\s*(\d{2,})(?![\d^])/g, '^{$1}')
+      .replace(/([_^])\s*(\d)/g, '$1{$2}')
+  )
 }
 
 const NUMBER = /\\frac\{\s*[\d.,]+\s*\}\{\s*[\d.,]+\s*\}|\d+(?:,\d{3})*(?:\.\d+)?(?:\/\d+(?:\.\d+)?)?|\.\d+/g
@@ -136,7 +144,7 @@ const MULTIPLES: Record<string, number[]> = {
   ternary: [3], quadruple: [4], quadrilateral: [4], rectangle: [4], pentagon: [5], hexagon: [6], octagon: [8],
   octal: [8], decimal: [10], common: [10], dozen: [12], dozens: [12], hexadecimal: [16], right: [90],
   perpendicular: [90], obtuse: [90], acute: [90], straight: [180], percent: [100], hundredth: [100],
-  hundredths: [100], thousandth: [1000], inverse: [1], reciprocal: [1], single: [1], unit: [1], coprime: [1], week: [7], weeks: [7],
+  hundredths: [100], thousandth: [1000], inverse: [1], reciprocal: [1], single: [1], unit: [1], coprime: [1], week: [7], weeks: [7], origin: [0],
 } // prettier-ignore
 
 const cardinal = (word: string): number | undefined => {
@@ -960,7 +968,10 @@ export function checkPair(original: string, paraphrase: string, answer: string |
     )
 
   const expressions = matchExpressions(original, paraphrase)
-  const swapped = swappedInMath(original, paraphrase)
+  const swappedMath = swappedInMath(original, paraphrase)
+  // A number moved between the math and the words ("$4$ times" said "four times") is no swap: it counts in all.
+  const swapped =
+    swappedMath !== null && !swappedMath.less.some((n) => (b.stated.get(n) ?? 0) < (a.stated.get(n) ?? 0)) ? null : swappedMath
   if (expressions.changed.length > 0)
     found(
       'expressions',
