@@ -47,18 +47,23 @@ const hasChecks = (checks: object | undefined): boolean => Array.isArray((checks
  * see precheck, keep their checks); a taken name is refused.
  */
 export function createDataset(db: Db, input: NewDataset): CreatedDataset {
-  return insertDataset(db, {
-    ...input,
-    records: input.records.map((record) => ({
-      ...record,
-      paraphrases: record.paraphrases?.map((paraphrase) =>
-        // What is not text is left for the store to refuse, naming the record and the field.
-        hasChecks(paraphrase.checks) || typeof paraphrase.text !== 'string' || typeof record.question !== 'string'
-          ? paraphrase
-          : { ...paraphrase, checks: checksOf(record.question, paraphrase.text, record.answer ?? null, paraphrase.checks) },
-      ),
-    })),
-  })
+  return insertDataset(db, { ...input, records: checkedRecords(input.records) })
+}
+
+/**
+ * The records with every paraphrase checked (those checked already keep their checks): what createDataset stores.
+ * A caller that stores them under a write lock checks them first, so that other processes do not wait on the checks.
+ */
+export function checkedRecords(records: NewRecord[]): NewRecord[] {
+  return records.map((record) => ({
+    ...record,
+    paraphrases: record.paraphrases?.map((paraphrase) =>
+      // What is not text is left for the store to refuse, naming the record and the field.
+      hasChecks(paraphrase.checks) || typeof paraphrase.text !== 'string' || typeof record.question !== 'string'
+        ? paraphrase
+        : { ...paraphrase, checks: checksOf(record.question, paraphrase.text, record.answer ?? null, paraphrase.checks) },
+    ),
+  }))
 }
 
 const PRECHECK_CHUNK = 2000
