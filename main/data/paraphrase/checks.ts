@@ -816,11 +816,15 @@ function repeatsAnswer(
   return numbers.length === 1 && (paraphrase.givens.get(n!) ?? 0) > (original.givens.get(n!) ?? 0)
 }
 
+/** The words that announce an answer, to pass over the paraphrases without them at once. */
+const ANNOUNCING = /\b(?:answer|result|solution)\s*(?:is|equals|would be|will be|should be|:|=)|\b(?:works|comes) out to/i
+
 /**
  * Whether the paraphrase announces the answer more often than the original does: "the answer is 12", "the result is
  * $\\text{B}$", "it works out to 8". Any answer, a letter or word too, for the phrase says what it is.
  */
 function announcesAnswer(answer: string, originalText: string, paraphraseText: string): boolean {
+  if (!ANNOUNCING.test(paraphraseText)) return false
   const shape = answerShape(answer)
   if (shape === '') return false
   const escaped = shape.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
