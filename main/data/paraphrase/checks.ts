@@ -144,7 +144,8 @@ const MULTIPLES: Record<string, number[]> = {
   ternary: [3], quadruple: [4], quadrilateral: [4], rectangle: [4], pentagon: [5], hexagon: [6], octagon: [8],
   octal: [8], decimal: [10], common: [10], dozen: [12], dozens: [12], hexadecimal: [16], right: [90],
   perpendicular: [90], obtuse: [90], acute: [90], straight: [180], percent: [100], hundredth: [100],
-  hundredths: [100], thousandth: [1000], inverse: [1], reciprocal: [1], single: [1], unit: [1], coprime: [1], week: [7], weeks: [7], origin: [0],
+  hundredths: [100], thousandth: [1000], inverse: [1], reciprocal: [1], single: [1], unit: [1], coprime: [1],
+  week: [7], weeks: [7], origin: [0],
 } // prettier-ignore
 
 const cardinal = (word: string): number | undefined => {
@@ -314,7 +315,8 @@ export function quantitiesIn(text: string): Quantities {
     }
     if (key.includes('/')) for (const part of key.split('/')) meant.add(part)
   }
-  // A root is a power too (its exponent alone, not its parts): "the square root of 64" is $64^{1/2}$, "the cube root" (or `\sqrt[3]`) $^{1/3}$.
+  // A root is a power too (its exponent alone, not its parts): "the square root of 64" is $64^{1/2}$, "the cube
+  // root" (or `\sqrt[3]`) $^{1/3}$.
   if (/\bsquare roots?\b|\\sqrt(?!\s*\[)/.test(plain)) meant.add('1/2')
   if (/\bcube roots?\b|\\sqrt\s*\[\s*3\s*\]/.test(plain)) meant.add('1/3')
   const { elided, steps } = elidedNumbers(plain)
@@ -394,12 +396,13 @@ function elidedNumbers(plain: string): { elided: Set<string>; steps: Set<string>
 
 /**
  * Whether a canonical number is among what a text may mean (a fraction also when both its parts are). A range the
- * text names ("1 to 1000", "four-digit") means its ends, and its other integers only for a number that is `listed`
- * where it comes from (one of a list, or said in words): "the digits of 1150" is not restated by "four-digit", nor
- * "1000 divided by it" changed into "999 divided by it" kept by "from 1 to 1000".
+ * text names ("1 to 1000", "four-digit") means its ends, and its other integers only for a number that the text it
+ * comes `from` lists or says in words: "the digits of 1150" is not restated by "four-digit", nor "1000 divided by it"
+ * changed into "999 divided by it" kept by "from 1 to 1000". Without `from`, a range means every integer in it.
  */
-function means(quantities: Quantities, number: string, listed = true): boolean {
+function means(quantities: Quantities, number: string, from?: Quantities): boolean {
   if (quantities.meant.has(number)) return true
+  const listed = from === undefined || from.listed.has(number) || !from.digits.has(number)
   const value = valueOf(number)
   if (Number.isFinite(value) && quantities.meant.has(formatValue(value))) return true
   if (
@@ -816,27 +819,29 @@ function repeatsAnswer(
   return numbers.length === 1 && (paraphrase.givens.get(n!) ?? 0) > (original.givens.get(n!) ?? 0)
 }
 
-/** The words that announce an answer, to pass over the paraphrases without them at once. */
-const ANNOUNCING = /\b(?:answer|result|solution)\s*(?:is|equals|would be|will be|should be|:|=)|\b(?:works|comes) out to/i
+/** The words that announce an answer: "the answer is", "the result is", "it works out to". */
+const ANNOUNCING = /\b(?:(?:answer|result|solution)\s*(?:is|equals|would be|will be|should be|:|=)|(?:works|comes) out to)/i
 
 /**
  * Whether the paraphrase announces the answer more often than the original does: "the answer is 12", "the result is
  * $\\text{B}$", "it works out to 8". Any answer, a letter or word too, for the phrase says what it is.
  */
 function announcesAnswer(answer: string, originalText: string, paraphraseText: string): boolean {
+  // Most paraphrases announce nothing: passed over before their text is shaped.
   if (!ANNOUNCING.test(paraphraseText)) return false
   const shape = answerShape(answer)
   if (shape === '') return false
   const escaped = shape.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
   const end = /\w$/.test(shape) ? '(?![\\w]|\\.\\d)' : ''
-  const announced = new RegExp(
-    `\\b(?:(?:answer|result|solution)\\s*(?:is|equals|would be|will be|should be|:|=)|(?:works|comes) out to)\\s*\\(?${escaped}${end}`,
-    'g',
-  )
+  const announced = new RegExp(`${ANNOUNCING.source}\\s*\\(?${escaped}${end}`, 'g')
   return count(answerShape(paraphraseText), announced) > count(answerShape(originalText), announced)
 }
 
 // ---- the pair ----------------------------------------------------------------------------------------------------
+
+/** The bases and exponents of the powers of `text` whose values the `other` text means (25 for "$5^2$"). */
+const partsOfPowersMeant = (text: Quantities, other: Quantities): Set<string> =>
+  new Set(text.powers.filter(([, , value]) => means(other, value)).flatMap(([base, exponent]) => [base, exponent]))
 
 /** Numbers a faithful rewrite often leaves implicit. */
 const INCIDENTAL = new Set(['0', '1', '2'])
@@ -859,22 +864,16 @@ export function checkPair(original: string, paraphrase: string, answer: string |
 
   const leaked = answer === null ? null : leakedAnswer(answer, a, b, original, paraphrase)
   // A power the paraphrase works out ("25" for "$5^2$") states its base and exponent.
-  const worked = new Set(a.powers.filter(([, , value]) => means(b, value)).flatMap(([base, exponent]) => [base, exponent]))
-  const missing = [...a.stated.keys()].filter(
-    (n) => !means(b, n, a.listed.has(n) || !a.digits.has(n)) && !a.elided.has(n) && !worked.has(n),
-  )
+  const worked = partsOfPowersMeant(a, b)
+  const missing = [...a.stated.keys()].filter((n) => !means(b, n, a) && !a.elided.has(n) && !worked.has(n))
   // A leaked answer is the leak check's to report, not also a new number.
   const leakedNumber = leaked === null ? null : canonicalNumber(answerShape(leaked).replace(/^-/, ''))
   // A term the paraphrase spells out in a list that both continue with an ellipsis ("-39, -37, -35, \\ldots") is the
   // list's, not a new number.
   // And a power the paraphrase writes for a number of the original ("$(5^3)^x$" for "$125^x$") states it.
-  const unworked = new Set(b.powers.filter(([, , value]) => means(a, value)).flatMap(([base, exponent]) => [base, exponent]))
+  const unworked = partsOfPowersMeant(b, a)
   const added = [...b.stated.keys()].filter(
-    (n) =>
-      !unworked.has(n) &&
-      !means(a, n, b.listed.has(n) || !b.digits.has(n)) &&
-      n !== leakedNumber &&
-      !(b.elided.has(n) && a.elided.size > 0),
+    (n) => !unworked.has(n) && !means(a, n, b) && n !== leakedNumber && !(b.elided.has(n) && a.elided.size > 0),
   )
   if (missing.length > 0)
     found(
