@@ -27,7 +27,7 @@ export const releasedPairsFile = join(sharedData, 'co-rewarding', 'math', 'train
 
 /** The released MATH pairs (Qwen3-32B rewrites), in file order. */
 export async function readReleasedPairs(): Promise<ReleasedPair[]> {
-  const rows = (await parquetReadObjects({ file: await asyncBufferFromFile(releasedPairsFile) })) as Record<string, unknown>[]
+  const rows = await readRows(releasedPairsFile)
   return rows.map((row, index) => ({
     index,
     original: String(row.original_question),
@@ -36,16 +36,17 @@ export async function readReleasedPairs(): Promise<ReleasedPair[]> {
   }))
 }
 
+/** A parquet file's rows as objects. */
+const readRows = async (file: string): Promise<Record<string, unknown>[]> =>
+  (await parquetReadObjects({ file: await asyncBufferFromFile(file) })) as Record<string, unknown>[]
+
 /** The user turn of a verl-style `prompt` column (the question, without the system turn). */
 const userTurn = (row: Record<string, unknown>): string =>
   String((row.prompt as { role: string; content: string }[]).find((turn) => turn.role === 'user')!.content)
 
 /** The released AMC questions paired with their Qwen3-32B rewrites (two aligned verl files), in file order. */
 export async function readAmcPairs(): Promise<ReleasedPair[]> {
-  const read = async (name: string): Promise<Record<string, unknown>[]> =>
-    (await parquetReadObjects({
-      file: await asyncBufferFromFile(join(sharedData, 'co-rewarding', 'amc', name)),
-    })) as Record<string, unknown>[]
+  const read = (name: string): Promise<Record<string, unknown>[]> => readRows(join(sharedData, 'co-rewarding', 'amc', name))
   const [originals, rewrites] = await Promise.all([read('test_original.parquet'), read('test_rewrite_Qwen3-32B.parquet')])
   return originals.map((row, index) => ({
     index,
@@ -84,6 +85,10 @@ const inside = (spans: [number, number][], at: number): boolean => spans.some(([
 const notProse = (text: string): [number, number][] =>
   [...text.matchAll(/\[asy\][\s\S]*?(?:\[\/asy\]|$)|\\[hv]space\{[^}]*\}/g)].map((m) => [m.index, m.index + m[0].length])
 
+/** The text with `length` characters at `at` replaced `by` another text. */
+const replaceAt = (text: string, at: number, length: number, by: string): string =>
+  `${text.slice(0, at)}${by}${text.slice(at + length)}`
+
 /** One number the text writes in digits (not a subscript index) becomes a different one. */
 function changeNumber(text: string, random: Random): string | null {
   const skip = notProse(text)
@@ -104,7 +109,7 @@ function changeNumber(text: string, random: Random): string | null {
     random,
     changes.filter((v) => v !== value && v !== 0 && Number.isFinite(v)),
   )
-  return `${text.slice(0, spot.index)}${next.toFixed(decimals)}${text.slice(spot.index + spot[0].length)}`
+  return replaceAt(text, spot.index, spot[0].length, next.toFixed(decimals))
 }
 
 /** A clause (between commas, semicolons or sentence ends, outside math) that states a number is left out. */
@@ -194,7 +199,7 @@ function negate(text: string, random: Random): string | null {
         options.push({ at: m.index, length: m[0].length, replacement: m[0].replace(pattern, replacement) })
   if (options.length === 0) return null
   const { at, length, replacement } = pick(random, options)
-  return `${text.slice(0, at)}${replacement}${text.slice(at + length)}`
+  return replaceAt(text, at, length, replacement)
 }
 
 /** The paraphrase broken one way (null where the paraphrase offers nothing to break that way). */
@@ -232,9 +237,6 @@ function digitSpots(text: string): RegExpExecArray[] {
     (m) => !/[_^]\{?$/.test(text.slice(0, m.index)) && !/[\d.]$/.test(text.slice(0, m.index)) && !inside(skip, m.index),
   )
 }
-
-const replaceAt = (text: string, at: number, length: number, by: string): string =>
-  `${text.slice(0, at)}${by}${text.slice(at + length)}`
 
 function otherNumber(text: string, random: Random, byOne: boolean): string | null {
   const spots = digitSpots(text)
